@@ -1,0 +1,58 @@
+from django.conf import settings
+from django.db import models
+
+
+class CourierProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courier_profile")
+    phone = models.CharField(max_length=32, blank=True)
+    is_online = models.BooleanField(default=False)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    location_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["is_online"], name="courier_online_idx")]
+
+    def __str__(self) -> str:
+        return f"courier {self.user}"
+
+
+class CourierLocation(models.Model):
+    courier = models.ForeignKey(CourierProfile, on_delete=models.CASCADE, related_name="locations")
+    order = models.ForeignKey("orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["courier", "-recorded_at"], name="courier_location_recent_idx")]
+
+
+class HandoffPurpose(models.TextChoices):
+    PICKUP = "pickup", "Pickup"
+    DELIVERY = "delivery", "Delivery"
+
+
+class HandoffCode(models.Model):
+    """A one-time code for handing an order over.
+
+    The code itself is never stored: it is the HOTP value of a key derived from the
+    server secret and the order, at `counter`. A database dump therefore reveals no
+    working code, while the service can still show it to whoever may read it.
+    """
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="handoff_codes")
+    purpose = models.CharField(max_length=16, choices=HandoffPurpose.choices)
+    counter = models.BigIntegerField()
+    expires_at = models.DateTimeField()
+    attempts_left = models.PositiveSmallIntegerField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    sends = models.PositiveSmallIntegerField(default=1)
+    last_sent_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "purpose"], name="one_code_per_order_purpose")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code for {self.order_id}"

@@ -1,0 +1,154 @@
+"""The one table of allowed order status changes, and who may make each.
+
+Everything that changes `Order.status` (API, admin, Celery jobs) goes through
+`orders.services.order_transition`, which reads this table; the docs and the
+tests read it too. Checkout is not a transition: it creates the order in
+PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
+"""
+
+from dataclasses import dataclass
+
+from delivery.models import HandoffPurpose
+from orders.models import ActorRole, DeliveryType, OrderStatus
+
+S = OrderStatus
+R = ActorRole
+
+# Seed 001's vocabulary has two spellings for two states; input accepts both.
+STATUS_ALIASES: dict[str, OrderStatus] = {
+    "ORDER_CONFIRMED": S.RESTAURANT_CONFIRMED,
+    "FOOD_BEING_PREPARED": S.PREPARING,
+}
+
+# Staff and platform admins act on the kitchen's side of the order.
+KITCHEN = frozenset({R.RESTAURANT, R.ADMIN})
+
+
+@dataclass(frozen=True)
+class Rule:
+    source: OrderStatus
+    target: OrderStatus
+    roles: frozenset[ActorRole]
+    # Only for orders of this delivery type (None: both).
+    delivery_type: DeliveryType | None = None
+    # The handoff code that must be entered to make this change.
+    handoff: HandoffPurpose | None = None
+    # Roles that must give a reason.
+    reason_required_for: frozenset[ActorRole] = frozenset()
+    # Only for orders that were paid.
+    requires_paid: bool = False
+
+
+def _rules(sources, target, roles, **conditions) -> list[Rule]:
+    return [Rule(source, target, frozenset(roles), **conditions) for source in sources]
+
+
+BEFORE_PICKUP = (
+    S.PAYMENT_PENDING,
+    S.ORDER_PLACED,
+    S.PAYMENT_SUCCESS,
+    S.RESTAURANT_CONFIRMED,
+    S.PREPARING,
+    S.READY_FOR_PICKUP,
+)
+
+_CANCEL_ROLES_BY_SOURCE = {
+    S.PAYMENT_PENDING: {R.CUSTOMER, R.SYSTEM, *KITCHEN},
+    S.ORDER_PLACED: {R.CUSTOMER, R.SYSTEM, *KITCHEN},
+    S.PAYMENT_SUCCESS: {R.CUSTOMER, R.SYSTEM, *KITCHEN},
+    S.RESTAURANT_CONFIRMED: {R.CUSTOMER, R.SYSTEM, *KITCHEN},
+    S.PREPARING: {R.SYSTEM, *KITCHEN},
+    S.READY_FOR_PICKUP: {R.SYSTEM, *KITCHEN},
+}
+
+TRANSITIONS: tuple[Rule, ...] = (
+    *_rules([S.PAYMENT_PENDING], S.PAYMENT_SUCCESS, {R.PAYMENT}),
+    *_rules([S.PAYMENT_PENDING], S.PAYMENT_FAILED, {R.PAYMENT}),
+    *_rules([S.ORDER_PLACED, S.PAYMENT_SUCCESS], S.RESTAURANT_CONFIRMED, KITCHEN),
+    *_rules([S.ORDER_PLACED, S.PAYMENT_SUCCESS], S.RESTAURANT_REJECTED, KITCHEN, reason_required_for=KITCHEN),
+    *_rules([S.RESTAURANT_CONFIRMED], S.PREPARING, KITCHEN),
+    *_rules([S.PREPARING], S.READY_FOR_PICKUP, KITCHEN),
+    *_rules(
+        [S.READY_FOR_PICKUP],
+        S.ORDER_PICKED_UP,
+        {R.COURIER},
+        delivery_type=DeliveryType.DELIVERY,
+        handoff=HandoffPurpose.PICKUP,
+    ),
+    *_rules(
+        [S.READY_FOR_PICKUP],
+        S.DELIVERED,
+        KITCHEN,
+        delivery_type=DeliveryType.PICKUP,
+        handoff=HandoffPurpose.PICKUP,
+    ),
+    *_rules([S.ORDER_PICKED_UP], S.OUT_FOR_DELIVERY, {R.COURIER}),
+    *_rules([S.OUT_FOR_DELIVERY], S.DELIVERED, {R.COURIER}, handoff=HandoffPurpose.DELIVERY),
+    *_rules([S.DELIVERED], S.COMPLETED, {R.SYSTEM}),
+    *_rules([S.DELIVERED], S.RETURNED, KITCHEN, reason_required_for=KITCHEN),
+    *(
+        Rule(source, S.CANCELLED, frozenset(roles), reason_required_for=KITCHEN)
+        for source, roles in _CANCEL_ROLES_BY_SOURCE.items()
+    ),
+    *_rules(
+        [S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED], S.REFUND_COMPLETED, {R.SYSTEM}, requires_paid=True
+    ),
+)
+
+RULES: dict[tuple[OrderStatus, OrderStatus], Rule] = {(rule.source, rule.target): rule for rule in TRANSITIONS}
+
+TERMINAL_STATUSES = frozenset(
+    status for status in OrderStatus if not any(rule.source == status for rule in TRANSITIONS)
+)
+
+# Statuses in which the order is still moving towards the customer.
+ACTIVE_STATUSES = frozenset(
+    {
+        S.PAYMENT_PENDING,
+        S.ORDER_PLACED,
+        S.PAYMENT_SUCCESS,
+        S.RESTAURANT_CONFIRMED,
+        S.PREPARING,
+        S.READY_FOR_PICKUP,
+        S.ORDER_PICKED_UP,
+        S.OUT_FOR_DELIVERY,
+    }
+)
+
+
+def normalise_status(value: str) -> OrderStatus | None:
+    """The canonical status for `value` (aliases accepted), or None if it names none."""
+    key = str(value).strip().upper()
+    if key in STATUS_ALIASES:
+        return STATUS_ALIASES[key]
+    try:
+        return OrderStatus(key)
+    except ValueError:
+        return None
+
+
+def rule_for(source: str, target: str) -> Rule | None:
+    return RULES.get((OrderStatus(source), OrderStatus(target)))
+
+
+def role_may_reach(role: ActorRole, target: OrderStatus) -> bool:
+    """Whether `role` may move an order to `target` from at least one status."""
+    return any(rule.target == target and role in rule.roles for rule in TRANSITIONS)
+
+
+def next_statuses(source: str, role: ActorRole | None = None) -> list[OrderStatus]:
+    return [
+        rule.target
+        for rule in TRANSITIONS
+        if rule.source == source and (role is None or role in rule.roles)
+    ]
+
+
+# Entering these statuses issues the code for the handoff that ends them.
+ISSUES_HANDOFF: dict[OrderStatus, HandoffPurpose] = {
+    S.READY_FOR_PICKUP: HandoffPurpose.PICKUP,
+    S.OUT_FOR_DELIVERY: HandoffPurpose.DELIVERY,
+}
+
+# Entering these statuses opens a refund if the order was paid.
+REFUNDABLE_STATUSES = frozenset({S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED})
