@@ -152,3 +152,26 @@ ISSUES_HANDOFF: dict[OrderStatus, HandoffPurpose] = {
 
 # Entering these statuses opens a refund if the order was paid.
 REFUNDABLE_STATUSES = frozenset({S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED})
+
+
+def markdown_table() -> str:
+    """The table as Markdown, for the README (a test keeps the two equal)."""
+    grouped: dict[tuple, list[str]] = {}
+    for rule in TRANSITIONS:
+        key = (rule.target, rule.roles, rule.delivery_type, rule.handoff, rule.reason_required_for, rule.requires_paid)
+        grouped.setdefault(key, []).append(rule.source)
+    lines = ["| from | to | who | conditions |", "| --- | --- | --- | --- |"]
+    for (target, roles, delivery_type, handoff, reason_roles, requires_paid), sources in grouped.items():
+        conditions = []
+        if delivery_type:
+            conditions.append(f"{delivery_type} orders only")
+        if handoff:
+            conditions.append(f"{handoff} code entered")
+        if reason_roles:
+            conditions.append("reason required from " + ", ".join(sorted(reason_roles)))
+        if requires_paid:
+            conditions.append("paid orders only")
+        lines.append(
+            f"| {', '.join(sources)} | {target} | {', '.join(sorted(roles))} | {'; '.join(conditions) or '-'} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,10 @@
+from django.core.management.base import BaseCommand
+
+from orders.transitions import markdown_table
+
+
+class Command(BaseCommand):
+    help = "Print the order transition table as Markdown (the README's copy must match it)."
+
+    def handle(self, *args, **options):
+        self.stdout.write(markdown_table())

@@ -1,0 +1,25 @@
+# Sourced by the other scripts: make sure .venv exists and holds what pyproject.toml pins.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python_bin="${PYTHON:-}"
+  if [ -z "$python_bin" ]; then
+    if command -v python3.11 >/dev/null 2>&1; then python_bin=python3.11; else python_bin=python3; fi
+  fi
+  "$python_bin" - <<'PY'
+import sys
+if sys.version_info[:2] != (3, 11):
+    sys.exit(f"orderflow needs Python 3.11, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11")
+PY
+  "$python_bin" -m venv .venv
+fi
+
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"
