@@ -48,3 +48,27 @@ def order_get_visible(*, actor: Actor, order_id, for_update: bool = False) -> Or
         return orders.get(pk=order_id)
     except (Order.DoesNotExist, DjangoValidationError, ValueError, TypeError):
         raise OrderNotFound("No order with this id is visible to you.") from None
+
+
+STATUS_SNAPSHOT_FIELDS = (
+    "id",
+    "number",
+    "status",
+    "payment_status",
+    "delivery_status",
+    "refund_status",
+    "updated_at",
+    "estimated_delivery_at",
+    "sequence",
+)
+
+
+def order_status_snapshot(*, actor: Actor, order_id) -> dict:
+    """The lean status of one order, read from the order row alone: what pollers and sockets get."""
+    try:
+        row = orders_visible_to(actor=actor).filter(pk=order_id).values(*STATUS_SNAPSHOT_FIELDS).first()
+    except (DjangoValidationError, ValueError, TypeError):
+        row = None
+    if row is None:
+        raise OrderNotFound("No order with this id is visible to you.")
+    return row
