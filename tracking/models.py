@@ -36,6 +36,8 @@ class TrackingEvent(models.Model):
     actor_name = models.CharField(max_length=200)
     reason = models.CharField(max_length=500, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The order's delivery estimate when the event happened: payloads are snapshots.
+    estimated_delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

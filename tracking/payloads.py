@@ -15,6 +15,7 @@ def event_payload(event: TrackingEvent) -> dict:
     """
     order = event.order
     new_status = event.to_status or order.status
+    delivered_at = order.delivered_at if order.delivered_at and order.delivered_at <= event.created_at else None
     return {
         "event_id": str(event.pk),
         "event_type": event.event_type,
@@ -30,6 +31,6 @@ def event_payload(event: TrackingEvent) -> dict:
         "metadata": event.metadata,
         "timestamp": _iso(event.created_at),
         "occurred_at": _iso(event.created_at),
-        "estimated_delivery_time": _iso(order.estimated_delivery_at),
-        "actual_delivery_time": _iso(order.delivered_at),
+        "estimated_delivery_time": _iso(event.estimated_delivery_at),
+        "actual_delivery_time": _iso(delivered_at),
     }

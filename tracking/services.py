@@ -42,6 +42,7 @@ def event_record(
         actor_name=actor.display_name,
         reason=reason,
         metadata=metadata or {},
+        estimated_delivery_at=order.estimated_delivery_at,
         created_at=at,
     )
     publish_on_commit(event)
