@@ -6,19 +6,24 @@ import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pyotp
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.models import HandoffCode, HandoffPurpose
+from delivery.models import CourierLocation, CourierProfile, HandoffCode, HandoffPurpose
 from orders.actors import Actor
 from orders.errors import Conflict, Forbidden, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests, ValidationFailed
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
 from orders.selectors import order_get_visible
+from tracking.broadcast import broadcast_location
 
 logger = logging.getLogger(__name__)
+
+User = get_user_model()
 
 OTP_DIGITS = 6
 
@@ -156,3 +161,40 @@ def parse_purpose(value: str | None, default: HandoffPurpose = HandoffPurpose.DE
         return HandoffPurpose(value)
     except ValueError:
         raise ValidationFailed({"type": [f"Must be one of: {', '.join(HandoffPurpose.values)}."]}) from None
+
+
+def _coordinate(value, limit: int, name: str, errors: dict) -> Decimal | None:
+    try:
+        number = Decimal(str(value)) if not isinstance(value, bool) and value is not None else None
+    except (InvalidOperation, ValueError, TypeError):
+        number = None
+    if number is None or not number.is_finite() or abs(number) > limit:
+        errors[name] = [f"Must be a number between -{limit} and {limit}."]
+        return None
+    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def courier_record_location(*, courier: User, latitude, longitude) -> CourierProfile:
+    """Record where a courier is; after commit, whoever tracks their orders on the road sees it."""
+    errors: dict[str, list[str]] = {}
+    lat = _coordinate(latitude, 90, "latitude", errors)
+    lon = _coordinate(longitude, 180, "longitude", errors)
+    if errors:
+        raise ValidationFailed(errors, "The position is not valid.")
+    now = timezone.now()
+    with transaction.atomic():
+        profile = CourierProfile.objects.select_for_update().filter(user=courier).first()
+        if profile is None:
+            raise Forbidden("Only couriers report a position.", code="not_a_courier")
+        profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
+        profile.save(update_fields=["latitude", "longitude", "location_updated_at"])
+        carrying = (
+            Order.objects.filter(courier=courier, status__in=(OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY))
+            .order_by("picked_up_at")
+            .first()
+        )
+        CourierLocation.objects.create(courier=profile, order=carrying, latitude=lat, longitude=lon)
+        transaction.on_commit(
+            lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now)
+        )
+    return profile

@@ -74,8 +74,16 @@ REDIS_URL = env("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # A Redis that cannot be reached fails fast instead of holding a request (tracking/broadcast.py
+    # also bounds each broadcast); no socket_timeout, because receiving blocks on Redis by design.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_keepalive": True}],
+                "capacity": 1000,
+            },
+        },
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -144,8 +152,13 @@ ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
 
 # Called after commit with each tracking event written; see tracking/publishing.py.
 ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
-    "ORDERFLOW_EVENT_SUBSCRIBERS", default=["tracking.publishing.log_event"]
+    "ORDERFLOW_EVENT_SUBSCRIBERS", default=["tracking.publishing.log_event", "tracking.broadcast.broadcast_event"]
 )
+
+# Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
+# shortest time between two courier positions of one order on one socket (the latest wins).
+ORDERFLOW_BROADCAST_TIMEOUT_SECONDS = env.float("ORDERFLOW_BROADCAST_TIMEOUT_SECONDS", default=2.0)
+ORDERFLOW_LOCATION_THROTTLE_SECONDS = env.float("ORDERFLOW_LOCATION_THROTTLE_SECONDS", default=5.0)
 
 ORDERFLOW_PAYMENT_PROVIDER = env("ORDERFLOW_PAYMENT_PROVIDER", default="simulated")
 

@@ -1,0 +1,23 @@
+"""Channel-layer group names: who listens to what.
+
+| group | members | receives |
+| --- | --- | --- |
+| `order.<id>` | sockets tracking one order (`ws/orders/<id>/`, hub subscriptions) | every event and courier position of the order |
+| `restaurant.<id>` | the restaurant's kitchen-queue sockets | every event of the restaurant's orders |
+| `courier.<user id>` | one courier's sockets | every event of the orders assigned to them |
+| `couriers.offers` | every courier socket | events of orders couriers may claim, and their withdrawal |
+"""
+
+COURIER_OFFERS_GROUP = "couriers.offers"
+
+
+def order_group(order_id) -> str:
+    return f"order.{order_id}"
+
+
+def restaurant_group(restaurant_id) -> str:
+    return f"restaurant.{restaurant_id}"
+
+
+def courier_group(courier_id) -> str:
+    return f"courier.{courier_id}"
