@@ -1,7 +1,7 @@
 """The transition table, walked cell by cell, and what each status change does.
 
 The expected cells below are transcribed by hand from the table in
-/work/shared/PRODUCT.md, not derived from `orders.transitions`, so a wrong edit
+PRODUCT.md (the product page), not derived from `orders.transitions`, so a wrong edit
 to the code's table fails here instead of being copied into the test.
 """
 
