@@ -3,6 +3,10 @@ from django.urls import path
 
 from config.health import health
 
+admin.site.site_header = "orderflow"
+admin.site.site_title = "orderflow admin"
+admin.site.index_title = "Orders, menus and deliveries"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -139,10 +140,9 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
             raise TooManyRequests("This code cannot be sent again.", code="otp_resend_limit")
         wait = handoff.last_sent_at + timedelta(seconds=settings.ORDERFLOW_OTP_RESEND_COOLDOWN_SECONDS) - now
         if wait > timedelta(0):
+            seconds = math.ceil(wait.total_seconds())
             raise TooManyRequests(
-                f"Wait {int(wait.total_seconds()) + 1} seconds before asking again.",
-                code="otp_resend_too_soon",
-                retry_after=int(wait.total_seconds()) + 1,
+                f"Wait {seconds} seconds before asking again.", code="otp_resend_too_soon", retry_after=seconds
             )
         handoff.counter = _fresh_counter()
         handoff.expires_at = now + _ttl(purpose)

@@ -22,7 +22,10 @@ class ApplicationError(Exception):
     code: str = "application_error"
     title: str = "The request could not be completed"
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
+        # A more specific code for this occurrence (e.g. Forbidden "not_assigned_courier").
+        if code is not None:
+            self.code = code
         self.detail = detail or self.title
         self.extra = extra
         super().__init__(self.detail)

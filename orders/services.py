@@ -23,7 +23,14 @@ from delivery.geo import haversine_km, travel_minutes
 from delivery.models import CourierProfile
 from delivery.services import otp_check, otp_issue
 from orders.actors import Actor
-from orders.errors import ApplicationError, Conflict, Forbidden, InvalidTransition, ValidationFailed
+from orders.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    OrderNotFound,
+    ValidationFailed,
+)
 from orders.models import (
     ActorRole,
     DeadlineKind,
@@ -610,7 +617,16 @@ def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Act
     if not CourierProfile.objects.filter(user=courier).exists():
         raise Forbidden("This user is not a courier.", code="not_a_courier")
     with transaction.atomic():
-        order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        try:
+            order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        except OrderNotFound:
+            # An order on offer that another courier has just taken is no longer visible to
+            # this one; say so, whether or not their claim happened to wait on the row lock.
+            if actor.role == ActorRole.COURIER and _is_uuid(order_id) and Order.objects.filter(
+                pk=order_id, delivery_type=DeliveryType.DELIVERY, status__in=ASSIGNABLE_STATUSES, courier__isnull=False
+            ).exists():
+                raise Conflict("Another courier already has this order.", code="already_assigned") from None
+            raise
         if order.delivery_type != DeliveryType.DELIVERY:
             raise Conflict("Pickup orders have no courier.", code="not_a_delivery_order")
         if order.courier_id is not None:

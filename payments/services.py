@@ -54,9 +54,9 @@ def payment_record_result(
 def refund_open_for_order(*, order: Order, actor: Actor) -> Refund | None:
     """Open a refund for a paid order that will not be delivered; the caller holds the lock.
 
-    Returns None for orders that were never paid (cash on delivery, failed payments).
+    Returns None for orders not paid online: cash on delivery is never refunded (PRODUCT.md).
     """
-    if order.payment_status != PaymentStatus.PAID:
+    if order.payment_method != PaymentMethod.ONLINE or order.payment_status != PaymentStatus.PAID:
         return None
     refund, created = Refund.objects.get_or_create(
         order=order,
