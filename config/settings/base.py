@@ -72,19 +72,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 
+
+def redis_channel_layer(url: str) -> dict:
+    """The Channels layer on Redis.
+
+    redis-py gives every read a 5 s socket timeout by default, and channels_redis receives
+    with a 5 s blocking pop: left alone, every idle socket's consumer dies after 5 s. Reads
+    wait longer than the pop; a Redis that cannot be reached fails connects fast; a broadcast
+    is bounded on its own by ORDERFLOW_BROADCAST_TIMEOUT_SECONDS (tracking/broadcast.py).
+    """
+    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 2, "socket_keepalive": True}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host], "capacity": 1000}}
+
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    # A Redis that cannot be reached fails fast instead of holding a request (tracking/broadcast.py
-    # also bounds each broadcast); no socket_timeout, because receiving blocks on Redis by design.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_keepalive": True}],
-                "capacity": 1000,
-            },
-        },
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

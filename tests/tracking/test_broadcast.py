@@ -1,6 +1,8 @@
 import pytest
+from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 
+from config.settings.base import redis_channel_layer
 from orders.models import DeliveryType, OrderStatus
 from orders.selectors import orders_available_to_couriers
 from tests.factories import OrderFactory
@@ -33,6 +35,11 @@ def test_a_channel_layer_that_is_down_does_not_undo_the_transition(
     assert (placed.status, placed.sequence) == (OrderStatus.RESTAURANT_CONFIRMED, 2)
     assert f"broadcast of order {placed.pk} sequence 2" in caplog.text
     assert "clients recover it by sequence" in caplog.text
+
+
+def test_the_redis_layer_waits_for_its_blocking_receive_instead_of_timing_out():
+    layer = RedisChannelLayer(**redis_channel_layer("redis://127.0.0.1:6379/0")["CONFIG"])
+    assert layer.hosts[0]["socket_timeout"] > layer.brpop_timeout
 
 
 def test_a_rolled_back_transition_broadcasts_nothing(placed, staff_user, django_capture_on_commit_callbacks):

@@ -13,6 +13,9 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 from rest_framework_simplejwt.tokens import AccessToken
 
+from channels_redis.core import RedisChannelLayer
+
+from config.settings.base import redis_channel_layer
 from delivery.models import HandoffPurpose
 from tests.tracking import lifecycle
 from tests.tracking.live import (
@@ -226,6 +229,19 @@ def test_a_client_that_reconnects_with_after_gets_exactly_what_it_missed(
     assert event_sequences(again.wait_for(has_event(6))) == [4, 5, 6]
 
 
+def test_a_socket_left_idle_longer_than_the_layers_blocking_receive_still_gets_events(
+    server, make_driver, sockets, restaurant, menu, customer, staff_user
+):
+    driver = make_driver(server)
+    order_id = driver.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    tracking = sockets.open(server, f"/ws/orders/{order_id}/", customer)
+    tracking.wait_for(snapshot_received)
+    time.sleep(RedisChannelLayer.brpop_timeout + 2)
+    driver.confirm(order_id, staff_user)
+    assert event_sequences(tracking.wait_for(has_event(2))) == [2]
+    assert tracking.close_code is None
+
+
 def test_a_transition_while_redis_is_down_succeeds_and_is_recovered_on_reconnect(
     make_driver, sockets, restaurant, menu, customer, staff_user, settings, caplog
 ):
@@ -234,9 +250,7 @@ def test_a_transition_while_redis_is_down_succeeds_and_is_recovered_on_reconnect
     try:
         driver = make_driver(server)
         if driver.name == "services":
-            settings.CHANNEL_LAYERS = {
-                "default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": {"hosts": [{"address": redis_server.url}]}}
-            }
+            settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_server.url)}
         order_id = driver.place(customer=customer, restaurant=restaurant, item=menu["salad"])
         tracking = sockets.open(server, f"/ws/orders/{order_id}/", customer)
         assert tracking.wait_for(snapshot_received)[0]["sequence"] == 1
