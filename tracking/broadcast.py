@@ -34,8 +34,15 @@ def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
     """The (group, message) pairs that carry one event to everyone who may see it."""
     order: Order = event.order
     payload = event_payload(event)
+    # After commit, the order holds the sequence of the last event its transaction wrote.
+    to_order = {
+        "type": "order.event",
+        "event": payload,
+        "courier_id": order.courier_id,
+        "last_sequence": order.sequence,
+    }
     messages = [
-        (order_group(order.pk), {"type": "order.event", "event": payload, "courier_id": order.courier_id}),
+        (order_group(order.pk), to_order),
         (restaurant_group(order.restaurant_id), {"type": "order.event", "event": payload}),
     ]
     if order.courier_id is not None:

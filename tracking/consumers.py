@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -81,6 +82,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.sequences = OrderSequences()
         self.locations = LocationThrottle(self.send_json, settings.ORDERFLOW_LOCATION_THROTTLE_SECONDS)
         await super().websocket_connect(message)
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections (a thread hop) before every message; the
+        # broadcasts of a busy order reach each of its sockets, and their handlers only touch
+        # the database through database_sync_to_async, which does that cleaning itself.
+        if message["type"].startswith("order."):
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is not None:
+                return await handler(message)
+        return await super().dispatch(message)
 
     @property
     def user(self):
@@ -190,7 +201,7 @@ class OrderConsumer(LiveConsumer):
         batch = await self.sequences.admit(message["event"])
         await self.send_events(batch)
         if batch and any(is_final(payload) for payload in batch):
-            await self.send_events(await self.sequences.catch_up(self.order_id))
+            await self.send_events(await self.sequences.committed_with(message))
             await self.close(code=CLOSE_FINAL)
 
 
@@ -270,7 +281,7 @@ class OrdersHubConsumer(LiveConsumer):
         batch = await self.sequences.admit(payload)
         await self.send_events(batch)
         if batch and any(is_final(p) for p in batch):
-            await self.send_events(await self.sequences.catch_up(order_id))
+            await self.send_events(await self.sequences.committed_with(message))
             await self.unsubscribe(order_id, reason="final")
 
 

@@ -47,6 +47,14 @@ class OrderSequences:
         self._last[order_id] = sequence
         return batch
 
+    async def committed_with(self, message: dict) -> list[dict]:
+        """Events written in the same transaction as the broadcast one and after it (a refund
+        opened by a cancellation), read from the history only when there are any."""
+        payload = message["event"]
+        if message.get("last_sequence", payload["sequence"]) <= self._last.get(payload["order_id"], 0):
+            return []
+        return await self.catch_up(payload["order_id"])
+
     async def catch_up(self, order_id: str) -> list[dict]:
         """Events committed after the last one sent (e.g. with it, in the same transaction)."""
         batch = await fetch_events(order_id=order_id, after=self._last.get(str(order_id), 0))
