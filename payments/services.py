@@ -237,7 +237,7 @@ def _refund_lock(refund_id: Any) -> tuple[Order, Refund]:
     if order_id is None:
         raise NotFound("No such refund.", code="refund_not_found")
     order = Order.objects.select_for_update().get(pk=order_id)
-    refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+    refund = Refund.objects.select_for_update(of=("self",)).select_related("payment").get(pk=refund_id)
     return order, refund
 
 
