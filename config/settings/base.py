@@ -133,7 +133,7 @@ SPECTACULAR_SETTINGS = {
 # default) the broker is a folder on disk (kombu's filesystem transport), which needs no
 # server: ./scripts/serve starts a worker and beat on it. See the README, "Background work".
 CELERY_LOCAL_DIR = Path(env("ORDERFLOW_CELERY_DIR", default=str(BASE_DIR / ".celery")))
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 CELERY_RESULT_BACKEND = env(
     "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}"
 )
@@ -143,8 +143,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_LOCAL_DIR / "queue"),
         "control_folder": str(CELERY_LOCAL_DIR / "control"),
     }
-    # The transport expects its folders to exist, in the web process and the worker alike.
-    for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
+    # The transport and the result backend expect their folders to exist, in the web
+    # process and the worker alike.
+    for _folder in [*CELERY_BROKER_TRANSPORT_OPTIONS.values(), CELERY_LOCAL_DIR / "results"]:
         Path(_folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
