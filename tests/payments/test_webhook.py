@@ -1,10 +1,13 @@
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from orders.models import OrderStatus, PaymentStatus, RefundStatus
+from orders.services import order_enforce_deadline
 from payments.models import Payment, PaymentRecordStatus, PaymentWebhookEvent, Refund
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from tests.factories import OrderFactory
@@ -205,10 +208,6 @@ def test_only_post_is_accepted(pending_order):
 
 
 def test_a_payment_that_arrives_after_the_order_expired_is_paid_back(pending_order, django_capture_on_commit_callbacks):
-    from orders.services import order_enforce_deadline
-    from django.utils import timezone
-    from datetime import timedelta
-
     order_enforce_deadline(order_id=pending_order.pk, now=timezone.now() + timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=True):
         response = deliver(event(pending_order))
