@@ -307,7 +307,9 @@ def courier_offer_decline(*, offer_id: Any, actor: Actor) -> CourierOffer:
         if offer.state != OfferState.PENDING:
             raise Conflict("This offer is no longer open.", code="offer_closed")
         _offer_close(offer, OfferState.DECLINED, now)
-        courier_offer_task.delay_on_commit(str(offer.order_id))
+        order_id = str(offer.order_id)
+        # `robust`: if the broker is down, the beat task courier_offers_renew_task offers it on.
+        transaction.on_commit(lambda: courier_offer_task.delay(order_id), robust=True)
     return offer
 
 

@@ -134,7 +134,8 @@ def payment_webhook_receive(
             return WebhookOutcome.DUPLICATE
         if amount is not None and (amount != order.total or (currency and currency != order.currency)):
             raise Conflict(
-                f"The event is for {amount} {currency or order.currency}; the order is for {order.total} {order.currency}.",
+                f"The event is for {amount} {currency or order.currency}; "
+                f"the order is for {order.total} {order.currency}.",
                 code="payment_amount_mismatch",
             )
         outcome = _payment_apply_verdict(
@@ -226,9 +227,15 @@ def _refund_event(order: Order, refund: Refund, actor: Actor, reason: str = "") 
 
 
 def _refund_enqueue(refund: Refund) -> None:
+    """Send the refund's task once the transaction commits.
+
+    `robust`: a broker that cannot be reached is logged, and never turns the committed
+    cancellation into an error; the beat task `refunds_requeue_stale_task` sends it later.
+    """
     from payments.tasks import refund_process_task
 
-    refund_process_task.delay_on_commit(str(refund.pk))
+    refund_id = str(refund.pk)
+    transaction.on_commit(lambda: refund_process_task.delay(refund_id), robust=True)
 
 
 def _refund_lock(refund_id: Any) -> tuple[Order, Refund]:

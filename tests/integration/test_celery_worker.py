@@ -215,7 +215,8 @@ def test_a_worker_killed_mid_refund_neither_loses_nor_repeats_it(workers, custom
     )
     refund.refresh_from_db()
     operation = SimulatedProviderOperation.objects.get(idempotency_key=key)
-    assert SimulatedProviderOperation.objects.filter(kind="refund", source_reference=f"sim_ch_{order.pk.hex}").count() == 1
+    payouts = SimulatedProviderOperation.objects.filter(kind="refund", source_reference=f"sim_ch_{order.pk.hex}")
+    assert payouts.count() == 1
     assert operation.calls == 2, "the re-delivered task asked again, with the same key"
     assert refund.provider_reference == operation.reference
     assert refund.attempts == 2

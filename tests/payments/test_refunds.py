@@ -303,3 +303,22 @@ class TestSimulatedProvider:
 
         settings.ORDERFLOW_PAYMENT_PROVIDER = "tests.payments.test_refunds.ScriptedProvider"
         assert isinstance(providers.get_provider(), ScriptedProvider)
+
+
+def test_an_unreachable_broker_does_not_undo_the_cancellation(customer, menu, actors, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    order = place_paid(customer, menu)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(refund_process_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order_id=order.pk, actor=actors["customer"], reason="Changed my mind")
+
+    order.refresh_from_db()
+    assert (order.status, order.refund_status) == (OrderStatus.CANCELLED, RefundStatus.PENDING)
+    monkeypatch.undo()
+    refunds_requeue_stale(now=timezone.now() + timedelta(minutes=5))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUND_COMPLETED
