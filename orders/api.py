@@ -100,7 +100,6 @@ def lean_status(snapshot: dict) -> dict:
         "status": snapshot["status"],
         "payment_status": snapshot["payment_status"],
         "delivery_status": snapshot["delivery_status"],
-        "refund_status": snapshot["refund_status"],
         "last_update": _iso(snapshot["updated_at"]),
         "estimated_delivery_time": _iso(snapshot["estimated_delivery_at"]),
         "sequence": snapshot["sequence"],

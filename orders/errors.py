@@ -130,7 +130,10 @@ def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):  # list items (DRF's ListField), named like the services name them
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(_flatten_errors(value, name))
         return flat
     if isinstance(detail, list) and detail and all(isinstance(item, (dict, list)) for item in detail):

@@ -30,7 +30,7 @@ class StatusListField(forms.Field):
 
     def to_python(self, value):
         values = [value] if isinstance(value, str) else list(value or [])
-        values = [v.strip() for v in values if v and v.strip()]
+        values = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
         if len(values) > MAX_STATUSES:
             raise forms.ValidationError(f"At most {MAX_STATUSES} statuses.")
         statuses, unknown = [], []
@@ -75,8 +75,8 @@ class DateOrDateTimeField(forms.Field):
             return None
         text = str(value).strip()
         try:
-            moment = parse_datetime(text)
-            day = None if moment else parse_date(text)
+            day = parse_date(text)
+            moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
         if moment is None and day is None:

@@ -5,6 +5,7 @@ page) or `?cursor=<next_cursor>` answers `has_more/next_cursor/results`. Page si
 capped at `ORDERFLOW_API_MAX_PAGE_SIZE`.
 """
 
+from base64 import b64decode
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -61,9 +62,15 @@ class _Cursor(pagination.CursorPagination):
         return self.ordering
 
     def decode_cursor(self, request):
-        if not request.query_params.get(self.cursor_query_param):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
             return None
         try:
+            # DRF's own decoding lets any junk through as "the first page"; a client that sends
+            # junk should hear about it.
+            tokens = parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"), strict_parsing=True)
+            if set(tokens) - {"o", "r", "p"}:
+                raise ValueError(encoded)
             return super().decode_cursor(request)
         except Exception:
             raise ValidationFailed({"cursor": ["Not a cursor this API gave out."]}) from None

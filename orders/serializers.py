@@ -380,7 +380,6 @@ class StatusSnapshotSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
     delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices)
-    refund_status = serializers.ChoiceField(choices=RefundStatus.choices)
     last_update = serializers.DateTimeField()
     estimated_delivery_time = serializers.DateTimeField(allow_null=True)
     sequence = serializers.IntegerField()
