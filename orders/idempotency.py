@@ -11,9 +11,9 @@ corrected request can use it. Records live in `orders.IdempotencyRecord`; the se
 import hashlib
 import json
 
+from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 
 from orders.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
 from orders.models import IdempotencyRecord, IdempotencyState
@@ -50,17 +50,16 @@ def body_fingerprint(raw: bytes) -> str:
 def _worth_replaying(response) -> bool:
     if response.status_code >= 500 or response.status_code == 429:
         return False
-    code = response.data.get("code") if isinstance(response.data, dict) else None
+    data = getattr(response, "data", None)
+    code = data.get("code") if isinstance(data, dict) else None
     return code not in _NOT_REPLAYED_CODES
 
 
-def _replay(record: IdempotencyRecord) -> Response:
-    return Response(
-        record.response_body,
-        status=record.response_status,
-        content_type=PROBLEM_CONTENT_TYPE if record.response_status >= 400 else None,
-        headers={REPLAYED_HEADER: "true"},
-    )
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    content_type = PROBLEM_CONTENT_TYPE if record.response_status >= 400 else "application/json"
+    response = HttpResponse(record.response_body, status=record.response_status, content_type=content_type)
+    response[REPLAYED_HEADER] = "true"
+    return response
 
 
 class IdempotentPostMixin:
@@ -107,8 +106,7 @@ class IdempotentPostMixin:
         if record is None:
             return
         if response is not None and _worth_replaying(response):
-            # Stored as rendered, so a replay is byte-for-byte the first answer's JSON.
-            body = json.loads(JSONRenderer().render(response.data) or b"null")
+            body = JSONRenderer().render(response.data).decode()
             idempotency_complete(record=record, status=response.status_code, body=body)
         else:
             idempotency_release(record=record)

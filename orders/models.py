@@ -217,7 +217,8 @@ class IdempotencyRecord(models.Model):
     body_hash = models.CharField(max_length=64)
     state = models.CharField(max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_PROGRESS)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The rendered JSON, kept as text so a replay is byte-for-byte the first answer.
+    response_body = models.TextField(blank=True)
     created_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
 

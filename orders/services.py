@@ -742,7 +742,7 @@ def idempotency_begin(
     raise IdempotencyInProgress("The first request with this Idempotency-Key has not finished yet; retry later.")
 
 
-def idempotency_complete(*, record: IdempotencyRecord, status: int, body: Any) -> None:
+def idempotency_complete(*, record: IdempotencyRecord, status: int, body: str) -> None:
     record.state = IdempotencyState.COMPLETED
     record.response_status = status
     record.response_body = body
