@@ -18,10 +18,10 @@ from delivery.models import HandoffPurpose
 from delivery.selectors import courier_last_position, order_eta
 from delivery.serializers import AvailableOrderSerializer
 from delivery.services import otp_resend, otp_reveal
+from orders.actors import Actor
 from orders.filters import OrderFilter
 from orders.idempotency import IdempotentPostMixin
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
-from orders.actors import Actor
 from orders.pagination import PageOrCursorPagination, PagePagination
 from orders.permissions import IsCourier
 from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
@@ -367,7 +367,10 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
 
     @extend_schema(
         summary="Orders you could deliver (couriers)",
-        description="Confirmed or ready delivery orders with no courier, nearest restaurant first once your position is known.",
+        description=(
+            "Confirmed or ready delivery orders with no courier, nearest restaurant first once your "
+            "position is known."
+        ),
         responses={200: AvailableOrderSerializer(many=True), **problems(400, 401, 403)},
     )
     @action(
@@ -428,14 +431,10 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         request=None,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
-    @action(
-        detail=True, methods=["post"], url_path="start-delivery", permission_classes=[IsAuthenticated, IsCourier]
-    )
+    @action(detail=True, methods=["post"], url_path="start-delivery", permission_classes=[IsAuthenticated, IsCourier])
     def start_delivery(self, request, pk=None):
         result = order_transition(order_id=pk, target=OrderStatus.OUT_FOR_DELIVERY, actor=Actor.courier(request.user))
-        return action_response(
-            result, "Delivery started", estimated_delivery_time=result.order.estimated_delivery_at
-        )
+        return action_response(result, "Delivery started", estimated_delivery_time=result.order.estimated_delivery_at)
 
     @extend_schema(
         summary="Complete the delivery (couriers)",

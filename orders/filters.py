@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters import rest_framework as filters
 from django_filters.fields import ChoiceField
+from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from django_filters.widgets import QueryArrayWidget
 
 from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
 from orders.selectors import ORDER_TABS
@@ -80,7 +80,9 @@ class DateOrDateTimeField(forms.Field):
         except ValueError:
             moment = day = None
         if moment is None and day is None:
-            raise forms.ValidationError("Must be an ISO 8601 date or date-time, e.g. 2026-01-15 or 2026-01-15T10:30:00Z.")
+            raise forms.ValidationError(
+                "Must be an ISO 8601 date or date-time, e.g. 2026-01-15 or 2026-01-15T10:30:00Z."
+            )
         if moment is not None and timezone.is_naive(moment):
             moment = timezone.make_aware(moment, timezone.get_current_timezone())
         return moment or day
@@ -122,7 +124,10 @@ class OrderFilter(filters.FilterSet):
     status = StatusFilter(
         field_name="status",
         lookup_expr="in",
-        help_text="One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED accepted.",
+        help_text=(
+            "One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED "
+            "accepted."
+        ),
     )
     payment_status = UpperChoiceFilter(choices=PaymentStatus.choices)
     delivery_type = LowerChoiceFilter(choices=DeliveryType.choices)

@@ -132,7 +132,11 @@ class PageOrCursorPagination(pagination.BasePagination):
                 f"Results per page, at most {settings.ORDERFLOW_API_MAX_PAGE_SIZE}.",
                 {"type": "integer", "minimum": 1},
             ),
-            param("pagination", "`cursor` for cursor pagination from the first page.", {"type": "string", "enum": [PAGE, CURSOR]}),
+            param(
+                "pagination",
+                "`cursor` for cursor pagination from the first page.",
+                {"type": "string", "enum": [PAGE, CURSOR]},
+            ),
             param("cursor", "The `next_cursor` of the previous page (cursor mode).", {"type": "string"}),
         ]
 

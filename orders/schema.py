@@ -18,11 +18,13 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 _PROBLEMS = {
-    400: "Invalid input (`validation_error` with `errors` per field, `malformed_request`) or a wrong code (`otp_invalid`).",
+    400: "Invalid input (`validation_error` with `errors` per field, `malformed_request`), a wrong code "
+    "(`otp_invalid`).",
     401: "Not signed in (`not_authenticated`, `authentication_failed`).",
     403: "This role may not do this (`transition_forbidden`, `not_restaurant_staff`, `not_a_courier`, ...).",
     404: "No such order visible to you (`order_not_found`): another user's order answers exactly like a missing one.",
-    409: "Not allowed in the order's current state (`invalid_transition` with `current_status`), or `idempotency_in_progress`.",
+    409: "Not allowed in the order's current state (`invalid_transition` with `current_status`), "
+    "`idempotency_in_progress`.",
     410: "The code has expired (`otp_expired`).",
     422: "The Idempotency-Key was used for a different request (`idempotency_key_reused`).",
     423: "Too many wrong codes (`otp_locked`).",

@@ -5,7 +5,18 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, ExpressionWrapper, FloatField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    FloatField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce
 
 from delivery.models import CourierProfile
@@ -254,9 +265,7 @@ ORDER_TABS: dict[str, Q] = {
     "to_receive": Q(status__in=[OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY])
     | Q(status=OrderStatus.READY_FOR_PICKUP, delivery_type=DeliveryType.PICKUP),
     "completed": Q(status__in=[OrderStatus.DELIVERED, OrderStatus.COMPLETED]),
-    "cancelled": Q(
-        status__in=[OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED, OrderStatus.PAYMENT_FAILED]
-    )
+    "cancelled": Q(status__in=[OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED, OrderStatus.PAYMENT_FAILED])
     | Q(status=OrderStatus.REFUND_COMPLETED, returned_at__isnull=True),
     "returned": Q(status=OrderStatus.RETURNED) | _REFUNDED_AFTER_RETURN,
 }

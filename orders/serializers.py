@@ -366,9 +366,7 @@ class DetailQuerySerializer(serializers.Serializer):
         parts = [part.strip() for part in value.split(",") if part.strip()]
         unknown = [part for part in parts if part not in DETAIL_INCLUDES]
         if unknown:
-            raise serializers.ValidationError(
-                f"Unknown: {', '.join(unknown)}. Known: {', '.join(DETAIL_INCLUDES)}."
-            )
+            raise serializers.ValidationError(f"Unknown: {', '.join(unknown)}. Known: {', '.join(DETAIL_INCLUDES)}.")
         return tuple(parts)
 
 
@@ -507,8 +505,5 @@ class ProblemSerializer(serializers.Serializer):
     current_status = serializers.ChoiceField(
         choices=OrderStatus.choices, required=False, help_text="invalid_transition: the order's status now."
     )
-    allowed_statuses = serializers.ListField(
-        child=serializers.ChoiceField(choices=OrderStatus.choices), required=False
-    )
+    allowed_statuses = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices), required=False)
     attempts_left = serializers.IntegerField(required=False, help_text="otp_invalid: attempts left.")
-

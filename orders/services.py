@@ -52,9 +52,9 @@ from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible
 from orders.transitions import (
     ACTIVE_STATUSES,
     ISSUES_HANDOFF,
-    TRANSITIONS,
     REFUNDABLE_STATUSES,
     RULES,
+    TRANSITIONS,
     next_statuses,
     normalise_status,
     role_may_reach,

@@ -22,7 +22,11 @@ def order_body(menu, *, delivery_type="delivery", payment_method="cod", **extra)
     body = {
         "restaurant": str(menu["pizza"].restaurant_id),
         "items": [
-            {"menu_item": str(menu["pizza"].pk), "quantity": 2, "customizations": [menu["large"].pk, menu["olives"].pk]},
+            {
+                "menu_item": str(menu["pizza"].pk),
+                "quantity": 2,
+                "customizations": [menu["large"].pk, menu["olives"].pk],
+            },
             {"menu_item": str(menu["salad"].pk), "quantity": 1, "notes": "no croutons"},
         ],
         "delivery_type": delivery_type,

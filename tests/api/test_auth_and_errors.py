@@ -160,7 +160,9 @@ def test_another_users_order_answers_exactly_like_a_missing_one(alice, carol, ot
 
 def test_bad_ids_on_kitchen_and_courier_actions(kitchen, dave):
     problem(kitchen.post("/api/restaurants/orders/nope/confirm/", {}, format="json"), 404, "order_not_found")
-    problem(kitchen.post("/api/restaurants/orders/nope/handover/", {"otp": "123456"}, format="json"), 404, "order_not_found")
+    problem(
+        kitchen.post("/api/restaurants/orders/nope/handover/", {"otp": "123456"}, format="json"), 404, "order_not_found"
+    )
     problem(dave.post("/api/orders/nope/accept/", {}, format="json"), 404, "order_not_found")
     problem(dave.post("/api/orders/nope/pickup/", {"otp": "123456"}, format="json"), 404, "order_not_found")
 

@@ -58,7 +58,9 @@ def test_the_same_idempotency_key_sent_twice_at_once_places_one_order(customer, 
     key = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
     body = order_body(menu)
 
-    responses = _race({"tap": (customer, "/api/orders/", body, key), "double_tap": (customer, "/api/orders/", body, key)})
+    responses = _race(
+        {"tap": (customer, "/api/orders/", body, key), "double_tap": (customer, "/api/orders/", body, key)}
+    )
 
     statuses = sorted(r.status_code for r in responses.values())
     assert statuses in ([201, 201], [201, 409])

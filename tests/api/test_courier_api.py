@@ -14,8 +14,9 @@ S = OrderStatus
 # ---------------------------------------------------------------- available orders
 
 
-def test_available_lists_unclaimed_confirmed_or_ready_delivery_orders(dave, customer, staff_user, other_courier_user,
-                                                                     menu):
+def test_available_lists_unclaimed_confirmed_or_ready_delivery_orders(
+    dave, customer, staff_user, other_courier_user, menu
+):
     placed = place(customer, menu)
     confirmed = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED)
     ready = kitchen_ready(customer, staff_user, menu)
@@ -40,13 +41,16 @@ def test_available_nearest_restaurant_first(dave, customer, courier_user, menu):
     near = RestaurantFactory(name="Next Door", latitude=Decimal("37.776100"), longitude=Decimal("-122.417100"))
 
     for restaurant in (far, menu["pizza"].restaurant, near):
-        OrderFactory(customer=customer, restaurant=restaurant, status=S.RESTAURANT_CONFIRMED,
-                     number=f"ORD-{restaurant.name}")
+        OrderFactory(
+            customer=customer, restaurant=restaurant, status=S.RESTAURANT_CONFIRMED, number=f"ORD-{restaurant.name}"
+        )
 
     names = [row["restaurant_name"] for row in dave.get("/api/orders/available/").json()["results"]]
     assert names == ["Next Door", "Pizza Palace", "Far Away"]
 
-    CourierProfile.objects.filter(user=courier_user).update(latitude=Decimal("37.899000"), longitude=Decimal("-122.301000"))
+    CourierProfile.objects.filter(user=courier_user).update(
+        latitude=Decimal("37.899000"), longitude=Decimal("-122.301000")
+    )
     names = [row["restaurant_name"] for row in dave.get("/api/orders/available/").json()["results"]]
     assert names[0] == "Far Away"
 
@@ -155,8 +159,10 @@ def test_pickup_needs_the_right_code(dave, customer, staff_user, courier_user, m
     assign(order, courier_user)
     wrong = "000000" if code(order, HandoffPurpose.PICKUP) != "000000" else "999999"
 
-    assert "otp" in problem(dave.post(f"/api/orders/{order.pk}/pickup/", {}, format="json"), 400,
-                            "validation_error")["errors"]
+    assert (
+        "otp"
+        in problem(dave.post(f"/api/orders/{order.pk}/pickup/", {}, format="json"), 400, "validation_error")["errors"]
+    )
     problem(dave.post(f"/api/orders/{order.pk}/pickup/", {"otp": wrong}, format="json"), 400, "otp_invalid")
 
 
@@ -165,10 +171,16 @@ def test_only_the_assigned_courier_moves_the_order(erin, customer, staff_user, c
     assign(ready, courier_user)
     offered = kitchen_ready(customer, staff_user, menu)
 
-    problem(erin.post(f"/api/orders/{ready.pk}/pickup/", {"otp": code(ready, HandoffPurpose.PICKUP)}, format="json"),
-            404, "order_not_found")
-    problem(erin.post(f"/api/orders/{offered.pk}/pickup/", {"otp": code(offered, HandoffPurpose.PICKUP)},
-                      format="json"), 403, "not_assigned_courier")
+    problem(
+        erin.post(f"/api/orders/{ready.pk}/pickup/", {"otp": code(ready, HandoffPurpose.PICKUP)}, format="json"),
+        404,
+        "order_not_found",
+    )
+    problem(
+        erin.post(f"/api/orders/{offered.pk}/pickup/", {"otp": code(offered, HandoffPurpose.PICKUP)}, format="json"),
+        403,
+        "not_assigned_courier",
+    )
 
 
 def test_start_delivery_before_pickup_is_409(dave, customer, staff_user, courier_user, menu):

@@ -70,8 +70,9 @@ def test_the_customer_endpoint_acts_as_the_customer_only(kitchen, customer, menu
 def test_cancel_reason_too_long_is_400(alice, customer, menu):
     order = place(customer, menu)
 
-    body = problem(alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "x" * 501}, format="json"), 400,
-                   "validation_error")
+    body = problem(
+        alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "x" * 501}, format="json"), 400, "validation_error"
+    )
     assert "reason" in body["errors"]
 
 
@@ -117,8 +118,10 @@ def test_no_code_before_it_is_issued(alice, customer, menu):
 def test_unknown_code_type_is_400(alice, customer, menu):
     order = place(customer, menu)
 
-    assert "type" in problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "secret"}), 400,
-                             "validation_error")["errors"]
+    assert (
+        "type"
+        in problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "secret"}), 400, "validation_error")["errors"]
+    )
 
 
 # ---------------------------------------------------------------- entering codes
@@ -198,8 +201,9 @@ def test_expired_code_is_410(dave, customer, staff_user, courier_user, menu):
 def test_malformed_codes_are_400_and_cost_no_attempt(dave, customer, staff_user, courier_user, menu, otp):
     order = out_for_delivery(customer, staff_user, courier_user, menu)
 
-    body = problem(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": otp}, format="json"), 400,
-                   "validation_error")
+    body = problem(
+        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": otp}, format="json"), 400, "validation_error"
+    )
 
     assert "otp" in body["errors"]
     assert HandoffCode.objects.get(order=order, purpose=P.DELIVERY).attempts_left == 5
@@ -235,5 +239,6 @@ def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu)
 def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
     order = place(customer, menu)
 
-    problem(alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json"), 409,
-            "otp_not_issued")
+    problem(
+        alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json"), 409, "otp_not_issued"
+    )

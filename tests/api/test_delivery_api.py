@@ -13,7 +13,9 @@ def test_location_updates_the_profile_and_the_track_of_the_delivery(dave, custom
     assign(waiting, courier_user)
     carrying = out_for_delivery(customer, staff_user, courier_user, menu)
 
-    response = dave.post("/api/delivery/location/", {"latitude": 37.78012345, "longitude": -122.40198765}, format="json")
+    response = dave.post(
+        "/api/delivery/location/", {"latitude": 37.78012345, "longitude": -122.40198765}, format="json"
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -86,12 +88,17 @@ def test_availability_toggles(dave, courier_user):
 
 @pytest.mark.parametrize("body", [{}, {"online": "sometimes"}, {"online": None}])
 def test_availability_needs_a_boolean(dave, body):
-    assert "online" in problem(dave.post("/api/delivery/availability/", body, format="json"), 400,
-                               "validation_error")["errors"]
+    assert (
+        "online"
+        in problem(dave.post("/api/delivery/availability/", body, format="json"), 400, "validation_error")["errors"]
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/delivery/location/", "/api/delivery/availability/"])
 @pytest.mark.parametrize("who", ["alice", "kitchen"])
 def test_only_couriers(request, path, who):
-    problem(request.getfixturevalue(who).post(path, {"latitude": 1, "longitude": 1, "online": True}, format="json"),
-            403, "not_a_courier")
+    problem(
+        request.getfixturevalue(who).post(path, {"latitude": 1, "longitude": 1, "online": True}, format="json"),
+        403,
+        "not_a_courier",
+    )

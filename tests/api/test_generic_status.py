@@ -2,8 +2,8 @@ import pytest
 
 from delivery.models import HandoffPurpose
 from orders.models import Order, OrderStatus
-from tracking.models import TrackingEvent
 from tests.api.support import assign, code, kitchen_ready, place, problem
+from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +13,11 @@ def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen,
 
     response = kitchen.post(
         f"/api/orders/{order.pk}/status/",
-        {"status_code": "ORDER_CONFIRMED", "reason": "Restaurant confirmed order", "metadata": {"estimated_prep_time": 20}},
+        {
+            "status_code": "ORDER_CONFIRMED",
+            "reason": "Restaurant confirmed order",
+            "metadata": {"estimated_prep_time": 20},
+        },
         format="json",
     )
 
@@ -37,11 +41,15 @@ def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen,
 def test_customer_may_cancel_but_not_cook(alice, customer, menu):
     order = place(customer, menu)
 
-    problem(alice.post(f"/api/orders/{order.pk}/status/", {"status_code": "PREPARING"}, format="json"), 403,
-            "transition_forbidden")
-    assert alice.post(f"/api/orders/{order.pk}/status/", {"status_code": "CANCELLED"}, format="json").json()[
-        "status"
-    ] == "CANCELLED"
+    problem(
+        alice.post(f"/api/orders/{order.pk}/status/", {"status_code": "PREPARING"}, format="json"),
+        403,
+        "transition_forbidden",
+    )
+    assert (
+        alice.post(f"/api/orders/{order.pk}/status/", {"status_code": "CANCELLED"}, format="json").json()["status"]
+        == "CANCELLED"
+    )
 
 
 def test_a_change_the_table_does_not_allow_now_is_409_with_the_current_status(kitchen, customer, menu):
@@ -76,7 +84,9 @@ def test_a_courier_it_is_only_offered_to_may_not_move_it(erin, customer, staff_u
     order = kitchen_ready(customer, staff_user, menu)
 
     problem(
-        erin.post(f"/api/orders/{order.pk}/status/", {"status_code": "ORDER_PICKED_UP", "otp": "123456"}, format="json"),
+        erin.post(
+            f"/api/orders/{order.pk}/status/", {"status_code": "ORDER_PICKED_UP", "otp": "123456"}, format="json"
+        ),
         403,
         "not_assigned_courier",
     )
@@ -127,5 +137,8 @@ def test_unrelated_user_is_404(carol, other_kitchen, customer, menu):
     order = place(customer, menu)
 
     for client in (carol, other_kitchen):
-        problem(client.post(f"/api/orders/{order.pk}/status/", {"status_code": "CANCELLED"}, format="json"), 404,
-                "order_not_found")
+        problem(
+            client.post(f"/api/orders/{order.pk}/status/", {"status_code": "CANCELLED"}, format="json"),
+            404,
+            "order_not_found",
+        )

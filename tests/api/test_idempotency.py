@@ -75,7 +75,11 @@ def test_a_request_while_the_first_is_running_is_409(kitchen, staff_user, custom
     order = place(customer, menu)
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
     IdempotencyRecord.objects.create(
-        user=staff_user, key="key-1", method="POST", path=path, body_hash=body_fingerprint(b"{}"),
+        user=staff_user,
+        key="key-1",
+        method="POST",
+        path=path,
+        body_hash=body_fingerprint(b"{}"),
         created_at=timezone.now(),
     )
 
@@ -87,7 +91,11 @@ def test_a_reservation_abandoned_by_a_crashed_worker_is_taken_over(kitchen, staf
     order = place(customer, menu)
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
     IdempotencyRecord.objects.create(
-        user=staff_user, key="key-1", method="POST", path=path, body_hash=body_fingerprint(b"{}"),
+        user=staff_user,
+        key="key-1",
+        method="POST",
+        path=path,
+        body_hash=body_fingerprint(b"{}"),
         created_at=timezone.now() - timedelta(minutes=10),
     )
 

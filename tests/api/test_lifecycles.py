@@ -60,8 +60,11 @@ def _order_from_the_menu(alice: Session, *, delivery_type: str, payment_method: 
     }
     if delivery_type == "delivery":
         body["delivery_address"] = {
-            "street": "500 Howard Street", "city": "San Francisco", "postal_code": "94105",
-            "latitude": 37.787, "longitude": -122.396,
+            "street": "500 Howard Street",
+            "city": "San Francisco",
+            "postal_code": "94105",
+            "latitude": 37.787,
+            "longitude": -122.396,
         }
     return alice.post("/api/orders/", body, status=201)
 
@@ -71,7 +74,9 @@ def test_cash_delivery_order_from_placement_to_delivery(demo, menu):
 
     order = _order_from_the_menu(alice, delivery_type="delivery", payment_method="cod")
     order_id = order["id"]
-    assert order["order_status"] == "ORDER_PLACED" and order["total_amount"] == "35.47"  # 2 x 15.00 + 2.48 tax + 2.99 delivery
+    assert (
+        order["order_status"] == "ORDER_PLACED" and order["total_amount"] == "35.47"
+    )  # 2 x 15.00 + 2.48 tax + 2.99 delivery
 
     queue = kitchen.get("/api/restaurants/orders/queue/")
     assert [o["id"] for o in queue["orders"]] == [order_id]
@@ -99,7 +104,9 @@ def test_cash_delivery_order_from_placement_to_delivery(demo, menu):
     assert eta["basis"] == "courier_position" and eta["delivery_person_location"]["latitude"] == "37.785000"
 
     delivery_code = alice.get(f"/api/orders/{order_id}/otp/", {"type": "delivery"})["otp"]
-    done = dave.post(f"/api/orders/{order_id}/complete-delivery/", {"otp": delivery_code, "delivery_notes": "Front door"})
+    done = dave.post(
+        f"/api/orders/{order_id}/complete-delivery/", {"otp": delivery_code, "delivery_notes": "Front door"}
+    )
     assert done["status"] == "DELIVERED" and done["actual_delivery_time"]
 
     final = alice.get(f"/api/orders/{order_id}/", {"include": "history"})

@@ -274,7 +274,9 @@ def test_eta_out_for_delivery_comes_from_the_couriers_position(alice, customer, 
     assert body["current_eta_minutes"] in (11, 12)
     assert body["delivery_person_location"]["latitude"] == "37.766000"
 
-    CourierProfile.objects.filter(user=courier_user).update(latitude=Decimal("37.787000"), longitude=Decimal("-122.396000"))
+    CourierProfile.objects.filter(user=courier_user).update(
+        latitude=Decimal("37.787000"), longitude=Decimal("-122.396000")
+    )
     assert alice.get(f"/api/orders/{order.pk}/eta/").json()["current_eta_minutes"] == 5
 
 

@@ -181,12 +181,25 @@ def test_field_filters_combine_with_and(alice, customer, restaurant, other_resta
         payment_method=PaymentMethod.ONLINE,
         delivery_type=DeliveryType.PICKUP,
     )
-    make(customer, other_restaurant, S.DELIVERED, number="ORD-20260101-OTHERR", payment_status=PaymentStatus.PAID,
-         delivery_type=DeliveryType.PICKUP)
+    make(
+        customer,
+        other_restaurant,
+        S.DELIVERED,
+        number="ORD-20260101-OTHERR",
+        payment_status=PaymentStatus.PAID,
+        delivery_type=DeliveryType.PICKUP,
+    )
     make(customer, restaurant, S.DELIVERED, number="ORD-20260101-UNPAID", delivery_type=DeliveryType.PICKUP)
     make(customer, restaurant, S.DELIVERED, number="ORD-20260101-DELIVR", payment_status=PaymentStatus.PAID)
-    make(customer, restaurant, S.DELIVERED, number="ORD-20260101-OLDONE", payment_status=PaymentStatus.PAID,
-         delivery_type=DeliveryType.PICKUP, minutes_ago=3 * 24 * 60)
+    make(
+        customer,
+        restaurant,
+        S.DELIVERED,
+        number="ORD-20260101-OLDONE",
+        payment_status=PaymentStatus.PAID,
+        delivery_type=DeliveryType.PICKUP,
+        minutes_ago=3 * 24 * 60,
+    )
 
     params = {
         "payment_status": "paid",

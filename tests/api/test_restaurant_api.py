@@ -18,10 +18,23 @@ S = OrderStatus
 def test_queue_lists_the_kitchens_active_orders_oldest_first(kitchen, customer, restaurant, other_restaurant):
     now = timezone.now()
     for minutes, status in enumerate(
-        [S.PREPARING, S.ORDER_PLACED, S.READY_FOR_PICKUP, S.PAYMENT_PENDING, S.OUT_FOR_DELIVERY, S.DELIVERED, S.CANCELLED]
+        [
+            S.PREPARING,
+            S.ORDER_PLACED,
+            S.READY_FOR_PICKUP,
+            S.PAYMENT_PENDING,
+            S.OUT_FOR_DELIVERY,
+            S.DELIVERED,
+            S.CANCELLED,
+        ]
     ):
-        OrderFactory(customer=customer, restaurant=restaurant, status=status, number=f"ORD-Q-{status}",
-                     placed_at=now - timedelta(minutes=minutes))
+        OrderFactory(
+            customer=customer,
+            restaurant=restaurant,
+            status=status,
+            number=f"ORD-Q-{status}",
+            placed_at=now - timedelta(minutes=minutes),
+        )
     OrderFactory(customer=customer, restaurant=other_restaurant, status=S.ORDER_PLACED, number="ORD-SUSHI")
 
     response = kitchen.get("/api/restaurants/orders/queue/")
@@ -113,8 +126,9 @@ def test_confirm_twice_is_409(kitchen, customer, menu):
     order = place(customer, menu)
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json")
 
-    body = problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"), 409,
-                   "invalid_transition")
+    body = problem(
+        kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"), 409, "invalid_transition"
+    )
     assert body["current_status"] == "RESTAURANT_CONFIRMED"
 
 
@@ -127,10 +141,19 @@ def test_confirm_an_unpaid_online_order_is_409(kitchen, customer, menu):
 def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
     order = place(customer, menu)
 
-    for action, body in [("confirm", {}), ("reject", {"reason": "x"}), ("start-preparing", {}), ("mark-ready", {}),
-                         ("cancel", {"reason": "x"}), ("handover", {"otp": "123456"})]:
-        problem(other_kitchen.post(f"/api/restaurants/orders/{order.pk}/{action}/", body, format="json"), 404,
-                "order_not_found")
+    for action, body in [
+        ("confirm", {}),
+        ("reject", {"reason": "x"}),
+        ("start-preparing", {}),
+        ("mark-ready", {}),
+        ("cancel", {"reason": "x"}),
+        ("handover", {"otp": "123456"}),
+    ]:
+        problem(
+            other_kitchen.post(f"/api/restaurants/orders/{order.pk}/{action}/", body, format="json"),
+            404,
+            "order_not_found",
+        )
     assert Order.objects.get(pk=order.pk).status == S.ORDER_PLACED
 
 
@@ -138,8 +161,11 @@ def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
 def test_bad_prep_time_is_400(kitchen, customer, menu, value):
     order = place(customer, menu)
 
-    errors = problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": value},
-                                  format="json"), 400, "validation_error")["errors"]
+    errors = problem(
+        kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": value}, format="json"),
+        400,
+        "validation_error",
+    )["errors"]
     assert "estimated_prep_time" in errors
 
 
@@ -178,8 +204,12 @@ def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_
     ready = kitchen_ready(customer, staff_user, menu)
     gone = out_for_delivery(customer, staff_user, courier_user, menu)
 
-    assert "reason" in problem(kitchen.post(f"/api/restaurants/orders/{ready.pk}/cancel/", {}, format="json"), 400,
-                               "validation_error")["errors"]
+    assert (
+        "reason"
+        in problem(
+            kitchen.post(f"/api/restaurants/orders/{ready.pk}/cancel/", {}, format="json"), 400, "validation_error"
+        )["errors"]
+    )
     cancelled = kitchen.post(f"/api/restaurants/orders/{ready.pk}/cancel/", {"reason": "Burnt"}, format="json")
     too_late = kitchen.post(f"/api/restaurants/orders/{gone.pk}/cancel/", {"reason": "Burnt"}, format="json")
 
@@ -190,8 +220,9 @@ def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_
 def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
     order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
 
-    response = kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, HandoffPurpose.PICKUP)},
-                            format="json")
+    response = kitchen.post(
+        f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, HandoffPurpose.PICKUP)}, format="json"
+    )
 
     body = response.json()
     assert body["status"] == "DELIVERED" and body["previous_status"] == "READY_FOR_PICKUP"
@@ -202,8 +233,9 @@ def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
     order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
     wrong = "000000" if code(order, HandoffPurpose.PICKUP) != "000000" else "999999"
 
-    problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": wrong}, format="json"), 400,
-            "otp_invalid")
+    problem(
+        kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": wrong}, format="json"), 400, "otp_invalid"
+    )
     assert Order.objects.get(pk=order.pk).status == S.READY_FOR_PICKUP
 
 
@@ -211,13 +243,21 @@ def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, s
     order = kitchen_ready(customer, staff_user, menu)
     assign(order, courier_user)
 
-    problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, HandoffPurpose.PICKUP)},
-                         format="json"), 409, "invalid_transition")
+    problem(
+        kitchen.post(
+            f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, HandoffPurpose.PICKUP)}, format="json"
+        ),
+        409,
+        "invalid_transition",
+    )
 
 
 @pytest.mark.parametrize("who", ["alice", "dave"])
 def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
     order = place(customer, menu)
 
-    problem(request.getfixturevalue(who).post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"),
-            403, "not_restaurant_staff")
+    problem(
+        request.getfixturevalue(who).post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"),
+        403,
+        "not_restaurant_staff",
+    )
