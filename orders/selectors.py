@@ -207,6 +207,14 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
 DETAIL_INCLUDES = ("history", "payments")
 
 
+def _one(orders: QuerySet[Order], order_id) -> Order:
+    order_uuid = parse_uuid(order_id)
+    order = orders.filter(pk=order_uuid).first() if order_uuid else None
+    if order is None:
+        raise OrderNotFound("No order with this id is visible to you.")
+    return order
+
+
 def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Order:
     """One visible order with everything its full view shows, in a fixed number of queries."""
     orders = _with_lines(
@@ -220,29 +228,16 @@ def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Or
         orders = orders.prefetch_related("events")
     if "payments" in include:
         orders = orders.prefetch_related("payments")
-    order_uuid = parse_uuid(order_id)
-    order = orders.filter(pk=order_uuid).first() if order_uuid else None
-    if order is None:
-        raise OrderNotFound("No order with this id is visible to you.")
-    return order
+    return _one(orders, order_id)
 
 
 def order_with_events(*, actor: Actor, order_id) -> Order:
-    order_uuid = parse_uuid(order_id)
-    orders = orders_visible_to(actor=actor).prefetch_related("events")
-    order = orders.filter(pk=order_uuid).first() if order_uuid else None
-    if order is None:
-        raise OrderNotFound("No order with this id is visible to you.")
-    return order
+    return _one(orders_visible_to(actor=actor).prefetch_related("events"), order_id)
 
 
 def order_for_eta(*, actor: Actor, order_id) -> Order:
-    order_uuid = parse_uuid(order_id)
-    orders = orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile")
-    order = orders.filter(pk=order_uuid).first() if order_uuid else None
-    if order is None:
-        raise OrderNotFound("No order with this id is visible to you.")
-    return order
+    """The order with what its ETA reads: the restaurant and the courier's last position."""
+    return _one(orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile"), order_id)
 
 
 # ---------------------------------------------------------------- tabs (seed 004)

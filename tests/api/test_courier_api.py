@@ -204,3 +204,32 @@ def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_use
     order = out_for_delivery(customer, staff_user, courier_user, menu)
 
     problem(alice.post(f"/api/orders/{order.pk}/{action}/", {"otp": "123456"}, format="json"), 403, "not_a_courier")
+
+
+@pytest.mark.parametrize(
+    "action, body",
+    [
+        ("pickup", {"otp": "123456"}),
+        ("start-delivery", {}),
+        ("complete-delivery", {"otp": "123456"}),
+        ("otp/verify", {"otp": "123456", "type": "pickup"}),
+    ],
+)
+def test_courier_actions_in_the_wrong_state_are_409(dave, customer, staff_user, courier_user, menu, action, body):
+    order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
+    assign(order, courier_user)
+
+    problem_body = problem(
+        dave.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 409, "invalid_transition"
+    )
+
+    assert problem_body["current_status"] == "PREPARING"
+
+
+def test_another_couriers_delivery_is_404(erin, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    for action in ("start-delivery", "complete-delivery", "otp/resend"):
+        problem(
+            erin.post(f"/api/orders/{order.pk}/{action}/", {"otp": "123456"}, format="json"), 404, "order_not_found"
+        )

@@ -242,3 +242,12 @@ def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
     problem(
         alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json"), 409, "otp_not_issued"
     )
+
+
+def test_resend_with_an_unknown_type_is_400(alice, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    errors = problem(
+        alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "sms"}, format="json"), 400, "validation_error"
+    )["errors"]
+    assert "type" in errors

@@ -261,3 +261,21 @@ def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
         403,
         "not_restaurant_staff",
     )
+
+
+@pytest.mark.parametrize(
+    "action, body",
+    [
+        ("reject", {"reason": "Too late"}),
+        ("start-preparing", {}),
+        ("handover", {"otp": "123456"}),
+    ],
+)
+def test_kitchen_actions_in_the_wrong_state_are_409(kitchen, customer, staff_user, menu, action, body):
+    order = advance(place(customer, menu, delivery_type="pickup"), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
+
+    body = problem(
+        kitchen.post(f"/api/restaurants/orders/{order.pk}/{action}/", body, format="json"), 409, "invalid_transition"
+    )
+
+    assert body["current_status"] == "PREPARING"
