@@ -11,4 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/payments/", include("payments.urls")),
+    path("api/", include("config.api_urls")),
 ]
+
+handler404 = "config.errors.not_found"

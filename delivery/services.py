@@ -7,7 +7,7 @@ import logging
 import math
 import secrets
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from math import cos, radians
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.geo import haversine_km
-from delivery.models import CourierOffer, CourierProfile, HandoffCode, HandoffPurpose, OfferState
+from delivery.models import CourierLocation, CourierOffer, CourierProfile, HandoffCode, HandoffPurpose, OfferState
 from orders.actors import Actor
 from orders.errors import (
     Conflict,
@@ -336,3 +336,61 @@ def courier_offers_renew(*, now: datetime | None = None, limit: int = 100) -> in
         if offer is not None and offer.offered_at == now:
             renewed += 1
     return renewed
+
+
+# ---------------------------------------------------------------- courier state
+
+# Orders whose courier is on the way to the restaurant or to the customer: a location
+# sample is linked to the one the courier is carrying, else to the one they are heading to.
+_CARRYING = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
+_HEADING_TO = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
+
+
+def _courier_profile(courier, *, for_update: bool = False) -> CourierProfile:
+    profiles = CourierProfile.objects.all()
+    if for_update:
+        profiles = profiles.select_for_update()
+    profile = profiles.filter(user_id=courier.pk).first()
+    if profile is None:
+        raise Forbidden("This user is not a courier.", code="not_a_courier")
+    return profile
+
+
+def courier_set_availability(*, courier, online: bool) -> CourierProfile:
+    """Go online (offered orders, may accept them) or offline."""
+    if not isinstance(online, bool):
+        raise ValidationFailed({"online": ["Must be true or false."]})
+    with transaction.atomic():
+        profile = _courier_profile(courier, for_update=True)
+        profile.is_online = online
+        profile.save(update_fields=["is_online"])
+    logger.info("courier availability courier=%s online=%s", courier.pk, online)
+    return profile
+
+
+def _coordinate(value, limit: int, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        number = None
+    if isinstance(value, bool) or number is None or not number.is_finite() or abs(number) > limit:
+        raise ValidationFailed({name: [f"Must be a number between -{limit} and {limit}."]})
+    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def courier_record_location(*, courier, latitude, longitude, now: datetime | None = None) -> CourierLocation:
+    """Keep the courier's latest position on their profile and add a sample to their track."""
+    lat = _coordinate(latitude, 90, "latitude")
+    lon = _coordinate(longitude, 180, "longitude")
+    now = now or timezone.now()
+    with transaction.atomic():
+        profile = _courier_profile(courier, for_update=True)
+        assigned = Order.objects.filter(courier_id=courier.pk)
+        order_id = (
+            assigned.filter(status__in=_CARRYING).order_by("-picked_up_at").values_list("pk", flat=True).first()
+            or assigned.filter(status__in=_HEADING_TO).order_by("placed_at").values_list("pk", flat=True).first()
+        )
+        profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
+        profile.save(update_fields=["latitude", "longitude", "location_updated_at"])
+        sample = CourierLocation.objects.create(courier=profile, order_id=order_id, latitude=lat, longitude=lon)
+    return sample

@@ -2,6 +2,9 @@ import json
 import time
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -30,6 +33,27 @@ class PaymentWebhookView(APIView):
     # The body is read raw: the signature covers its exact bytes.
     parser_classes = ()
 
+    @extend_schema(
+        summary="Payment result from the provider (signed webhook)",
+        description=(
+            "Signed with HMAC-SHA256 over `{timestamp}.{raw body}`; refused when the signature is wrong "
+            "or the timestamp is more than the tolerance away. Idempotent by event id."
+        ),
+        parameters=[
+            OpenApiParameter(TIMESTAMP_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(SIGNATURE_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True),
+        ],
+        request=PaymentEventSerializer,
+        responses={
+            200: inline_serializer(
+                "PaymentWebhookAccepted",
+                {"event_id": serializers.CharField(), "outcome": serializers.CharField()},
+            ),
+            400: OpenApiResponse(description="Malformed body, stale timestamp or invalid fields (problem+json)."),
+            401: OpenApiResponse(description="Bad signature (problem+json)."),
+        },
+        auth=[],
+    )
     def post(self, request):
         body = request.body
         webhook_verify(

@@ -4,6 +4,7 @@ Embedded defaults (SQLite, in-process cache and channel layer) let the project r
 with nothing installed; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -126,6 +127,15 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "orderflow API",
     "DESCRIPTION": "Order lifecycle and live tracking, after checkout.",
     "VERSION": "0.1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "orders.models.PaymentStatus",
+        "DeliveryStatusEnum": "orders.models.DeliveryStatus",
+        "RefundStatusEnum": "orders.models.RefundStatus",
+        "DeliveryTypeEnum": "orders.models.DeliveryType",
+        "PaymentMethodEnum": "orders.models.PaymentMethod",
+    },
 }
 
 # ---------------------------------------------------------------- Celery (config/celery.py)
@@ -204,6 +214,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS,
         "options": {"expires": ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS * 2},
     },
+    "idempotency-keys-purge": {
+        "task": "orders.tasks.idempotency_purge_expired_task",
+        "schedule": 3600.0,
+        "options": {"expires": 7200.0},
+    },
     "courier-offers-renew": {
         "task": "delivery.tasks.courier_offers_renew_task",
         "schedule": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS,
@@ -263,3 +278,18 @@ ORDERFLOW_COURIER_OFFER_RADIUS_KM = env.float("ORDERFLOW_COURIER_OFFER_RADIUS_KM
 
 ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
 ORDERFLOW_ALLOW_DEMO_DATA = True
+
+# The REST API.
+ORDERFLOW_API_PAGE_SIZE = env.int("ORDERFLOW_API_PAGE_SIZE", default=20)
+ORDERFLOW_API_MAX_PAGE_SIZE = env.int("ORDERFLOW_API_MAX_PAGE_SIZE", default=100)
+# How often a courier may report their position (DRF rate, e.g. "30/min").
+ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default="30/min")
+# Idempotency-Key answers are replayed this long; a reservation whose request never
+# finished (a crashed worker) is taken over after the lock time.
+ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
+ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+}
