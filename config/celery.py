@@ -1,3 +1,8 @@
+"""The Celery app. Its settings are the CELERY_* names in config/settings/base.py.
+
+Tasks live in each app's tasks.py: thin wrappers that take ids and call a service.
+"""
+
 import os
 
 from celery import Celery

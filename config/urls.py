@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from config.health import health
 
@@ -10,4 +10,8 @@ admin.site.index_title = "Orders, menus and deliveries"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/payments/", include("payments.urls")),
+    path("api/", include("config.api_urls")),
 ]
+
+handler404 = "config.errors.not_found"

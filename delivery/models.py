@@ -56,3 +56,44 @@ class HandoffCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} code for {self.order_id}"
+
+
+class OfferState(models.TextChoices):
+    PENDING = "pending", "Waiting for the courier"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class CourierOffer(models.Model):
+    """An order offered to one courier, who may accept it until `expires_at`.
+
+    An order has at most one pending offer, and is offered to each courier at most once.
+    """
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="courier_offers")
+    courier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courier_offers")
+    distance_km = models.DecimalField(max_digits=8, decimal_places=3)
+    offered_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=OfferState.choices, default=OfferState.PENDING)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "offered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "courier"], name="one_offer_per_order_courier"),
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(state="pending"), name="one_pending_offer_per_order"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], name="offer_pending_expiry_idx", condition=models.Q(state="pending")
+            ),
+            models.Index(fields=["courier", "state"], name="offer_courier_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer of {self.order_id} to {self.courier_id} ({self.state})"

@@ -1,4 +1,4 @@
-"""Handoff codes (one-time codes for pickup and delivery) and courier state."""
+"""Handoff codes (one-time codes for pickup and delivery), courier state and courier offers."""
 
 import base64
 import hashlib
@@ -8,23 +8,33 @@ import math
 import secrets
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from math import cos, radians
+from typing import Any
 
 import pyotp
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.models import CourierLocation, CourierProfile, HandoffCode, HandoffPurpose
+from delivery.geo import haversine_km
+from delivery.models import CourierLocation, CourierOffer, CourierProfile, HandoffCode, HandoffPurpose, OfferState
 from orders.actors import Actor
-from orders.errors import Conflict, Forbidden, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests, ValidationFailed
+from orders.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    OtpExpired,
+    OtpInvalid,
+    OtpLocked,
+    TooManyRequests,
+    ValidationFailed,
+)
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
-from orders.selectors import order_get_visible
+from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, orders_available_to_couriers
+from orders.transitions import ACTIVE_STATUSES
 from tracking.broadcast import broadcast_location
 
 logger = logging.getLogger(__name__)
-
-User = get_user_model()
 
 OTP_DIGITS = 6
 
@@ -163,38 +173,227 @@ def parse_purpose(value: str | None, default: HandoffPurpose = HandoffPurpose.DE
         raise ValidationFailed({"type": [f"Must be one of: {', '.join(HandoffPurpose.values)}."]}) from None
 
 
-def _coordinate(value, limit: int, name: str, errors: dict) -> Decimal | None:
+# ---------------------------------------------------------------- courier offers
+#
+# When a restaurant confirms a delivery order, the order is offered to the nearest online
+# courier who has no active delivery and no other offer open, and who has not been offered
+# this order before. If they do not accept in ORDERFLOW_COURIER_OFFER_SECONDS, it goes to the
+# next one. Meanwhile the order stays in the available list, where any courier may claim it;
+# once a courier has it, the open offer is withdrawn.
+
+
+def _offer_close(offer: CourierOffer, state: OfferState, now: datetime) -> None:
+    offer.state = state
+    offer.closed_at = now
+    offer.save(update_fields=["state", "closed_at"])
+
+
+def _order_wants_courier(order: Order) -> bool:
+    return (
+        order.courier_id is None
+        and order.delivery_type == DeliveryType.DELIVERY
+        and order.status in ASSIGNABLE_STATUSES
+    )
+
+
+def _nearest_free_courier(order: Order) -> tuple[CourierProfile, float] | None:
+    restaurant = order.restaurant
+    radius = settings.ORDERFLOW_COURIER_OFFER_RADIUS_KM
+    lat, lon = float(restaurant.latitude), float(restaurant.longitude)
+    lat_span = radius / 111.0
+    lon_span = radius / max(111.32 * cos(radians(lat)), 0.01)
+    busy = Order.objects.filter(courier__isnull=False, status__in=ACTIVE_STATUSES).values("courier_id")
+    asked = CourierOffer.objects.filter(order=order).values("courier_id")
+    considering = CourierOffer.objects.filter(state=OfferState.PENDING).values("courier_id")
+    candidates = (
+        CourierProfile.objects.filter(
+            is_online=True,
+            latitude__range=(Decimal(str(lat - lat_span)), Decimal(str(lat + lat_span))),
+            longitude__range=(Decimal(str(lon - lon_span)), Decimal(str(lon + lon_span))),
+        )
+        .exclude(user_id__in=busy)
+        .exclude(user_id__in=asked)
+        .exclude(user_id__in=considering)
+        .only("user_id", "latitude", "longitude")
+    )
+    ranked = sorted(
+        ((haversine_km(lat, lon, c.latitude, c.longitude), c.user_id, c) for c in candidates),
+        key=lambda row: row[:2],
+    )
+    if not ranked or ranked[0][0] > radius:
+        return None
+    distance, _, courier = ranked[0]
+    return courier, distance
+
+
+def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> CourierOffer | None:
+    """Keep one live offer on an order that needs a courier; safe to call at any time.
+
+    Returns the order's pending offer (the existing one while it lasts, else a new one to
+    the next courier), or None when the order needs no courier or nobody is left to ask.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("restaurant").filter(pk=order_id).first()
+        if order is None:
+            return None
+        pending = order.courier_offers.select_for_update().filter(state=OfferState.PENDING).first()
+        wants_courier = _order_wants_courier(order)
+        if pending is not None:
+            if wants_courier and pending.expires_at > now:
+                return pending
+            if wants_courier:
+                _offer_close(pending, OfferState.EXPIRED, now)
+            elif order.courier_id == pending.courier_id:
+                _offer_close(pending, OfferState.ACCEPTED, now)
+            else:
+                _offer_close(pending, OfferState.WITHDRAWN, now)
+        if not wants_courier:
+            return None
+        found = _nearest_free_courier(order)
+        if found is None:
+            logger.info("no courier left to offer order %s", order.pk)
+            return None
+        courier, distance = found
+        offer = CourierOffer.objects.create(
+            order=order,
+            courier_id=courier.user_id,
+            distance_km=Decimal(str(round(distance, 3))),
+            offered_at=now,
+            expires_at=now + timedelta(seconds=settings.ORDERFLOW_COURIER_OFFER_SECONDS),
+        )
+    logger.info("order %s offered to courier %s (%.2f km)", order.pk, courier.user_id, distance)
+    return offer
+
+
+def _offer_for_courier(offer_id: Any, actor: Actor) -> tuple[Order, CourierOffer]:
+    """Lock the offer's order, then the offer (the order every writer uses)."""
+    if actor.role != ActorRole.COURIER:
+        raise Forbidden("Only couriers answer offers.", code="not_a_courier")
     try:
-        number = Decimal(str(value)) if not isinstance(value, bool) and value is not None else None
+        order_id = (
+            CourierOffer.objects.filter(pk=int(offer_id), courier_id=actor.user_id)
+            .values_list("order_id", flat=True)
+            .first()
+        )
+    except (TypeError, ValueError):
+        order_id = None
+    if order_id is None:
+        raise NotFound("No such offer for you.", code="offer_not_found")
+    order = Order.objects.select_for_update().get(pk=order_id)
+    return order, CourierOffer.objects.select_for_update().get(pk=int(offer_id))
+
+
+def courier_offer_accept(*, offer_id: Any, actor: Actor) -> Order:
+    """The offered courier takes the order, through the same service as claiming it."""
+    from orders.services import order_assign_courier
+
+    now = timezone.now()
+    with transaction.atomic():
+        order, offer = _offer_for_courier(offer_id, actor)
+        if offer.state != OfferState.PENDING or offer.expires_at <= now:
+            raise Conflict("This offer is no longer open.", code="offer_closed")
+        order = order_assign_courier(order_id=order.pk, courier=actor.user, actor=actor)
+        _offer_close(offer, OfferState.ACCEPTED, now)
+    return order
+
+
+def courier_offer_decline(*, offer_id: Any, actor: Actor) -> CourierOffer:
+    """The offered courier says no: the order goes to the next courier straight away."""
+    from delivery.tasks import courier_offer_task
+
+    now = timezone.now()
+    with transaction.atomic():
+        _, offer = _offer_for_courier(offer_id, actor)
+        if offer.state != OfferState.PENDING:
+            raise Conflict("This offer is no longer open.", code="offer_closed")
+        _offer_close(offer, OfferState.DECLINED, now)
+        order_id = str(offer.order_id)
+        # `robust`: if the broker is down, the beat task courier_offers_renew_task offers it on.
+        transaction.on_commit(lambda: courier_offer_task.delay(order_id), robust=True)
+    return offer
+
+
+def courier_offers_renew(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Re-offer orders whose offer expired, and offer waiting orders to couriers newly free.
+
+    Returns how many orders now have a pending offer that they did not have before.
+    """
+    now = now or timezone.now()
+    expired = list(
+        CourierOffer.objects.filter(state=OfferState.PENDING, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("order_id", flat=True)[:limit]
+    )
+    unoffered = list(
+        orders_available_to_couriers()
+        .exclude(pk__in=CourierOffer.objects.filter(state=OfferState.PENDING).values("order_id"))
+        .order_by("confirmed_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    renewed = 0
+    for order_id in dict.fromkeys([*expired, *unoffered]):
+        offer = courier_offer_next(order_id=order_id, now=now)
+        if offer is not None and offer.offered_at == now:
+            renewed += 1
+    return renewed
+
+
+# ---------------------------------------------------------------- courier state
+
+# Orders whose courier is on the way to the restaurant or to the customer: a location
+# sample is linked to the one the courier is carrying, else to the one they are heading to.
+_CARRYING = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
+_HEADING_TO = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
+
+
+def _courier_profile(courier, *, for_update: bool = False) -> CourierProfile:
+    profiles = CourierProfile.objects.all()
+    if for_update:
+        profiles = profiles.select_for_update()
+    profile = profiles.filter(user_id=courier.pk).first()
+    if profile is None:
+        raise Forbidden("This user is not a courier.", code="not_a_courier")
+    return profile
+
+
+def courier_set_availability(*, courier, online: bool) -> CourierProfile:
+    """Go online (offered orders, may accept them) or offline."""
+    if not isinstance(online, bool):
+        raise ValidationFailed({"online": ["Must be true or false."]})
+    with transaction.atomic():
+        profile = _courier_profile(courier, for_update=True)
+        profile.is_online = online
+        profile.save(update_fields=["is_online"])
+    logger.info("courier availability courier=%s online=%s", courier.pk, online)
+    return profile
+
+
+def _coordinate(value, limit: int, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         number = None
-    if number is None or not number.is_finite() or abs(number) > limit:
-        errors[name] = [f"Must be a number between -{limit} and {limit}."]
-        return None
+    if isinstance(value, bool) or number is None or not number.is_finite() or abs(number) > limit:
+        raise ValidationFailed({name: [f"Must be a number between -{limit} and {limit}."]})
     return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
 
 
-def courier_record_location(*, courier: User, latitude, longitude) -> CourierProfile:
-    """Record where a courier is; after commit, whoever tracks their orders on the road sees it."""
-    errors: dict[str, list[str]] = {}
-    lat = _coordinate(latitude, 90, "latitude", errors)
-    lon = _coordinate(longitude, 180, "longitude", errors)
-    if errors:
-        raise ValidationFailed(errors, "The position is not valid.")
-    now = timezone.now()
+def courier_record_location(*, courier, latitude, longitude, now: datetime | None = None) -> CourierLocation:
+    """Keep the courier's latest position on their profile and add a sample to their track."""
+    lat = _coordinate(latitude, 90, "latitude")
+    lon = _coordinate(longitude, 180, "longitude")
+    now = now or timezone.now()
     with transaction.atomic():
-        profile = CourierProfile.objects.select_for_update().filter(user=courier).first()
-        if profile is None:
-            raise Forbidden("Only couriers report a position.", code="not_a_courier")
+        profile = _courier_profile(courier, for_update=True)
+        assigned = Order.objects.filter(courier_id=courier.pk)
+        order_id = (
+            assigned.filter(status__in=_CARRYING).order_by("-picked_up_at").values_list("pk", flat=True).first()
+            or assigned.filter(status__in=_HEADING_TO).order_by("placed_at").values_list("pk", flat=True).first()
+        )
         profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])
-        carrying = (
-            Order.objects.filter(courier=courier, status__in=(OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY))
-            .order_by("picked_up_at")
-            .first()
-        )
-        CourierLocation.objects.create(courier=profile, order=carrying, latitude=lat, longitude=lon)
-        transaction.on_commit(
-            lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now)
-        )
-    return profile
+        sample = CourierLocation.objects.create(courier=profile, order_id=order_id, latitude=lat, longitude=lon)
+        # Whoever tracks an order this courier is carrying sees the position (tracking/broadcast.py).
+        transaction.on_commit(lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now))
+    return sample

@@ -85,6 +85,17 @@ class OtpLocked(ApplicationError):
     title = "Too many wrong codes; ask for a new one"
 
 
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = http.HTTP_422_UNPROCESSABLE_ENTITY
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for a different request"
+
+
 class TooManyRequests(ApplicationError):
     status_code = http.HTTP_429_TOO_MANY_REQUESTS
     code = "rate_limited"
@@ -122,7 +133,10 @@ def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):  # list items (DRF's ListField), named like the services name them
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(_flatten_errors(value, name))
         return flat
     if isinstance(detail, list) and detail and all(isinstance(item, (dict, list)) for item in detail):
@@ -160,11 +174,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if response is None or not isinstance(exc, drf_exceptions.APIException):
         return response
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    detail = exc.detail
+    if isinstance(detail, dict):  # simplejwt's token errors carry a dict
+        detail = detail.get("detail", exc.default_detail)
     problem = problem_response(
         status=response.status_code,
         code=code,
         title=str(exc.default_detail),
-        detail=str(exc.detail),
+        detail=str(detail),
     )
     for header, value in response.items():
         if header.lower() in {"www-authenticate", "retry-after", "allow"}:

@@ -20,13 +20,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from delivery.geo import haversine_km, travel_minutes
-from delivery.models import CourierProfile
+from delivery.models import CourierProfile, HandoffPurpose
 from delivery.services import otp_check, otp_issue
 from orders.actors import Actor
 from orders.errors import (
     ApplicationError,
     Conflict,
     Forbidden,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
     InvalidTransition,
     OrderNotFound,
     ValidationFailed,
@@ -36,6 +38,8 @@ from orders.models import (
     DeadlineKind,
     DeliveryStatus,
     DeliveryType,
+    IdempotencyRecord,
+    IdempotencyState,
     Order,
     OrderItem,
     OrderItemCustomization,
@@ -46,9 +50,11 @@ from orders.models import (
 )
 from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible
 from orders.transitions import (
+    ACTIVE_STATUSES,
     ISSUES_HANDOFF,
     REFUNDABLE_STATUSES,
     RULES,
+    TRANSITIONS,
     next_statuses,
     normalise_status,
     role_may_reach,
@@ -605,7 +611,51 @@ def order_cancel(*, order_id: Any, actor: Actor, reason: str = "") -> Transition
     return order_transition(order_id=order_id, target=OrderStatus.CANCELLED, actor=actor, reason=reason)
 
 
+def order_handoff(
+    *, order_id: Any, purpose: HandoffPurpose, otp: str, actor: Actor, metadata: dict | None = None
+) -> TransitionResult:
+    """Make the handoff that `purpose`'s code belongs to, for whoever enters that code.
+
+    The table says who types each code: the courier (pickup and delivery of a delivery
+    order), restaurant staff (a self-pickup order handed to its customer).
+    """
+    targets = {rule.target for rule in TRANSITIONS if rule.handoff == purpose and actor.role in rule.roles}
+    if not targets:
+        raise Forbidden("This code is not entered by you.", code="otp_not_yours")
+    (target,) = targets
+    return order_transition(order_id=order_id, target=target, actor=actor, otp=otp, metadata=metadata)
+
+
 # ---------------------------------------------------------------- couriers
+
+
+def _lock_for_assignment(*, actor: Actor, order_id: Any) -> Order:
+    """Lock the order before deciding whether the courier may claim it.
+
+    Deciding after the lock is what lets two couriers racing for one order get one
+    success and one `already_assigned` (not a 404 because, once taken, it stopped being
+    offered). Orders never offered to couriers stay invisible to them.
+    """
+    if actor.role != ActorRole.COURIER:
+        return order_get_visible(actor=actor, order_id=order_id, for_update=True)
+    order = None
+    if _is_uuid(order_id):
+        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+    taken = (
+        order is not None
+        and order.courier_id is not None
+        and order.delivery_type == DeliveryType.DELIVERY
+        and order.status in ASSIGNABLE_STATUSES
+    )
+    offered = (
+        order is not None
+        and order.courier_id is None
+        and order.delivery_type == DeliveryType.DELIVERY
+        and order.status in ASSIGNABLE_STATUSES
+    )
+    if not (taken or offered):
+        raise OrderNotFound("No order with this id is visible to you.")
+    return order
 
 
 def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Actor) -> Order:
@@ -614,23 +664,18 @@ def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Act
         raise Forbidden("Only couriers and the system assign couriers.", code="assignment_forbidden")
     if actor.role == ActorRole.COURIER and actor.user_id != courier.pk:
         raise Forbidden("A courier may only claim orders for themselves.", code="assignment_forbidden")
-    if not CourierProfile.objects.filter(user=courier).exists():
+    profile = CourierProfile.objects.filter(user=courier).first()
+    if profile is None:
         raise Forbidden("This user is not a courier.", code="not_a_courier")
+    if actor.role == ActorRole.COURIER and not profile.is_online:
+        raise Conflict("Go online to accept orders.", code="courier_offline")
     with transaction.atomic():
-        try:
-            order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
-        except OrderNotFound:
-            # An order on offer that another courier has just taken is no longer visible to
-            # this one; say so, whether or not their claim happened to wait on the row lock.
-            if actor.role == ActorRole.COURIER and _is_uuid(order_id) and Order.objects.filter(
-                pk=order_id, delivery_type=DeliveryType.DELIVERY, status__in=ASSIGNABLE_STATUSES, courier__isnull=False
-            ).exists():
-                raise Conflict("Another courier already has this order.", code="already_assigned") from None
-            raise
+        order = _lock_for_assignment(actor=actor, order_id=order_id)
         if order.delivery_type != DeliveryType.DELIVERY:
             raise Conflict("Pickup orders have no courier.", code="not_a_delivery_order")
         if order.courier_id is not None:
-            raise Conflict("Another courier already has this order.", code="already_assigned")
+            whose = "You already have" if order.courier_id == courier.pk else "Another courier already has"
+            raise Conflict(f"{whose} this order.", code="already_assigned")
         if order.status not in ASSIGNABLE_STATUSES:
             raise InvalidTransition(
                 f"An order that is {order.status} cannot be given to a courier.", current_status=order.status
@@ -646,3 +691,149 @@ def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Act
             metadata={"courier_id": courier.pk, "courier_name": Actor.courier(courier).display_name},
         )
     return order
+
+
+# ---------------------------------------------------------------- deadlines
+
+# What the system does when a waiting order's deadline passes (`Order.deadline_kind`).
+DEADLINE_TARGETS: dict[str, OrderStatus] = {
+    DeadlineKind.PAYMENT: OrderStatus.CANCELLED,
+    DeadlineKind.CONFIRMATION: OrderStatus.CANCELLED,
+    DeadlineKind.PICKUP: OrderStatus.CANCELLED,
+    DeadlineKind.COLLECTION: OrderStatus.CANCELLED,
+    DeadlineKind.RETURN_WINDOW: OrderStatus.COMPLETED,
+}
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    found: int
+    enforced: int
+
+    @property
+    def skipped(self) -> int:
+        return self.found - self.enforced
+
+
+def order_enforce_deadline(*, order_id: Any, now: datetime | None = None) -> TransitionResult | None:
+    """Carry out the order's deadline if it has passed; None if there is nothing to do.
+
+    Safe to call from anywhere, as often as wanted (the sweep, a poll of the order's
+    status): it acts only while the deadline is still due, under the order's lock. An
+    order that someone is changing right now is left alone: if they move it on, its
+    deadline moves with it; if not, the next sweep or poll acts.
+    """
+    now = now or timezone.now()
+    # A plain read first, so that polling an order whose deadline is not due costs one lookup.
+    if not _is_uuid(order_id) or not Order.objects.filter(pk=order_id, deadline_at__lte=now).exists():
+        return None
+    return _enforce_due_deadline(order_id, now)
+
+
+def _enforce_due_deadline(order_id: Any, now: datetime) -> TransitionResult | None:
+    with transaction.atomic():
+        due = (
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(pk=order_id, deadline_at__lte=now)
+            .values_list("deadline_kind", flat=True)
+            .first()
+        )
+        if due is None:
+            return None
+        target = DEADLINE_TARGETS.get(due)
+        if target is not None:
+            try:
+                return order_transition(order_id=order_id, target=target, actor=Actor.system(), reason=due)
+            except InvalidTransition:
+                pass
+        # A deadline the table cannot honour would be found again by every sweep.
+        logger.warning("order %s: deadline %r cannot be carried out; dropping it", order_id, due)
+        Order.objects.filter(pk=order_id).update(deadline_at=None, deadline_kind="")
+    return None
+
+
+def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> SweepReport:
+    """Carry out up to `limit` overdue deadlines, oldest first.
+
+    One query on the partial index `order_deadline_idx` finds them; each then goes
+    through the transition service as the system, in its own short transaction.
+    """
+    now = now or timezone.now()
+    overdue = list(
+        Order.objects.filter(deadline_at__lte=now).order_by("deadline_at").values_list("pk", flat=True)[:limit]
+    )
+    enforced = 0
+    for order_id in overdue:
+        if _enforce_due_deadline(order_id, now) is not None:
+            enforced += 1
+    if overdue:
+        logger.info("deadline sweep: %s overdue, %s enforced", len(overdue), enforced)
+    return SweepReport(found=len(overdue), enforced=enforced)
+
+
+# ---------------------------------------------------------------- idempotency keys
+
+
+def idempotency_begin(
+    *, user: AbstractBaseUser, key: str, method: str, path: str, body_hash: str, now: datetime | None = None
+) -> IdempotencyRecord:
+    """Reserve `key` for this request, or return how its first use ended.
+
+    Returns an in-progress record (go ahead, then complete or release it) or a completed
+    one (replay it). The reservation is an insert committed on its own, so a concurrent
+    duplicate finds it at once: same request still running is a 409, another request
+    under the same key a 422. Keys last `ORDERFLOW_IDEMPOTENCY_TTL_SECONDS`; a reservation
+    left behind by a crashed worker is taken over after `ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS`.
+    """
+    now = now or timezone.now()
+    ttl = timedelta(seconds=settings.ORDERFLOW_IDEMPOTENCY_TTL_SECONDS)
+    abandoned = timedelta(seconds=settings.ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS)
+    fingerprint = (method, path, body_hash)
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    user=user, key=key, method=method, path=path, body_hash=body_hash, created_at=now
+                )
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if existing is None:
+            continue
+        if existing.created_at <= now - ttl:
+            IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        if (existing.method, existing.path, existing.body_hash) != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was first used for another request; use a new key for a new request."
+            )
+        if existing.state == IdempotencyState.COMPLETED:
+            return existing
+        if existing.created_at <= now - abandoned:
+            taken_over = IdempotencyRecord.objects.filter(
+                pk=existing.pk, state=IdempotencyState.IN_PROGRESS, created_at=existing.created_at
+            ).update(created_at=now)
+            if taken_over:
+                existing.created_at = now
+                return existing
+        raise IdempotencyInProgress("The first request with this Idempotency-Key has not finished yet; retry later.")
+    raise IdempotencyInProgress("The first request with this Idempotency-Key has not finished yet; retry later.")
+
+
+def idempotency_complete(*, record: IdempotencyRecord, status: int, body: str) -> None:
+    record.state = IdempotencyState.COMPLETED
+    record.response_status = status
+    record.response_body = body
+    record.completed_at = timezone.now()
+    record.save(update_fields=["state", "response_status", "response_body", "completed_at"])
+
+
+def idempotency_release(*, record: IdempotencyRecord) -> None:
+    """Forget a reservation whose request produced no result worth replaying."""
+    IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyState.IN_PROGRESS).delete()
+
+
+def idempotency_purge_expired(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.ORDERFLOW_IDEMPOTENCY_TTL_SECONDS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
+    return deleted

@@ -59,3 +59,58 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount} {self.currency} ({self.status})"
+
+
+class PaymentWebhookEvent(models.Model):
+    """A provider event that has been applied; its id is never applied twice.
+
+    Written in the same transaction as the event's effect, so a delivery either did
+    everything (and is remembered) or nothing (and may be delivered again).
+    """
+
+    provider = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=40)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="payment_webhook_events"
+    )
+    outcome = models.CharField(max_length=40)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="unique_provider_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id} ({self.event_type})"
+
+
+class SimulatedOperationKind(models.TextChoices):
+    CHARGE = "charge", "Charge"
+    REFUND = "refund", "Refund"
+
+
+class SimulatedProviderOperation(models.Model):
+    """The simulated payment provider's own books (payments/providers.py).
+
+    A real provider keeps these at its end; the simulation keeps them here so that they
+    outlive processes and can be inspected: one row per operation that moved money,
+    however many times it was asked for with the same idempotency key (`calls`).
+    """
+
+    kind = models.CharField(max_length=16, choices=SimulatedOperationKind.choices)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=100, unique=True)
+    source_reference = models.CharField(max_length=100, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    calls = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference} {self.amount} {self.currency}"

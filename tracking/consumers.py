@@ -376,7 +376,7 @@ class CourierConsumer(LiveConsumer):
             )
         self.location_reported_at = now
         try:
-            profile = await database_sync_to_async(courier_record_location)(
+            sample = await database_sync_to_async(courier_record_location)(
                 courier=self.user, latitude=content.get("latitude"), longitude=content.get("longitude")
             )
         except ApplicationError as exc:
@@ -384,9 +384,9 @@ class CourierConsumer(LiveConsumer):
         await self.send_json(
             {
                 "type": "location_recorded",
-                "latitude": float(profile.latitude),
-                "longitude": float(profile.longitude),
-                "recorded_at": profile.location_updated_at.isoformat().replace("+00:00", "Z"),
+                "latitude": float(sample.latitude),
+                "longitude": float(sample.longitude),
+                "recorded_at": sample.recorded_at.isoformat().replace("+00:00", "Z"),
             }
         )
 

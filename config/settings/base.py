@@ -4,6 +4,7 @@ Embedded defaults (SQLite, in-process cache and channel layer) let the project r
 with nothing installed; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -68,6 +69,15 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default has two writers (the web server and the Celery worker): take the
+    # write lock when a transaction starts, wait for it instead of failing, and let readers
+    # read while someone writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -128,11 +138,104 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "orderflow API",
     "DESCRIPTION": "Order lifecycle and live tracking, after checkout.",
     "VERSION": "0.1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "orders.models.PaymentStatus",
+        "DeliveryStatusEnum": "orders.models.DeliveryStatus",
+        "RefundStatusEnum": "orders.models.RefundStatus",
+        "DeliveryTypeEnum": "orders.models.DeliveryType",
+        "PaymentMethodEnum": "orders.models.PaymentMethod",
+    },
 }
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# ---------------------------------------------------------------- Celery (config/celery.py)
+# With REDIS_URL: Redis is the broker and the result backend. Without it (the embedded
+# default) the broker is a folder on disk (kombu's filesystem transport), which needs no
+# server: ./scripts/serve starts a worker and beat on it. See the README, "Background work".
+CELERY_LOCAL_DIR = Path(env("ORDERFLOW_CELERY_DIR", default=str(BASE_DIR / ".celery")))
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
+CELERY_RESULT_BACKEND = env(
+    "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}"
+)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_LOCAL_DIR / "queue"),
+        "data_folder_out": str(CELERY_LOCAL_DIR / "queue"),
+        "control_folder": str(CELERY_LOCAL_DIR / "control"),
+    }
+    # The transport and the result backend expect their folders to exist, in the web
+    # process and the worker alike.
+    for _folder in [*CELERY_BROKER_TRANSPORT_OPTIONS.values(), CELERY_LOCAL_DIR / "results"]:
+        Path(_folder).mkdir(parents=True, exist_ok=True)
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message taken by a worker that dies without acknowledging it goes back to the
+        # queue after this long. It must exceed the longest countdown (retry backoff) and the
+        # longest task, or a task still waiting or running would be delivered a second time.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=60 * 60),
+        # How often a worker looks for such messages.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    }
+# Only an explicit setting runs tasks inside the caller (the test settings do).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Tasks report through the database (orders, refunds, events), not through results.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 24 * 60 * 60
+# Acknowledge a message only once its task has finished, and give it back to the queue if
+# the worker process running it dies: a task is never lost with its worker. Every task is
+# therefore written to be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT_SECONDS", default=150)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME",
+    default=str(CELERY_LOCAL_DIR / "beat-schedule")
+    if CELERY_BROKER_URL.startswith("filesystem://")
+    else "celerybeat-schedule",
+)
+
+ORDERFLOW_SWEEP_INTERVAL_SECONDS = env.float("ORDERFLOW_SWEEP_INTERVAL_SECONDS", default=5.0)
+ORDERFLOW_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_SWEEP_BATCH_SIZE", default=500)
+# One sweep stops taking new batches after this long; the next one carries on.
+ORDERFLOW_SWEEP_BUDGET_SECONDS = env.float("ORDERFLOW_SWEEP_BUDGET_SECONDS", default=60.0)
+ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS = env.float("ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS", default=60.0)
+ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS = env.float("ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS", default=5.0)
+
+CELERY_BEAT_SCHEDULE = {
+    "orders-sweep-overdue": {
+        "task": "orders.tasks.orders_sweep_overdue_task",
+        "schedule": ORDERFLOW_SWEEP_INTERVAL_SECONDS,
+        # A sweep that could not run in time is replaced by the next one, not queued up.
+        "options": {"expires": ORDERFLOW_SWEEP_INTERVAL_SECONDS * 2},
+    },
+    "refunds-pick-up-stale": {
+        "task": "payments.tasks.refunds_requeue_stale_task",
+        "schedule": ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS,
+        "options": {"expires": ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS * 2},
+    },
+    "idempotency-keys-purge": {
+        "task": "orders.tasks.idempotency_purge_expired_task",
+        "schedule": 3600.0,
+        "options": {"expires": 7200.0},
+    },
+    "courier-offers-renew": {
+        "task": "delivery.tasks.courier_offers_renew_task",
+        "schedule": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS,
+        "options": {"expires": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS * 2},
+    },
+}
 
 # Order handoff codes are derived from this key (HOTP); the database holds no code.
 ORDERFLOW_OTP_SECRET = env("ORDERFLOW_OTP_SECRET", default=SECRET_KEY)
@@ -155,7 +258,12 @@ ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
 
 # Called after commit with each tracking event written; see tracking/publishing.py.
 ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
-    "ORDERFLOW_EVENT_SUBSCRIBERS", default=["tracking.publishing.log_event", "tracking.broadcast.broadcast_event"]
+    "ORDERFLOW_EVENT_SUBSCRIBERS",
+    default=[
+        "tracking.publishing.log_event",
+        "delivery.subscribers.offer_confirmed_orders",
+        "tracking.broadcast.broadcast_event",
+    ],
 )
 
 # Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
@@ -163,7 +271,45 @@ ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
 ORDERFLOW_BROADCAST_TIMEOUT_SECONDS = env.float("ORDERFLOW_BROADCAST_TIMEOUT_SECONDS", default=2.0)
 ORDERFLOW_LOCATION_THROTTLE_SECONDS = env.float("ORDERFLOW_LOCATION_THROTTLE_SECONDS", default=5.0)
 
+# ---------------------------------------------------------------- payments and refunds
 ORDERFLOW_PAYMENT_PROVIDER = env("ORDERFLOW_PAYMENT_PROVIDER", default="simulated")
+# Shared with the provider; signs the webhook (README, "Background work"). Production has no default.
+ORDERFLOW_PAYMENT_WEBHOOK_SECRET = env(
+    "ORDERFLOW_PAYMENT_WEBHOOK_SECRET", default="orderflow-local-webhook-secret-not-for-production"
+)
+ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# The simulated provider: how long each call takes and how often it fails (transiently).
+ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS", default=0.2)
+ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE = env.float("ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE", default=0.0)
+# Provider calls per refund before it is marked FAILED for a person to retry.
+ORDERFLOW_REFUND_MAX_ATTEMPTS = env.int("ORDERFLOW_REFUND_MAX_ATTEMPTS", default=6)
+# Exponential backoff between attempts: 2, 4, 8 ... seconds, capped, with full jitter.
+ORDERFLOW_REFUND_RETRY_BACKOFF_SECONDS = env.int("ORDERFLOW_REFUND_RETRY_BACKOFF_SECONDS", default=2)
+ORDERFLOW_REFUND_RETRY_BACKOFF_MAX_SECONDS = env.int("ORDERFLOW_REFUND_RETRY_BACKOFF_MAX_SECONDS", default=300)
+# A refund left PENDING (or PROCESSING) this long without a change is queued again by beat.
+ORDERFLOW_REFUND_STALE_PENDING_SECONDS = env.int("ORDERFLOW_REFUND_STALE_PENDING_SECONDS", default=60)
+ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS = env.int("ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS", default=15 * 60)
+
+# ---------------------------------------------------------------- courier offers
+# How long an offered courier has to accept before the order is offered to the next one.
+ORDERFLOW_COURIER_OFFER_SECONDS = env.int("ORDERFLOW_COURIER_OFFER_SECONDS", default=60)
+# Couriers further than this from the restaurant are not offered the order.
+ORDERFLOW_COURIER_OFFER_RADIUS_KM = env.float("ORDERFLOW_COURIER_OFFER_RADIUS_KM", default=15.0)
 
 ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
 ORDERFLOW_ALLOW_DEMO_DATA = True
+
+# The REST API.
+ORDERFLOW_API_PAGE_SIZE = env.int("ORDERFLOW_API_PAGE_SIZE", default=20)
+ORDERFLOW_API_MAX_PAGE_SIZE = env.int("ORDERFLOW_API_MAX_PAGE_SIZE", default=100)
+# How often a courier may report their position (DRF rate, e.g. "30/min").
+ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default="30/min")
+# Idempotency-Key answers are replayed this long; a reservation whose request never
+# finished (a crashed worker) is taken over after the lock time.
+ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
+ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+}

@@ -1,7 +1,9 @@
 """Production: every secret comes from the environment, with no default."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.base import *  # noqa: F403
-from config.settings.base import MIDDLEWARE, env
+from config.settings.base import CELERY_BROKER_URL, MIDDLEWARE, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -10,6 +12,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 ORDERFLOW_ALLOW_DEMO_DATA = False
+ORDERFLOW_PAYMENT_WEBHOOK_SECRET = env("ORDERFLOW_PAYMENT_WEBHOOK_SECRET")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The folder broker cannot re-deliver a task lost with its worker: production needs Redis.
+    raise ImproperlyConfigured("Production needs REDIS_URL (or CELERY_BROKER_URL) for Celery.")
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -1,5 +1,15 @@
 from config.settings.base import *  # noqa: F403
+from config.settings.base import REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Unit tests run tasks inside the test (after the test's commit callbacks); the integration
+# tests switch this off and talk to a real worker over Redis.
 CELERY_TASK_ALWAYS_EAGER = True
+if not REDIS_URL:
+    CELERY_BROKER_URL = "memory://"
+    CELERY_RESULT_BACKEND = "cache+memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 ORDERFLOW_OTP_SECRET = "test-otp-secret"
+ORDERFLOW_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
+ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS = 0.0
+ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE = 0.0

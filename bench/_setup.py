@@ -1,0 +1,43 @@
+"""Shared by the benchmarks: Django on a scratch PostgreSQL database, created and dropped per run.
+
+The scratch database is named after DATABASE_URL's with a `_bench` suffix, so a run
+never touches the data of the database it is pointed at.
+"""
+
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+
+
+@contextmanager
+def scratch_database():
+    if connection.vendor != "postgresql":
+        sys.exit("The benchmarks measure PostgreSQL: set DATABASE_URL=postgres://...")
+    logging.disable(logging.INFO)
+    name = f"{settings.DATABASES['default']['NAME']}_bench"
+    connection.settings_dict["TEST"]["NAME"] = name
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        yield name
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def database_url(name: str) -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"

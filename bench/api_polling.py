@@ -1,0 +1,101 @@
+"""How cheap the API's reads are: latency, payload size and queries per request.
+
+Runs in-process (Django's test client, a real JWT) against a throwaway test database on
+whatever DATABASE_URL names (SQLite by default):
+
+    DJANGO_SETTINGS_MODULE=config.settings.test .venv/bin/python bench/api_polling.py [--orders 500] [--rounds 300]
+"""
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from orders.services import DeliveryAddress, OrderLine, order_place  # noqa: E402
+from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory  # noqa: E402
+
+
+def measure(client, path, rounds, **headers):
+    timings = []
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, **headers)
+    for _ in range(rounds):
+        start = time.perf_counter()
+        client.get(path, **headers)
+        timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return {
+        "status": response.status_code,
+        "bytes": len(response.content),
+        "queries": queries.final_queries - queries.initial_queries,
+        "p50_ms": statistics.median(timings),
+        "p95_ms": timings[int(len(timings) * 0.95) - 1],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=300)
+    args = parser.parse_args()
+
+    setup_test_environment()
+    logging.disable(logging.INFO)
+    old_name = connection.creation.create_test_db(verbosity=0)
+    try:
+        customer = UserFactory(username="bench-customer")
+        restaurant = RestaurantFactory()
+        items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
+        address = DeliveryAddress(street="1 Bench Way", city="Benchville", latitude="37.78", longitude="-122.40")
+        orders = [
+            order_place(
+                customer=customer,
+                restaurant_id=restaurant.pk,
+                lines=[OrderLine(menu_item_id=item.pk, quantity=2) for item in items],
+                delivery_type="delivery",
+                payment_method="cod",
+                address=address,
+            )
+            for _ in range(args.orders)
+        ]
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
+        order = orders[-1]
+        etag = client.get(f"/api/orders/{order.pk}/status/")["ETag"]
+        cases = {
+            "status (200)": measure(client, f"/api/orders/{order.pk}/status/", args.rounds),
+            "status (304)": measure(client, f"/api/orders/{order.pk}/status/", args.rounds, HTTP_IF_NONE_MATCH=etag),
+            "detail": measure(client, f"/api/orders/{order.pk}/", args.rounds),
+            "list, 20 per page": measure(client, "/api/orders/?page_size=20", args.rounds),
+            "list, 100 per page": measure(client, "/api/orders/?page_size=100", args.rounds // 3),
+            "list, cursor, 100": measure(client, "/api/orders/?pagination=cursor&page_size=100", args.rounds // 3),
+        }
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    print(f"{connection.vendor}, {args.orders} orders, JWT auth, in-process client")
+    print(f"{'request':<22}{'status':>7}{'bytes':>8}{'queries':>9}{'p50 ms':>9}{'p95 ms':>9}")
+    for name, row in cases.items():
+        print(
+            f"{name:<22}{row['status']:>7}{row['bytes']:>8}{row['queries']:>9}"
+            f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Reads about where couriers are and when an order will arrive."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from delivery.geo import HANDOFF_MINUTES, haversine_km, travel_minutes
+from delivery.models import CourierOffer, CourierProfile, OfferState
+from orders.models import DeliveryType, Order, OrderStatus
+
+ARRIVED = (OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.RETURNED)
+CARRYING = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
+HEADING_TO_RESTAURANT = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
+WAITING_FOR_KITCHEN = (
+    OrderStatus.PAYMENT_PENDING,
+    OrderStatus.PAYMENT_SUCCESS,
+    OrderStatus.ORDER_PLACED,
+    *HEADING_TO_RESTAURANT,
+)
+
+
+@dataclass(frozen=True)
+class Position:
+    latitude: Decimal
+    longitude: Decimal
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Eta:
+    estimated_delivery_at: datetime | None
+    minutes: int | None
+    # What the estimate rests on: courier_position, preparation, arrived or none.
+    basis: str
+    courier_position: Position | None
+    customer_position: Position | None
+    restaurant_position: Position
+
+
+def courier_position(order: Order) -> Position | None:
+    """The assigned courier's last reported position; reads `order.courier.courier_profile`."""
+    if order.courier_id is None:
+        return None
+    profile = getattr(order.courier, "courier_profile", None)
+    if profile is None or profile.latitude is None or profile.longitude is None:
+        return None
+    return Position(profile.latitude, profile.longitude, profile.location_updated_at)
+
+
+def _minutes_until(moment: datetime, now: datetime) -> int:
+    return max(0, math.ceil((moment - now).total_seconds() / 60))
+
+
+def order_eta(*, order: Order, now: datetime) -> Eta:
+    """When the order should reach its customer (or be ready to collect).
+
+    Out with a courier whose position is known: from that position to the customer.
+    Assigned before pickup: the courier reaches the restaurant (not before the food is
+    ready), then rides to the customer. Otherwise the preparation estimates.
+    """
+    restaurant = Position(order.restaurant.latitude, order.restaurant.longitude)
+    customer = (
+        Position(order.delivery_latitude, order.delivery_longitude)
+        if order.delivery_latitude is not None and order.delivery_longitude is not None
+        else None
+    )
+    courier = courier_position(order)
+
+    def answer(moment: datetime | None, basis: str) -> Eta:
+        minutes = None if moment is None else _minutes_until(moment, now)
+        return Eta(moment, minutes, basis, courier, customer, restaurant)
+
+    if order.status in ARRIVED:
+        return answer(order.delivered_at, "arrived")
+    if order.status not in WAITING_FOR_KITCHEN and order.status not in CARRYING:
+        return answer(None, "none")
+    if order.delivery_type == DeliveryType.PICKUP or customer is None:
+        ready = order.ready_at if order.status == OrderStatus.READY_FOR_PICKUP else order.estimated_ready_at
+        return answer(ready, "preparation")
+    if courier is not None and order.status in CARRYING:
+        ride = haversine_km(courier.latitude, courier.longitude, customer.latitude, customer.longitude)
+        return answer(now + timedelta(minutes=travel_minutes(ride)), "courier_position")
+    if courier is not None and order.status in HEADING_TO_RESTAURANT:
+        to_restaurant = haversine_km(courier.latitude, courier.longitude, restaurant.latitude, restaurant.longitude)
+        at_restaurant = now + timedelta(minutes=travel_minutes(to_restaurant) - HANDOFF_MINUTES)
+        if order.estimated_ready_at and order.estimated_ready_at > at_restaurant:
+            at_restaurant = order.estimated_ready_at
+        to_customer = haversine_km(restaurant.latitude, restaurant.longitude, customer.latitude, customer.longitude)
+        return answer(at_restaurant + timedelta(minutes=travel_minutes(to_customer)), "courier_position")
+    return answer(order.estimated_delivery_at, "preparation")
+
+
+def courier_last_position(*, courier) -> tuple[Decimal, Decimal] | None:
+    """The (latitude, longitude) the courier last reported, if any."""
+    row = CourierProfile.objects.filter(user_id=courier.pk).values_list("latitude", "longitude").first()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return row
+
+
+def courier_offers_open(*, courier) -> QuerySet[CourierOffer]:
+    """The offers a courier may still accept, soonest to expire first."""
+    return (
+        CourierOffer.objects.filter(courier=courier, state=OfferState.PENDING, expires_at__gt=timezone.now())
+        .select_related("order", "order__restaurant")
+        .order_by("expires_at")
+    )

@@ -1,0 +1,166 @@
+"""Filters for the order list: seed 004's tabs and seed 001/002's field filters, AND-combined.
+
+A value a filter does not know is a 400 naming the filter, never an empty list.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django_filters import rest_framework as filters
+from django_filters.fields import ChoiceField
+from django_filters.widgets import QueryArrayWidget
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
+from orders.selectors import ORDER_TABS
+from orders.transitions import STATUS_ALIASES, normalise_status
+
+TRUE_WORDS = {"true", "1", "yes"}
+FALSE_WORDS = {"false", "0", "no"}
+MAX_STATUSES = 20
+
+
+class StatusListField(forms.Field):
+    """One or several statuses, repeated (`?status=A&status=B`) or comma-separated; aliases accepted."""
+
+    widget = QueryArrayWidget
+
+    def to_python(self, value):
+        values = [value] if isinstance(value, str) else list(value or [])
+        values = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+        if len(values) > MAX_STATUSES:
+            raise forms.ValidationError(f"At most {MAX_STATUSES} statuses.")
+        statuses, unknown = [], []
+        for raw in values:
+            status = normalise_status(raw)
+            if status is None:
+                unknown.append(raw[:40])
+            elif status not in statuses:
+                statuses.append(status)
+        if unknown:
+            raise forms.ValidationError(f"Not an order status: {', '.join(unknown)}.")
+        return statuses
+
+
+class UpperChoiceField(ChoiceField):
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
+
+
+class LowerChoiceField(ChoiceField):
+    def to_python(self, value):
+        return super().to_python(value).strip().lower()
+
+
+class StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise forms.ValidationError("Must be true or false.")
+
+
+class DateOrDateTimeField(forms.Field):
+    """An ISO 8601 date-time, or a date (the whole day)."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        try:
+            day = parse_date(text)
+            moment = None if day else parse_datetime(text)
+        except ValueError:
+            moment = day = None
+        if moment is None and day is None:
+            raise forms.ValidationError(
+                "Must be an ISO 8601 date or date-time, e.g. 2026-01-15 or 2026-01-15T10:30:00Z."
+            )
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, timezone.get_current_timezone())
+        return moment or day
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": [*OrderStatus.values, *STATUS_ALIASES]}})
+class StatusFilter(filters.Filter):
+    field_class = StatusListField
+
+
+class UpperChoiceFilter(filters.ChoiceFilter):
+    field_class = UpperChoiceField
+
+
+class LowerChoiceFilter(filters.ChoiceFilter):
+    field_class = LowerChoiceField
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(filters.Filter):
+    field_class = StrictBooleanField
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class DateOrDateTimeFilter(filters.Filter):
+    field_class = DateOrDateTimeField
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+class OrderFilter(filters.FilterSet):
+    tab = filters.ChoiceFilter(
+        choices=[(name, name) for name in ORDER_TABS],
+        method="filter_tab",
+        help_text="Seed 004's tabs: " + ", ".join(ORDER_TABS) + ".",
+    )
+    status = StatusFilter(
+        field_name="status",
+        lookup_expr="in",
+        help_text=(
+            "One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED "
+            "accepted."
+        ),
+    )
+    payment_status = UpperChoiceFilter(choices=PaymentStatus.choices)
+    delivery_type = LowerChoiceFilter(choices=DeliveryType.choices)
+    restaurant = filters.UUIDFilter(field_name="restaurant_id")
+    date_from = DateOrDateTimeFilter(method="filter_date_from", help_text="Placed at or after (date or date-time).")
+    date_to = DateOrDateTimeFilter(method="filter_date_to", help_text="Placed at or before (date or date-time).")
+    include_cancelled = StrictBooleanFilter(
+        method="filter_nothing",
+        help_text="Include cancelled, rejected and failed orders when no tab or status is given (default false).",
+    )
+    search = filters.CharFilter(field_name="number", lookup_expr="icontains", max_length=64, help_text="Order number.")
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def filter_tab(self, queryset, name, value):
+        return queryset.filter(ORDER_TABS[value])
+
+    def filter_date_from(self, queryset, name, value):
+        return queryset.filter(placed_at__gte=value if isinstance(value, datetime) else _start_of(value))
+
+    def filter_date_to(self, queryset, name, value):
+        if isinstance(value, datetime):
+            return queryset.filter(placed_at__lte=value)
+        return queryset.filter(placed_at__lt=_start_of(value + timedelta(days=1)))
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        if not (data.get("include_cancelled") or data.get("tab") or data.get("status")):
+            queryset = queryset.exclude(ORDER_TABS["cancelled"])
+        return queryset

@@ -1,0 +1,509 @@
+"""Shapes of the order API: inputs validated here, outputs in seed 001's vocabulary
+(`order_number`, `order_status`, `total_amount`, `order_placed_at`, ...) with seed 000's
+money and address fields."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from delivery.models import HandoffPurpose
+from delivery.selectors import courier_position
+from orders.models import (
+    DeliveryStatus,
+    DeliveryType,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    RefundStatus,
+)
+from orders.selectors import DETAIL_INCLUDES
+from orders.services import MAX_PREP_MINUTES, MAX_REASON_LENGTH, MAX_TIP, DeliveryAddress, OrderLine
+from orders.transitions import RULES, next_statuses
+from tracking.models import EventType
+
+# ---------------------------------------------------------------- shared pieces
+
+
+class Coordinate(serializers.DecimalField):
+    """Latitude or longitude: any precision in, six decimals kept by the services."""
+
+    def __init__(self, limit: int, **kwargs):
+        super().__init__(max_digits=None, decimal_places=None, min_value=-limit, max_value=limit, **kwargs)
+
+
+class OtpField(serializers.RegexField):
+    def __init__(self, **kwargs):
+        super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
+
+
+def allowed_next_statuses(order: Order, role: str | None) -> list[str]:
+    """The statuses `role` could move this order to now, according to the table."""
+    if role is None:
+        return []
+    return [
+        target
+        for target in next_statuses(order.status, role)
+        if RULES[(OrderStatus(order.status), target)].delivery_type in (None, order.delivery_type)
+        and (not RULES[(OrderStatus(order.status), target)].requires_paid or order.payment_status == PaymentStatus.PAID)
+    ]
+
+
+class PositionSerializer(serializers.Serializer):
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6)
+
+
+class CourierPositionSerializer(PositionSerializer):
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+# ---------------------------------------------------------------- placing an order
+
+
+class DeliveryAddressInputSerializer(serializers.Serializer):
+    street = serializers.CharField(max_length=300)
+    city = serializers.CharField(max_length=100)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    latitude = Coordinate(90)
+    longitude = Coordinate(180)
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    menu_item = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=settings.ORDERFLOW_MAX_ITEM_QUANTITY)
+    customizations = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False, default=list, max_length=50
+    )
+    notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class OrderPlaceSerializer(serializers.Serializer):
+    restaurant = serializers.UUIDField()
+    items = serializers.ListField(
+        child=OrderLineInputSerializer(), min_length=1, max_length=settings.ORDERFLOW_MAX_ORDER_LINES
+    )
+    delivery_type = serializers.ChoiceField(choices=DeliveryType.choices)
+    delivery_address = DeliveryAddressInputSerializer(required=False, allow_null=True)
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    tip = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, max_value=MAX_TIP, required=False)
+    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if attrs["delivery_type"] == DeliveryType.DELIVERY and not attrs.get("delivery_address"):
+            raise serializers.ValidationError({"delivery_address": ["A delivery order needs a delivery address."]})
+        return attrs
+
+
+def order_place_arguments(data: dict) -> dict:
+    """`order_place`'s keyword arguments from `OrderPlaceSerializer`'s validated data."""
+    address = data.get("delivery_address")
+    return {
+        "restaurant_id": data["restaurant"],
+        "lines": [
+            OrderLine(
+                menu_item_id=line["menu_item"],
+                quantity=line["quantity"],
+                choice_ids=line["customizations"],
+                notes=line["notes"],
+            )
+            for line in data["items"]
+        ],
+        "delivery_type": data["delivery_type"],
+        "payment_method": data["payment_method"],
+        "address": DeliveryAddress(**address) if address and data["delivery_type"] == DeliveryType.DELIVERY else None,
+        "tip": data.get("tip", Decimal("0")),
+        "notes": data["notes"],
+    }
+
+
+# ---------------------------------------------------------------- reading orders
+
+
+class OrderSummarySerializer(serializers.ModelSerializer):
+    """Seed 000's OrderSummary in seed 001's words: what a list row shows."""
+
+    order_number = serializers.CharField(source="number")
+    order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
+    order_status_name = serializers.CharField(source="get_status_display")
+    restaurant = serializers.UUIDField(source="restaurant_id")
+    restaurant_name = serializers.CharField(source="restaurant.name")
+    customer = serializers.IntegerField(source="customer_id")
+    total_amount = serializers.DecimalField(source="total", max_digits=12, decimal_places=2)
+    item_count = serializers.IntegerField(source="items_quantity")
+    order_placed_at = serializers.DateTimeField(source="placed_at")
+    last_update = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "order_number",
+            "order_status",
+            "order_status_name",
+            "payment_status",
+            "payment_method",
+            "delivery_type",
+            "delivery_status",
+            "restaurant",
+            "restaurant_name",
+            "customer",
+            "total_amount",
+            "currency",
+            "item_count",
+            "order_placed_at",
+            "last_update",
+        ]
+        read_only_fields = fields
+
+
+class CustomizationSerializer(serializers.Serializer):
+    group_name = serializers.CharField()
+    choice_name = serializers.CharField()
+    price_adjustment = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OrderItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    menu_item = serializers.UUIDField(source="menu_item_id", allow_null=True)
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    notes = serializers.CharField()
+    customizations = CustomizationSerializer(many=True)
+
+
+class DeliveryAddressSerializer(serializers.Serializer):
+    street = serializers.CharField(source="delivery_street")
+    city = serializers.CharField(source="delivery_city")
+    state = serializers.CharField(source="delivery_state")
+    postal_code = serializers.CharField(source="delivery_postal_code")
+    country = serializers.CharField(source="delivery_country")
+    latitude = serializers.DecimalField(source="delivery_latitude", max_digits=9, decimal_places=6, allow_null=True)
+    longitude = serializers.DecimalField(source="delivery_longitude", max_digits=9, decimal_places=6, allow_null=True)
+
+
+class RefundSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    provider = serializers.CharField()
+    status = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+_EVENT_DESCRIPTIONS = {
+    EventType.PLACED: "Order placed",
+    EventType.PAYMENT_SUCCEEDED: "Payment received",
+    EventType.PAYMENT_FAILED: "Payment failed",
+    EventType.ASSIGNED: "Courier assigned",
+    EventType.READY_FOR_PICKUP: "Order ready for pickup",
+    EventType.PICKED_UP: "Order picked up",
+    EventType.OUT_FOR_DELIVERY: "Out for delivery",
+    EventType.DELIVERED: "Order delivered",
+    EventType.CANCELLED: "Order cancelled",
+    EventType.REFUND_UPDATED: "Refund updated",
+}
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One tracking event as seed 001's history shows it."""
+
+    id = serializers.UUIDField()
+    sequence = serializers.IntegerField()
+    event_type = serializers.CharField()
+    status = serializers.CharField(source="to_status")
+    status_name = serializers.SerializerMethodField()
+    previous_status = serializers.CharField(source="from_status", allow_null=True)
+    description = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+    metadata = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    updated_by = serializers.CharField(source="actor_name")
+    actor_role = serializers.CharField()
+
+    def get_status_name(self, event) -> str:
+        return OrderStatus(event.to_status).label if event.to_status in OrderStatus.values else event.to_status
+
+    def get_description(self, event) -> str:
+        if event.event_type == EventType.STATUS_CHANGED:
+            base = self.get_status_name(event)
+        else:
+            base = _EVENT_DESCRIPTIONS.get(event.event_type, event.event_type)
+        return f"{base} by {event.actor_name}" + (f": {event.reason}" if event.reason else "")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["previous_status"] = data["previous_status"] or None
+        return data
+
+
+class OrderDetailSerializer(OrderSummarySerializer):
+    """Everything about one order. `history` and `payments` only when asked for (`?include=`)."""
+
+    order_status_code = serializers.CharField(source="status")
+    customer_name = serializers.SerializerMethodField()
+    delivery_person = serializers.IntegerField(source="courier_id", allow_null=True)
+    delivery_person_name = serializers.SerializerMethodField()
+    delivery_person_location = serializers.SerializerMethodField()
+    delivery_address = serializers.SerializerMethodField()
+    tax_amount = serializers.DecimalField(source="tax", max_digits=12, decimal_places=2)
+    refund = serializers.SerializerMethodField()
+    estimated_ready_time = serializers.DateTimeField(source="estimated_ready_at", allow_null=True)
+    estimated_delivery_time = serializers.DateTimeField(source="estimated_delivery_at", allow_null=True)
+    actual_delivery_time = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    customer_latitude = serializers.DecimalField(
+        source="delivery_latitude", max_digits=9, decimal_places=6, allow_null=True
+    )
+    customer_longitude = serializers.DecimalField(
+        source="delivery_longitude", max_digits=9, decimal_places=6, allow_null=True
+    )
+    restaurant_latitude = serializers.DecimalField(source="restaurant.latitude", max_digits=9, decimal_places=6)
+    restaurant_longitude = serializers.DecimalField(source="restaurant.longitude", max_digits=9, decimal_places=6)
+    restaurant_address = serializers.CharField(source="restaurant.address")
+    next_statuses = serializers.SerializerMethodField()
+    items = OrderItemSerializer(many=True)
+    history = HistoryEntrySerializer(source="events", many=True, required=False)
+    payments = PaymentSerializer(many=True, required=False)
+
+    class Meta(OrderSummarySerializer.Meta):
+        fields = [
+            *OrderSummarySerializer.Meta.fields,
+            "order_status_code",
+            "customer_name",
+            "delivery_person",
+            "delivery_person_name",
+            "delivery_person_location",
+            "delivery_address",
+            "subtotal",
+            "discount",
+            "delivery_fee",
+            "tip",
+            "tax_amount",
+            "paid_at",
+            "refund_status",
+            "refund",
+            "notes",
+            "confirmed_at",
+            "preparing_at",
+            "ready_at",
+            "picked_up_at",
+            "out_for_delivery_at",
+            "cancelled_at",
+            "cancelled_by",
+            "cancellation_reason",
+            "estimated_prep_minutes",
+            "estimated_ready_time",
+            "estimated_delivery_time",
+            "actual_delivery_time",
+            "customer_latitude",
+            "customer_longitude",
+            "restaurant_latitude",
+            "restaurant_longitude",
+            "restaurant_address",
+            "sequence",
+            "next_statuses",
+            "items",
+            "history",
+            "payments",
+        ]
+        read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if "include" in self.context:  # absent only when the schema is generated
+            for optional in DETAIL_INCLUDES:
+                if optional not in self.context["include"]:
+                    fields.pop(optional)
+        return fields
+
+    def get_customer_name(self, order) -> str:
+        return order.customer.get_full_name() or order.customer.get_username()
+
+    def get_delivery_person_name(self, order) -> str | None:
+        if order.courier is None:
+            return None
+        return order.courier.get_full_name() or order.courier.get_username()
+
+    @extend_schema_field(CourierPositionSerializer(allow_null=True))
+    def get_delivery_person_location(self, order):
+        position = courier_position(order)
+        return CourierPositionSerializer(position).data if position else None
+
+    @extend_schema_field(DeliveryAddressSerializer(allow_null=True))
+    def get_delivery_address(self, order):
+        if order.delivery_type != DeliveryType.DELIVERY:
+            return None
+        return DeliveryAddressSerializer(order).data
+
+    @extend_schema_field(RefundSerializer(allow_null=True))
+    def get_refund(self, order):
+        refund = getattr(order, "refund", None)
+        return RefundSerializer(refund).data if refund else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices)))
+    def get_next_statuses(self, order):
+        return allowed_next_statuses(order, self.context.get("role"))
+
+
+class DetailQuerySerializer(serializers.Serializer):
+    include = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate_include(self, value):
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [part for part in parts if part not in DETAIL_INCLUDES]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown: {', '.join(unknown)}. Known: {', '.join(DETAIL_INCLUDES)}.")
+        return tuple(parts)
+
+
+class StatusSnapshotSerializer(serializers.Serializer):
+    """The lean polling answer (schema only: the view writes the dict itself)."""
+
+    order_id = serializers.UUIDField()
+    order_number = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
+    delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    last_update = serializers.DateTimeField()
+    estimated_delivery_time = serializers.DateTimeField(allow_null=True)
+    sequence = serializers.IntegerField()
+
+
+class HistorySerializer(serializers.Serializer):
+    order_id = serializers.UUIDField(source="id")
+    order_number = serializers.CharField(source="number")
+    history = HistoryEntrySerializer(source="events", many=True)
+
+
+class EtaSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    estimated_delivery_time = serializers.DateTimeField(allow_null=True)
+    current_eta_minutes = serializers.IntegerField(allow_null=True)
+    basis = serializers.ChoiceField(
+        choices=["courier_position", "preparation", "arrived", "none"],
+        help_text="What the estimate rests on.",
+    )
+    delivery_person_location = CourierPositionSerializer(allow_null=True)
+    customer_location = PositionSerializer(allow_null=True)
+    restaurant_location = PositionSerializer()
+
+
+# ---------------------------------------------------------------- actions
+
+
+class OrderActionResponseSerializer(serializers.Serializer):
+    """Seed 001's answer to every action; the optional fields appear where the action sets them."""
+
+    success = serializers.BooleanField()
+    order_id = serializers.UUIDField()
+    order_number = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    previous_status = serializers.ChoiceField(choices=OrderStatus.choices, allow_null=True)
+    message = serializers.CharField()
+    new_status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    status_name = serializers.CharField(required=False)
+    tracking_id = serializers.UUIDField(required=False)
+    verified = serializers.BooleanField(required=False)
+    delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
+    delivery_person = serializers.IntegerField(required=False)
+    estimated_ready_time = serializers.DateTimeField(required=False, allow_null=True)
+    estimated_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
+    ready_time = serializers.DateTimeField(required=False, allow_null=True)
+    actual_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
+    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
+    refund_status = serializers.ChoiceField(choices=RefundStatus.choices, required=False)
+
+    def to_representation(self, instance: dict):
+        # An optional field appears only when the action set it (its value may be null).
+        return {key: value for key, value in super().to_representation(instance).items() if key in instance}
+
+
+class ReasonOptionalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
+
+
+class ReasonRequiredSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status_code = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
+    metadata = serializers.DictField(required=False, default=dict)
+    otp = OtpField(required=False, help_text="The handoff code, for the changes that need one.")
+
+
+class PrepTimeSerializer(serializers.Serializer):
+    estimated_prep_time = serializers.IntegerField(
+        min_value=1, max_value=MAX_PREP_MINUTES, required=False, help_text="Minutes until the order is ready."
+    )
+
+
+class OtpEntrySerializer(serializers.Serializer):
+    otp = OtpField()
+
+
+class CompleteDeliverySerializer(OtpEntrySerializer):
+    delivery_notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class OtpTypeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
+
+
+class OtpVerifySerializer(OtpEntrySerializer):
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
+
+
+class OtpSerializer(serializers.Serializer):
+    otp = serializers.CharField()
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
+    expires_at = serializers.DateTimeField()
+    order_id = serializers.UUIDField()
+    attempts_left = serializers.IntegerField()
+
+
+class OtpResendResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    order_id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
+    expires_at = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+# ---------------------------------------------------------------- errors (schema only)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 7807 problem details, as every error is answered."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. order_not_found.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="validation_error: messages per field.",
+    )
+    current_status = serializers.ChoiceField(
+        choices=OrderStatus.choices, required=False, help_text="invalid_transition: the order's status now."
+    )
+    allowed_statuses = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices), required=False)
+    attempts_left = serializers.IntegerField(required=False, help_text="otp_invalid: attempts left.")

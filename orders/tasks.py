@@ -1,0 +1,33 @@
+"""Periodic work on orders. Tasks take ids and call services; running one twice is harmless."""
+
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from orders.services import idempotency_purge_expired, orders_sweep_overdue
+
+
+@shared_task
+def orders_sweep_overdue_task() -> dict:
+    """Carry out every overdue deadline, a batch at a time, within the sweep's time budget."""
+    now = timezone.now()
+    batch_size = settings.ORDERFLOW_SWEEP_BATCH_SIZE
+    stop_at = time.monotonic() + settings.ORDERFLOW_SWEEP_BUDGET_SECONDS
+    found = enforced = 0
+    while True:
+        report = orders_sweep_overdue(now=now, limit=batch_size)
+        found += report.found
+        enforced += report.enforced
+        # A short batch was the last one; a batch with nothing done holds only orders
+        # that people are changing right now, which the next sweep sees again.
+        if report.found < batch_size or report.enforced == 0 or time.monotonic() > stop_at:
+            break
+    return {"found": found, "enforced": enforced}
+
+
+@shared_task
+def idempotency_purge_expired_task() -> int:
+    """Forget Idempotency-Key records older than their validity."""
+    return idempotency_purge_expired()

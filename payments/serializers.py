@@ -1,0 +1,18 @@
+from rest_framework import serializers
+
+from payments.services import PAYMENT_EVENT_TYPES
+
+
+class PaymentEventDataSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True, default=None)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+
+
+class PaymentEventSerializer(serializers.Serializer):
+    """The body of a payment webhook delivery (README, "Background work")."""
+
+    id = serializers.CharField(max_length=100)
+    type = serializers.ChoiceField(choices=sorted(PAYMENT_EVENT_TYPES))
+    data = PaymentEventDataSerializer()

@@ -1,0 +1,180 @@
+"""The catalogue (any signed-in user) and the kitchen's endpoints (restaurant staff).
+
+Staff act as `Actor.restaurant` on their own restaurants' orders only: any other order is a
+404, exactly like a missing one. Each action validates its input and calls one service.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from orders.actors import Actor
+from orders.api import action_response, validated
+from orders.idempotency import IdempotentPostMixin
+from orders.models import OrderStatus
+from orders.pagination import PagePagination
+from orders.permissions import IsRestaurantStaff
+from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
+from orders.selectors import restaurant_queue
+from orders.serializers import (
+    OrderActionResponseSerializer,
+    OtpEntrySerializer,
+    PrepTimeSerializer,
+    ReasonRequiredSerializer,
+)
+from orders.services import order_cancel, order_transition
+from restaurants.models import Restaurant
+from restaurants.selectors import restaurant_menu, restaurants_open
+from restaurants.serializers import (
+    MenuSerializer,
+    QueueQuerySerializer,
+    QueueSerializer,
+    RestaurantSearchSerializer,
+    RestaurantSerializer,
+)
+
+RESTAURANT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The restaurant's id.")
+ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+
+
+class RestaurantViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = RestaurantSerializer
+    pagination_class = PagePagination
+    filter_backends = []
+    lookup_value_regex = "[^/]+"
+    queryset = Restaurant.objects.none()
+
+    @extend_schema(
+        summary="Open restaurants",
+        parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="Part of the name.")],
+        responses={200: RestaurantSerializer(many=True), **problems(400, 401)},
+    )
+    def list(self, request):
+        search = validated(RestaurantSearchSerializer, request.query_params).get("search", "")
+        page = self.paginate_queryset(restaurants_open(search=search.strip()))
+        return self.get_paginated_response(RestaurantSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="A restaurant's menu",
+        description="Available items with their customization groups and available choices, and prices.",
+        parameters=[RESTAURANT_ID],
+        responses={200: MenuSerializer, **problems(401, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def menu(self, request, pk=None):
+        return Response(MenuSerializer(restaurant_menu(restaurant_id=pk)).data)
+
+
+class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, IsRestaurantStaff]
+    lookup_value_regex = "[^/]+"
+    filter_backends = []
+    serializer_class = OrderActionResponseSerializer
+
+    def _actor(self) -> Actor:
+        return Actor.restaurant(self.request.user)
+
+    @extend_schema(
+        summary="The kitchen's queue",
+        description=(
+            "Your restaurants' orders the kitchen still has to act on (placed, paid, confirmed, preparing, "
+            "ready), oldest first, with their items."
+        ),
+        parameters=[QueueQuerySerializer],
+        responses={200: QueueSerializer, **problems(400, 401, 403)},
+    )
+    @action(detail=False, methods=["get"])
+    def queue(self, request):
+        restaurant_id = validated(QueueQuerySerializer, request.query_params).get("restaurant")
+        orders = list(restaurant_queue(actor=self._actor(), restaurant_id=restaurant_id))
+        return Response(QueueSerializer({"count": len(orders), "orders": orders}).data)
+
+    @extend_schema(
+        summary="Confirm an order",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=PrepTimeSerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        data = validated(PrepTimeSerializer, request.data)
+        metadata = {"estimated_prep_time": data["estimated_prep_time"]} if "estimated_prep_time" in data else None
+        result = order_transition(
+            order_id=pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=self._actor(), metadata=metadata
+        )
+        return action_response(
+            result, "Order confirmed successfully", estimated_ready_time=result.order.estimated_ready_at
+        )
+
+    @extend_schema(
+        summary="Reject an order",
+        description="A paid online order is refunded automatically.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=ReasonRequiredSerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = validated(ReasonRequiredSerializer, request.data)
+        result = order_transition(
+            order_id=pk, target=OrderStatus.RESTAURANT_REJECTED, actor=self._actor(), reason=data["reason"]
+        )
+        return action_response(result, "Order rejected", refund_status=result.order.refund_status)
+
+    @extend_schema(
+        summary="Start preparing",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], url_path="start-preparing")
+    def start_preparing(self, request, pk=None):
+        result = order_transition(order_id=pk, target=OrderStatus.PREPARING, actor=self._actor())
+        return action_response(result, "Order preparation started")
+
+    @extend_schema(
+        summary="Mark ready",
+        description="Issues the pickup code: staff read it for the courier, or the customer for a self-pickup order.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], url_path="mark-ready")
+    def mark_ready(self, request, pk=None):
+        result = order_transition(order_id=pk, target=OrderStatus.READY_FOR_PICKUP, actor=self._actor())
+        return action_response(result, "Order marked ready for pickup", ready_time=result.order.ready_at)
+
+    @extend_schema(
+        summary="Cancel an order (restaurant)",
+        description="Until a courier picks it up; a reason is required. A paid online order is refunded automatically.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=ReasonRequiredSerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = validated(ReasonRequiredSerializer, request.data)
+        result = order_cancel(order_id=pk, actor=self._actor(), reason=data["reason"])
+        return action_response(result, "Order cancelled successfully", refund_status=result.order.refund_status)
+
+    @extend_schema(
+        summary="Hand a self-pickup order to its customer",
+        description="With the code the customer shows.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=OtpEntrySerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
+    )
+    @action(detail=True, methods=["post"])
+    def handover(self, request, pk=None):
+        data = validated(OtpEntrySerializer, request.data)
+        result = order_transition(order_id=pk, target=OrderStatus.DELIVERED, actor=self._actor(), otp=data["otp"])
+        return action_response(
+            result,
+            "Order handed over",
+            actual_delivery_time=result.order.delivered_at,
+            payment_status=result.order.payment_status,
+        )

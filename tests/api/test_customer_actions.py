@@ -1,0 +1,253 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from delivery.models import HandoffCode, HandoffPurpose
+from orders.models import Order, OrderStatus
+from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
+
+pytestmark = pytest.mark.django_db
+
+P = HandoffPurpose
+
+
+# ---------------------------------------------------------------- cancel
+
+
+def test_customer_cancels_a_cash_order_no_refund_needed(alice, customer, menu):
+    order = place(customer, menu)
+
+    response = alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "Changed my mind"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "success": True,
+        "order_id": str(order.pk),
+        "order_number": order.number,
+        "status": "CANCELLED",
+        "previous_status": "ORDER_PLACED",
+        "refund_status": "NONE",
+        "message": "Order cancelled successfully",
+    }
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and order.cancellation_reason == "Changed my mind"
+
+
+def test_cancelling_a_paid_order_opens_a_refund(alice, customer, menu):
+    order = place(customer, menu, payment_method="online", paid=True)
+
+    body = alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json").json()
+
+    assert body["status"] == "CANCELLED" and body["previous_status"] == "PAYMENT_SUCCESS"
+    assert body["refund_status"] == "PENDING"
+    assert Order.objects.get(pk=order.pk).refund.status == "PENDING"
+
+
+def test_customer_cannot_cancel_once_preparation_started(alice, customer, staff_user, menu):
+    order = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
+
+    body = problem(alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 409, "invalid_transition")
+
+    assert body["current_status"] == "PREPARING"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PREPARING
+
+
+def test_cancel_someone_elses_order_is_404(carol, customer, menu):
+    order = place(customer, menu)
+
+    problem(carol.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 404, "order_not_found")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
+
+
+def test_the_customer_endpoint_acts_as_the_customer_only(kitchen, customer, menu):
+    """Staff cancel through the kitchen's endpoint; on the customer's they are nobody."""
+    order = place(customer, menu)
+
+    problem(kitchen.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 404, "order_not_found")
+
+
+def test_cancel_reason_too_long_is_400(alice, customer, menu):
+    order = place(customer, menu)
+
+    body = problem(
+        alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "x" * 501}, format="json"), 400, "validation_error"
+    )
+    assert "reason" in body["errors"]
+
+
+# ---------------------------------------------------------------- reading codes
+
+
+def test_customer_reads_the_delivery_code(alice, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    response = alice.get(f"/api/orders/{order.pk}/otp/", {"type": "delivery"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["otp"] == code(order, P.DELIVERY) and len(body["otp"]) == 6
+    assert body["type"] == "delivery" and body["order_id"] == str(order.pk)
+    assert body["attempts_left"] == 5 and body["expires_at"]
+    assert response["Cache-Control"] == "no-store"
+    assert alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == body["otp"]  # default: the awaited code
+
+
+def test_staff_read_a_delivery_orders_pickup_code(kitchen, alice, dave, customer, staff_user, courier_user, menu):
+    order = kitchen_ready(customer, staff_user, menu)
+    assign(order, courier_user)
+
+    assert kitchen.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == code(order, P.PICKUP)
+    problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "pickup"}), 403, "otp_not_yours")
+    problem(dave.get(f"/api/orders/{order.pk}/otp/", {"type": "pickup"}), 403, "otp_not_yours")
+
+
+def test_customer_reads_a_self_pickup_orders_code(alice, kitchen, customer, staff_user, menu):
+    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
+
+    assert alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == code(order, P.PICKUP)
+    problem(kitchen.get(f"/api/orders/{order.pk}/otp/"), 403, "otp_not_yours")
+
+
+def test_no_code_before_it_is_issued(alice, customer, menu):
+    order = place(customer, menu)
+
+    problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "delivery"}), 409, "otp_not_issued")
+
+
+def test_unknown_code_type_is_400(alice, customer, menu):
+    order = place(customer, menu)
+
+    assert (
+        "type"
+        in problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "secret"}), 400, "validation_error")["errors"]
+    )
+
+
+# ---------------------------------------------------------------- entering codes
+
+
+def test_courier_verifying_the_pickup_code_picks_the_order_up(dave, customer, staff_user, courier_user, menu):
+    order = kitchen_ready(customer, staff_user, menu)
+    assign(order, courier_user)
+
+    response = dave.post(
+        f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.PICKUP), "type": "pickup"}, format="json"
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True and body["verified"] is True
+    assert body["status"] == "ORDER_PICKED_UP" and body["previous_status"] == "READY_FOR_PICKUP"
+    assert body["message"] == "OTP verified successfully"
+
+
+def test_courier_verifying_the_delivery_code_delivers(dave, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    body = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json").json()
+
+    assert body["status"] == "DELIVERED"
+    assert Order.objects.get(pk=order.pk).payment_status == "PAID"  # cash changed hands
+
+
+def test_staff_verifying_a_self_pickup_code_hands_the_order_over(kitchen, customer, staff_user, menu):
+    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
+
+    body = kitchen.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.PICKUP)}, format="json").json()
+
+    assert body["status"] == "DELIVERED" and body["verified"] is True
+
+
+def test_the_customer_does_not_enter_codes(alice, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    problem(
+        alice.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json"),
+        403,
+        "otp_not_yours",
+    )
+
+
+def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    right = code(order, P.DELIVERY)
+    wrong = "000000" if right != "000000" else "111111"
+
+    first = problem(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json"), 400, "otp_invalid")
+    for _ in range(3):
+        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
+    locked = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
+    after_lock = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": right}, format="json")
+
+    assert first["attempts_left"] == 4
+    problem(locked, 423, "otp_locked")
+    problem(after_lock, 423, "otp_locked")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.OUT_FOR_DELIVERY
+
+
+def test_expired_code_is_410(dave, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    HandoffCode.objects.filter(order=order).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    problem(
+        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json"),
+        410,
+        "otp_expired",
+    )
+
+
+@pytest.mark.parametrize("otp", ["12345", "1234567", "abcdef", "12 456", "", None, 12345, [1]])
+def test_malformed_codes_are_400_and_cost_no_attempt(dave, customer, staff_user, courier_user, menu, otp):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    body = problem(
+        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": otp}, format="json"), 400, "validation_error"
+    )
+
+    assert "otp" in body["errors"]
+    assert HandoffCode.objects.get(order=order, purpose=P.DELIVERY).attempts_left == 5
+
+
+# ---------------------------------------------------------------- resending codes
+
+
+def test_resend_replaces_the_code(alice, dave, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    old = code(order, P.DELIVERY)
+    HandoffCode.objects.filter(order=order).update(last_sent_at=timezone.now() - timedelta(minutes=5))
+
+    response = alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["success"] is True and response.json()["type"] == "delivery"
+    new = code(order, P.DELIVERY)
+    assert new == alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"]
+    if new != old:  # one chance in a million that the new code is the old one
+        problem(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": old}, format="json"), 400, "otp_invalid")
+
+
+def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    response = alice.post(f"/api/orders/{order.pk}/otp/resend/", {}, format="json")
+
+    body = problem(response, 429, "otp_resend_too_soon")
+    assert 1 <= body["retry_after"] <= 31
+
+
+def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
+    order = place(customer, menu)
+
+    problem(
+        alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json"), 409, "otp_not_issued"
+    )
+
+
+def test_resend_with_an_unknown_type_is_400(alice, customer, staff_user, courier_user, menu):
+    order = out_for_delivery(customer, staff_user, courier_user, menu)
+
+    errors = problem(
+        alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "sms"}, format="json"), 400, "validation_error"
+    )["errors"]
+    assert "type" in errors

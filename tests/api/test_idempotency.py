@@ -1,0 +1,191 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders.idempotency import body_fingerprint
+from orders.models import IdempotencyRecord, IdempotencyState, Order, OrderStatus
+from orders.services import idempotency_purge_expired
+from tests.api.support import advance, order_body, place, problem
+from tracking.models import TrackingEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path, body=None, key="key-1"):
+    return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_same_key_and_body_replays_the_first_answer_without_acting_again(kitchen, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+
+    first = post(kitchen, path, {"estimated_prep_time": 15})
+    events = TrackingEvent.objects.filter(order=order).count()
+    second = post(kitchen, path, {"estimated_prep_time": 15})
+
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert second["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert TrackingEvent.objects.filter(order=order).count() == events
+
+
+def test_without_a_key_a_repeat_acts_again(kitchen, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+
+    assert kitchen.post(path, {}, format="json").status_code == 200
+    problem(kitchen.post(path, {}, format="json"), 409, "invalid_transition")
+
+
+def test_placing_an_order_twice_with_one_key_places_it_once(alice, menu):
+    first = post(alice, "/api/orders/", order_body(menu), key="checkout-42")
+    second = post(alice, "/api/orders/", order_body(menu), key="checkout-42")
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert Order.objects.count() == 1
+
+
+def test_key_order_and_spacing_of_the_body_do_not_matter():
+    assert body_fingerprint(b'{"a": 1, "b": [1, 2]}') == body_fingerprint(b'{"b":[1,2],"a":1}')
+    assert body_fingerprint(b"") == body_fingerprint(b"{}")
+    assert body_fingerprint(b'{"a": 1}') != body_fingerprint(b'{"a": 2}')
+
+
+def test_same_key_with_another_body_is_422(kitchen, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+    post(kitchen, path, {"estimated_prep_time": 15})
+
+    problem(post(kitchen, path, {"estimated_prep_time": 30}), 422, "idempotency_key_reused")
+    assert Order.objects.get(pk=order.pk).estimated_prep_minutes == 15
+
+
+def test_same_key_on_another_endpoint_is_422(kitchen, customer, menu):
+    order = place(customer, menu)
+    post(kitchen, f"/api/restaurants/orders/{order.pk}/confirm/")
+
+    problem(post(kitchen, f"/api/restaurants/orders/{order.pk}/start-preparing/"), 422, "idempotency_key_reused")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.RESTAURANT_CONFIRMED
+
+
+def test_a_request_while_the_first_is_running_is_409(kitchen, staff_user, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+    IdempotencyRecord.objects.create(
+        user=staff_user,
+        key="key-1",
+        method="POST",
+        path=path,
+        body_hash=body_fingerprint(b"{}"),
+        created_at=timezone.now(),
+    )
+
+    problem(post(kitchen, path), 409, "idempotency_in_progress")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
+
+
+def test_a_reservation_abandoned_by_a_crashed_worker_is_taken_over(kitchen, staff_user, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+    IdempotencyRecord.objects.create(
+        user=staff_user,
+        key="key-1",
+        method="POST",
+        path=path,
+        body_hash=body_fingerprint(b"{}"),
+        created_at=timezone.now() - timedelta(minutes=10),
+    )
+
+    assert post(kitchen, path).status_code == 200
+    assert IdempotencyRecord.objects.get().state == IdempotencyState.COMPLETED
+
+
+def test_refusals_are_replayed_too(alice, customer, staff_user, menu):
+    order = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
+    path = f"/api/orders/{order.pk}/cancel/"
+
+    first = post(alice, path)
+    second = post(alice, path)
+
+    problem(first, 409, "invalid_transition")
+    problem(second, 409, "invalid_transition")
+    assert second["Idempotent-Replayed"] == "true" and second.content == first.content
+
+
+def test_invalid_input_releases_the_key_for_the_corrected_request(kitchen, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+
+    problem(post(kitchen, path, {"estimated_prep_time": "soon"}), 400, "validation_error")
+    corrected = post(kitchen, path, {"estimated_prep_time": 10})
+
+    assert corrected.status_code == 200 and "Idempotent-Replayed" not in corrected
+
+
+def test_keys_expire_after_24_hours(kitchen, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+    post(kitchen, path)
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+
+    problem(post(kitchen, path), 409, "invalid_transition")  # acted on again, not replayed
+    assert idempotency_purge_expired(now=timezone.now() + timedelta(hours=25)) == 1
+
+
+def test_keys_belong_to_their_user(alice, carol, menu):
+    post(alice, "/api/orders/", order_body(menu), key="shared")
+    post(carol, "/api/orders/", order_body(menu), key="shared")
+
+    assert Order.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["", " ", "x" * 256])
+def test_unusable_keys_are_400(alice, menu, key):
+    errors = problem(post(alice, "/api/orders/", order_body(menu), key=key), 400, "validation_error")["errors"]
+
+    assert "Idempotency-Key" in errors
+    assert not Order.objects.exists()
+
+
+def test_refusals_before_the_action_are_not_remembered(client_for, alice, customer, menu):
+    order = place(customer, menu)
+    path = f"/api/orders/{order.pk}/accept/"
+
+    problem(post(alice, path), 403, "not_a_courier")
+
+    assert not IdempotencyRecord.objects.exists()
+    problem(post(client_for(None), path), 401, "not_authenticated")
+
+
+@pytest.mark.parametrize(
+    "who, path_template, body",
+    [
+        ("alice", "/api/orders/{id}/cancel/", {"reason": "x"}),
+        ("alice", "/api/orders/{id}/status/", {"status_code": "CANCELLED"}),
+        ("kitchen", "/api/restaurants/orders/{id}/reject/", {"reason": "closed"}),
+        ("kitchen", "/api/restaurants/orders/{id}/cancel/", {"reason": "closed"}),
+    ],
+)
+def test_every_action_honours_keys(request, customer, menu, who, path_template, body):
+    client = request.getfixturevalue(who)
+    order = place(customer, menu)
+    path = path_template.format(id=order.pk)
+
+    first = post(client, path, body)
+    second = post(client, path, body)
+
+    assert first.status_code == second.status_code == 200
+    assert second["Idempotent-Replayed"] == "true"
+    assert TrackingEvent.objects.filter(order=order).count() == 2
+
+
+def test_location_reports_honour_keys(dave):
+    position = {"latitude": 37.7, "longitude": -122.4}
+
+    first = post(dave, "/api/delivery/location/", position, key="ping-1")
+    second = post(dave, "/api/delivery/location/", position, key="ping-1")
+
+    assert second.content == first.content and second["Idempotent-Replayed"] == "true"

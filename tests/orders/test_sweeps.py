@@ -1,0 +1,204 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from freezegun import freeze_time
+
+from orders.errors import InvalidTransition
+from orders.models import ActorRole, DeadlineKind, DeliveryType, Order, OrderStatus, PaymentStatus, RefundStatus
+from orders.services import SweepReport, order_enforce_deadline, order_transition, orders_sweep_overdue
+from orders.tasks import orders_sweep_overdue_task
+from payments.models import Refund
+from tests.factories import OrderFactory
+from tests.lifecycle import move, place, place_paid, to_ready
+from tracking.models import EventType, TrackingEvent
+
+pytestmark = pytest.mark.django_db
+
+START = "2026-03-01 12:00:00"
+
+
+def _cancellations(order):
+    return TrackingEvent.objects.filter(order=order, event_type=EventType.CANCELLED)
+
+
+@freeze_time(START)
+def test_unconfirmed_order_is_cancelled_by_the_system_once_its_deadline_passes(customer, menu, settings):
+    settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS = 600
+    order = place(customer, menu)
+    assert order.deadline_kind == DeadlineKind.CONFIRMATION
+
+    with freeze_time("2026-03-01 12:09:59"):
+        assert orders_sweep_overdue() == SweepReport(found=0, enforced=0)
+    with freeze_time("2026-03-01 12:10:00"):
+        report = orders_sweep_overdue()
+
+    order.refresh_from_db()
+    assert report.found == report.enforced == 1
+    assert order.status == OrderStatus.CANCELLED
+    assert order.cancelled_by == ActorRole.SYSTEM
+    assert order.cancellation_reason == "restaurant_timeout"
+    assert order.deadline_at is None and order.deadline_kind == ""
+    event = _cancellations(order).get()
+    assert (event.actor_role, event.from_status) == (ActorRole.SYSTEM, "ORDER_PLACED")
+    assert event.reason == "restaurant_timeout"
+
+
+@freeze_time(START)
+def test_unpaid_online_order_expires_without_a_refund(customer, menu, settings):
+    settings.ORDERFLOW_PAYMENT_TIMEOUT_SECONDS = 900
+    order = place(customer, menu, payment_method="online")
+
+    with freeze_time("2026-03-01 12:15:01"):
+        orders_sweep_overdue()
+
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, "payment_timeout")
+    assert order.refund_status == RefundStatus.NONE
+    assert not Refund.objects.filter(order=order).exists()
+
+
+@freeze_time(START)
+def test_paid_order_the_restaurant_ignores_is_cancelled_and_refunded(customer, menu):
+    order = place_paid(customer, menu)
+
+    with freeze_time("2026-03-01 13:00:00"):
+        orders_sweep_overdue()
+
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, "restaurant_timeout")
+    assert order.refund_status == RefundStatus.PENDING
+    assert Refund.objects.get(order=order).amount == order.total
+
+
+@freeze_time(START)
+@pytest.mark.parametrize(
+    ("delivery_type", "reason"),
+    [(DeliveryType.DELIVERY, "pickup_timeout"), (DeliveryType.PICKUP, "collection_timeout")],
+)
+def test_ready_order_nobody_collects_is_cancelled(customer, menu, actors, settings, delivery_type, reason):
+    settings.ORDERFLOW_PICKUP_TIMEOUT_SECONDS = 1800
+    settings.ORDERFLOW_COLLECTION_TIMEOUT_SECONDS = 3600
+    order = to_ready(place(customer, menu, delivery_type=delivery_type), actors["restaurant"])
+    waited = 1800 if delivery_type == DeliveryType.DELIVERY else 3600
+
+    with freeze_time(timezone.now() + timedelta(seconds=waited - 1)):
+        orders_sweep_overdue()
+        order.refresh_from_db()
+        assert order.status == OrderStatus.READY_FOR_PICKUP
+    with freeze_time(timezone.now() + timedelta(seconds=waited)):
+        orders_sweep_overdue()
+
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, reason)
+
+
+def test_delivered_order_completes_after_the_return_window():
+    now = timezone.now()
+    order = OrderFactory(
+        status=OrderStatus.DELIVERED,
+        delivered_at=now - timedelta(hours=49),
+        deadline_at=now - timedelta(hours=1),
+        deadline_kind=DeadlineKind.RETURN_WINDOW,
+    )
+
+    orders_sweep_overdue(now=now)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    assert order.completed_at is not None and order.deadline_at is None
+    event = TrackingEvent.objects.get(order=order, to_status=OrderStatus.COMPLETED)
+    assert (event.actor_role, event.reason) == (ActorRole.SYSTEM, "return_window")
+
+
+@freeze_time(START)
+def test_a_person_who_acts_first_wins_and_the_sweep_leaves_the_order_alone(customer, menu, actors):
+    order = place(customer, menu)
+    late = timezone.now() + timedelta(hours=1)
+    overdue_ids = list(Order.objects.filter(deadline_at__lte=late).values_list("pk", flat=True))
+    assert overdue_ids == [order.pk]
+
+    # The restaurant confirms after the sweep has listed the order but before it acts on it.
+    move(order, OrderStatus.RESTAURANT_CONFIRMED, actor=actors["restaurant"])
+    assert order_enforce_deadline(order_id=order.pk, now=late) is None
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.RESTAURANT_CONFIRMED
+    assert not _cancellations(order).exists()
+    assert list(order.events.values_list("sequence", flat=True)) == [1, 2]
+
+
+@freeze_time(START)
+def test_when_the_sweep_acts_first_the_person_gets_a_conflict(customer, menu, actors):
+    order = place(customer, menu)
+
+    with freeze_time("2026-03-01 13:00:00"):
+        assert order_enforce_deadline(order_id=order.pk) is not None
+        with pytest.raises(InvalidTransition) as refused:
+            order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=actors["restaurant"])
+
+    assert refused.value.extra["current_status"] == OrderStatus.CANCELLED
+    assert _cancellations(order).count() == 1
+
+
+@freeze_time(START)
+def test_enforcing_a_deadline_that_is_not_due_does_nothing(customer, menu):
+    order = place(customer, menu)
+
+    assert order_enforce_deadline(order_id=order.pk) is None
+    assert order_enforce_deadline(order_id="not-a-uuid") is None
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ORDER_PLACED and order.sequence == 1
+
+
+@freeze_time(START)
+def test_the_sweep_task_run_twice_cancels_once(customer, menu):
+    order = place(customer, menu)
+
+    with freeze_time("2026-03-01 13:00:00"):
+        first = orders_sweep_overdue_task()
+        second = orders_sweep_overdue_task()
+
+    assert first == {"found": 1, "enforced": 1}
+    assert second == {"found": 0, "enforced": 0}
+    assert _cancellations(order).count() == 1
+
+
+@freeze_time(START)
+def test_the_sweep_task_works_through_every_batch(customer, menu, settings):
+    settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
+    orders = [place(customer, menu) for _ in range(7)]
+    fresh = place(customer, menu)
+    Order.objects.filter(pk=fresh.pk).update(deadline_at=timezone.now() + timedelta(days=1))
+
+    with freeze_time("2026-03-01 13:00:00"):
+        assert orders_sweep_overdue_task() == {"found": 7, "enforced": 7}
+
+    assert {o.status for o in Order.objects.filter(pk__in=[o.pk for o in orders])} == {OrderStatus.CANCELLED}
+    fresh.refresh_from_db()
+    assert fresh.status == OrderStatus.ORDER_PLACED
+
+
+def test_a_deadline_the_table_cannot_honour_is_dropped_not_retried_forever():
+    now = timezone.now()
+    order = OrderFactory(
+        status=OrderStatus.OUT_FOR_DELIVERY, deadline_at=now - timedelta(minutes=1), deadline_kind=DeadlineKind.PICKUP
+    )
+
+    assert orders_sweep_overdue(now=now).enforced == 0
+    assert orders_sweep_overdue(now=now).found == 0
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.OUT_FOR_DELIVERY and order.deadline_at is None
+
+
+@freeze_time(START)
+def test_cash_order_cancelled_by_a_timeout_is_not_refunded(customer, menu):
+    order = place(customer, menu)
+
+    with freeze_time("2026-03-01 13:00:00"):
+        orders_sweep_overdue()
+
+    order.refresh_from_db()
+    assert order.payment_status == PaymentStatus.PENDING and order.refund_status == RefundStatus.NONE
