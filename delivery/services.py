@@ -32,7 +32,7 @@ from orders.errors import (
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
 from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, orders_available_to_couriers
 from orders.transitions import ACTIVE_STATUSES
-from tracking.broadcast import broadcast_location
+from tracking.broadcast import broadcast_courier_offer, broadcast_location
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +186,7 @@ def _offer_close(offer: CourierOffer, state: OfferState, now: datetime) -> None:
     offer.state = state
     offer.closed_at = now
     offer.save(update_fields=["state", "closed_at"])
+    transaction.on_commit(lambda: broadcast_courier_offer(offer))
 
 
 def _order_wants_courier(order: Order) -> bool:
@@ -262,6 +263,7 @@ def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> Courier
             offered_at=now,
             expires_at=now + timedelta(seconds=settings.ORDERFLOW_COURIER_OFFER_SECONDS),
         )
+        transaction.on_commit(lambda: broadcast_courier_offer(offer))
     logger.info("order %s offered to courier %s (%.2f km)", order.pk, courier.user_id, distance)
     return offer
 

@@ -17,9 +17,9 @@ from django.conf import settings
 
 from orders.models import DeliveryType, Order
 from orders.selectors import ASSIGNABLE_STATUSES
-from tracking.groups import COURIER_OFFERS_GROUP, courier_group, order_group, restaurant_group
+from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.models import EventType, TrackingEvent
-from tracking.payloads import event_payload, location_payload
+from tracking.payloads import event_payload, location_payload, offer_payload
 from tracking.selectors import orders_in_transit_for_courier
 
 logger = logging.getLogger(__name__)
@@ -49,28 +49,34 @@ def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
         messages.append((courier_group(order.courier_id), {"type": "order.event", "event": payload}))
 
     courier_before = None if event.event_type == EventType.ASSIGNED else order.courier_id
-    was_offered = available_to_couriers(
+    was_available = available_to_couriers(
         delivery_type=order.delivery_type, courier_id=courier_before, status=event.from_status
     )
-    is_offered = available_to_couriers(
+    is_available = available_to_couriers(
         delivery_type=order.delivery_type, courier_id=order.courier_id, status=payload["new_status"]
     )
-    if is_offered:
-        messages.append((COURIER_OFFERS_GROUP, {"type": "order.offer", "event": payload}))
-    elif was_offered:
+    if is_available:
+        messages.append((AVAILABLE_ORDERS_GROUP, {"type": "order.available", "event": payload}))
+    elif was_available:
         withdrawn = {
-            "type": "order.offer_withdrawn",
+            "type": "order.unavailable",
             "order_id": payload["order_id"],
             "order_number": payload["order_number"],
             "sequence": payload["sequence"],
             "courier_id": order.courier_id,
         }
-        messages.append((COURIER_OFFERS_GROUP, withdrawn))
+        messages.append((AVAILABLE_ORDERS_GROUP, withdrawn))
     return messages
 
 
 def broadcast_event(event: TrackingEvent) -> None:
     _send(event_messages(event), what=f"order {event.order_id} sequence {event.sequence}")
+
+
+def broadcast_courier_offer(offer) -> None:
+    """Tell a courier about an offer made to them (delivery.CourierOffer), or that it closed."""
+    message = {"type": "courier.offer", "offer": offer_payload(offer)}
+    _send([(courier_group(offer.courier_id), message)], what=f"offer {offer.pk} ({offer.state})")
 
 
 def broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -> None:

@@ -28,7 +28,7 @@ from orders.errors import ApplicationError
 from orders.models import ActorRole
 from orders.transitions import ACTIVE_STATUSES
 from tracking.auth import query_param
-from tracking.groups import COURIER_OFFERS_GROUP, courier_group, order_group, restaurant_group
+from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.selectors import courier_board, order_access, restaurant_may_watch, restaurant_queue, user_is_courier
 from tracking.streams import LocationThrottle, OrderSequences, fetch_events
 
@@ -87,7 +87,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Channels closes stale database connections (a thread hop) before every message; the
         # broadcasts of a busy order reach each of its sockets, and their handlers only touch
         # the database through database_sync_to_async, which does that cleaning itself.
-        if message["type"].startswith("order."):
+        if message["type"].startswith(("order.", "courier.")):
             handler = getattr(self, get_handler_name(message), None)
             if handler is not None:
                 return await handler(message)
@@ -313,11 +313,13 @@ class RestaurantOrdersConsumer(LiveConsumer):
 class CourierConsumer(LiveConsumer):
     """`ws/courier/`: a courier's work.
 
-    Sends a `snapshot` (`assigned`: their active orders; `offers`: orders they may claim), then
-    `event` messages for every change to their orders, `offer` messages for orders that become
-    (or stay) claimable, and `offer_withdrawn` when another courier claims one or it is
-    cancelled. The courier may send `{"action": "location", "latitude": .., "longitude": ..}`,
-    the same as `POST /api/delivery/location/`.
+    Sends a `snapshot` (`assigned`: their active orders; `available`: orders any courier may
+    claim; `offers`: offers made to them), then `event` for every change to their orders,
+    `available` for each event of an order any courier may claim (confirmed, preparing or
+    ready, no courier yet), `unavailable` when such an order leaves that list (another courier
+    claimed it, it was cancelled), and `offer` when an order is offered to them or their offer
+    closes (`state`: pending, accepted, declined, expired, withdrawn). The courier may send
+    `{"action": "location", "latitude": .., "longitude": ..}`, like `POST /api/delivery/location/`.
     """
 
     async def connect(self):
@@ -325,46 +327,48 @@ class CourierConsumer(LiveConsumer):
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         if not await database_sync_to_async(user_is_courier)(self.user):
             return await self.refuse(CLOSE_FORBIDDEN)
-        self.offers = OrderSequences()
+        self.available = OrderSequences()
         self.location_reported_at = float("-inf")
         await self.accept()
         await self.join(courier_group(self.user.pk))
-        await self.join(COURIER_OFFERS_GROUP)
+        await self.join(AVAILABLE_ORDERS_GROUP)
         board = await database_sync_to_async(courier_board)(courier=self.user)
         for order in board["assigned"]:
             self.sequences.start(order["order_id"], order["sequence"])
-        for order in board["offers"]:
-            self.offers.start(order["order_id"], order["sequence"])
+        for order in board["available"]:
+            self.available.start(order["order_id"], order["sequence"])
         await self.send_json({"type": "snapshot", **board})
 
     async def order_event(self, message):
         payload = message["event"]
         # The claim itself starts the courier's own stream of this order.
-        if payload["order_id"] not in self.sequences and payload["order_id"] in self.offers:
+        if payload["order_id"] not in self.sequences and payload["order_id"] in self.available:
             self.sequences.start(payload["order_id"], payload["sequence"] - 1)
-        self.offers.forget(payload["order_id"])
+        self.available.forget(payload["order_id"])
         await self.send_events(await self.sequences.admit(payload))
 
-    async def order_offer(self, message):
-        # Offers only need the newest state: late copies are dropped, gaps are not filled.
-        await self.send_events(await self.offers.admit(message["event"], fill_gaps=False), kind="offer")
+    async def order_available(self, message):
+        # The list of claimable orders only needs the newest state: late copies are dropped.
+        await self.send_events(await self.available.admit(message["event"], fill_gaps=False), kind="available")
 
-    async def order_offer_withdrawn(self, message):
+    async def order_unavailable(self, message):
         if message.get("courier_id") == self.user.pk:
             return  # claimed by this courier: the `order.assigned` event says so
-        if self.offers.last(message["order_id"]) is not None and message["sequence"] <= self.offers.last(
-            message["order_id"]
-        ):
+        last = self.available.last(message["order_id"])
+        if last is not None and message["sequence"] <= last:
             return
-        self.offers.forget(message["order_id"])
+        self.available.forget(message["order_id"])
         await self.send_json(
             {
-                "type": "offer_withdrawn",
+                "type": "unavailable",
                 "order_id": message["order_id"],
                 "order_number": message["order_number"],
                 "sequence": message["sequence"],
             }
         )
+
+    async def courier_offer(self, message):
+        await self.send_json({"type": "offer", **message["offer"]})
 
     async def receive_json(self, content, **kwargs):
         if content.get("action") != "location":

@@ -4,11 +4,11 @@
 | --- | --- | --- |
 | `order.<id>` | sockets tracking one order (`ws/orders/<id>/`, hub subscriptions) | every event and courier position of the order |
 | `restaurant.<id>` | the restaurant's kitchen-queue sockets | every event of the restaurant's orders |
-| `courier.<user id>` | one courier's sockets | every event of the orders assigned to them |
-| `couriers.offers` | every courier socket | events of orders couriers may claim, and their withdrawal |
+| `courier.<user id>` | one courier's sockets | every event of the orders assigned to them; the offers made to them |
+| `couriers.available` | every courier socket | events of orders any courier may claim, and their leaving that list |
 """
 
-COURIER_OFFERS_GROUP = "couriers.offers"
+AVAILABLE_ORDERS_GROUP = "couriers.available"
 
 
 def order_group(order_id) -> str:

@@ -79,3 +79,16 @@ def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
         "distance_km": round(distance_km, 3) if distance_km is not None else None,
         "estimated_delivery_time": _iso(eta),
     }
+
+
+def offer_payload(offer) -> dict:
+    """An order offered to one courier (delivery.CourierOffer): they may accept it until it expires."""
+    return {
+        "offer_id": offer.pk,
+        "order_id": str(offer.order_id),
+        "order_number": offer.order.number,
+        "state": offer.state,
+        "distance_km": float(offer.distance_km),
+        "offered_at": _iso(offer.offered_at),
+        "expires_at": _iso(offer.expires_at),
+    }

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from delivery.models import CourierProfile
+from delivery.selectors import courier_offers_open
 from orders.actors import Actor
 from orders.errors import OrderNotFound
 from orders.models import Order, OrderStatus
@@ -15,7 +16,7 @@ from orders.selectors import (
 )
 from orders.transitions import ACTIVE_STATUSES
 from tracking.models import TrackingEvent
-from tracking.payloads import event_payload, location_payload, status_payload
+from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
 
 # An order whose courier position is worth showing: the food is on its way.
 IN_TRANSIT_STATUSES = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
@@ -120,13 +121,14 @@ def restaurant_queue(*, actor: Actor, restaurant_id) -> list[dict]:
 
 
 def courier_board(*, courier) -> dict:
-    """A courier's active assigned orders and the orders they may claim."""
+    """A courier's active orders, the orders any courier may claim, and the offers made to them."""
     visible = orders_visible_to(actor=Actor.courier(courier))
     assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
-    offers = visible.filter(pk__in=orders_available_to_couriers().values("pk")).order_by("placed_at")
+    available = visible.filter(pk__in=orders_available_to_couriers().values("pk")).order_by("placed_at")
     return {
         "assigned": [status_payload(row) for row in assigned.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
-        "offers": [status_payload(row) for row in offers.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
+        "available": [status_payload(row) for row in available.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
+        "offers": [offer_payload(offer) for offer in courier_offers_open(courier=courier)[:SNAPSHOT_LIMIT]],
     }
 
 

@@ -261,8 +261,9 @@ ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
     "ORDERFLOW_EVENT_SUBSCRIBERS",
     default=[
         "tracking.publishing.log_event",
-        "delivery.subscribers.offer_confirmed_orders",
+        # Clients hear of the event before the follow-up work it starts.
         "tracking.broadcast.broadcast_event",
+        "delivery.subscribers.offer_confirmed_orders",
     ],
 )
 

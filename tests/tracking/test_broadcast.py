@@ -8,7 +8,7 @@ from orders.selectors import orders_available_to_couriers
 from tests.factories import OrderFactory
 from tests.tracking import lifecycle
 from tracking.broadcast import available_to_couriers, event_messages
-from tracking.groups import COURIER_OFFERS_GROUP
+from tracking.groups import AVAILABLE_ORDERS_GROUP
 
 pytestmark = pytest.mark.django_db
 
@@ -84,14 +84,14 @@ def test_each_event_goes_to_the_order_the_restaurant_the_courier_and_the_offers(
     commit(lifecycle.claim, placed.pk, courier_user)
     commit(lifecycle.start_preparing, placed.pk, staff_user)
     assert sent == [
-        (2, [(order, "order.event"), (rest, "order.event"), (COURIER_OFFERS_GROUP, "order.offer")]),
+        (2, [(order, "order.event"), (rest, "order.event"), (AVAILABLE_ORDERS_GROUP, "order.available")]),
         (
             3,
             [
                 (order, "order.event"),
                 (rest, "order.event"),
                 (courier, "order.event"),
-                (COURIER_OFFERS_GROUP, "order.offer_withdrawn"),
+                (AVAILABLE_ORDERS_GROUP, "order.unavailable"),
             ],
         ),
         (4, [(order, "order.event"), (rest, "order.event"), (courier, "order.event")]),
@@ -106,7 +106,7 @@ def test_placing_goes_to_the_order_and_the_restaurant_only(sent, commit, custome
 def test_cancelling_an_offered_order_withdraws_the_offer(sent, commit, placed, staff_user):
     commit(lifecycle.confirm, placed.pk, staff_user)
     commit(lifecycle.cancel, placed.pk, staff_user)
-    assert sent[-1][0] == 3 and sent[-1][1][-1] == (COURIER_OFFERS_GROUP, "order.offer_withdrawn")
+    assert sent[-1][0] == 3 and sent[-1][1][-1] == (AVAILABLE_ORDERS_GROUP, "order.unavailable")
 
 
 @pytest.mark.parametrize("status", list(OrderStatus))

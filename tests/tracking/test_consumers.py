@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from rest_framework_simplejwt.tokens import AccessToken
 
+from delivery.services import courier_set_availability
 from orders.actors import Actor
 from orders.models import PaymentStatus
 from orders.services import order_transition
@@ -450,22 +451,29 @@ async def test_a_platform_admin_may_watch_any_kitchen_queue(restaurant, admin_us
 
 
 @run_async
-async def test_couriers_get_offers_claims_and_withdrawals(placed, staff_user, courier_user, other_courier_user):
+async def test_couriers_see_claimable_orders_until_one_of_them_claims_it(
+    placed, staff_user, courier_user, other_courier_user, settings
+):
+    settings.ORDERFLOW_COURIER_OFFER_RADIUS_KM = 0.001  # nobody near enough for a personal offer
     dave = await open_socket("ws/courier/", courier_user)
     erin = await open_socket("ws/courier/", other_courier_user)
-    assert await receive(dave) == {"type": "snapshot", "assigned": [], "offers": []}
+    assert await receive(dave) == {"type": "snapshot", "assigned": [], "available": [], "offers": []}
     await receive(erin)
 
     await db(lifecycle.confirm)(placed.pk, staff_user)
     for courier in (dave, erin):
-        offer = await receive(courier)
-        assert (offer["type"], offer["order_id"], offer["new_status"]) == ("offer", str(placed.pk), "RESTAURANT_CONFIRMED")
+        available = await receive(courier)
+        assert (available["type"], available["order_id"], available["new_status"]) == (
+            "available",
+            str(placed.pk),
+            "RESTAURANT_CONFIRMED",
+        )
 
     await db(lifecycle.claim)(placed.pk, courier_user)
     claimed = await receive(dave)
     assert (claimed["type"], claimed["event_type"], claimed["sequence"]) == ("event", "order.assigned", 3)
     assert await receive(erin) == {
-        "type": "offer_withdrawn",
+        "type": "unavailable",
         "order_id": str(placed.pk),
         "order_number": placed.number,
         "sequence": 3,
@@ -479,18 +487,51 @@ async def test_couriers_get_offers_claims_and_withdrawals(placed, staff_user, co
 
 
 @run_async
-async def test_a_courier_snapshot_lists_assigned_orders_and_offers(
+async def test_the_courier_an_order_is_offered_to_is_told_and_told_when_the_offer_closes(
+    placed, staff_user, courier_user, other_courier_user
+):
+    await db(courier_set_availability)(courier=other_courier_user, online=False)
+    dave = await open_socket("ws/courier/", courier_user)
+    erin = await open_socket("ws/courier/", other_courier_user)
+    await receive(dave)
+    await receive(erin)
+
+    await db(lifecycle.confirm)(placed.pk, staff_user)
+    messages = await receive_all(dave)
+    offers = [m for m in messages if m["type"] == "offer"]
+    assert [(m["type"], m.get("sequence")) for m in messages if m["type"] != "offer"] == [("available", 2)]
+    assert [(o["order_id"], o["state"]) for o in offers] == [(str(placed.pk), "pending")]
+    assert offers[0]["expires_at"] > offers[0]["offered_at"]
+    assert [m["type"] for m in await receive_all(erin)] == ["available"]
+
+    again = await open_socket("ws/courier/", courier_user)
+    assert [o["offer_id"] for o in (await receive(again))["offers"]] == [offers[0]["offer_id"]]
+    await again.disconnect()
+
+    await db(lifecycle.claim)(placed.pk, courier_user)
+    messages = await receive_all(dave)
+    assert [(m["type"], m.get("sequence"), m.get("state")) for m in messages] == [
+        ("event", 3, None),
+        ("offer", None, "accepted"),
+    ]
+    await dave.disconnect()
+    await erin.disconnect()
+
+
+@run_async
+async def test_a_courier_snapshot_lists_assigned_and_claimable_orders(
     placed, customer, restaurant, menu, staff_user, courier_user
 ):
     await db(lifecycle.confirm)(placed.pk, staff_user)
     await db(lifecycle.claim)(placed.pk, courier_user)
-    offered = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    await db(lifecycle.confirm)(offered.pk, staff_user)
+    claimable = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(lifecycle.confirm)(claimable.pk, staff_user)
     await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"], delivery_type="pickup")
     dave = await open_socket("ws/courier/", courier_user)
     snapshot = await receive(dave)
     assert [o["order_id"] for o in snapshot["assigned"]] == [str(placed.pk)]
-    assert [o["order_id"] for o in snapshot["offers"]] == [str(offered.pk)]
+    assert [o["order_id"] for o in snapshot["available"]] == [str(claimable.pk)]
+    assert snapshot["offers"] == []  # a courier with a delivery under way is not offered more
     await dave.disconnect()
 
 

@@ -17,6 +17,7 @@ from channels_redis.core import RedisChannelLayer
 
 from config.settings.base import redis_channel_layer
 from delivery.models import HandoffPurpose
+from delivery.services import courier_set_availability
 from tests.tracking import lifecycle
 from tests.tracking.live import (
     HttpDriver,
@@ -155,6 +156,7 @@ def test_everyone_receives_exactly_the_events_they_may_see_once_and_in_order(
     other_courier_user,
 ):
     driver = make_driver(server)
+    courier_set_availability(courier=other_courier_user, online=False)  # so the offer goes to dave
     kitchen = sockets.open(server, f"/ws/restaurants/{restaurant.pk}/orders/", staff_user)
     dave = sockets.open(server, "/ws/courier/", courier_user)
     erin = sockets.open(server, "/ws/courier/", other_courier_user)
@@ -182,15 +184,18 @@ def test_everyone_receives_exactly_the_events_they_may_see_once_and_in_order(
     assert kitchen.messages[0] == {"type": "snapshot", "restaurant_id": str(restaurant.pk), "orders": []}
     assert [(m["sequence"], m["event_type"]) for m in kitchen.messages[1:]] == LIFECYCLE_EVENTS
 
-    assert [(m["type"], m.get("sequence")) for m in dave.messages] == [
-        ("snapshot", None),
-        ("offer", 2),
-        *[("event", sequence) for sequence in range(3, 9)],
+    assert [(m["type"], m.get("sequence"), m.get("state")) for m in dave.messages] == [
+        ("snapshot", None, None),
+        ("available", 2, None),
+        ("offer", None, "pending"),  # the nearest free courier is offered the order
+        ("event", 3, None),
+        ("offer", None, "accepted"),
+        *[("event", sequence, None) for sequence in range(4, 9)],
     ]
     assert [(m["type"], m.get("sequence")) for m in erin.messages] == [
         ("snapshot", None),
-        ("offer", 2),
-        ("offer_withdrawn", 3),
+        ("available", 2),
+        ("unavailable", 3),
     ]
     assert nosy.messages == [
         {
