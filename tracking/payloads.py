@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.utils import timezone
+
 from delivery.geo import haversine_km, travel_minutes
 from orders.models import OrderStatus
 from tracking.models import TrackingEvent
@@ -68,7 +70,8 @@ def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
     distance_km = None
     if order.get("delivery_latitude") is not None and order.get("delivery_longitude") is not None:
         distance_km = haversine_km(latitude, longitude, order["delivery_latitude"], order["delivery_longitude"])
-        eta = recorded_at + timedelta(minutes=travel_minutes(distance_km))
+        # A position of unknown age (set by hand, never reported) still gives an ETA from now.
+        eta = (recorded_at or timezone.now()) + timedelta(minutes=travel_minutes(distance_km))
     return {
         "event_type": LOCATION_UPDATED,
         "order_id": str(order["id"]),

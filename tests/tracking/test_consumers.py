@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from rest_framework_simplejwt.tokens import AccessToken
 
+from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
 from orders.actors import Actor
 from orders.models import PaymentStatus
@@ -574,6 +575,17 @@ async def test_a_position_sent_on_the_courier_socket_reaches_the_customer_with_a
     assert (await receive(late))["courier_location"]["latitude"] == 37.78
     for communicator in (tracking, dave, late):
         await communicator.disconnect()
+
+
+@run_async
+async def test_a_position_of_unknown_age_still_gives_the_snapshot_an_eta(placed, customer, staff_user, courier_user):
+    await _out_for_delivery(placed, staff_user, courier_user)
+    await db(CourierProfile.objects.filter(user=courier_user).update)(location_updated_at=None)
+    tracking = await open_socket(f"ws/orders/{placed.pk}/", customer)
+    location = (await receive(tracking))["courier_location"]
+    assert location["recorded_at"] is None
+    assert location["estimated_delivery_time"] is not None
+    await tracking.disconnect()
 
 
 @run_async
