@@ -28,7 +28,6 @@ import io
 import json
 import os
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -179,12 +178,16 @@ class Driver:
             move(OrderStatus.PREPARING, kitchen),
             move(OrderStatus.READY_FOR_PICKUP, kitchen),
             lambda: order_transition(
-                order_id=order_id, target=OrderStatus.ORDER_PICKED_UP, actor=rider,
+                order_id=order_id,
+                target=OrderStatus.ORDER_PICKED_UP,
+                actor=rider,
                 otp=handoff_code(order_id, HandoffPurpose.PICKUP),
             ),
             move(OrderStatus.OUT_FOR_DELIVERY, rider),
             lambda: order_transition(
-                order_id=order_id, target=OrderStatus.DELIVERED, actor=rider,
+                order_id=order_id,
+                target=OrderStatus.DELIVERED,
+                actor=rider,
                 otp=handoff_code(order_id, HandoffPurpose.DELIVERY),
             ),
         ]
@@ -314,7 +317,9 @@ async def main() -> None:
     await sync_to_async(call_command)("seed_demo", stdout=io.StringIO())
     accounts, restaurant, item = await sync_to_async(_demo)()
     database_url = os.environ.get("DATABASE_URL", f"sqlite:///{settings.DATABASES['default']['NAME']}")
-    server = ServerProcess(database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local")
+    server = ServerProcess(
+        database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local"
+    )
     try:
         os.environ["LOG_LEVEL"] = "WARNING"
         driver = Driver(server, accounts)
@@ -350,14 +355,20 @@ async def main() -> None:
         server.stop()
 
     print()
-    print(f"subscribers connected at once: {sockets} ({args.spread_orders} orders x {args.per_order}, "
-          f"and 1 order x {args.hot}); transitions via {driver.name}")
-    print(f"server memory: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the sockets: "
-          f"{(rss_after - rss_before) / sockets:.1f} KiB per socket")
+    print(
+        f"subscribers connected at once: {sockets} ({args.spread_orders} orders x {args.per_order}, "
+        f"and 1 order x {args.hot}); transitions via {driver.name}"
+    )
+    print(
+        f"server memory: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the sockets: "
+        f"{(rss_after - rss_before) / sockets:.1f} KiB per socket"
+    )
     print()
     what = "HTTP response" if driver.http else "service call's return"
-    print(f"| latency to the event on each subscriber, ms | samples | from the {what}: p50 | p99 | "
-          "from the request: p50 | p99 |")
+    print(
+        f"| latency to the event on each subscriber, ms | samples | from the {what}: p50 | p99 | "
+        "from the request: p50 | p99 |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     print(describe("baseline: raw channel-layer group_send round trip", {"from_response": [], "from_request": raw}))
     print(describe("baseline: 1 order x 1 subscriber", single_result))

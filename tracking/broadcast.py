@@ -117,7 +117,11 @@ def _send(messages: list[tuple[str, dict]], *, what: str) -> None:
     except Exception as exc:  # noqa: BLE001 - the layer's failure must not become the caller's
         logger.warning("broadcast of %s failed: %r; clients recover it by sequence", what, exc)
         return
-    failed = [(group, result) for (group, _), result in zip(messages, results) if isinstance(result, BaseException)]
+    failed = [
+        (group, result)
+        for (group, _), result in zip(messages, results, strict=True)
+        if isinstance(result, BaseException)
+    ]
     if failed:
         logger.warning(
             "broadcast of %s failed for %s: %r; clients recover it by sequence",

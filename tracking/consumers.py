@@ -30,7 +30,7 @@ from orders.transitions import ACTIVE_STATUSES
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.selectors import courier_board, order_access, restaurant_may_watch, restaurant_queue, user_is_courier
-from tracking.streams import LocationThrottle, OrderSequences, fetch_events
+from tracking.streams import LocationThrottle, OrderSequences
 
 logger = logging.getLogger(__name__)
 
@@ -229,8 +229,11 @@ class OrdersHubConsumer(LiveConsumer):
         try:
             order_id = str(uuid.UUID(order_id))
         except (TypeError, ValueError, AttributeError):
-            return await self.send_error("order_not_found", "No order with this id is visible to you.",
-                                         order_id=order_id if isinstance(order_id, str) else None)
+            return await self.send_error(
+                "order_not_found",
+                "No order with this id is visible to you.",
+                order_id=order_id if isinstance(order_id, str) else None,
+            )
         if action == "unsubscribe":
             return await self.unsubscribe(order_id, reason="requested")
         try:

@@ -2,7 +2,7 @@
 
 | group | members | receives |
 | --- | --- | --- |
-| `order.<id>` | sockets tracking one order (`ws/orders/<id>/`, hub subscriptions) | every event and courier position of the order |
+| `order.<id>` | sockets following one order (its own path, or the hub) | its events and courier positions |
 | `restaurant.<id>` | the restaurant's kitchen-queue sockets | every event of the restaurant's orders |
 | `courier.<user id>` | one courier's sockets | every event of the orders assigned to them; the offers made to them |
 | `couriers.available` | every courier socket | events of orders any courier may claim, and their leaving that list |

@@ -58,9 +58,9 @@ def order_access(*, user, order_id) -> OrderAccess | None:
 
 def order_snapshot_payload(row: dict) -> dict:
     snapshot = status_payload(row)
-    snapshot["courier_location"] = courier_location_for_order(order_id=row["id"]) if (
-        row["status"] in IN_TRANSIT_STATUSES
-    ) else None
+    snapshot["courier_location"] = (
+        courier_location_for_order(order_id=row["id"]) if (row["status"] in IN_TRANSIT_STATUSES) else None
+    )
     return snapshot
 
 

@@ -170,7 +170,8 @@ class LiveSocket:
 def has_event(sequence: int, order_id: str | None = None):
     def predicate(messages):
         return any(
-            m.get("sequence") == sequence and m.get("type") in ("event", "offer")
+            m.get("sequence") == sequence
+            and m.get("type") in ("event", "offer")
             and (order_id is None or m.get("order_id") == order_id)
             for m in messages
         )

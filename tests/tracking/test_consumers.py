@@ -206,7 +206,11 @@ async def test_after_replays_the_missed_events_then_streams_live_ones(placed, cu
     snapshot = await receive(communicator)
     assert (snapshot["status"], snapshot["sequence"]) == ("READY_FOR_PICKUP", 4)
     replay = [await receive(communicator) for _ in range(3)]
-    assert events_of(replay) == [(2, "order.status_changed"), (3, "order.status_changed"), (4, "order.ready_for_pickup")]
+    assert events_of(replay) == [
+        (2, "order.status_changed"),
+        (3, "order.status_changed"),
+        (4, "order.ready_for_pickup"),
+    ]
     await db(lifecycle.cancel)(placed.pk, staff_user)
     cancelled = await receive(communicator)
     assert (cancelled["sequence"], cancelled["event_type"]) == (5, "order.cancelled")
@@ -279,7 +283,9 @@ async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, cust
     settings.ORDERFLOW_EVENT_SUBSCRIBERS = []
     await db(lifecycle.confirm)(placed.pk, staff_user)
     await db(lifecycle.start_preparing)(placed.pk, staff_user)
-    events = await db(lambda: list(TrackingEvent.objects.select_related("order").filter(order=placed, sequence__gt=1)))()
+    events = await db(
+        lambda: list(TrackingEvent.objects.select_related("order").filter(order=placed, sequence__gt=1))
+    )()
     layer = get_channel_layer()
     for event in reversed(events):  # two server processes racing to publish
         await layer.group_send(order_group(placed.pk), {"type": "order.event", "event": event_payload(event)})
@@ -307,7 +313,9 @@ async def test_delivery_ends_the_stream_with_a_polite_close(placed, customer, st
 
 @run_async
 async def test_a_paid_cancellation_sends_the_refund_opened_with_it_then_closes(customer, restaurant, menu, staff_user):
-    order = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
+    order = await db(lifecycle.place)(
+        customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online"
+    )
     await db(order_transition)(order_id=order.pk, target="PAYMENT_SUCCESS", actor=Actor.payment_provider("test"))
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     assert (await receive(communicator))["payment_status"] == PaymentStatus.PAID
@@ -601,7 +609,9 @@ async def test_bad_positions_are_refused_on_the_courier_socket(courier_user):
 
 
 @run_async
-async def test_positions_are_throttled_per_order_and_the_latest_wins(placed, customer, staff_user, courier_user, settings):
+async def test_positions_are_throttled_per_order_and_the_latest_wins(
+    placed, customer, staff_user, courier_user, settings
+):
     from delivery.services import courier_record_location
 
     settings.ORDERFLOW_LOCATION_THROTTLE_SECONDS = 0.5

@@ -152,7 +152,15 @@ def drive_to_delivered(driver, order_id, staff, courier, *, until: int = 8) -> N
 
 
 def test_everyone_receives_exactly_the_events_they_may_see_once_and_in_order(
-    server, make_driver, sockets, restaurant, menu, customer, other_customer, staff_user, courier_user,
+    server,
+    make_driver,
+    sockets,
+    restaurant,
+    menu,
+    customer,
+    other_customer,
+    staff_user,
+    courier_user,
     other_courier_user,
 ):
     driver = make_driver(server)
