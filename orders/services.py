@@ -50,7 +50,6 @@ from orders.models import (
 )
 from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible
 from orders.transitions import (
-    ACTIVE_STATUSES,
     ISSUES_HANDOFF,
     REFUNDABLE_STATUSES,
     RULES,

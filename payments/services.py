@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from orders.actors import Actor
 from orders.errors import Conflict, InvalidTransition, NotFound, OrderNotFound
-from orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus, RefundStatus
+from orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from payments.models import Payment, PaymentRecordStatus, PaymentWebhookEvent, Refund, RefundRecordStatus
 from payments.providers import ProviderError, get_provider
 from tracking.models import EventType

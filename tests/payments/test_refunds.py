@@ -5,7 +5,6 @@ from django.contrib.admin.sites import AdminSite
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 from django.utils import timezone
-from freezegun import freeze_time
 
 from orders.actors import Actor
 from orders.errors import Conflict
