@@ -29,7 +29,13 @@ from orders.models import ActorRole
 from orders.transitions import ACTIVE_STATUSES
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
-from tracking.selectors import courier_board, order_access, restaurant_may_watch, restaurant_queue, user_is_courier
+from tracking.selectors import (
+    courier_board,
+    order_access,
+    restaurant_may_watch,
+    restaurant_queue_snapshot,
+    user_is_courier,
+)
 from tracking.streams import LocationThrottle, OrderSequences
 
 logger = logging.getLogger(__name__)
@@ -304,7 +310,7 @@ class RestaurantOrdersConsumer(LiveConsumer):
             return await self.refuse(CLOSE_NOT_FOUND)
         await self.accept()
         await self.join(restaurant_group(restaurant_id))
-        orders = await database_sync_to_async(restaurant_queue)(actor=actor, restaurant_id=restaurant_id)
+        orders = await database_sync_to_async(restaurant_queue_snapshot)(actor=actor, restaurant_id=restaurant_id)
         for order in orders:
             self.sequences.start(order["order_id"], order["sequence"])
         await self.send_json({"type": "snapshot", "restaurant_id": restaurant_id, "orders": orders})

@@ -3,15 +3,16 @@
 from dataclasses import dataclass
 
 from delivery.models import CourierProfile
-from delivery.selectors import courier_offers_open
+from delivery.selectors import courier_last_position, courier_offers_open
 from orders.actors import Actor
 from orders.errors import OrderNotFound
 from orders.models import Order, OrderStatus
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
     order_status_snapshot,
-    orders_available_to_couriers,
+    orders_available_for_courier,
     orders_visible_to,
+    restaurant_queue,
     staff_restaurant_ids,
 )
 from orders.transitions import ACTIVE_STATUSES
@@ -109,22 +110,18 @@ def restaurant_may_watch(*, user, restaurant_id) -> Actor | None:
     return None
 
 
-def restaurant_queue(*, actor: Actor, restaurant_id) -> list[dict]:
-    """The restaurant's active orders, oldest first: the kitchen queue a socket starts from."""
-    rows = (
-        orders_visible_to(actor=actor)
-        .filter(restaurant_id=restaurant_id, status__in=ACTIVE_STATUSES)
-        .order_by("placed_at")
-        .values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]
-    )
-    return [status_payload(row) for row in rows]
+def restaurant_queue_snapshot(*, actor: Actor, restaurant_id) -> list[dict]:
+    """The kitchen queue a socket starts from: the orders of GET /api/restaurants/orders/queue/."""
+    rows = restaurant_queue(actor=actor, restaurant_id=restaurant_id).values(*STATUS_SNAPSHOT_FIELDS)
+    return [status_payload(row) for row in rows[:SNAPSHOT_LIMIT]]
 
 
 def courier_board(*, courier) -> dict:
     """A courier's active orders, the orders any courier may claim, and the offers made to them."""
     visible = orders_visible_to(actor=Actor.courier(courier))
     assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
-    available = visible.filter(pk__in=orders_available_to_couriers().values("pk")).order_by("placed_at")
+    # The orders of GET /api/orders/available/, nearest first.
+    available = orders_available_for_courier(position=courier_last_position(courier=courier))
     return {
         "assigned": [status_payload(row) for row in assigned.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
         "available": [status_payload(row) for row in available.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],

@@ -450,6 +450,24 @@ async def test_the_kitchen_queue_is_only_for_its_staff(who, code, restaurant, re
 
 
 @run_async
+async def test_the_kitchen_queue_starts_from_the_same_orders_as_the_rest_queue(
+    restaurant, menu, customer, staff_user, placed
+):
+    await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
+    ready = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+        await db(step)(ready.pk, staff_user)
+    queue = await open_socket(f"ws/restaurants/{restaurant.pk}/orders/", staff_user)
+    snapshot = await receive(queue)
+    # The unpaid online order is not the kitchen's yet.
+    assert [(o["order_id"], o["status"]) for o in snapshot["orders"]] == [
+        (str(placed.pk), "ORDER_PLACED"),
+        (str(ready.pk), "READY_FOR_PICKUP"),
+    ]
+    await queue.disconnect()
+
+
+@run_async
 async def test_a_platform_admin_may_watch_any_kitchen_queue(restaurant, admin_user, placed):
     queue = await open_socket(f"ws/restaurants/{restaurant.pk}/orders/", admin_user)
     assert [o["order_id"] for o in (await receive(queue))["orders"]] == [str(placed.pk)]
