@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from delivery.models import CourierProfile
@@ -410,6 +411,19 @@ async def test_the_hub_answers_bad_messages_with_an_error_and_stays_open(message
 
 
 @run_async
+async def test_the_hub_limits_how_many_orders_one_socket_follows(customer, restaurant, menu, monkeypatch):
+    monkeypatch.setattr("tracking.consumers.MAX_HUB_SUBSCRIPTIONS", 1)
+    first = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    second = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    hub = await open_socket("ws/orders/", customer)
+    await hub.send_json_to({"action": "subscribe", "order_id": str(first.pk)})
+    assert (await receive(hub))["type"] == "snapshot"
+    await hub.send_json_to({"action": "subscribe", "order_id": str(second.pk)})
+    assert (await receive(hub))["code"] == "too_many_subscriptions"
+    await hub.disconnect()
+
+
+@run_async
 async def test_the_hub_ends_a_subscription_after_the_final_event(placed, customer, staff_user):
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(placed.pk)})
@@ -601,6 +615,26 @@ async def test_a_position_sent_on_the_courier_socket_reaches_the_customer_with_a
     assert (await receive(late))["courier_location"]["latitude"] == 37.78
     for communicator in (tracking, dave, late):
         await communicator.disconnect()
+
+
+@run_async
+async def test_a_position_posted_to_the_rest_api_reaches_the_tracking_socket(
+    placed, customer, staff_user, courier_user
+):
+    await _out_for_delivery(placed, staff_user, courier_user)
+    tracking = await open_socket(f"ws/orders/{placed.pk}/", customer)
+    await receive(tracking)
+
+    def post_location():
+        client = APIClient()
+        client.force_authenticate(courier_user)
+        return client.post("/api/delivery/location/", {"latitude": "37.781", "longitude": "-122.401"}, format="json")
+
+    response = await db(post_location)()
+    assert response.status_code in (200, 201), response.content
+    location = await receive(tracking)
+    assert (location["type"], location["latitude"], location["longitude"]) == ("location", 37.781, -122.401)
+    await tracking.disconnect()
 
 
 @run_async
