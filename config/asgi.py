@@ -1,10 +1,25 @@
+"""One ASGI application for HTTP (Django) and WebSocket (tracking's consumers), on one port.
+
+`manage.py runserver` serves it through daphne (first in INSTALLED_APPS); in production,
+`daphne config.asgi:application`.
+"""
+
 import os
 
-from channels.routing import ProtocolTypeRouter
+from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+# Django must be set up before the consumers (and the models they read) are imported.
 django_asgi_app = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from tracking.auth import websocket_auth_stack  # noqa: E402
+from tracking.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+    }
+)

@@ -32,6 +32,7 @@ from orders.errors import (
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
 from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, orders_available_to_couriers
 from orders.transitions import ACTIVE_STATUSES
+from tracking.broadcast import broadcast_courier_offer, broadcast_location
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ def _offer_close(offer: CourierOffer, state: OfferState, now: datetime) -> None:
     offer.state = state
     offer.closed_at = now
     offer.save(update_fields=["state", "closed_at"])
+    transaction.on_commit(lambda: broadcast_courier_offer(offer))
 
 
 def _order_wants_courier(order: Order) -> bool:
@@ -261,6 +263,7 @@ def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> Courier
             offered_at=now,
             expires_at=now + timedelta(seconds=settings.ORDERFLOW_COURIER_OFFER_SECONDS),
         )
+        transaction.on_commit(lambda: broadcast_courier_offer(offer))
     logger.info("order %s offered to courier %s (%.2f km)", order.pk, courier.user_id, distance)
     return offer
 
@@ -393,4 +396,6 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
         profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])
         sample = CourierLocation.objects.create(courier=profile, order_id=order_id, latitude=lat, longitude=lon)
+        # Whoever tracks an order this courier is carrying sees the position (tracking/broadcast.py).
+        transaction.on_commit(lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now))
     return sample

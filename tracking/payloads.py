@@ -1,7 +1,15 @@
 """The one shape of a tracking event as clients receive it (WebSocket, webhooks)."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
+from delivery.geo import haversine_km, travel_minutes
 from orders.models import OrderStatus
 from tracking.models import TrackingEvent
+
+# Courier positions travel with the events but are not events: they have no sequence.
+LOCATION_UPDATED = "order.location_updated"
 
 
 def _iso(value) -> str | None:
@@ -33,4 +41,57 @@ def event_payload(event: TrackingEvent) -> dict:
         "occurred_at": _iso(event.created_at),
         "estimated_delivery_time": _iso(event.estimated_delivery_at),
         "actual_delivery_time": _iso(delivered_at),
+    }
+
+
+def status_payload(row: dict) -> dict:
+    """The lean status of one order (a row of orders.selectors.order_status_snapshot)."""
+    status = row["status"]
+    return {
+        "order_id": str(row["id"]),
+        "order_number": row["number"],
+        "status": status,
+        "status_name": OrderStatus(status).label if status in OrderStatus.values else status,
+        "payment_status": row["payment_status"],
+        "delivery_status": row["delivery_status"],
+        "refund_status": row["refund_status"],
+        "last_update_timestamp": _iso(row["updated_at"]),
+        "estimated_delivery_time": _iso(row["estimated_delivery_at"]),
+        "sequence": row["sequence"],
+    }
+
+
+def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
+    """A courier's position for one order on its way, with the ETA recomputed from it.
+
+    Not a tracking event: no sequence, never replayed.
+    """
+    eta = None
+    distance_km = None
+    if order.get("delivery_latitude") is not None and order.get("delivery_longitude") is not None:
+        distance_km = haversine_km(latitude, longitude, order["delivery_latitude"], order["delivery_longitude"])
+        # A position of unknown age (set by hand, never reported) still gives an ETA from now.
+        eta = (recorded_at or timezone.now()) + timedelta(minutes=travel_minutes(distance_km))
+    return {
+        "event_type": LOCATION_UPDATED,
+        "order_id": str(order["id"]),
+        "order_number": order["number"],
+        "latitude": float(latitude),
+        "longitude": float(longitude),
+        "recorded_at": _iso(recorded_at),
+        "distance_km": round(distance_km, 3) if distance_km is not None else None,
+        "estimated_delivery_time": _iso(eta),
+    }
+
+
+def offer_payload(offer) -> dict:
+    """An order offered to one courier (delivery.CourierOffer): they may accept it until it expires."""
+    return {
+        "offer_id": offer.pk,
+        "order_id": str(offer.order_id),
+        "order_number": offer.order.number,
+        "state": offer.state,
+        "distance_km": float(offer.distance_km),
+        "offered_at": _iso(offer.offered_at),
+        "expires_at": _iso(offer.expires_at),
     }

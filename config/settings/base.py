@@ -82,11 +82,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
 
+
+def redis_channel_layer(url: str) -> dict:
+    """The Channels layer on Redis.
+
+    redis-py gives every read a 5 s socket timeout by default, and channels_redis receives
+    with a 5 s blocking pop: left alone, every idle socket's consumer dies after 5 s. Reads
+    wait longer than the pop; a Redis that cannot be reached fails connects fast; a broadcast
+    is bounded on its own by ORDERFLOW_BROADCAST_TIMEOUT_SECONDS (tracking/broadcast.py).
+    """
+    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 2, "socket_keepalive": True}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host], "capacity": 1000}}
+
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -248,8 +259,18 @@ ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
 # Called after commit with each tracking event written; see tracking/publishing.py.
 ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
     "ORDERFLOW_EVENT_SUBSCRIBERS",
-    default=["tracking.publishing.log_event", "delivery.subscribers.offer_confirmed_orders"],
+    default=[
+        "tracking.publishing.log_event",
+        # Clients hear of the event before the follow-up work it starts.
+        "tracking.broadcast.broadcast_event",
+        "delivery.subscribers.offer_confirmed_orders",
+    ],
 )
+
+# Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
+# shortest time between two courier positions of one order on one socket (the latest wins).
+ORDERFLOW_BROADCAST_TIMEOUT_SECONDS = env.float("ORDERFLOW_BROADCAST_TIMEOUT_SECONDS", default=2.0)
+ORDERFLOW_LOCATION_THROTTLE_SECONDS = env.float("ORDERFLOW_LOCATION_THROTTLE_SECONDS", default=5.0)
 
 # ---------------------------------------------------------------- payments and refunds
 ORDERFLOW_PAYMENT_PROVIDER = env("ORDERFLOW_PAYMENT_PROVIDER", default="simulated")

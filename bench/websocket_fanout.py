@@ -1,0 +1,407 @@
+"""WebSocket fan-out: latency from a transition to its event on every subscriber, losses, memory.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python bench/websocket_fanout.py [--spread-orders 100 --per-order 10 --hot 1000]
+
+Starts `daphne config.asgi:application` (Redis channel layer) on a free port, loads the demo
+accounts (`seed_demo`), and measures, in one run:
+
+- baseline 1: a raw channel-layer round trip (group_send to a group of one, then receive),
+  no server and no socket involved;
+- baseline 2: one order with one subscriber;
+- spread: `--spread-orders` orders with `--per-order` subscribers each (1,000 by default);
+- hot: one order with `--hot` subscribers (1,000 by default).
+
+Each order is driven through its whole delivery lifecycle. Transitions go through the REST API
+when the server has it, else through the services in this process, whose broadcast crosses
+Redis to the server. Latency is measured from the HTTP response (or the service call's return)
+and from the request: the broadcast runs after commit but before the response is written, so
+an event often reaches its subscribers before the caller has its answer (a negative latency
+from the response). Every event must reach every subscriber exactly once: the report counts
+what was lost or duplicated. Memory per socket is the server's RSS growth while
+the sockets of the spread and hot phases are connected, divided by their number.
+"""
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Background work (courier offers started by confirmations) is not measured here: its tasks go
+# to an in-process broker and are dropped, in this process and the server alike.
+os.environ["CELERY_BROKER_URL"] = "memory://"
+os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+import websockets  # noqa: E402
+from asgiref.sync import sync_to_async  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from delivery.models import HandoffPurpose  # noqa: E402
+from orders.actors import Actor  # noqa: E402
+from orders.models import Order, OrderStatus  # noqa: E402
+from orders.services import (  # noqa: E402
+    DeliveryAddress,
+    OrderLine,
+    order_assign_courier,
+    order_place,
+    order_transition,
+)
+from restaurants.models import MenuItem, Restaurant  # noqa: E402
+from tests.tracking.lifecycle import handoff_code  # noqa: E402
+from tests.tracking.live import ServerProcess  # noqa: E402
+
+ADDRESS = {
+    "street": "500 Howard Street",
+    "city": "San Francisco",
+    "latitude": "37.787000",
+    "longitude": "-122.396000",
+}
+
+
+def raise_file_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(needed, soft)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        sys.exit(f"need {needed} open files, the hard limit is {hard}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class Driver:
+    """Makes the transitions: over HTTP when the server has the REST API, else with the services."""
+
+    def __init__(self, server: ServerProcess, accounts: dict) -> None:
+        self.server = server
+        self.accounts = accounts
+        self.http = requests.get(f"{server.http}/api/orders/", timeout=10).status_code != 404
+        self.tokens = {}
+        self.session = requests.Session()
+        if self.http:  # signed in before anything is timed
+            for who in accounts:
+                response = self.session.post(
+                    f"{server.http}/api/auth/token/",
+                    json={"username": accounts[who].username, "password": settings.ORDERFLOW_DEMO_PASSWORD},
+                    timeout=10,
+                )
+                response.raise_for_status()
+                self.tokens[who] = response.json()["access"]
+
+    @property
+    def name(self) -> str:
+        return "HTTP (REST API on the server)" if self.http else "services in the benchmark process"
+
+    def _post(self, who: str, path: str, body: dict | None = None) -> dict:
+        response = self.session.post(
+            f"{self.server.http}{path}",
+            json=body or {},
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+            timeout=30,
+        )
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    def place(self, restaurant, item) -> str:
+        if self.http:
+            body = {
+                "restaurant": str(restaurant.pk),
+                "items": [{"menu_item": str(item.pk), "quantity": 1, "customizations": []}],
+                "delivery_type": "delivery",
+                "payment_method": "cod",
+                "delivery_address": ADDRESS,
+            }
+            return self._post("customer", "/api/orders/", body)["id"]
+        order = order_place(
+            customer=self.accounts["customer"],
+            restaurant_id=restaurant.pk,
+            lines=[OrderLine(menu_item_id=item.pk, quantity=1)],
+            delivery_type="delivery",
+            payment_method="cod",
+            address=DeliveryAddress(**ADDRESS),
+        )
+        return str(order.pk)
+
+    def steps(self, order_id: str) -> list:
+        """The transitions of a delivery, each a callable, in order."""
+        staff, courier = self.accounts["staff"], self.accounts["courier"]
+        if self.http:
+            r, o = f"/api/restaurants/orders/{order_id}", f"/api/orders/{order_id}"
+            return [
+                lambda: self._post("staff", f"{r}/confirm/", {"estimated_prep_time": 20}),
+                lambda: self._post("courier", f"{o}/accept/"),
+                lambda: self._post("staff", f"{r}/start-preparing/"),
+                lambda: self._post("staff", f"{r}/mark-ready/"),
+                lambda: self._post("courier", f"{o}/pickup/", {"otp": handoff_code(order_id, HandoffPurpose.PICKUP)}),
+                lambda: self._post("courier", f"{o}/start-delivery/"),
+                lambda: self._post(
+                    "courier", f"{o}/complete-delivery/", {"otp": handoff_code(order_id, HandoffPurpose.DELIVERY)}
+                ),
+            ]
+
+        def move(target, actor, **kwargs):
+            return lambda: order_transition(order_id=order_id, target=target, actor=actor, **kwargs)
+
+        kitchen, rider = Actor.restaurant(staff), Actor.courier(courier)
+        return [
+            move(OrderStatus.RESTAURANT_CONFIRMED, kitchen),
+            lambda: order_assign_courier(order_id=order_id, courier=courier, actor=rider),
+            move(OrderStatus.PREPARING, kitchen),
+            move(OrderStatus.READY_FOR_PICKUP, kitchen),
+            lambda: order_transition(
+                order_id=order_id,
+                target=OrderStatus.ORDER_PICKED_UP,
+                actor=rider,
+                otp=handoff_code(order_id, HandoffPurpose.PICKUP),
+            ),
+            move(OrderStatus.OUT_FOR_DELIVERY, rider),
+            lambda: order_transition(
+                order_id=order_id,
+                target=OrderStatus.DELIVERED,
+                actor=rider,
+                otp=handoff_code(order_id, HandoffPurpose.DELIVERY),
+            ),
+        ]
+
+
+class Subscribers:
+    """Client sockets on per-order tracking paths, recording when each event arrives."""
+
+    def __init__(self, server: ServerProcess, token: str) -> None:
+        self.server = server
+        self.token = token
+        self.sockets = []
+        self.received: dict[tuple[str, int], list[float]] = {}  # (order, sequence) -> arrival times
+        self.per_socket: list[list[int]] = []
+        self.readers = []
+
+    async def connect(self, order_id: str, count: int, batch: int = 100) -> None:
+        url = f"{self.server.ws}/ws/orders/{order_id}/?token={self.token}"
+        for start in range(0, count, batch):
+            connections = await asyncio.gather(
+                *(websockets.connect(url, open_timeout=60, max_queue=None) for _ in range(min(batch, count - start)))
+            )
+            for connection in connections:
+                snapshot = json.loads(await connection.recv())
+                assert snapshot["type"] == "snapshot", snapshot
+                seen: list[int] = []
+                self.per_socket.append(seen)
+                self.sockets.append(connection)
+                self.readers.append(asyncio.create_task(self._read(connection, order_id, seen)))
+
+    async def _read(self, connection, order_id: str, seen: list[int]) -> None:
+        try:
+            async for text in connection:
+                now = time.perf_counter()
+                message = json.loads(text)
+                if message.get("type") == "event":
+                    seen.append(message["sequence"])
+                    self.received.setdefault((order_id, message["sequence"]), []).append(now)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def close(self) -> None:
+        await asyncio.gather(*(connection.close() for connection in self.sockets), return_exceptions=True)
+        await asyncio.gather(*self.readers, return_exceptions=True)
+
+
+async def drive(driver: Driver, orders: list[str], subscribers: Subscribers, per_order: int) -> dict:
+    """Walk every order through its lifecycle, one transition at a time; measure each event."""
+    from_response: list[float] = []
+    from_request: list[float] = []
+    expected = 0
+    transitions = 0
+    order_steps = {order_id: await sync_to_async(driver.steps)(order_id) for order_id in orders}
+    for index in range(7):
+        for order_id in orders:
+            started, answered, sequence = await sync_to_async(_timed)(order_id, order_steps[order_id][index])
+            expected += per_order
+            transitions += 1
+            key = (order_id, sequence)
+            deadline = time.monotonic() + 30
+            while len(subscribers.received.get(key, [])) < per_order and time.monotonic() < deadline:
+                await asyncio.sleep(0.001)
+            arrivals = subscribers.received.get(key, [])
+            from_response += [arrival - answered for arrival in arrivals]
+            from_request += [arrival - started for arrival in arrivals]
+    await asyncio.sleep(0.5)  # let duplicates, if any, arrive
+    delivered = sum(len(times) for times in subscribers.received.values())
+    in_order = all(seen == sorted(set(seen)) for seen in subscribers.per_socket)
+    return {
+        "transitions": transitions,
+        "expected": expected,
+        "delivered": delivered,
+        "lost": expected - min(delivered, expected),
+        "duplicates": max(0, delivered - expected),
+        "in_order": in_order,
+        "from_response": from_response,
+        "from_request": from_request,
+    }
+
+
+def _timed(order_id: str, step) -> tuple[float, float, int]:
+    """Run one transition; when it was asked for, when it answered, and its event's sequence."""
+    started = time.perf_counter()
+    step()
+    answered = time.perf_counter()
+    return started, answered, Order.objects.values_list("sequence", flat=True).get(pk=order_id)
+
+
+async def channel_layer_round_trip(samples: int) -> list[float]:
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("bench.baseline", channel)
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await layer.group_send("bench.baseline", {"type": "bench.ping"})
+        await layer.receive(channel)
+        timings.append(time.perf_counter() - started)
+    await layer.group_discard("bench.baseline", channel)
+    return timings
+
+
+def describe(name: str, result: dict) -> str:
+    def cells(latencies):
+        if not latencies:
+            return "- | -"
+        ms = [value * 1000 for value in latencies]
+        return f"{percentile(ms, 0.50):.1f} | {percentile(ms, 0.99):.1f}"
+
+    samples = len(result["from_request"])
+    return f"| {name} | {samples} | {cells(result['from_response'])} | {cells(result['from_request'])} |"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spread-orders", type=int, default=100)
+    parser.add_argument("--per-order", type=int, default=10)
+    parser.add_argument("--hot", type=int, default=1000)
+    parser.add_argument("--baseline-samples", type=int, default=500)
+    args = parser.parse_args()
+    if not settings.REDIS_URL:
+        sys.exit("set REDIS_URL: the benchmark measures the Redis channel layer")
+    spread_sockets = args.spread_orders * args.per_order
+    raise_file_limit(2 * (spread_sockets + args.hot) + 512)
+
+    await sync_to_async(call_command)("migrate", verbosity=0)
+    await sync_to_async(call_command)("seed_demo", stdout=io.StringIO())
+    accounts, restaurant, item = await sync_to_async(_demo)()
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{settings.DATABASES['default']['NAME']}")
+    server = ServerProcess(
+        database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local"
+    )
+    try:
+        os.environ["LOG_LEVEL"] = "WARNING"
+        driver = Driver(server, accounts)
+        token = str(AccessToken.for_user(accounts["customer"]))
+        print(f"server: daphne pid {server.process.pid} on {server.http}; transitions via {driver.name}")
+
+        raw = await channel_layer_round_trip(args.baseline_samples)
+
+        single_order = await sync_to_async(driver.place)(restaurant, item)
+        single = Subscribers(server, token)
+        await single.connect(single_order, 1)
+        single_result = await drive(driver, [single_order], single, 1)
+        await single.close()
+
+        spread_orders = [await sync_to_async(driver.place)(restaurant, item) for _ in range(args.spread_orders)]
+        hot_order = await sync_to_async(driver.place)(restaurant, item)
+        await asyncio.sleep(1)
+        rss_before = rss_kib(server.process.pid)
+        spread = Subscribers(server, token)
+        for order_id in spread_orders:
+            await spread.connect(order_id, args.per_order)
+        hot = Subscribers(server, token)
+        await hot.connect(hot_order, args.hot)
+        await asyncio.sleep(1)
+        rss_after = rss_kib(server.process.pid)
+        sockets = len(spread.sockets) + len(hot.sockets)
+
+        spread_result = await drive(driver, spread_orders, spread, args.per_order)
+        hot_result = await drive(driver, [hot_order], hot, args.hot)
+        await spread.close()
+        await hot.close()
+    finally:
+        server.stop()
+
+    print()
+    print(
+        f"subscribers connected at once: {sockets} ({args.spread_orders} orders x {args.per_order}, "
+        f"and 1 order x {args.hot}); transitions via {driver.name}"
+    )
+    print(
+        f"server memory: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the sockets: "
+        f"{(rss_after - rss_before) / sockets:.1f} KiB per socket"
+    )
+    print()
+    what = "HTTP response" if driver.http else "service call's return"
+    print(
+        f"| latency to the event on each subscriber, ms | samples | from the {what}: p50 | p99 | "
+        "from the request: p50 | p99 |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    print(describe("baseline: raw channel-layer group_send round trip", {"from_response": [], "from_request": raw}))
+    print(describe("baseline: 1 order x 1 subscriber", single_result))
+    print(describe(f"spread: {args.spread_orders} orders x {args.per_order} subscribers", spread_result))
+    print(describe(f"hot: 1 order x {args.hot} subscribers", hot_result))
+    print()
+    print("| phase | transitions | events expected | delivered | lost | duplicated | in order |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, result in (("1 x 1", single_result), ("spread", spread_result), ("hot", hot_result)):
+        print(
+            f"| {name} | {result['transitions']} | {result['expected']} | {result['delivered']} | "
+            f"{result['lost']} | {result['duplicates']} | {'yes' if result['in_order'] else 'NO'} |"
+        )
+    total_lost = sum(r["lost"] + r["duplicates"] for r in (single_result, spread_result, hot_result))
+    if total_lost or not all(r["in_order"] for r in (single_result, spread_result, hot_result)):
+        sys.exit("events were lost, duplicated or out of order")
+
+
+def _demo():
+    users = get_user_model().objects
+    accounts = {
+        "customer": users.get(username="alice"),
+        "staff": users.get(username="pizza_staff"),
+        "courier": users.get(username="dave"),
+    }
+    restaurant = Restaurant.objects.get(staff__user=accounts["staff"])
+    item = (
+        MenuItem.objects.filter(restaurant=restaurant, is_available=True)
+        .exclude(customization_groups__min_choices__gt=0)
+        .first()
+    )
+    return accounts, restaurant, item
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

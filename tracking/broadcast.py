@@ -1,0 +1,131 @@
+"""Fan-out of committed tracking events and courier positions to the channel layer.
+
+`broadcast_event` is one of `ORDERFLOW_EVENT_SUBSCRIBERS`: tracking.publishing calls it after
+the transaction commits. A channel layer that is down or slow costs a logged warning and at
+most `ORDERFLOW_BROADCAST_TIMEOUT_SECONDS`, never the transition itself; sockets recover the
+missed events from the history by sequence number (`?after=N`, or the gap fill in
+tracking.streams).
+"""
+
+import asyncio
+import logging
+from datetime import datetime
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from orders.models import DeliveryType, Order
+from orders.selectors import ASSIGNABLE_STATUSES
+from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
+from tracking.models import EventType, TrackingEvent
+from tracking.payloads import event_payload, location_payload, offer_payload
+from tracking.selectors import orders_in_transit_for_courier
+
+logger = logging.getLogger(__name__)
+
+
+def available_to_couriers(*, delivery_type: str, courier_id, status: str) -> bool:
+    """Whether couriers may claim an order in this state (orders_available_to_couriers, per row)."""
+    return delivery_type == DeliveryType.DELIVERY and courier_id is None and status in ASSIGNABLE_STATUSES
+
+
+def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
+    """The (group, message) pairs that carry one event to everyone who may see it."""
+    order: Order = event.order
+    payload = event_payload(event)
+    # After commit, the order holds the sequence of the last event its transaction wrote.
+    to_order = {
+        "type": "order.event",
+        "event": payload,
+        "courier_id": order.courier_id,
+        "last_sequence": order.sequence,
+    }
+    messages = [
+        (order_group(order.pk), to_order),
+        (restaurant_group(order.restaurant_id), {"type": "order.event", "event": payload}),
+    ]
+    if order.courier_id is not None:
+        messages.append((courier_group(order.courier_id), {"type": "order.event", "event": payload}))
+
+    courier_before = None if event.event_type == EventType.ASSIGNED else order.courier_id
+    was_available = available_to_couriers(
+        delivery_type=order.delivery_type, courier_id=courier_before, status=event.from_status
+    )
+    is_available = available_to_couriers(
+        delivery_type=order.delivery_type, courier_id=order.courier_id, status=payload["new_status"]
+    )
+    if is_available:
+        messages.append((AVAILABLE_ORDERS_GROUP, {"type": "order.available", "event": payload}))
+    elif was_available:
+        withdrawn = {
+            "type": "order.unavailable",
+            "order_id": payload["order_id"],
+            "order_number": payload["order_number"],
+            "sequence": payload["sequence"],
+            "courier_id": order.courier_id,
+        }
+        messages.append((AVAILABLE_ORDERS_GROUP, withdrawn))
+    return messages
+
+
+def broadcast_event(event: TrackingEvent) -> None:
+    _send(event_messages(event), what=f"order {event.order_id} sequence {event.sequence}")
+
+
+def broadcast_courier_offer(offer) -> None:
+    """Tell a courier about an offer made to them (delivery.CourierOffer), or that it closed."""
+    message = {"type": "courier.offer", "offer": offer_payload(offer)}
+    _send([(courier_group(offer.courier_id), message)], what=f"offer {offer.pk} ({offer.state})")
+
+
+def broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -> None:
+    """Give the courier's position, with a fresh ETA, to whoever tracks their orders on the road.
+
+    Positions are not tracking events: they have no sequence and are never replayed; a
+    (re)connecting client gets the latest one in its snapshot. Each socket forwards at most
+    one per order every ORDERFLOW_LOCATION_THROTTLE_SECONDS, the latest (tracking.streams).
+    """
+    messages = [
+        (
+            order_group(order["id"]),
+            {
+                "type": "order.location",
+                "location": location_payload(
+                    order=order, latitude=latitude, longitude=longitude, recorded_at=recorded_at
+                ),
+            },
+        )
+        for order in orders_in_transit_for_courier(courier=courier)
+    ]
+    if messages:
+        _send(messages, what=f"courier {courier.pk} position")
+
+
+def _send(messages: list[tuple[str, dict]], *, what: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    timeout = settings.ORDERFLOW_BROADCAST_TIMEOUT_SECONDS
+
+    async def send_all() -> list:
+        sends = [layer.group_send(group, message) for group, message in messages]
+        return await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), timeout)
+
+    try:
+        results = async_to_sync(send_all)()
+    except Exception as exc:  # noqa: BLE001 - the layer's failure must not become the caller's
+        logger.warning("broadcast of %s failed: %r; clients recover it by sequence", what, exc)
+        return
+    failed = [
+        (group, result)
+        for (group, _), result in zip(messages, results, strict=True)
+        if isinstance(result, BaseException)
+    ]
+    if failed:
+        logger.warning(
+            "broadcast of %s failed for %s: %r; clients recover it by sequence",
+            what,
+            ", ".join(group for group, _ in failed),
+            failed[0][1],
+        )

@@ -1,0 +1,409 @@
+"""WebSocket consumers: thin. Who may see what comes from orders.selectors (via
+tracking.selectors), exactly-once ordering from tracking.streams, and the one write a socket
+can cause (a courier's position) goes through delivery.services.
+
+Close codes (after the handshake is accepted, so that clients can read them):
+
+| code | meaning |
+| --- | --- |
+| 1000 | the order reached a final state; everything up to it was sent |
+| 4400 | a malformed query parameter (e.g. `after`) |
+| 4401 | not authenticated: no session, no token, or a bad or expired token |
+| 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
+| 4404 | no such order or restaurant, or not yours; also sent when it stops being visible |
+"""
+
+import json
+import logging
+import time
+import uuid
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from delivery.services import courier_record_location
+from orders.errors import ApplicationError
+from orders.models import ActorRole
+from orders.transitions import ACTIVE_STATUSES
+from tracking.auth import query_param
+from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
+from tracking.selectors import (
+    courier_board,
+    order_access,
+    restaurant_may_watch,
+    restaurant_queue_snapshot,
+    user_is_courier,
+)
+from tracking.streams import LocationThrottle, OrderSequences
+
+logger = logging.getLogger(__name__)
+
+CLOSE_FINAL = 1000
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+MAX_SEQUENCE = 2**31 - 1
+MAX_CLIENT_MESSAGE_BYTES = 4096
+MAX_HUB_SUBSCRIPTIONS = 100
+LOCATION_MIN_INTERVAL_SECONDS = 1.0
+
+get_order_access = database_sync_to_async(order_access)
+
+
+def parse_after(value) -> int | None:
+    """A client's `after` (the last sequence it has), or None if absent; ValueError if malformed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise ValueError
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value <= MAX_SEQUENCE:
+        raise ValueError
+    return value
+
+
+def _start_after(snapshot: dict, after: int | None) -> int:
+    """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not."""
+    return snapshot["sequence"] if after is None else min(after, snapshot["sequence"])
+
+
+def is_final(payload: dict) -> bool:
+    return payload["new_status"] not in ACTIVE_STATUSES
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """What every live socket shares: refusing with a readable close code, group bookkeeping,
+    tolerant parsing of client messages, and never sending after closing."""
+
+    async def websocket_connect(self, message):
+        self.joined: set[str] = set()
+        self.closing = False
+        self.sequences = OrderSequences()
+        self.locations = LocationThrottle(self.send_json, settings.ORDERFLOW_LOCATION_THROTTLE_SECONDS)
+        await super().websocket_connect(message)
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections (a thread hop) before every message; the
+        # broadcasts of a busy order reach each of its sockets, and their handlers only touch
+        # the database through database_sync_to_async, which does that cleaning itself.
+        if message["type"].startswith(("order.", "courier.")):
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is not None:
+                return await handler(message)
+        return await super().dispatch(message)
+
+    @property
+    def user(self):
+        return self.scope.get("user")
+
+    def authenticated(self) -> bool:
+        return self.user is not None and self.user.is_authenticated
+
+    async def refuse(self, code: int) -> None:
+        await self.accept()
+        await self.close(code=code)
+
+    async def close(self, code=None, reason=None):
+        self.closing = True
+        self.locations.close()
+        await super().close(code=code, reason=reason)
+
+    async def send_json(self, content, close=False):
+        if not self.closing:
+            await super().send_json(content, close=close)
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.add(group)
+
+    async def leave(self, group: str) -> None:
+        self.joined.discard(group)
+        await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def disconnect(self, code):
+        self.closing = True
+        self.locations.close()
+        for group in list(self.joined):
+            try:
+                await self.leave(group)
+            except Exception:  # noqa: BLE001 - a layer that is down forgets the group anyway
+                logger.warning("could not leave group %s", group)
+
+    async def send_error(self, code: str, detail: str, **extra) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None or len(text_data) > MAX_CLIENT_MESSAGE_BYTES:
+            await self.send_error("bad_request", f"Send JSON text of at most {MAX_CLIENT_MESSAGE_BYTES} bytes.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_request", "Messages must be JSON.")
+            return
+        if not isinstance(content, dict):
+            await self.send_error("bad_request", "Messages must be JSON objects.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_error("bad_request", "This socket does not take messages.")
+
+    async def send_events(self, payloads: list[dict], kind: str = "event") -> None:
+        for payload in payloads:
+            await self.send_json({"type": kind, **payload})
+
+    async def order_location(self, message):
+        location = message["location"]
+        if location["order_id"] in self.sequences:
+            await self.locations.offer(location["order_id"], {"type": "location", **location})
+
+
+class OrderConsumer(LiveConsumer):
+    """`ws/orders/<order_id>/[?after=N]`: one order, as seed 001 describes it.
+
+    Sends a `snapshot` (lean status, last sequence, courier position when on the road), then
+    with `after` every event with a higher sequence from the history, then live events, each
+    exactly once and in sequence order. Closes with 1000 after the order's final event.
+    """
+
+    async def connect(self):
+        if not self.authenticated():
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        try:
+            after = parse_after(query_param(self.scope, "after"))
+        except ValueError:
+            return await self.refuse(CLOSE_BAD_REQUEST)
+        self.order_id = str(self.scope["url_route"]["kwargs"]["order_id"])
+        access = await get_order_access(user=self.user, order_id=self.order_id)
+        if access is None:
+            return await self.refuse(CLOSE_NOT_FOUND)
+        self.actor = access.actor
+        await self.accept()
+        await self.send_json({"type": "snapshot", **access.snapshot})
+        # Join before reading the history: whatever commits after the read arrives live, and
+        # what arrives live that the read already had is dropped by sequence.
+        await self.join(order_group(self.order_id))
+        self.sequences.start(self.order_id, _start_after(access.snapshot, after))
+        replay = await self.sequences.catch_up(self.order_id)
+        await self.send_events(replay)
+        if is_final(replay[-1] if replay else {"new_status": access.snapshot["status"]}):
+            await self.close(code=CLOSE_FINAL)
+
+    async def order_event(self, message):
+        if self.closing:
+            return
+        courier_id = message.get("courier_id")
+        if self.actor.role == ActorRole.COURIER and courier_id not in (None, self.user.pk):
+            # Another courier claimed the order this courier was offered: no longer theirs to see.
+            return await self.close(code=CLOSE_NOT_FOUND)
+        batch = await self.sequences.admit(message["event"])
+        await self.send_events(batch)
+        if batch and any(is_final(payload) for payload in batch):
+            await self.send_events(await self.sequences.committed_with(message))
+            await self.close(code=CLOSE_FINAL)
+
+
+class OrdersHubConsumer(LiveConsumer):
+    """`ws/orders/`: one socket, many orders (seed 000's hub).
+
+    Client messages: `{"action": "subscribe", "order_id": ..., "after": N}` (after optional)
+    and `{"action": "unsubscribe", "order_id": ...}`. A subscription is answered like
+    `ws/orders/<id>/` (snapshot, replay, live events, all carrying `order_id`) and ends with
+    `{"type": "unsubscribed", "order_id": ..., "reason": "final"}` after the final event. An
+    order the user may not see gets `{"type": "error", "code": "order_not_found", ...}` only.
+    """
+
+    async def connect(self):
+        if not self.authenticated():
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        self.actors = {}
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action")
+        order_id = content.get("order_id")
+        if action not in ("subscribe", "unsubscribe"):
+            return await self.send_error("bad_request", "action must be subscribe or unsubscribe.")
+        try:
+            order_id = str(uuid.UUID(order_id))
+        except (TypeError, ValueError, AttributeError):
+            return await self.send_error(
+                "order_not_found",
+                "No order with this id is visible to you.",
+                order_id=order_id if isinstance(order_id, str) else None,
+            )
+        if action == "unsubscribe":
+            return await self.unsubscribe(order_id, reason="requested")
+        try:
+            after = parse_after(content.get("after"))
+        except ValueError:
+            return await self.send_error("bad_request", "after must be a sequence number.", order_id=order_id)
+        await self.subscribe(order_id, after)
+
+    async def subscribe(self, order_id: str, after: int | None) -> None:
+        if len(self.actors) >= MAX_HUB_SUBSCRIPTIONS:
+            return await self.send_error(
+                "too_many_subscriptions", f"At most {MAX_HUB_SUBSCRIPTIONS} orders per socket.", order_id=order_id
+            )
+        access = await get_order_access(user=self.user, order_id=order_id)
+        if access is None:
+            return await self.send_error(
+                "order_not_found", "No order with this id is visible to you.", order_id=order_id
+            )
+        order_id = access.snapshot["order_id"]
+        if order_id in self.actors:
+            return await self.send_error("already_subscribed", "This order is already followed.", order_id=order_id)
+        self.actors[order_id] = access.actor
+        await self.send_json({"type": "snapshot", **access.snapshot})
+        await self.join(order_group(order_id))
+        self.sequences.start(order_id, _start_after(access.snapshot, after))
+        replay = await self.sequences.catch_up(order_id)
+        await self.send_events(replay)
+        if is_final(replay[-1] if replay else {"new_status": access.snapshot["status"]}):
+            await self.unsubscribe(order_id, reason="final")
+
+    async def unsubscribe(self, order_id: str, *, reason: str) -> None:
+        if self.actors.pop(order_id, None) is None:
+            return await self.send_error("not_subscribed", "This order is not followed here.", order_id=order_id)
+        self.sequences.forget(order_id)
+        self.locations.drop(order_id)
+        await self.leave(order_group(order_id))
+        await self.send_json({"type": "unsubscribed", "order_id": order_id, "reason": reason})
+
+    async def order_event(self, message):
+        payload = message["event"]
+        order_id = payload["order_id"]
+        actor = self.actors.get(order_id)
+        if actor is None:
+            return
+        courier_id = message.get("courier_id")
+        if actor.role == ActorRole.COURIER and courier_id not in (None, self.user.pk):
+            return await self.unsubscribe(order_id, reason="not_visible")
+        batch = await self.sequences.admit(payload)
+        await self.send_events(batch)
+        if batch and any(is_final(p) for p in batch):
+            await self.send_events(await self.sequences.committed_with(message))
+            await self.unsubscribe(order_id, reason="final")
+
+
+class RestaurantOrdersConsumer(LiveConsumer):
+    """`ws/restaurants/<restaurant_id>/orders/`: the live kitchen queue, for the restaurant's staff.
+
+    Sends a `snapshot` with the active orders (lean status and sequence of each), then every
+    event of every order of the restaurant: new orders (`order.placed`) and each change.
+    """
+
+    async def connect(self):
+        if not self.authenticated():
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        restaurant_id = str(self.scope["url_route"]["kwargs"]["restaurant_id"])
+        actor = await database_sync_to_async(restaurant_may_watch)(user=self.user, restaurant_id=restaurant_id)
+        if actor is None:
+            return await self.refuse(CLOSE_NOT_FOUND)
+        await self.accept()
+        await self.join(restaurant_group(restaurant_id))
+        orders = await database_sync_to_async(restaurant_queue_snapshot)(actor=actor, restaurant_id=restaurant_id)
+        for order in orders:
+            self.sequences.start(order["order_id"], order["sequence"])
+        await self.send_json({"type": "snapshot", "restaurant_id": restaurant_id, "orders": orders})
+
+    async def order_event(self, message):
+        await self.send_events(await self.sequences.admit(message["event"]))
+
+
+class CourierConsumer(LiveConsumer):
+    """`ws/courier/`: a courier's work.
+
+    Sends a `snapshot` (`assigned`: their active orders; `available`: orders any courier may
+    claim; `offers`: offers made to them), then `event` for every change to their orders,
+    `available` for each event of an order any courier may claim (confirmed, preparing or
+    ready, no courier yet), `unavailable` when such an order leaves that list (another courier
+    claimed it, it was cancelled), and `offer` when an order is offered to them or their offer
+    closes (`state`: pending, accepted, declined, expired, withdrawn). The courier may send
+    `{"action": "location", "latitude": .., "longitude": ..}`, like `POST /api/delivery/location/`.
+    """
+
+    async def connect(self):
+        if not self.authenticated():
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        if not await database_sync_to_async(user_is_courier)(self.user):
+            return await self.refuse(CLOSE_FORBIDDEN)
+        self.available = OrderSequences()
+        self.location_reported_at = float("-inf")
+        await self.accept()
+        await self.join(courier_group(self.user.pk))
+        await self.join(AVAILABLE_ORDERS_GROUP)
+        board = await database_sync_to_async(courier_board)(courier=self.user)
+        for order in board["assigned"]:
+            self.sequences.start(order["order_id"], order["sequence"])
+        for order in board["available"]:
+            self.available.start(order["order_id"], order["sequence"])
+        await self.send_json({"type": "snapshot", **board})
+
+    async def order_event(self, message):
+        payload = message["event"]
+        # The claim itself starts the courier's own stream of this order.
+        if payload["order_id"] not in self.sequences and payload["order_id"] in self.available:
+            self.sequences.start(payload["order_id"], payload["sequence"] - 1)
+        self.available.forget(payload["order_id"])
+        await self.send_events(await self.sequences.admit(payload))
+
+    async def order_available(self, message):
+        # The list of claimable orders only needs the newest state: late copies are dropped.
+        await self.send_events(await self.available.admit(message["event"], fill_gaps=False), kind="available")
+
+    async def order_unavailable(self, message):
+        if message.get("courier_id") == self.user.pk:
+            return  # claimed by this courier: the `order.assigned` event says so
+        last = self.available.last(message["order_id"])
+        if last is not None and message["sequence"] <= last:
+            return
+        self.available.forget(message["order_id"])
+        await self.send_json(
+            {
+                "type": "unavailable",
+                "order_id": message["order_id"],
+                "order_number": message["order_number"],
+                "sequence": message["sequence"],
+            }
+        )
+
+    async def courier_offer(self, message):
+        await self.send_json({"type": "offer", **message["offer"]})
+
+    async def receive_json(self, content, **kwargs):
+        if content.get("action") != "location":
+            return await self.send_error("bad_request", "The only action here is location.")
+        now = time.monotonic()
+        if now - self.location_reported_at < LOCATION_MIN_INTERVAL_SECONDS:
+            return await self.send_error(
+                "too_many_requests", f"At most one position every {LOCATION_MIN_INTERVAL_SECONDS:g} seconds."
+            )
+        self.location_reported_at = now
+        try:
+            sample = await database_sync_to_async(courier_record_location)(
+                courier=self.user, latitude=content.get("latitude"), longitude=content.get("longitude")
+            )
+        except ApplicationError as exc:
+            return await self.send_error(exc.code, exc.detail, **exc.extra)
+        await self.send_json(
+            {
+                "type": "location_recorded",
+                "latitude": float(sample.latitude),
+                "longitude": float(sample.longitude),
+                "recorded_at": sample.recorded_at.isoformat().replace("+00:00", "Z"),
+            }
+        )
+
+
+class UnknownPathConsumer(LiveConsumer):
+    async def connect(self):
+        await self.refuse(CLOSE_NOT_FOUND)

@@ -1,0 +1,137 @@
+"""Reads behind the live sockets. Who may see which order is decided by orders.selectors alone."""
+
+from dataclasses import dataclass
+
+from delivery.models import CourierProfile
+from delivery.selectors import courier_last_position, courier_offers_open
+from orders.actors import Actor
+from orders.errors import OrderNotFound
+from orders.models import Order, OrderStatus
+from orders.selectors import (
+    STATUS_SNAPSHOT_FIELDS,
+    order_status_snapshot,
+    orders_available_for_courier,
+    orders_visible_to,
+    restaurant_queue,
+    staff_restaurant_ids,
+)
+from orders.transitions import ACTIVE_STATUSES
+from tracking.models import TrackingEvent
+from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
+
+# An order whose courier position is worth showing: the food is on its way.
+IN_TRANSIT_STATUSES = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
+
+# Most orders a queue or offer snapshot lists.
+SNAPSHOT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class OrderAccess:
+    actor: Actor
+    snapshot: dict
+
+
+def user_is_courier(user) -> bool:
+    return CourierProfile.objects.filter(user=user).exists()
+
+
+def _actors_for(user) -> list[Actor]:
+    """The capacities in which `user` might see an order, most specific relationship first."""
+    actors = [Actor.customer(user), Actor.restaurant(user)]
+    if user_is_courier(user):
+        actors.append(Actor.courier(user))
+    if user.is_superuser:
+        actors.append(Actor.admin(user))
+    return actors
+
+
+def order_access(*, user, order_id) -> OrderAccess | None:
+    """The actor in which `user` sees the order and its lean status, or None if they may not."""
+    for actor in _actors_for(user):
+        try:
+            row = order_status_snapshot(actor=actor, order_id=order_id)
+        except OrderNotFound:
+            continue
+        return OrderAccess(actor=actor, snapshot=order_snapshot_payload(row))
+    return None
+
+
+def order_snapshot_payload(row: dict) -> dict:
+    snapshot = status_payload(row)
+    snapshot["courier_location"] = (
+        courier_location_for_order(order_id=row["id"]) if (row["status"] in IN_TRANSIT_STATUSES) else None
+    )
+    return snapshot
+
+
+def courier_location_for_order(*, order_id) -> dict | None:
+    """The latest known position of the courier carrying the order, with its ETA."""
+    order = (
+        Order.objects.filter(pk=order_id, courier__isnull=False)
+        .values(
+            "id",
+            "number",
+            "delivery_latitude",
+            "delivery_longitude",
+            "courier__courier_profile__latitude",
+            "courier__courier_profile__longitude",
+            "courier__courier_profile__location_updated_at",
+        )
+        .first()
+    )
+    if order is None or order["courier__courier_profile__latitude"] is None:
+        return None
+    return location_payload(
+        order=order,
+        latitude=order["courier__courier_profile__latitude"],
+        longitude=order["courier__courier_profile__longitude"],
+        recorded_at=order["courier__courier_profile__location_updated_at"],
+    )
+
+
+def event_payloads_after(*, order_id, after: int, before: int | None = None) -> list[dict]:
+    """The order's events with `after` < sequence (< `before`), oldest first, as clients get them.
+
+    Only for an order the caller has already been allowed to see.
+    """
+    events = TrackingEvent.objects.filter(order_id=order_id, sequence__gt=after)
+    if before is not None:
+        events = events.filter(sequence__lt=before)
+    return [event_payload(event) for event in events.select_related("order").order_by("sequence")]
+
+
+def restaurant_may_watch(*, user, restaurant_id) -> Actor | None:
+    """The actor in which `user` may watch the restaurant's queue: its staff, or a superuser."""
+    if any(str(rid) == str(restaurant_id) for rid in staff_restaurant_ids(user)):
+        return Actor.restaurant(user)
+    if user.is_superuser:
+        return Actor.admin(user)
+    return None
+
+
+def restaurant_queue_snapshot(*, actor: Actor, restaurant_id) -> list[dict]:
+    """The kitchen queue a socket starts from: the orders of GET /api/restaurants/orders/queue/."""
+    rows = restaurant_queue(actor=actor, restaurant_id=restaurant_id).values(*STATUS_SNAPSHOT_FIELDS)
+    return [status_payload(row) for row in rows[:SNAPSHOT_LIMIT]]
+
+
+def courier_board(*, courier) -> dict:
+    """A courier's active orders, the orders any courier may claim, and the offers made to them."""
+    visible = orders_visible_to(actor=Actor.courier(courier))
+    assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
+    # The orders of GET /api/orders/available/, nearest first.
+    available = orders_available_for_courier(position=courier_last_position(courier=courier))
+    return {
+        "assigned": [status_payload(row) for row in assigned.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
+        "available": [status_payload(row) for row in available.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
+        "offers": [offer_payload(offer) for offer in courier_offers_open(courier=courier)[:SNAPSHOT_LIMIT]],
+    }
+
+
+def orders_in_transit_for_courier(*, courier) -> list[dict]:
+    return list(
+        orders_visible_to(actor=Actor.courier(courier))
+        .filter(courier=courier, status__in=IN_TRANSIT_STATUSES)
+        .values("id", "number", "delivery_latitude", "delivery_longitude")
+    )
