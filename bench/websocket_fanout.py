@@ -12,10 +12,8 @@ accounts (`seed_demo`), and measures, in one run:
 - spread: `--spread-orders` orders with `--per-order` subscribers each (1,000 by default);
 - hot: one order with `--hot` subscribers (1,000 by default).
 
-Each order is driven through its whole delivery lifecycle. Transitions go through the REST API
-when the server has it, else through the services in this process, whose broadcast crosses
-Redis to the server. Latency is measured from the HTTP response (or the service call's return)
-and from the request: the broadcast runs after commit but before the response is written, so
+Each order is driven through its whole delivery lifecycle over the REST API. Latency is
+measured from the HTTP response and from the request: the broadcast runs after commit but before the response is written, so
 an event often reaches its subscribers before the caller has its answer (a negative latency
 from the response). Every event must reach every subscriber exactly once: the report counts
 what was lost or duplicated. Memory per socket is the server's RSS growth while
@@ -55,15 +53,7 @@ from django.core.management import call_command  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from delivery.models import HandoffPurpose  # noqa: E402
-from orders.actors import Actor  # noqa: E402
-from orders.models import Order, OrderStatus  # noqa: E402
-from orders.services import (  # noqa: E402
-    DeliveryAddress,
-    OrderLine,
-    order_assign_courier,
-    order_place,
-    order_transition,
-)
+from orders.models import Order  # noqa: E402
 from restaurants.models import MenuItem, Restaurant  # noqa: E402
 from tests.tracking.lifecycle import handoff_code  # noqa: E402
 from tests.tracking.live import ServerProcess  # noqa: E402
@@ -98,27 +88,22 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 class Driver:
-    """Makes the transitions: over HTTP when the server has the REST API, else with the services."""
+    """Makes the transitions over HTTP, through the server's REST API."""
+
+    name = "HTTP (REST API on the server)"
 
     def __init__(self, server: ServerProcess, accounts: dict) -> None:
         self.server = server
-        self.accounts = accounts
-        self.http = requests.get(f"{server.http}/api/orders/", timeout=10).status_code != 404
-        self.tokens = {}
         self.session = requests.Session()
-        if self.http:  # signed in before anything is timed
-            for who in accounts:
-                response = self.session.post(
-                    f"{server.http}/api/auth/token/",
-                    json={"username": accounts[who].username, "password": settings.ORDERFLOW_DEMO_PASSWORD},
-                    timeout=10,
-                )
-                response.raise_for_status()
-                self.tokens[who] = response.json()["access"]
-
-    @property
-    def name(self) -> str:
-        return "HTTP (REST API on the server)" if self.http else "services in the benchmark process"
+        self.tokens = {}
+        for who in accounts:  # signed in before anything is timed
+            response = self.session.post(
+                f"{server.http}/api/auth/token/",
+                json={"username": accounts[who].username, "password": settings.ORDERFLOW_DEMO_PASSWORD},
+                timeout=10,
+            )
+            response.raise_for_status()
+            self.tokens[who] = response.json()["access"]
 
     def _post(self, who: str, path: str, body: dict | None = None) -> dict:
         response = self.session.post(
@@ -132,63 +117,27 @@ class Driver:
         return response.json()
 
     def place(self, restaurant, item) -> str:
-        if self.http:
-            body = {
-                "restaurant": str(restaurant.pk),
-                "items": [{"menu_item": str(item.pk), "quantity": 1, "customizations": []}],
-                "delivery_type": "delivery",
-                "payment_method": "cod",
-                "delivery_address": ADDRESS,
-            }
-            return self._post("customer", "/api/orders/", body)["id"]
-        order = order_place(
-            customer=self.accounts["customer"],
-            restaurant_id=restaurant.pk,
-            lines=[OrderLine(menu_item_id=item.pk, quantity=1)],
-            delivery_type="delivery",
-            payment_method="cod",
-            address=DeliveryAddress(**ADDRESS),
-        )
-        return str(order.pk)
+        body = {
+            "restaurant": str(restaurant.pk),
+            "items": [{"menu_item": str(item.pk), "quantity": 1, "customizations": []}],
+            "delivery_type": "delivery",
+            "payment_method": "cod",
+            "delivery_address": ADDRESS,
+        }
+        return self._post("customer", "/api/orders/", body)["id"]
 
     def steps(self, order_id: str) -> list:
         """The transitions of a delivery, each a callable, in order."""
-        staff, courier = self.accounts["staff"], self.accounts["courier"]
-        if self.http:
-            r, o = f"/api/restaurants/orders/{order_id}", f"/api/orders/{order_id}"
-            return [
-                lambda: self._post("staff", f"{r}/confirm/", {"estimated_prep_time": 20}),
-                lambda: self._post("courier", f"{o}/accept/"),
-                lambda: self._post("staff", f"{r}/start-preparing/"),
-                lambda: self._post("staff", f"{r}/mark-ready/"),
-                lambda: self._post("courier", f"{o}/pickup/", {"otp": handoff_code(order_id, HandoffPurpose.PICKUP)}),
-                lambda: self._post("courier", f"{o}/start-delivery/"),
-                lambda: self._post(
-                    "courier", f"{o}/complete-delivery/", {"otp": handoff_code(order_id, HandoffPurpose.DELIVERY)}
-                ),
-            ]
-
-        def move(target, actor, **kwargs):
-            return lambda: order_transition(order_id=order_id, target=target, actor=actor, **kwargs)
-
-        kitchen, rider = Actor.restaurant(staff), Actor.courier(courier)
+        r, o = f"/api/restaurants/orders/{order_id}", f"/api/orders/{order_id}"
         return [
-            move(OrderStatus.RESTAURANT_CONFIRMED, kitchen),
-            lambda: order_assign_courier(order_id=order_id, courier=courier, actor=rider),
-            move(OrderStatus.PREPARING, kitchen),
-            move(OrderStatus.READY_FOR_PICKUP, kitchen),
-            lambda: order_transition(
-                order_id=order_id,
-                target=OrderStatus.ORDER_PICKED_UP,
-                actor=rider,
-                otp=handoff_code(order_id, HandoffPurpose.PICKUP),
-            ),
-            move(OrderStatus.OUT_FOR_DELIVERY, rider),
-            lambda: order_transition(
-                order_id=order_id,
-                target=OrderStatus.DELIVERED,
-                actor=rider,
-                otp=handoff_code(order_id, HandoffPurpose.DELIVERY),
+            lambda: self._post("staff", f"{r}/confirm/", {"estimated_prep_time": 20}),
+            lambda: self._post("courier", f"{o}/accept/"),
+            lambda: self._post("staff", f"{r}/start-preparing/"),
+            lambda: self._post("staff", f"{r}/mark-ready/"),
+            lambda: self._post("courier", f"{o}/pickup/", {"otp": handoff_code(order_id, HandoffPurpose.PICKUP)}),
+            lambda: self._post("courier", f"{o}/start-delivery/"),
+            lambda: self._post(
+                "courier", f"{o}/complete-delivery/", {"otp": handoff_code(order_id, HandoffPurpose.DELIVERY)}
             ),
         ]
 
@@ -364,9 +313,8 @@ async def main() -> None:
         f"{(rss_after - rss_before) / sockets:.1f} KiB per socket"
     )
     print()
-    what = "HTTP response" if driver.http else "service call's return"
     print(
-        f"| latency to the event on each subscriber, ms | samples | from the {what}: p50 | p99 | "
+        "| latency to the event on each subscriber, ms | samples | from the HTTP response: p50 | p99 | "
         "from the request: p50 | p99 |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
