@@ -8,8 +8,13 @@ the run with no latency shows the cost of the rest (locks, two transactions, thr
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow_jobs REDIS_URL=redis://127.0.0.1:6379/3 \\
       .venv/bin/python bench/refunds.py
+
+The queue it empties before each run is its own: BENCH_REDIS_URL, by default REDIS_URL's
+server with database 15, is the broker, result backend, cache and channel layer of the
+benchmark and of its worker, so a run can never wipe the queue of a live deployment.
 """
 
+# ruff: noqa: E402 - the benchmark's Redis must be in the environment before _setup starts Django.
 import argparse
 import os
 import signal
@@ -20,6 +25,28 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_REDIS_DB = 15
+
+
+def bench_redis_url(environ) -> str:
+    """BENCH_REDIS_URL, or REDIS_URL's server with database 15; never a queue a deployment uses."""
+    live = {environ.get(name) for name in ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")} - {None, ""}
+    url = environ.get("BENCH_REDIS_URL")
+    if not url:
+        if not environ.get("REDIS_URL"):
+            sys.exit("The refund benchmark runs a real worker on Redis: set REDIS_URL=redis://...")
+        parts = urlsplit(environ["REDIS_URL"])
+        url = urlunsplit(parts._replace(path=f"/{BENCH_REDIS_DB}"))
+    if url in live:
+        sys.exit(f"The benchmark empties its Redis queue; {url} is the deployment's: set BENCH_REDIS_URL to another db.")
+    return url
+
+
+# Before Django reads the settings; the worker inherits the environment.
+_bench_redis = bench_redis_url(os.environ)
+os.environ.update(REDIS_URL=_bench_redis, CELERY_BROKER_URL=_bench_redis, CELERY_RESULT_BACKEND=_bench_redis)
 
 from _setup import ROOT, database_url, scratch_database
 
@@ -110,9 +137,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="simulated provider latency, seconds")
     parser.add_argument("--concurrency", type=int, default=1, help="pool processes of the one worker")
     args = parser.parse_args()
-    if not settings.REDIS_URL:
-        sys.exit("The refund benchmark runs a real worker on Redis: set REDIS_URL=redis://...")
-    redis.Redis.from_url(settings.REDIS_URL).delete("celery", "unacked", "unacked_index")
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery", "unacked", "unacked_index")
     celery_app.conf.task_always_eager = False
 
     with scratch_database(), tempfile.TemporaryDirectory() as tmp:

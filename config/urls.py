@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from config.errors import api_not_found
 from config.health import health
 
 admin.site.site_header = "orderflow"
@@ -12,6 +13,9 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("api/payments/", include("payments.urls")),
     path("api/", include("config.api_urls")),
+    # Last: an unknown API path (or one missing its trailing slash) is a problem+json 404 even
+    # under DEBUG, where Django would answer HTML or, for a POST, raise APPEND_SLASH's RuntimeError.
+    re_path(r"^api/", api_not_found),
 ]
 
 handler404 = "config.errors.not_found"

@@ -42,8 +42,12 @@ class Eta:
 
 
 def courier_position(order: Order) -> Position | None:
-    """The assigned courier's last reported position; reads `order.courier.courier_profile`."""
-    if order.courier_id is None:
+    """The assigned courier's last reported position; reads `order.courier.courier_profile`.
+
+    Shown only while the courier is on the way for this order (to the restaurant or carrying
+    it): after delivery or cancellation, where the courier goes is none of the customer's business.
+    """
+    if order.courier_id is None or order.status not in (*HEADING_TO_RESTAURANT, *CARRYING):
         return None
     profile = getattr(order.courier, "courier_profile", None)
     if profile is None or profile.latitude is None or profile.longitude is None:

@@ -45,6 +45,13 @@ _READERS: dict[tuple[str, str], frozenset[ActorRole]] = {
     (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): frozenset({ActorRole.CUSTOMER}),
 }
 
+# Who types each code in (and so may also ask for it to be sent again).
+_ENTERERS: dict[tuple[str, str], frozenset[ActorRole]] = {
+    (HandoffPurpose.PICKUP, DeliveryType.DELIVERY): frozenset({ActorRole.COURIER}),
+    (HandoffPurpose.PICKUP, DeliveryType.PICKUP): frozenset({ActorRole.RESTAURANT, ActorRole.ADMIN}),
+    (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): frozenset({ActorRole.COURIER}),
+}
+
 # The status an order is in while its code is waiting to be entered.
 _WAITING_STATUS = {
     HandoffPurpose.PICKUP: OrderStatus.READY_FOR_PICKUP,
@@ -141,6 +148,9 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
     now = timezone.now()
     with transaction.atomic():
         order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        # Only the two sides of the handoff: whoever reads the code out, or whoever types it in.
+        if actor.role not in _ENTERERS.get((purpose, order.delivery_type), frozenset()):
+            _authorise_reader(order=order, purpose=purpose, actor=actor)
         if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
             raise Forbidden("Only the assigned courier may ask for a new code.", code="not_assigned_courier")
         handoff = HandoffCode.objects.filter(order=order, purpose=purpose).first()

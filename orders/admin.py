@@ -25,7 +25,7 @@ from orders.errors import ApplicationError
 from orders.models import DeliveryType, Order, OrderItem, OrderStatus
 from orders.selectors import orders_visible_to
 from orders.services import order_transition
-from orders.transitions import ACTIVE_STATUSES, RULES, next_statuses
+from orders.transitions import ACTIVE_STATUSES, next_statuses_for
 from payments.models import Payment, Refund
 from tracking.models import TrackingEvent
 
@@ -316,8 +316,7 @@ class OrderAdmin(admin.ModelAdmin):
         available = self.get_actions(request)
         buttons = (
             ACTION_FOR_TARGET.get(target)
-            for target in next_statuses(order.status, actor.role)
-            if RULES[(OrderStatus(order.status), target)].delivery_type in (None, order.delivery_type)
+            for target in next_statuses_for(order=order, role=actor.role)
         )
         return [button for button in buttons if button and button[0] in available]
 

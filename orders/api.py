@@ -1,11 +1,12 @@
 """The order endpoints for customers and couriers, and the role-neutral ones.
 
-Customer actions act as `Actor.customer`, courier actions as `Actor.courier`. Reading one
-order, its status, OTP, history and ETA, and the generic status change, act in whatever
+Placing acts as `Actor.customer`, courier actions as `Actor.courier`. Reading one order,
+its status, OTP, history and ETA, cancelling, and the generic status change act in whatever
 capacity the user has towards that order (`orders.selectors.order_access`). Each action
 validates its input with a serializer and calls one service.
 """
 
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -19,6 +20,7 @@ from delivery.selectors import courier_last_position, order_eta
 from delivery.serializers import AvailableOrderSerializer
 from delivery.services import otp_resend, otp_reveal
 from orders.actors import Actor
+from orders.errors import ValidationFailed
 from orders.filters import OrderFilter
 from orders.idempotency import IdempotentPostMixin
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
@@ -69,6 +71,11 @@ ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, desc
 
 
 def validated(serializer_class, data) -> dict:
+    if isinstance(data, QueryDict):
+        # A serializer reads the last of repeated values; the ones before must not pass unseen.
+        repeated = {name: ["Give one value only."] for name, values in data.lists() if len(values) > 1}
+        if repeated:
+            raise ValidationFailed(repeated)
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -284,8 +291,12 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     # ------------------------------------------------------------ customer
 
     @extend_schema(
-        summary="Cancel your order",
-        description="Before preparation starts. A paid online order is refunded automatically; cash orders need none.",
+        summary="Cancel an order",
+        description=(
+            "In your role towards the order, as the generic status change: a customer before preparation "
+            "starts, restaurant staff by the kitchen's rules (a reason is required); couriers may not. A paid "
+            "online order is refunded automatically; cash orders need none."
+        ),
         parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=ReasonOptionalSerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
@@ -293,7 +304,8 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = validated(ReasonOptionalSerializer, request.data)
-        result = order_cancel(order_id=pk, actor=Actor.customer(request.user), reason=data["reason"])
+        access = order_access(user=request.user, order_id=pk)
+        result = order_cancel(order_id=access.order_id, actor=access.actor, reason=data["reason"])
         return action_response(result, "Order cancelled successfully", refund_status=result.order.refund_status)
 
     # ------------------------------------------------------------ handoff codes
@@ -374,7 +386,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         summary="Orders you could deliver (couriers)",
         description=(
             "Confirmed or ready delivery orders with no courier, nearest restaurant first once your "
-            "position is known."
+            "position is known. Empty while you are offline. Pages by number only."
         ),
         responses={200: AvailableOrderSerializer(many=True), **problems(400, 401, 403)},
     )
@@ -388,7 +400,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     def available(self, request):
         position = courier_last_position(courier=request.user)
-        page = self.paginate_queryset(orders_available_for_courier(position=position))
+        page = self.paginate_queryset(orders_available_for_courier(position=position, courier=request.user))
         data = AvailableOrderSerializer(page, many=True, context={"courier_position": position}).data
         return self.get_paginated_response(data)
 

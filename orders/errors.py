@@ -128,6 +128,21 @@ _DRF_CODES = {
     drf_exceptions.Throttled: "rate_limited",
 }
 
+# One fixed title per code: DRF's default_detail is sometimes a template ('Method "{method}" not
+# allowed.'), and a problem's title must not change from one occurrence to the next.
+_DRF_TITLES = {
+    "malformed_request": "The request body could not be parsed",
+    "authentication_failed": "The credentials were not accepted",
+    "not_authenticated": "Authentication is required",
+    "forbidden": Forbidden.title,
+    "not_found": "Not found",
+    "method_not_allowed": "This method is not allowed here",
+    "not_acceptable": "No acceptable representation",
+    "unsupported_media_type": "This media type is not supported",
+    "rate_limited": TooManyRequests.title,
+    "error": "The request could not be completed",
+}
+
 
 def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
@@ -154,9 +169,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra
         )
     if isinstance(exc, ApplicationError):
-        return problem_response(
+        response = problem_response(
             status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra
         )
+        if exc.extra.get("retry_after") is not None:
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
     if isinstance(exc, drf_exceptions.ValidationError):
         return problem_response(
             status=http.HTTP_400_BAD_REQUEST,
@@ -180,7 +198,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     problem = problem_response(
         status=response.status_code,
         code=code,
-        title=str(exc.default_detail),
+        title=_DRF_TITLES[code],
         detail=str(detail),
     )
     for header, value in response.items():

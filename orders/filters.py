@@ -3,7 +3,7 @@
 A value a filter does not know is a 400 naming the filter, never an empty list.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -21,6 +21,10 @@ from orders.transitions import STATUS_ALIASES, normalise_status
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
 MAX_STATUSES = 20
+# PostgreSQL's timestamptz takes offsets up to 15:59.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+# Filters that take several values; every other one takes one, and a repeat is a 400.
+MULTI_VALUED = {"status"}
 
 
 class StatusListField(forms.Field):
@@ -85,6 +89,15 @@ class DateOrDateTimeField(forms.Field):
             )
         if moment is not None and timezone.is_naive(moment):
             moment = timezone.make_aware(moment, timezone.get_current_timezone())
+        if moment is not None and abs(moment.utcoffset()) > MAX_UTC_OFFSET:
+            raise forms.ValidationError("The UTC offset must be between -15:59 and +15:59.")
+        try:
+            # The filters compare in UTC, and a date filter reaches the start of the next day.
+            (moment or _start_of(day + timedelta(days=1))).astimezone(UTC)
+            if day is not None:
+                _start_of(day).astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Out of range.") from None
         return moment or day
 
 
@@ -157,6 +170,17 @@ class OrderFilter(filters.FilterSet):
 
     def filter_nothing(self, queryset, name, value):
         return queryset
+
+    def is_valid(self):
+        valid = super().is_valid()
+        getlist = getattr(self.data, "getlist", None)
+        repeated = [
+            name for name in self.filters if name not in MULTI_VALUED and getlist and len(getlist(name)) > 1
+        ]
+        for name in repeated:
+            # The form reads the last value only; an unknown value before it must not pass unseen.
+            self.form.add_error(name, "Give one value only.")
+        return valid and not repeated
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -154,14 +154,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def actual_delivery_at(self):
-        return self.delivered_at
-
-    @property
-    def item_count(self) -> int:
-        return sum(item.quantity for item in self.items.all())
-
 
 class OrderItem(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -6,6 +6,7 @@ capped at `ORDERFLOW_API_MAX_PAGE_SIZE`.
 """
 
 from base64 import b64decode
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -15,11 +16,20 @@ from rest_framework.response import Response
 from orders.errors import ValidationFailed
 
 PAGE = "page"
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)  # PostgreSQL's limit
 CURSOR = "cursor"
 
 
+def _one(request, name: str) -> str | None:
+    """The parameter's value; given twice it is a 400, as the filters do, not "the last one wins"."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ValidationFailed({name: ["Give one value only."]})
+    return values[0] if values else None
+
+
 def _positive_int(request, name: str) -> int | None:
-    raw = request.query_params.get(name)
+    raw = _one(request, name)
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
@@ -61,17 +71,33 @@ class _Cursor(pagination.CursorPagination):
     def get_ordering(self, request, queryset, view):
         return self.ordering
 
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def _check_position(self, position: str | None) -> None:
+        """The position must be a value of the first ordering field, or the query would fail."""
+        if position is None:
+            return
+        value = self.model._meta.get_field(self.ordering[0].lstrip("-")).to_python(position)
+        if isinstance(value, datetime):
+            value.astimezone(UTC)  # out of range once in UTC: OverflowError
+            if value.utcoffset() is not None and abs(value.utcoffset()) > MAX_UTC_OFFSET:
+                raise ValueError(position)
+
     def decode_cursor(self, request):
-        encoded = request.query_params.get(self.cursor_query_param)
+        encoded = _one(request, self.cursor_query_param)
         if not encoded:
             return None
         try:
             # DRF's own decoding lets any junk through as "the first page"; a client that sends
             # junk should hear about it.
             tokens = parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"), strict_parsing=True)
-            if set(tokens) - {"o", "r", "p"}:
+            if set(tokens) - {"o", "r", "p"} or any(len(values) > 1 for values in tokens.values()):
                 raise ValueError(encoded)
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
+            self._check_position(cursor.position)
+            return cursor
         except Exception:
             raise ValidationFailed({"cursor": ["Not a cursor this API gave out."]}) from None
 
@@ -91,7 +117,7 @@ class PageOrCursorPagination(pagination.BasePagination):
     ordering: tuple[str, ...] = ("-placed_at", "-id")
 
     def paginate_queryset(self, queryset, request, view=None):
-        mode = request.query_params.get("pagination") or (CURSOR if CURSOR in request.query_params else PAGE)
+        mode = _one(request, "pagination") or (CURSOR if CURSOR in request.query_params else PAGE)
         if mode not in (PAGE, CURSOR):
             raise ValidationFailed({"pagination": ["Must be one of: page, cursor."]})
         _positive_int(request, "page_size")
@@ -145,6 +171,8 @@ class PagePagination(_PageNumber):
     """Page-number pagination only, for lists with an order of their own (nearest first)."""
 
     def paginate_queryset(self, queryset, request, view=None):
+        if _one(request, "pagination") not in (None, "", PAGE) or CURSOR in request.query_params:
+            raise ValidationFailed({"pagination": ["This list pages by number only (page, page_size)."]})
         _positive_int(request, "page")
         _positive_int(request, "page_size")
         return super().paginate_queryset(queryset, request, view)

@@ -50,7 +50,9 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     if actor.role == ActorRole.RESTAURANT:
         return orders.filter(restaurant__staff__user_id=actor.user_id)
     if actor.role == ActorRole.COURIER:
-        available = Q(pk__in=orders_available_to_couriers().values("pk"))
+        # The pool (with customers' names and addresses) is for couriers at work only.
+        online = Exists(CourierProfile.objects.filter(user_id=actor.user_id, is_online=True))
+        available = Q(pk__in=orders_available_to_couriers().values("pk")) & Q(online)
         return orders.filter(Q(courier_id=actor.user_id) | available)
     if actor.role == ActorRole.ADMIN and not (actor.user and actor.user.is_superuser):
         return orders.none()
@@ -133,8 +135,18 @@ def order_access(*, user, order_id=None, number: str | None = None) -> OrderAcce
                 StaffMembership.objects.filter(user_id=user.pk, restaurant_id=OuterRef("restaurant_id"))
             ),
             user_is_courier=Exists(CourierProfile.objects.filter(user_id=user.pk)),
+            user_is_online=Exists(CourierProfile.objects.filter(user_id=user.pk, is_online=True)),
         )
-        .values("pk", "customer_id", "courier_id", "status", "delivery_type", "user_is_staff", "user_is_courier")
+        .values(
+            "pk",
+            "customer_id",
+            "courier_id",
+            "status",
+            "delivery_type",
+            "user_is_staff",
+            "user_is_courier",
+            "user_is_online",
+        )
         .first()
     )
     role = _role_towards(user, row) if row else None
@@ -154,7 +166,8 @@ def _role_towards(user, row: dict) -> ActorRole | None:
         if row["courier_id"] == user.pk:
             return ActorRole.COURIER
         offered = (
-            row["courier_id"] is None
+            row["user_is_online"]
+            and row["courier_id"] is None
             and row["delivery_type"] == DeliveryType.DELIVERY
             and row["status"] in ASSIGNABLE_STATUSES
         )
@@ -291,14 +304,17 @@ def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
 # ---------------------------------------------------------------- couriers
 
 
-def orders_available_for_courier(*, position: tuple | None = None) -> QuerySet[Order]:
+def orders_available_for_courier(*, position: tuple | None = None, courier=None) -> QuerySet[Order]:
     """Delivery orders no courier has yet, nearest restaurant first when `position` (the
-    courier's last, as (latitude, longitude)) is known, oldest first otherwise.
+    courier's last, as (latitude, longitude)) is known, oldest first otherwise. Given
+    `courier`, nothing unless that courier is online (the pool shows customers' addresses).
 
     Sorting uses the equirectangular approximation (exact enough to rank, and plain arithmetic
     on every database); distances shown to the courier are computed exactly.
     """
     orders = orders_for_summary(orders_available_to_couriers())
+    if courier is not None:  # in the same query, so the page costs no extra round trip
+        orders = orders.filter(Exists(CourierProfile.objects.filter(user_id=courier.pk, is_online=True)))
     if position is None:
         return orders.order_by("placed_at", "id")
     latitude, longitude = float(position[0]), float(position[1])

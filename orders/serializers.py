@@ -21,7 +21,7 @@ from orders.models import (
 )
 from orders.selectors import DETAIL_INCLUDES
 from orders.services import MAX_PREP_MINUTES, MAX_REASON_LENGTH, MAX_TIP, DeliveryAddress, OrderLine
-from orders.transitions import RULES, next_statuses
+from orders.transitions import next_statuses_for
 from tracking.models import EventType
 
 # ---------------------------------------------------------------- shared pieces
@@ -40,15 +40,8 @@ class OtpField(serializers.RegexField):
 
 
 def allowed_next_statuses(order: Order, role: str | None) -> list[str]:
-    """The statuses `role` could move this order to now, according to the table."""
-    if role is None:
-        return []
-    return [
-        target
-        for target in next_statuses(order.status, role)
-        if RULES[(OrderStatus(order.status), target)].delivery_type in (None, order.delivery_type)
-        and (not RULES[(OrderStatus(order.status), target)].requires_paid or order.payment_status == PaymentStatus.PAID)
-    ]
+    """The statuses `role` could move this order to now (the kitchen queue's serializer reads this too)."""
+    return next_statuses_for(order=order, role=role)
 
 
 class PositionSerializer(serializers.Serializer):

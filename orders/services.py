@@ -54,9 +54,10 @@ from orders.transitions import (
     REFUNDABLE_STATUSES,
     RULES,
     TRANSITIONS,
-    next_statuses,
+    next_statuses_for,
     normalise_status,
     role_may_reach,
+    rule_applies,
 )
 from payments.services import payment_create_for_order, refund_open_for_order
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
@@ -442,9 +443,10 @@ def _clean_metadata(metadata: Any) -> dict:
     if not isinstance(metadata, dict):
         raise ValidationFailed({"metadata": ["Must be an object."]})
     try:
-        encoded = DjangoJSONEncoder().encode(metadata)
+        # allow_nan=False: Infinity and NaN are not JSON, and PostgreSQL's jsonb refuses them.
+        encoded = DjangoJSONEncoder(allow_nan=False).encode(metadata)
     except (TypeError, ValueError):
-        raise ValidationFailed({"metadata": ["Must be plain JSON."]}) from None
+        raise ValidationFailed({"metadata": ["Must be plain JSON (finite numbers, strings, lists, objects)."]}) from None
     if len(encoded) > MAX_METADATA_BYTES:
         raise ValidationFailed({"metadata": [f"At most {MAX_METADATA_BYTES} bytes."]})
     return metadata
@@ -494,20 +496,11 @@ def order_transition(
     with transaction.atomic():
         order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
         rule = RULES.get((OrderStatus(order.status), target_status))
-        if (
-            rule is None
-            or actor.role not in rule.roles
-            or (rule.delivery_type and rule.delivery_type != order.delivery_type)
-            or (rule.requires_paid and order.payment_status != PaymentStatus.PAID)
-        ):
+        if rule is None or not rule_applies(rule, order=order, role=actor.role):
             raise InvalidTransition(
                 f"The order is {order.status}; it cannot move to {target_status}.",
                 current_status=order.status,
-                allowed_statuses=[
-                    status
-                    for status in next_statuses(order.status, actor.role)
-                    if RULES[(OrderStatus(order.status), status)].delivery_type in (None, order.delivery_type)
-                ],
+                allowed_statuses=next_statuses_for(order=order, role=actor.role),
             )
         if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
             raise Forbidden("Only the courier assigned to this order may do this.", code="not_assigned_courier")

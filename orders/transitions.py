@@ -9,7 +9,7 @@ PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 from dataclasses import dataclass
 
 from delivery.models import HandoffPurpose
-from orders.models import ActorRole, DeliveryType, OrderStatus
+from orders.models import ActorRole, DeliveryType, OrderStatus, PaymentStatus
 
 S = OrderStatus
 R = ActorRole
@@ -141,6 +141,26 @@ def next_statuses(source: str, role: ActorRole | None = None) -> list[OrderStatu
         rule.target
         for rule in TRANSITIONS
         if rule.source == source and (role is None or role in rule.roles)
+    ]
+
+
+def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
+    """Whether `rule` lets `role` make its change on this order (its delivery type, whether paid)."""
+    return (
+        role in rule.roles
+        and rule.delivery_type in (None, order.delivery_type)
+        and (not rule.requires_paid or order.payment_status == PaymentStatus.PAID)
+    )
+
+
+def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
+    """The statuses `role` may move this order to now: what the API, the admin and refusals show."""
+    if role is None:
+        return []
+    return [
+        rule.target
+        for rule in TRANSITIONS
+        if rule.source == order.status and rule_applies(rule, order=order, role=role)
     ]
 
 

@@ -16,3 +16,9 @@ class PaymentEventSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=sorted(PAYMENT_EVENT_TYPES))
     data = PaymentEventDataSerializer()
+
+    def validate(self, attrs):
+        # Without the charge's reference a successful payment could never be refunded.
+        if PAYMENT_EVENT_TYPES[attrs["type"]] and not attrs["data"]["reference"]:
+            raise serializers.ValidationError({"data": {"reference": ["Required for payment.succeeded."]}})
+        return attrs

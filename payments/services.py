@@ -55,6 +55,7 @@ def payment_record_result(
         )
         if payment is None:
             raise Conflict("The order has no pending payment.", code="payment_not_pending")
+        _payment_reference_check(payment, provider_reference)
         result = order_transition(
             order_id=order_id,
             target=target,
@@ -64,8 +65,32 @@ def payment_record_result(
         payment.status = PaymentRecordStatus.SUCCEEDED if succeeded else PaymentRecordStatus.FAILED
         payment.provider_reference = provider_reference or payment.provider_reference
         payment.raw_payload = payload or {}
-        payment.save(update_fields=["status", "provider_reference", "raw_payload", "updated_at"])
+        _payment_save_result(payment)
     return result.order
+
+
+class PaymentReferenceInUse(Conflict):
+    code = "payment_reference_in_use"
+    title = "The provider's reference already belongs to another payment"
+
+
+def _payment_reference_check(payment: Payment, reference: str) -> None:
+    """Refuse a provider reference that another payment already holds (one charge pays one order)."""
+    if reference and (
+        Payment.objects.filter(provider=payment.provider, provider_reference=reference).exclude(pk=payment.pk).exists()
+    ):
+        raise PaymentReferenceInUse(f"The reference {reference!r} already belongs to another payment.")
+
+
+def _payment_save_result(payment: Payment) -> None:
+    try:
+        with transaction.atomic():
+            payment.save(update_fields=["status", "provider_reference", "raw_payload", "updated_at"])
+    except IntegrityError:
+        # Another order took the reference after the check: the caller's transaction rolls back.
+        raise PaymentReferenceInUse(
+            f"The reference {payment.provider_reference!r} already belongs to another payment."
+        ) from None
 
 
 def refund_open_for_order(*, order: Order, actor: Actor) -> Refund | None:
@@ -175,11 +200,12 @@ def payment_record_late_success(*, order: Order, provider: str, reference: str, 
     payment = order.payments.select_for_update().filter(status=PaymentRecordStatus.PENDING).first()
     if payment is None:
         raise Conflict("The order has no pending payment.", code="payment_not_pending")
+    _payment_reference_check(payment, reference)
     now = timezone.now()
     payment.status = PaymentRecordStatus.SUCCEEDED
     payment.provider_reference = reference or payment.provider_reference
     payment.raw_payload = payload
-    payment.save(update_fields=["status", "provider_reference", "raw_payload", "updated_at"])
+    _payment_save_result(payment)
     order.payment_status = PaymentStatus.PAID
     order.paid_at = now
     event_record(

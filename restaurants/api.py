@@ -13,12 +13,13 @@ from rest_framework.response import Response
 
 from orders.actors import Actor
 from orders.api import action_response, validated
+from orders.errors import NotFound
 from orders.idempotency import IdempotentPostMixin
 from orders.models import OrderStatus
 from orders.pagination import PagePagination
 from orders.permissions import IsRestaurantStaff
 from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
-from orders.selectors import restaurant_queue
+from orders.selectors import restaurant_queue, staff_restaurant_ids
 from orders.serializers import (
     OrderActionResponseSerializer,
     OtpEntrySerializer,
@@ -85,11 +86,14 @@ class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
             "ready), oldest first, with their items."
         ),
         parameters=[QueueQuerySerializer],
-        responses={200: QueueSerializer, **problems(400, 401, 403)},
+        responses={200: QueueSerializer, **problems(400, 401, 403, 404)},
     )
     @action(detail=False, methods=["get"])
     def queue(self, request):
         restaurant_id = validated(QueueQuerySerializer, request.query_params).get("restaurant")
+        if restaurant_id is not None and restaurant_id not in staff_restaurant_ids(request.user):
+            # Someone else's kitchen is missing, not merely empty.
+            raise NotFound("No restaurant with this id is yours.", code="restaurant_not_found")
         orders = list(restaurant_queue(actor=self._actor(), restaurant_id=restaurant_id))
         return Response(QueueSerializer({"count": len(orders), "orders": orders}).data)
 

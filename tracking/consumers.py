@@ -6,7 +6,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 
 | code | meaning |
 | --- | --- |
-| 1000 | the order reached a final state; everything up to it was sent |
+| 1000 | no more live changes are expected (tracking.payloads.order_is_final); everything was sent |
 | 4400 | a malformed query parameter (e.g. `after`) |
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
@@ -22,14 +22,17 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from delivery.services import courier_record_location
 from orders.errors import ApplicationError
 from orders.models import ActorRole
-from orders.transitions import ACTIVE_STATUSES
+from orders.services import order_enforce_deadline
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
+from tracking.payloads import payload_is_final
 from tracking.selectors import (
+    OrderAccess,
     courier_board,
     order_access,
     restaurant_may_watch,
@@ -51,7 +54,16 @@ MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_HUB_SUBSCRIPTIONS = 100
 LOCATION_MIN_INTERVAL_SECONDS = 1.0
 
-get_order_access = database_sync_to_async(order_access)
+
+@database_sync_to_async
+def get_order_access(*, user, order_id) -> OrderAccess | None:
+    """order_access, once a deadline that has passed is carried out (like GET /api/orders/{id}/status/):
+    a socket never shows an overdue order as still waiting."""
+    access = order_access(user=user, order_id=order_id)
+    if access is not None and access.overdue(timezone.now()):
+        order_enforce_deadline(order_id=access.snapshot["order_id"])
+        access = order_access(user=user, order_id=order_id)
+    return access
 
 
 def parse_after(value) -> int | None:
@@ -72,10 +84,6 @@ def parse_after(value) -> int | None:
 def _start_after(snapshot: dict, after: int | None) -> int:
     """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not."""
     return snapshot["sequence"] if after is None else min(after, snapshot["sequence"])
-
-
-def is_final(payload: dict) -> bool:
-    return payload["new_status"] not in ACTIVE_STATUSES
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -171,7 +179,8 @@ class OrderConsumer(LiveConsumer):
 
     Sends a `snapshot` (lean status, last sequence, courier position when on the road), then
     with `after` every event with a higher sequence from the history, then live events, each
-    exactly once and in sequence order. Closes with 1000 after the order's final event.
+    exactly once and in sequence order. Closes with 1000 once no more live changes are expected
+    (tracking.payloads.order_is_final: a cancelled paid order's refund is followed to its end).
     """
 
     async def connect(self):
@@ -194,7 +203,7 @@ class OrderConsumer(LiveConsumer):
         self.sequences.start(self.order_id, _start_after(access.snapshot, after))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_events(replay)
-        if is_final(replay[-1] if replay else {"new_status": access.snapshot["status"]}):
+        if payload_is_final(replay[-1] if replay else access.snapshot):
             await self.close(code=CLOSE_FINAL)
 
     async def order_event(self, message):
@@ -204,10 +213,9 @@ class OrderConsumer(LiveConsumer):
         if self.actor.role == ActorRole.COURIER and courier_id not in (None, self.user.pk):
             # Another courier claimed the order this courier was offered: no longer theirs to see.
             return await self.close(code=CLOSE_NOT_FOUND)
-        batch = await self.sequences.admit(message["event"])
+        batch = await self.sequences.admit_with_committed(message)
         await self.send_events(batch)
-        if batch and any(is_final(payload) for payload in batch):
-            await self.send_events(await self.sequences.committed_with(message))
+        if batch and payload_is_final(batch[-1]):
             await self.close(code=CLOSE_FINAL)
 
 
@@ -267,7 +275,7 @@ class OrdersHubConsumer(LiveConsumer):
         self.sequences.start(order_id, _start_after(access.snapshot, after))
         replay = await self.sequences.catch_up(order_id)
         await self.send_events(replay)
-        if is_final(replay[-1] if replay else {"new_status": access.snapshot["status"]}):
+        if payload_is_final(replay[-1] if replay else access.snapshot):
             await self.unsubscribe(order_id, reason="final")
 
     async def unsubscribe(self, order_id: str, *, reason: str) -> None:
@@ -287,10 +295,9 @@ class OrdersHubConsumer(LiveConsumer):
         courier_id = message.get("courier_id")
         if actor.role == ActorRole.COURIER and courier_id not in (None, self.user.pk):
             return await self.unsubscribe(order_id, reason="not_visible")
-        batch = await self.sequences.admit(payload)
+        batch = await self.sequences.admit_with_committed(message)
         await self.send_events(batch)
-        if batch and any(is_final(p) for p in batch):
-            await self.send_events(await self.sequences.committed_with(message))
+        if batch and payload_is_final(batch[-1]):
             await self.unsubscribe(order_id, reason="final")
 
 

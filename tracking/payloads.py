@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from delivery.geo import haversine_km, travel_minutes
-from orders.models import OrderStatus
-from tracking.models import TrackingEvent
+from orders.models import OrderStatus, RefundStatus
+from orders.transitions import TERMINAL_STATUSES
+from tracking.models import EventType, TrackingEvent
 
 # Courier positions travel with the events but are not events: they have no sequence.
 LOCATION_UPDATED = "order.location_updated"
@@ -33,6 +34,7 @@ def event_payload(event: TrackingEvent) -> dict:
         "previous_status": event.from_status or None,
         "new_status": new_status,
         "status_name": OrderStatus(new_status).label if new_status in OrderStatus.values else new_status,
+        "refund_status": _event_refund_status(event),
         "updated_by": event.actor_name,
         "actor_role": event.actor_role,
         "reason": event.reason,
@@ -42,6 +44,43 @@ def event_payload(event: TrackingEvent) -> dict:
         "estimated_delivery_time": _iso(event.estimated_delivery_at),
         "actual_delivery_time": _iso(delivered_at),
     }
+
+
+# Statuses after which the order itself is done but a refund may still be on its way.
+REFUNDABLE_END_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED, OrderStatus.RETURNED})
+# Refund states after which nothing changes on its own (FAILED waits for a person).
+SETTLED_REFUND_STATUSES = frozenset({RefundStatus.NONE, RefundStatus.COMPLETED, RefundStatus.FAILED})
+
+
+def order_is_final(*, status: str, refund_status: str) -> bool:
+    """Whether no more live changes are expected for an order in this state.
+
+    Live tracking ends at the door (DELIVERED: a later return is seen by polling or the
+    history); a cancelled, rejected or returned order stays live while its refund moves.
+    """
+    if status in TERMINAL_STATUSES or status == OrderStatus.DELIVERED:
+        return True
+    return status in REFUNDABLE_END_STATUSES and refund_status in SETTLED_REFUND_STATUSES
+
+
+def payload_is_final(payload: dict) -> bool:
+    """order_is_final for a snapshot (status_payload) or the last event sent (event_payload)."""
+    status = payload["new_status"] if "new_status" in payload else payload["status"]
+    return order_is_final(status=status, refund_status=payload["refund_status"])
+
+
+def _event_refund_status(event: TrackingEvent) -> str:
+    """The refund's state this event leaves the order in, as far as the event itself says.
+
+    Only refund events (and REFUND_COMPLETED) change it, and a refund opened by a transition
+    is written after it in the same transaction; sockets decide on the last event they sent,
+    so NONE for the other events never ends a stream before a refund's own events.
+    """
+    if event.event_type == EventType.REFUND_UPDATED:
+        return event.metadata.get("refund_status", RefundStatus.NONE)
+    if event.to_status == OrderStatus.REFUND_COMPLETED:
+        return RefundStatus.COMPLETED
+    return RefundStatus.NONE
 
 
 def status_payload(row: dict) -> dict:

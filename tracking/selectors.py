@@ -1,6 +1,7 @@
 """Reads behind the live sockets. Who may see which order is decided by orders.selectors alone."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from delivery.models import CourierProfile
 from delivery.selectors import courier_last_position, courier_offers_open
@@ -30,6 +31,10 @@ SNAPSHOT_LIMIT = 200
 class OrderAccess:
     actor: Actor
     snapshot: dict
+    deadline_at: datetime | None = None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.deadline_at is not None and self.deadline_at <= now
 
 
 def user_is_courier(user) -> bool:
@@ -53,7 +58,7 @@ def order_access(*, user, order_id) -> OrderAccess | None:
             row = order_status_snapshot(actor=actor, order_id=order_id)
         except OrderNotFound:
             continue
-        return OrderAccess(actor=actor, snapshot=order_snapshot_payload(row))
+        return OrderAccess(actor=actor, snapshot=order_snapshot_payload(row), deadline_at=row["deadline_at"])
     return None
 
 
@@ -121,7 +126,9 @@ def courier_board(*, courier) -> dict:
     visible = orders_visible_to(actor=Actor.courier(courier))
     assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
     # The orders of GET /api/orders/available/, nearest first.
-    available = orders_available_for_courier(position=courier_last_position(courier=courier))
+    available = orders_available_for_courier(
+        position=courier_last_position(courier=courier), courier=courier
+    )
     return {
         "assigned": [status_payload(row) for row in assigned.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
         "available": [status_payload(row) for row in available.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
 
+from tracking.payloads import payload_is_final
 from tracking.selectors import event_payloads_after
 
 fetch_events = database_sync_to_async(event_payloads_after)
@@ -45,6 +46,21 @@ class OrderSequences:
             batch = await fetch_events(order_id=order_id, after=last, before=sequence)
         batch.append(payload)
         self._last[order_id] = sequence
+        return batch
+
+    async def admit_with_committed(self, message: dict) -> list[dict]:
+        """admit() for an `order.event` message, then what its transaction wrote after it: the
+        batch ends with the order as that transaction left it.
+
+        Before an event that would end the stream, the history is read once more: the message's
+        `last_sequence` comes from the object that wrote the event, and a service may have
+        written more through another (a refund's completion, then REFUND_COMPLETED).
+        """
+        batch = await self.admit(message["event"])
+        if batch:
+            batch += await self.committed_with(message)
+        if batch and payload_is_final(batch[-1]):
+            batch += await self.catch_up(message["event"]["order_id"])
         return batch
 
     async def committed_with(self, message: dict) -> list[dict]:

@@ -60,11 +60,14 @@ def test_cancel_someone_elses_order_is_404(carol, customer, menu):
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
 
 
-def test_the_customer_endpoint_acts_as_the_customer_only(kitchen, customer, menu):
-    """Staff cancel through the kitchen's endpoint; on the customer's they are nobody."""
+def test_staff_on_the_cancel_endpoint_act_as_staff(kitchen, customer, menu):
+    """Staff see the order, so they are not "nobody" here: the kitchen's rule (a reason) applies."""
     order = place(customer, menu)
 
-    problem(kitchen.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 404, "order_not_found")
+    body = problem(kitchen.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 400, "validation_error")
+
+    assert "reason" in body["errors"]
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
 
 
 def test_cancel_reason_too_long_is_400(alice, customer, menu):
@@ -234,6 +237,7 @@ def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu)
 
     body = problem(response, 429, "otp_resend_too_soon")
     assert 1 <= body["retry_after"] <= 31
+    assert response["Retry-After"] == str(body["retry_after"])
 
 
 def test_resend_without_a_waiting_code_is_409(alice, customer, menu):

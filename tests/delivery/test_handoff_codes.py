@@ -236,6 +236,31 @@ def test_a_used_code_is_not_resent(waiting_order, actors):
     assert caught.value.code == "otp_not_issued"
 
 
+# The two sides of each handoff: who reads the code out, and who types it in. Only they may
+# have it sent again; a customer must not be able to replace the restaurant's pickup code.
+MAY_RESEND = {
+    ("pickup", "delivery"): {"restaurant", "admin", "courier"},
+    ("delivery", "delivery"): {"customer", "courier"},
+    ("pickup", "pickup"): {"customer", "restaurant", "admin"},
+}
+
+
+@pytest.mark.parametrize(("purpose", "delivery_type"), MAY_RESEND.keys())
+def test_only_the_two_sides_of_a_handoff_may_resend_its_code(purpose, delivery_type, waiting_order, actors):
+    with freeze_time(NOON) as clock:
+        order = waiting_order(purpose, delivery_type)
+        for role, actor in actors.items():
+            clock.tick(timedelta(seconds=settings.ORDERFLOW_OTP_RESEND_COOLDOWN_SECONDS))
+            before = current_code(order, purpose)
+            if role in MAY_RESEND[(purpose, delivery_type)]:
+                otp_resend(order_id=order.pk, purpose=purpose, actor=actor)
+                continue
+            with pytest.raises((Forbidden, OrderNotFound)) as caught:
+                otp_resend(order_id=order.pk, purpose=purpose, actor=actor)
+            assert caught.value.code in ("otp_not_yours", "order_not_found"), role
+            assert current_code(order, purpose) == before, role
+
+
 # ---------------------------------------------------------------- who reads which code
 
 SHOWN_TO = {

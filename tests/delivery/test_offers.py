@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 from freezegun import freeze_time
+from rest_framework.test import APIClient
 
 from delivery.models import CourierOffer, OfferState
 from delivery.selectors import courier_offers_open
@@ -190,3 +191,88 @@ def test_a_courier_coming_online_later_is_offered_waiting_orders(confirmed):
 
     assert courier_offers_renew() == 1
     assert CourierOffer.objects.get(order=confirmed).courier == late
+
+
+# ---------------------------------------------------------------- the courier's API
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_courier_lists_their_open_offers_over_the_api(confirmed, couriers):
+    offer = courier_offer_next(order_id=confirmed.pk)
+
+    mine = api_as(couriers["near"]).get("/api/delivery/offers/")
+    theirs = api_as(couriers["far"]).get("/api/delivery/offers/")
+
+    assert mine.status_code == 200
+    assert [(row["offer_id"], row["order_id"], row["state"]) for row in mine.json()] == [
+        (offer.pk, str(confirmed.pk), OfferState.PENDING)
+    ]
+    assert mine.json()[0]["order_number"] == confirmed.number
+    assert theirs.status_code == 200 and theirs.json() == []
+
+
+def test_accepting_an_offer_over_the_api_assigns_the_order(confirmed, couriers):
+    offer = courier_offer_next(order_id=confirmed.pk)
+
+    response = api_as(couriers["near"]).post(
+        f"/api/delivery/offers/{offer.pk}/accept/", headers={"Idempotency-Key": "accept-1"}
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["delivery_person"] == couriers["near"].pk
+    offer.refresh_from_db()
+    confirmed.refresh_from_db()
+    assert (offer.state, confirmed.courier) == (OfferState.ACCEPTED, couriers["near"])
+    again = api_as(couriers["near"]).post(
+        f"/api/delivery/offers/{offer.pk}/accept/", headers={"Idempotency-Key": "accept-1"}
+    )
+    assert (again.status_code, again.json()) == (200, response.json())
+    assert confirmed.events.filter(event_type="order.assigned").count() == 1
+
+
+def test_declining_an_offer_over_the_api_offers_it_to_the_next_courier(
+    confirmed, couriers, django_capture_on_commit_callbacks
+):
+    offer = courier_offer_next(order_id=confirmed.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_as(couriers["near"]).post(f"/api/delivery/offers/{offer.pk}/decline/")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == OfferState.DECLINED
+    assert CourierOffer.objects.get(order=confirmed, state=OfferState.PENDING).courier == couriers["middle"]
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_only_the_offered_courier_may_answer_over_the_api(confirmed, couriers, customer, answer):
+    offer = courier_offer_next(order_id=confirmed.pk)
+
+    by_customer = api_as(customer).post(f"/api/delivery/offers/{offer.pk}/{answer}/")
+    by_other = api_as(couriers["far"]).post(f"/api/delivery/offers/{offer.pk}/{answer}/")
+    anonymous = APIClient().post(f"/api/delivery/offers/{offer.pk}/{answer}/")
+
+    assert (by_customer.status_code, by_customer.json()["code"]) == (403, "not_a_courier")
+    assert (by_other.status_code, by_other.json()["code"]) == (404, "offer_not_found")
+    assert anonymous.status_code == 401
+    offer.refresh_from_db()
+    assert offer.state == OfferState.PENDING
+
+
+def test_a_customer_may_not_list_offers(customer):
+    response = api_as(customer).get("/api/delivery/offers/")
+
+    assert (response.status_code, response.json()["code"]) == (403, "not_a_courier")
+
+
+def test_a_closed_offer_is_a_conflict_over_the_api(confirmed, couriers):
+    offer = courier_offer_next(order_id=confirmed.pk)
+    courier_offer_decline(offer_id=offer.pk, actor=Actor.courier(couriers["near"]))
+
+    response = api_as(couriers["near"]).post(f"/api/delivery/offers/{offer.pk}/accept/")
+
+    assert (response.status_code, response.json()["code"]) == (409, "offer_closed")

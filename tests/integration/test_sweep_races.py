@@ -1,6 +1,7 @@
 """A deadline sweep and a person acting on the same order at the same moment, on PostgreSQL."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,23 @@ def in_thread(target):
     thread = threading.Thread(target=run)
     thread.start()
     return thread, outcome
+
+
+def blocked_on_a_lock(*, timeout: float) -> bool:
+    """Whether another session of this database waits on a lock within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # pg_stat_activity is read once per transaction unless the snapshot is cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
 
 
 def test_the_sweep_skips_an_order_a_person_is_changing_and_the_person_wins(customer, menu, staff_user):
@@ -74,6 +92,8 @@ def test_a_person_waiting_behind_the_sweep_gets_a_conflict(customer, menu, staff
         assert order_enforce_deadline(order_id=order.pk, now=timezone.now() + timedelta(hours=1)) is not None
         thread, outcome = in_thread(restaurant_confirms)
         assert started.wait(timeout=30)
+        # The sweep's transaction keeps the row locked until the person is seen waiting on it.
+        assert blocked_on_a_lock(timeout=30), "the person never waited on the order's row lock"
     thread.join(timeout=30)
 
     assert isinstance(outcome.get("error"), InvalidTransition)

@@ -144,8 +144,10 @@ def test_a_stale_or_future_timestamp_is_refused_even_when_signed(pending_order, 
     assert pending_order.status == OrderStatus.PAYMENT_PENDING
 
 
-def test_a_signed_but_non_numeric_timestamp_is_refused(pending_order):
-    assert_problem(deliver(event(pending_order), timestamp="yesterday"), 400, "webhook_timestamp_invalid")
+@pytest.mark.parametrize("timestamp", ["yesterday", "9" * 400, "+1_700_000_000", "-5"])
+def test_a_signed_but_malformed_timestamp_is_refused(pending_order, timestamp):
+    assert_problem(deliver(event(pending_order), timestamp=timestamp), 400, "webhook_timestamp_invalid")
+    assert not PaymentWebhookEvent.objects.exists()
 
 
 def test_an_unknown_order_is_not_found_and_not_remembered(db):
@@ -218,3 +220,54 @@ def test_a_payment_that_arrives_after_the_order_expired_is_paid_back(pending_ord
     assert pending_order.payment_status == PaymentStatus.REFUNDED
     assert pending_order.refund_status == RefundStatus.COMPLETED
     assert Refund.objects.get(order=pending_order).provider_reference.startswith("sim_re_")
+
+
+def test_a_reference_another_order_was_paid_with_is_a_conflict_and_changes_nothing(pending_order, customer, menu):
+    assert deliver(event(pending_order)).status_code == 200
+    other = place(customer, menu, payment_method="online")
+    events_before = TrackingEvent.objects.filter(order=other).count()
+
+    response = deliver(event(other, event_id="evt_2"))
+
+    assert_problem(response, 409, "payment_reference_in_use")
+    other.refresh_from_db()
+    assert (other.status, other.payment_status) == (OrderStatus.PAYMENT_PENDING, PaymentStatus.PENDING)
+    assert Payment.objects.get(order=other).status == PaymentRecordStatus.PENDING
+    assert TrackingEvent.objects.filter(order=other).count() == events_before
+    assert not PaymentWebhookEvent.objects.filter(event_id="evt_2").exists()
+
+
+def test_a_late_payment_with_a_reference_in_use_is_a_conflict_and_changes_nothing(pending_order, customer, menu):
+    assert deliver(event(pending_order)).status_code == 200
+    other = place(customer, menu, payment_method="online")
+    order_enforce_deadline(order_id=other.pk, now=timezone.now() + timedelta(hours=1))
+
+    response = deliver(event(other, event_id="evt_2"))
+
+    assert_problem(response, 409, "payment_reference_in_use")
+    other.refresh_from_db()
+    assert (other.status, other.payment_status) == (OrderStatus.CANCELLED, PaymentStatus.PENDING)
+    assert not Refund.objects.filter(order=other).exists()
+
+
+@pytest.mark.parametrize("reference", [None, ""])
+def test_a_success_without_the_charge_reference_is_refused(pending_order, reference):
+    body = event(pending_order)
+    if reference is None:
+        del body["data"]["reference"]
+    else:
+        body["data"]["reference"] = reference
+
+    response = deliver(body)
+
+    assert_problem(response, 400, "validation_error")
+    assert "reference" in json.dumps(response.json()["errors"])
+    pending_order.refresh_from_db()
+    assert pending_order.status == OrderStatus.PAYMENT_PENDING
+
+
+def test_a_failure_needs_no_reference(pending_order):
+    body = event(pending_order, kind="payment.failed")
+    del body["data"]["reference"]
+
+    assert deliver(body).status_code == 200
