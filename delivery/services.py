@@ -17,7 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.geo import haversine_km
-from delivery.models import CourierLocation, CourierOffer, CourierProfile, HandoffCode, HandoffPurpose, OfferState
+from delivery.models import (
+    CourierLocation,
+    CourierOffer,
+    CourierProfile,
+    HandoffCode,
+    HandoffPurpose,
+    OfferState,
+)
 from orders.actors import Actor
 from orders.errors import (
     Conflict,
@@ -30,9 +37,14 @@ from orders.errors import (
     ValidationFailed,
 )
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
-from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, orders_available_to_couriers
+from orders.selectors import (
+    order_get_visible,
+    order_is_claimable,
+    orders_available_to_couriers,
+)
 from orders.transitions import ACTIVE_STATUSES
 from tracking.broadcast import broadcast_courier_offer, broadcast_location
+from tracking.publishing import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -196,15 +208,11 @@ def _offer_close(offer: CourierOffer, state: OfferState, now: datetime) -> None:
     offer.state = state
     offer.closed_at = now
     offer.save(update_fields=["state", "closed_at"])
-    transaction.on_commit(lambda: broadcast_courier_offer(offer))
+    after_commit(lambda: broadcast_courier_offer(offer))
 
 
 def _order_wants_courier(order: Order) -> bool:
-    return (
-        order.courier_id is None
-        and order.delivery_type == DeliveryType.DELIVERY
-        and order.status in ASSIGNABLE_STATUSES
-    )
+    return order_is_claimable(delivery_type=order.delivery_type, courier_id=order.courier_id, status=order.status)
 
 
 def _nearest_free_courier(order: Order) -> tuple[CourierProfile, float] | None:
@@ -273,7 +281,7 @@ def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> Courier
             offered_at=now,
             expires_at=now + timedelta(seconds=settings.ORDERFLOW_COURIER_OFFER_SECONDS),
         )
-        transaction.on_commit(lambda: broadcast_courier_offer(offer))
+        after_commit(lambda: broadcast_courier_offer(offer))
     logger.info("order %s offered to courier %s (%.2f km)", order.pk, courier.user_id, distance)
     return offer
 
@@ -322,7 +330,7 @@ def courier_offer_decline(*, offer_id: Any, actor: Actor) -> CourierOffer:
         _offer_close(offer, OfferState.DECLINED, now)
         order_id = str(offer.order_id)
         # `robust`: if the broker is down, the beat task courier_offers_renew_task offers it on.
-        transaction.on_commit(lambda: courier_offer_task.delay(order_id), robust=True)
+        after_commit(lambda: courier_offer_task.delay(order_id))
     return offer
 
 
@@ -407,5 +415,5 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])
         sample = CourierLocation.objects.create(courier=profile, order_id=order_id, latitude=lat, longitude=lon)
         # Whoever tracks an order this courier is carrying sees the position (tracking/broadcast.py).
-        transaction.on_commit(lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now))
+        after_commit(lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now))
     return sample

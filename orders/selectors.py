@@ -22,7 +22,14 @@ from django.db.models.functions import Cast, Coalesce
 from delivery.models import CourierProfile
 from orders.actors import Actor
 from orders.errors import OrderNotFound
-from orders.models import ActorRole, DeliveryType, Order, OrderItem, OrderItemCustomization, OrderStatus
+from orders.models import (
+    ActorRole,
+    DeliveryType,
+    Order,
+    OrderItem,
+    OrderItemCustomization,
+    OrderStatus,
+)
 from restaurants.models import StaffMembership
 
 # Delivery orders a courier may claim while no courier has them.
@@ -35,6 +42,11 @@ ASSIGNABLE_STATUSES = (
 
 def staff_restaurant_ids(user) -> list:
     return list(user.restaurant_memberships.values_list("restaurant_id", flat=True))
+
+
+def order_is_claimable(*, delivery_type: str, courier_id, status: str) -> bool:
+    """Whether couriers may claim an order in this state: `orders_available_to_couriers`, per row."""
+    return delivery_type == DeliveryType.DELIVERY and courier_id is None and status in ASSIGNABLE_STATUSES
 
 
 def orders_available_to_couriers() -> QuerySet[Order]:
@@ -165,13 +177,10 @@ def _role_towards(user, row: dict) -> ActorRole | None:
     if row["user_is_courier"]:
         if row["courier_id"] == user.pk:
             return ActorRole.COURIER
-        offered = (
-            row["user_is_online"]
-            and row["courier_id"] is None
-            and row["delivery_type"] == DeliveryType.DELIVERY
-            and row["status"] in ASSIGNABLE_STATUSES
+        claimable = order_is_claimable(
+            delivery_type=row["delivery_type"], courier_id=row["courier_id"], status=row["status"]
         )
-        if offered:
+        if row["user_is_online"] and claimable:
             return ActorRole.COURIER
     if user.is_superuser:
         return ActorRole.ADMIN

@@ -48,7 +48,7 @@ from orders.models import (
     PaymentStatus,
     RefundStatus,
 )
-from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible
+from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, order_is_claimable
 from orders.transitions import (
     ISSUES_HANDOFF,
     REFUNDABLE_STATUSES,
@@ -60,7 +60,12 @@ from orders.transitions import (
     rule_applies,
 )
 from payments.services import payment_create_for_order, refund_open_for_order
-from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
+from restaurants.models import (
+    CustomizationChoice,
+    CustomizationGroup,
+    MenuItem,
+    Restaurant,
+)
 from tracking.models import EventType, TrackingEvent
 from tracking.services import event_record
 
@@ -639,11 +644,8 @@ def _lock_for_assignment(*, actor: Actor, order_id: Any) -> Order:
         and order.delivery_type == DeliveryType.DELIVERY
         and order.status in ASSIGNABLE_STATUSES
     )
-    offered = (
-        order is not None
-        and order.courier_id is None
-        and order.delivery_type == DeliveryType.DELIVERY
-        and order.status in ASSIGNABLE_STATUSES
+    offered = order is not None and order_is_claimable(
+        delivery_type=order.delivery_type, courier_id=order.courier_id, status=order.status
     )
     if not (taken or offered):
         raise OrderNotFound("No order with this id is visible to you.")

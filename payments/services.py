@@ -19,9 +19,16 @@ from django.utils import timezone
 from orders.actors import Actor
 from orders.errors import Conflict, InvalidTransition, NotFound, OrderNotFound
 from orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
-from payments.models import Payment, PaymentRecordStatus, PaymentWebhookEvent, Refund, RefundRecordStatus
+from payments.models import (
+    Payment,
+    PaymentRecordStatus,
+    PaymentWebhookEvent,
+    Refund,
+    RefundRecordStatus,
+)
 from payments.providers import ProviderError, get_provider
 from tracking.models import EventType
+from tracking.publishing import after_commit
 from tracking.services import event_record
 
 logger = logging.getLogger(__name__)
@@ -261,7 +268,7 @@ def _refund_enqueue(refund: Refund) -> None:
     from payments.tasks import refund_process_task
 
     refund_id = str(refund.pk)
-    transaction.on_commit(lambda: refund_process_task.delay(refund_id), robust=True)
+    after_commit(lambda: refund_process_task.delay(refund_id))
 
 
 def _refund_lock(refund_id: Any) -> tuple[Order, Refund]:

@@ -15,19 +15,19 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from orders.models import DeliveryType, Order
-from orders.selectors import ASSIGNABLE_STATUSES
-from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
+from orders.models import Order
+from orders.selectors import order_is_claimable
+from tracking.groups import (
+    AVAILABLE_ORDERS_GROUP,
+    courier_group,
+    order_group,
+    restaurant_group,
+)
 from tracking.models import EventType, TrackingEvent
 from tracking.payloads import event_payload, location_payload, offer_payload
 from tracking.selectors import orders_in_transit_for_courier
 
 logger = logging.getLogger(__name__)
-
-
-def available_to_couriers(*, delivery_type: str, courier_id, status: str) -> bool:
-    """Whether couriers may claim an order in this state (orders_available_to_couriers, per row)."""
-    return delivery_type == DeliveryType.DELIVERY and courier_id is None and status in ASSIGNABLE_STATUSES
 
 
 def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
@@ -49,10 +49,10 @@ def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
         messages.append((courier_group(order.courier_id), {"type": "order.event", "event": payload}))
 
     courier_before = None if event.event_type == EventType.ASSIGNED else order.courier_id
-    was_available = available_to_couriers(
+    was_available = order_is_claimable(
         delivery_type=order.delivery_type, courier_id=courier_before, status=event.from_status
     )
-    is_available = available_to_couriers(
+    is_available = order_is_claimable(
         delivery_type=order.delivery_type, courier_id=order.courier_id, status=payload["new_status"]
     )
     if is_available:

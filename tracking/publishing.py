@@ -1,4 +1,8 @@
-"""After-commit delivery of tracking events to whoever listens.
+"""After-commit side effects: the one way anything leaves a transaction.
+
+`after_commit` runs a callback once the current transaction commits (at once outside
+one); a failing callback is logged and never undoes the change. Tracking events reach
+whoever listens through it.
 
 Subscribers are dotted paths in `ORDERFLOW_EVENT_SUBSCRIBERS`, each called with the
 committed `TrackingEvent`. A failing subscriber is logged and never undoes the
@@ -6,6 +10,7 @@ change: clients recover missed events from the history by sequence number.
 """
 
 import logging
+from collections.abc import Callable
 from functools import cache
 
 from django.conf import settings
@@ -35,8 +40,13 @@ def publish(event: TrackingEvent) -> None:
             )
 
 
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` after the commit; a rolled-back transaction runs nothing."""
+    transaction.on_commit(callback, robust=True)
+
+
 def publish_on_commit(event: TrackingEvent) -> None:
-    transaction.on_commit(lambda: publish(event))
+    after_commit(lambda: publish(event))
 
 
 def log_event(event: TrackingEvent) -> None:

@@ -4,10 +4,10 @@ from django.db import transaction
 
 from config.settings.base import redis_channel_layer
 from orders.models import DeliveryType, OrderStatus
-from orders.selectors import orders_available_to_couriers
+from orders.selectors import order_is_claimable, orders_available_to_couriers
 from tests.factories import OrderFactory
 from tests.tracking import lifecycle
-from tracking.broadcast import available_to_couriers, event_messages
+from tracking.broadcast import event_messages
 from tracking.groups import AVAILABLE_ORDERS_GROUP
 
 pytestmark = pytest.mark.django_db
@@ -115,4 +115,4 @@ def test_cancelling_an_offered_order_withdraws_the_offer(sent, commit, placed, s
 def test_offers_follow_the_selector_of_available_orders(status, delivery_type, assigned, courier_user):
     order = OrderFactory(status=status, delivery_type=delivery_type, courier=courier_user if assigned else None)
     expected = orders_available_to_couriers().filter(pk=order.pk).exists()
-    assert available_to_couriers(delivery_type=delivery_type, courier_id=order.courier_id, status=status) is expected
+    assert order_is_claimable(delivery_type=delivery_type, courier_id=order.courier_id, status=status) is expected
