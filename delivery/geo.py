@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from math import asin, cos, radians, sin, sqrt
 
 EARTH_RADIUS_KM = 6371.0088
@@ -17,3 +17,16 @@ def haversine_km(lat1: float | Decimal, lon1: float | Decimal, lat2: float | Dec
 def travel_minutes(distance_km: float) -> int:
     """Minutes for a courier to ride `distance_km` and hand the order over."""
     return round(distance_km / COURIER_SPEED_KMH * 60) + HANDOFF_MINUTES
+
+
+def parse_coordinate(value, limit: int) -> Decimal | None:
+    """`value` as a latitude (limit 90) or longitude (limit 180) to the micro-degree, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    if not number.is_finite() or abs(number) > limit:
+        return None
+    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)

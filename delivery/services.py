@@ -7,7 +7,7 @@ import logging
 import math
 import secrets
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from math import cos, radians
 from typing import Any
 
@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.geo import haversine_km
+from delivery.geo import haversine_km, parse_coordinate
+from delivery.selectors import CARRYING, HEADING_TO_RESTAURANT
 from delivery.models import (
     CourierLocation,
     CourierOffer,
@@ -361,10 +362,6 @@ def courier_offers_renew(*, now: datetime | None = None, limit: int = 100) -> in
 
 # ---------------------------------------------------------------- courier state
 
-# Orders whose courier is on the way to the restaurant or to the customer: a location
-# sample is linked to the one the courier is carrying, else to the one they are heading to.
-_CARRYING = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
-_HEADING_TO = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
 
 
 def _courier_profile(courier, *, for_update: bool = False) -> CourierProfile:
@@ -390,13 +387,10 @@ def courier_set_availability(*, courier, online: bool) -> CourierProfile:
 
 
 def _coordinate(value, limit: int, name: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        number = None
-    if isinstance(value, bool) or number is None or not number.is_finite() or abs(number) > limit:
+    number = parse_coordinate(value, limit)
+    if number is None:
         raise ValidationFailed({name: [f"Must be a number between -{limit} and {limit}."]})
-    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    return number
 
 
 def courier_record_location(*, courier, latitude, longitude, now: datetime | None = None) -> CourierLocation:
@@ -406,10 +400,11 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
     now = now or timezone.now()
     with transaction.atomic():
         profile = _courier_profile(courier, for_update=True)
+        # The sample belongs to the order the courier carries, else the one they head to.
         assigned = Order.objects.filter(courier_id=courier.pk)
         order_id = (
-            assigned.filter(status__in=_CARRYING).order_by("-picked_up_at").values_list("pk", flat=True).first()
-            or assigned.filter(status__in=_HEADING_TO).order_by("placed_at").values_list("pk", flat=True).first()
+            assigned.filter(status__in=CARRYING).order_by("-picked_up_at").values_list("pk", flat=True).first()
+            or assigned.filter(status__in=HEADING_TO_RESTAURANT).order_by("placed_at").values_list("pk", flat=True).first()
         )
         profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])

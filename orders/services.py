@@ -5,7 +5,6 @@
 
 import logging
 import secrets
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from delivery.geo import haversine_km, travel_minutes
+from delivery.geo import haversine_km, parse_coordinate, travel_minutes
 from delivery.models import CourierProfile, HandoffPurpose
 from delivery.services import otp_check, otp_issue
 from orders.actors import Actor
@@ -48,7 +47,7 @@ from orders.models import (
     PaymentStatus,
     RefundStatus,
 )
-from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, order_is_claimable
+from orders.selectors import ASSIGNABLE_STATUSES, order_get_visible, order_is_claimable, parse_uuid
 from orders.transitions import (
     ISSUES_HANDOFF,
     REFUNDABLE_STATUSES,
@@ -151,13 +150,6 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _coordinate(value: Any, limit: int) -> Decimal | None:
-    number = _decimal(value)
-    if number is None or abs(number) > limit:
-        return None
-    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
-
-
 def _as_str_list(values: Any) -> list[str] | None:
     if not isinstance(values, (list, tuple)):
         return None
@@ -210,7 +202,7 @@ def order_place(
 ) -> Order:
     """Place an order from the restaurant's menu; prices always come from the menu."""
     errors = _Errors()
-    restaurant = Restaurant.objects.filter(pk=restaurant_id).first() if _is_uuid(restaurant_id) else None
+    restaurant = Restaurant.objects.filter(pk=restaurant_id).first() if parse_uuid(restaurant_id) else None
     if restaurant is None:
         errors.add("restaurant", "No such restaurant.")
     elif not restaurant.is_open:
@@ -236,8 +228,8 @@ def order_place(
                 errors.add("delivery_address.street", "This field is required.")
             if not (address.city or "").strip():
                 errors.add("delivery_address.city", "This field is required.")
-            latitude = _coordinate(address.latitude, 90)
-            longitude = _coordinate(address.longitude, 180)
+            latitude = parse_coordinate(address.latitude, 90)
+            longitude = parse_coordinate(address.longitude, 180)
             if latitude is None:
                 errors.add("delivery_address.latitude", "Must be a number between -90 and 90.")
             if longitude is None:
@@ -300,14 +292,6 @@ def order_place(
     return order
 
 
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
-
-
 def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict]:
     max_lines = settings.ORDERFLOW_MAX_ORDER_LINES
     max_quantity = settings.ORDERFLOW_MAX_ITEM_QUANTITY
@@ -318,7 +302,7 @@ def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, erro
         errors.add("items", f"An order may have at most {max_lines} lines.")
         return []
 
-    item_ids = {str(line.menu_item_id) for line in lines if _is_uuid(line.menu_item_id)}
+    item_ids = {str(line.menu_item_id) for line in lines if parse_uuid(line.menu_item_id)}
     choice_ids = {
         int(choice_id)
         for line in lines
@@ -636,7 +620,7 @@ def _lock_for_assignment(*, actor: Actor, order_id: Any) -> Order:
     if actor.role != ActorRole.COURIER:
         return order_get_visible(actor=actor, order_id=order_id, for_update=True)
     order = None
-    if _is_uuid(order_id):
+    if parse_uuid(order_id):
         order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
     taken = (
         order is not None
@@ -719,7 +703,7 @@ def order_enforce_deadline(*, order_id: Any, now: datetime | None = None) -> Tra
     """
     now = now or timezone.now()
     # A plain read first, so that polling an order whose deadline is not due costs one lookup.
-    if not _is_uuid(order_id) or not Order.objects.filter(pk=order_id, deadline_at__lte=now).exists():
+    if not parse_uuid(order_id) or not Order.objects.filter(pk=order_id, deadline_at__lte=now).exists():
         return None
     return _enforce_due_deadline(order_id, now)
 
