@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from config.errors import api_not_found
 from config.health import health
+from config.metrics import MetricsView
 
 admin.site.site_header = "orderflow"
 admin.site.site_title = "orderflow admin"
@@ -11,6 +12,7 @@ admin.site.index_title = "Orders, menus and deliveries"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("api/payments/", include("payments.urls")),
     path("api/", include("config.api_urls")),
     # Last: an unknown API path (or one missing its trailing slash) is a problem+json 404 even

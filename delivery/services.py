@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.geo import haversine_km, parse_coordinate
+from delivery.signals import handoff_code_resent
 from delivery.selectors import CARRYING, HEADING_TO_RESTAURANT
 from delivery.models import (
     CourierLocation,
@@ -183,6 +184,10 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
         handoff.sends += 1
         handoff.last_sent_at = now
         handoff.save(update_fields=["counter", "expires_at", "attempts_left", "sends", "last_sent_at"])
+        sends = handoff.sends
+        after_commit(
+            lambda: handoff_code_resent.send(sender=HandoffCode, order_id=order.pk, purpose=purpose, sends=sends)
+        )
     logger.info("handoff code resent order=%s purpose=%s sends=%s", order.pk, purpose, handoff.sends)
     return handoff
 
