@@ -63,6 +63,7 @@ class ServiceActionsMixin:
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         choices=EventType.choices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every event.",
