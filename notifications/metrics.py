@@ -59,21 +59,28 @@ def _labels_parse(key: str) -> dict[str, str]:
 
 def metric_add(name: str, labels: dict[str, str] | None = None, amount: float = 1.0) -> None:
     """Add to a shared counter: one statement, safe from any number of processes at once."""
+    metric_add_many([(name, labels or {}, amount)])
+
+
+def metric_add_many(changes: list[tuple[str, dict[str, str], float]]) -> None:
+    """Several counters in one upsert statement."""
     table = MetricSample._meta.db_table
+    merged: dict[tuple[str, str], float] = defaultdict(float)
+    for name, labels, amount in changes:
+        merged[(name, _labels_key(labels))] += amount
+    values = ", ".join(["(%s, %s, %s)"] * len(merged))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (name, labels, value) VALUES (%s, %s, %s) "
+            f"INSERT INTO {table} (name, labels, value) VALUES {values} "
             f"ON CONFLICT (name, labels) DO UPDATE SET value = {table}.value + excluded.value",
-            [name, _labels_key(labels or {}), amount],
+            [part for (name, labels), amount in sorted(merged.items()) for part in (name, labels, amount)],
         )
 
 
-def metric_observe(name: str, value: float, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+def histogram_changes(name: str, value: float, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> list:
     """One observation of a histogram: its own bucket (cumulated when read), the sum and the count."""
     bucket = next((str(bound) for bound in buckets if value <= bound), "+Inf")
-    metric_add(f"{name}_bucket", {"le": bucket})
-    metric_add(f"{name}_sum", amount=value)
-    metric_add(f"{name}_count")
+    return [(f"{name}_bucket", {"le": bucket}, 1.0), (f"{name}_sum", {}, value), (f"{name}_count", {}, 1.0)]
 
 
 def _histogram(name: str, samples: dict[str, dict[str, float]], buckets=LATENCY_BUCKETS) -> HistogramMetricFamily:

@@ -184,7 +184,7 @@ def notification_send(*, notification_id: Any, now: datetime | None = None) -> N
         notification.save(update_fields=[
             "attempts", "state", "provider_reference", "sent_at", "last_error", "next_attempt_at",
         ])
-    metrics.metric_add(metrics.NOTIFICATIONS_SENT, {"channel": notification.channel, "outcome": outcome})
+        metrics.metric_add(metrics.NOTIFICATIONS_SENT, {"channel": notification.channel, "outcome": outcome})
     logger.info("notification %s kind=%s channel=%s order=%s %s", notification.pk, notification.kind,
                 notification.channel, notification.order_id, outcome)
     if notification.state == NotificationState.PENDING:

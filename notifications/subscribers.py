@@ -104,11 +104,12 @@ def notify_code_resent(sender, *, order_id, purpose: str, sends: int, **kwargs) 
 
 
 def count_event(event: TrackingEvent) -> None:
-    """Event subscriber: the counters behind /metrics."""
-    metrics.metric_add(metrics.EVENTS, {"event_type": event.event_type})
+    """Event subscriber: the counters behind /metrics, in one statement."""
+    changes = [(metrics.EVENTS, {"event_type": event.event_type}, 1.0)]
     if event.event_type == EventType.REFUND_UPDATED:
         status = event.metadata.get("refund_status")
         if status in ("COMPLETED", "FAILED"):
-            metrics.metric_add(metrics.REFUND_OUTCOMES, {"outcome": status.lower()})
+            changes.append((metrics.REFUND_OUTCOMES, {"outcome": status.lower()}, 1.0))
     elif event.to_status and event.to_status != event.from_status:
-        metrics.metric_add(metrics.TRANSITIONS, {"status": event.to_status})
+        changes.append((metrics.TRANSITIONS, {"status": event.to_status}, 1.0))
+    metrics.metric_add_many(changes)

@@ -188,9 +188,10 @@ def webhook_deliver_queue(*, endpoint_id: int, order_id: Any = None, now: dateti
                 _endpoint_succeeded(endpoint)
             else:
                 _endpoint_failed(endpoint, error, current)
-        metrics.metric_add(metrics.WEBHOOK_DELIVERIES, {"outcome": outcome})
-        if answer is not None:
-            metrics.metric_observe(metrics.WEBHOOK_LATENCY, answer.latency_ms / 1000)
+            changes = [(metrics.WEBHOOK_DELIVERIES, {"outcome": outcome}, 1.0)]
+            if answer is not None:
+                changes += metrics.histogram_changes(metrics.WEBHOOK_LATENCY, answer.latency_ms / 1000)
+            metrics.metric_add_many(changes)
         if not succeeded:
             if head.state == DeliveryState.PENDING:
                 _schedule_retry(endpoint_id, order_id, head.next_attempt_at - current)
