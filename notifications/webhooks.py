@@ -147,20 +147,21 @@ def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int)
 
 
 def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | None | bool:
-    """The queue's first pending delivery, locked; None if the queue is empty, False if another worker holds it."""
+    """The queue's first pending delivery, locked; None if the queue is empty, False if another worker holds it.
+
+    One query: ORDER BY ... LIMIT 1 FOR UPDATE NOWAIT fails at once when that first row is
+    locked, so a second worker never skips ahead to the next sequence.
+    """
     queue = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, state=DeliveryState.PENDING)
     queue = queue.filter(order_id=order_id) if order_id else queue.filter(order__isnull=True)
-    head = queue.order_by("sequence", "created_at").values_list("pk", flat=True).first()
-    if head is None:
-        return None
     try:
         with transaction.atomic():
             return (
-                WebhookDelivery.objects.select_for_update(nowait=True, of=("self",))
+                queue.select_for_update(nowait=True, of=("self",))
                 .select_related("endpoint")
-                .filter(pk=head, state=DeliveryState.PENDING)
+                .order_by("sequence", "created_at")
                 .first()
-            ) or False
+            )
     except DatabaseError:
         return False
 

@@ -92,10 +92,18 @@ def test_sweep_lag_and_refunds(client, customer, restaurant):
 
 
 def test_the_celery_queue_depth_is_read_from_the_broker(client, settings):
+    depth = ("orderflow_celery_queue_depth", (("queue", "celery"),))
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("the queue depth is read from a Redis broker (set REDIS_URL)")
-    samples = scrape(client)
-    assert ("orderflow_celery_queue_depth", (("queue", "celery"),)) in samples
+        assert depth not in scrape(client), "an in-memory broker has no depth to report"
+        return
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.rpush("celery", "queued-by-the-test")
+    try:
+        assert scrape(client)[depth] == broker.llen("celery") >= 1
+    finally:
+        broker.lrem("celery", 0, "queued-by-the-test")
 
 
 class Accepting(AsyncWebsocketConsumer):
