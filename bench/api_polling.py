@@ -26,7 +26,7 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-from orders.services import DeliveryAddress, OrderLine, order_place  # noqa: E402
+from orders.services.placing import DeliveryAddress, OrderLine, order_place  # noqa: E402
 from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory  # noqa: E402
 
 

@@ -48,9 +48,8 @@ def bench_redis_url(environ) -> str:
 _bench_redis = bench_redis_url(os.environ)
 os.environ.update(REDIS_URL=_bench_redis, CELERY_BROKER_URL=_bench_redis, CELERY_RESULT_BACKEND=_bench_redis)
 
-from _setup import ROOT, database_url, scratch_database
-
 import redis
+from _setup import ROOT, database_url, scratch_database
 from django.conf import settings
 from django.contrib.auth import get_user_model
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from orders.models import HandoffPurpose
+
 
 class CourierProfile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courier_profile")
@@ -26,11 +28,6 @@ class CourierLocation(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["courier", "-recorded_at"], name="courier_location_recent_idx")]
-
-
-class HandoffPurpose(models.TextChoices):
-    PICKUP = "pickup", "Pickup"
-    DELIVERY = "delivery", "Delivery"
 
 
 class HandoffCode(models.Model):

@@ -8,21 +8,20 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from delivery.models import HandoffPurpose
-from delivery.selectors import courier_position
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
+    EventType,
     Order,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
 )
-from orders.selectors import DETAIL_INCLUDES
-from orders.services import MAX_PREP_MINUTES, MAX_REASON_LENGTH, MAX_TIP, DeliveryAddress, OrderLine
+from orders.selectors import DETAIL_INCLUDES, courier_position
+from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
+from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.transitions import next_statuses_for
-from tracking.models import EventType
 
 # ---------------------------------------------------------------- shared pieces
 
@@ -37,11 +36,6 @@ class Coordinate(serializers.DecimalField):
 class OtpField(serializers.RegexField):
     def __init__(self, **kwargs):
         super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
-
-
-def allowed_next_statuses(order: Order, role: str | None) -> list[str]:
-    """The statuses `role` could move this order to now (the kitchen queue's serializer reads this too)."""
-    return next_statuses_for(order=order, role=role)
 
 
 class PositionSerializer(serializers.Serializer):
@@ -349,7 +343,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices)))
     def get_next_statuses(self, order):
-        return allowed_next_statuses(order, self.context.get("role"))
+        return next_statuses_for(order=order, role=self.context.get("role"))
 
 
 class DetailQuerySerializer(serializers.Serializer):
@@ -380,20 +374,6 @@ class HistorySerializer(serializers.Serializer):
     order_id = serializers.UUIDField(source="id")
     order_number = serializers.CharField(source="number")
     history = HistoryEntrySerializer(source="events", many=True)
-
-
-class EtaSerializer(serializers.Serializer):
-    order_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    estimated_delivery_time = serializers.DateTimeField(allow_null=True)
-    current_eta_minutes = serializers.IntegerField(allow_null=True)
-    basis = serializers.ChoiceField(
-        choices=["courier_position", "preparation", "arrived", "none"],
-        help_text="What the estimate rests on.",
-    )
-    delivery_person_location = CourierPositionSerializer(allow_null=True)
-    customer_location = PositionSerializer(allow_null=True)
-    restaurant_location = PositionSerializer()
 
 
 # ---------------------------------------------------------------- actions
@@ -449,54 +429,3 @@ class PrepTimeSerializer(serializers.Serializer):
 
 class OtpEntrySerializer(serializers.Serializer):
     otp = OtpField()
-
-
-class CompleteDeliverySerializer(OtpEntrySerializer):
-    delivery_notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-
-
-class OtpTypeSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
-
-
-class OtpVerifySerializer(OtpEntrySerializer):
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
-
-
-class OtpSerializer(serializers.Serializer):
-    otp = serializers.CharField()
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
-    expires_at = serializers.DateTimeField()
-    order_id = serializers.UUIDField()
-    attempts_left = serializers.IntegerField()
-
-
-class OtpResendResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    order_id = serializers.UUIDField()
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
-    expires_at = serializers.DateTimeField()
-    message = serializers.CharField()
-
-
-# ---------------------------------------------------------------- errors (schema only)
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 7807 problem details, as every error is answered."""
-
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. order_not_found.")
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="validation_error: messages per field.",
-    )
-    current_status = serializers.ChoiceField(
-        choices=OrderStatus.choices, required=False, help_text="invalid_transition: the order's status now."
-    )
-    allowed_statuses = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices), required=False)
-    attempts_left = serializers.IntegerField(required=False, help_text="otp_invalid: attempts left.")

@@ -6,7 +6,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 
 | code | meaning |
 | --- | --- |
-| 1000 | no more live changes are expected (tracking.payloads.order_is_final); everything was sent |
+| 1000 | no more live changes are expected (orders.transitions.order_is_final); everything was sent |
 | 4400 | a malformed query parameter (e.g. `after`) |
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
@@ -24,10 +24,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from core.actors import ActorRole
+from core.errors import ApplicationError
 from delivery.services import courier_record_location
-from orders.errors import ApplicationError
-from orders.models import ActorRole
-from orders.services import order_enforce_deadline
+from orders.services.deadlines import order_enforce_deadline
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.payloads import payload_is_final
@@ -180,7 +180,7 @@ class OrderConsumer(LiveConsumer):
     Sends a `snapshot` (lean status, last sequence, courier position when on the road), then
     with `after` every event with a higher sequence from the history, then live events, each
     exactly once and in sequence order. Closes with 1000 once no more live changes are expected
-    (tracking.payloads.order_is_final: a cancelled paid order's refund is followed to its end).
+    (orders.transitions.order_is_final: a cancelled paid order's refund is followed to its end).
     """
 
     async def connect(self):

@@ -3,25 +3,21 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.actors import Actor
+from core.errors import OrderNotFound
 from delivery.models import CourierProfile
 from delivery.selectors import courier_last_position, courier_offers_open
-from orders.actors import Actor
-from orders.errors import OrderNotFound
-from orders.models import Order, OrderStatus
+from orders.models import Order, TrackingEvent
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
     order_status_snapshot,
     orders_available_for_courier,
     orders_visible_to,
     restaurant_queue,
-    staff_restaurant_ids,
 )
-from orders.transitions import ACTIVE_STATUSES
-from tracking.models import TrackingEvent
+from orders.transitions import ACTIVE_STATUSES, CARRYING_STATUSES
+from restaurants.selectors import staff_restaurant_ids
 from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
-
-# An order whose courier position is worth showing: the food is on its way.
-IN_TRANSIT_STATUSES = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
 
 # Most orders a queue or offer snapshot lists.
 SNAPSHOT_LIMIT = 200
@@ -65,7 +61,7 @@ def order_access(*, user, order_id) -> OrderAccess | None:
 def order_snapshot_payload(row: dict) -> dict:
     snapshot = status_payload(row)
     snapshot["courier_location"] = (
-        courier_location_for_order(order_id=row["id"]) if (row["status"] in IN_TRANSIT_STATUSES) else None
+        courier_location_for_order(order_id=row["id"]) if (row["status"] in CARRYING_STATUSES) else None
     )
     return snapshot
 
@@ -139,6 +135,6 @@ def courier_board(*, courier) -> dict:
 def orders_in_transit_for_courier(*, courier) -> list[dict]:
     return list(
         orders_visible_to(actor=Actor.courier(courier))
-        .filter(courier=courier, status__in=IN_TRANSIT_STATUSES)
+        .filter(courier=courier, status__in=CARRYING_STATUSES)
         .values("id", "number", "delivery_latitude", "delivery_longitude")
     )

@@ -11,14 +11,13 @@ from django.db import connection
 from django.utils import timezone
 from freezegun import freeze_time
 
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, OrderNotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests
 from delivery.models import HandoffCode
 from delivery.services import otp_check, otp_code, otp_issue, otp_resend, otp_reveal
-from orders.errors import Conflict, Forbidden, OrderNotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests
-from orders.actors import Actor
-from orders.models import DeliveryStatus, DeliveryType, Order, PaymentMethod, PaymentStatus
-from orders.services import order_transition
+from orders.models import DeliveryStatus, DeliveryType, Order, PaymentMethod, PaymentStatus, TrackingEvent
+from orders.services.transitions import order_transition
 from tests.factories import OrderFactory
-from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -6,15 +6,21 @@ from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, NotFound
 from delivery.models import CourierOffer, OfferState
 from delivery.selectors import courier_offers_open
-from delivery.services import courier_offer_accept, courier_offer_decline, courier_offer_next, courier_offers_renew
+from delivery.services import (
+    courier_offer_accept,
+    courier_offer_decline,
+    courier_offer_next,
+    courier_offers_renew,
+    order_assign_courier,
+)
 from delivery.tasks import courier_offer_task, courier_offers_renew_task
-from orders.actors import Actor
-from orders.errors import Conflict, Forbidden, NotFound
 from orders.models import DeliveryStatus, OrderStatus
 from orders.selectors import orders_available_to_couriers
-from orders.services import order_assign_courier, order_cancel
+from orders.services.transitions import order_cancel
 from tests.factories import CourierFactory, OrderFactory
 from tests.lifecycle import move, place
 

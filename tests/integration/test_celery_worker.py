@@ -19,12 +19,12 @@ from django.db import connection
 from django.test import Client
 
 from config.celery import app as celery_app
-from orders.models import ActorRole, OrderStatus, PaymentStatus, RefundStatus
+from core.actors import ActorRole
+from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
 from payments.models import Refund, RefundRecordStatus, SimulatedProviderOperation
 from payments.services import refund_idempotency_key
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from tests.lifecycle import place
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from orders.actors import Actor
-from orders.errors import ApplicationError, Conflict, InvalidTransition
-from orders.models import Order
-from orders.services import DeliveryAddress, OrderLine, order_assign_courier, order_place, order_transition
+from core.actors import Actor
+from core.errors import ApplicationError, Conflict, InvalidTransition
+from delivery.services import order_assign_courier
+from orders.models import Order, TrackingEvent
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
 from payments.services import payment_record_result
 from payments.tasks import refund_process_task
-from tracking.models import TrackingEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

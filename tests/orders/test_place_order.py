@@ -11,12 +11,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 
-from orders.errors import ValidationFailed
-from orders.models import DeadlineKind, Order, OrderItem, OrderItemCustomization, OrderStatus, PaymentStatus
-from orders.services import DeliveryAddress, OrderLine, order_place
+from core.errors import ValidationFailed
+from orders.models import (
+    DeadlineKind,
+    Order,
+    OrderItem,
+    OrderItemCustomization,
+    OrderStatus,
+    PaymentStatus,
+    TrackingEvent,
+)
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from payments.models import Payment, PaymentRecordStatus
 from tests.factories import CustomizationChoiceFactory, CustomizationGroupFactory, MenuItemFactory, RestaurantFactory
-from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

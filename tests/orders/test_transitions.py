@@ -16,25 +16,26 @@ from django.db import transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
-from delivery.models import HandoffCode, HandoffPurpose
-from delivery.services import otp_code, otp_issue
-from orders.actors import Actor
-from orders.errors import Conflict, Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
+from delivery.models import HandoffCode
+from delivery.services import order_assign_courier, otp_code, otp_issue
 from orders.models import (
     DeadlineKind,
     DeliveryStatus,
     DeliveryType,
+    HandoffPurpose,
     Order,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
+    TrackingEvent,
 )
-from orders.services import order_assign_courier, order_cancel, order_transition
+from orders.services.transitions import order_cancel, order_transition
 from orders.transitions import TERMINAL_STATUSES, TRANSITIONS
 from payments.models import Payment, PaymentRecordStatus, Refund, RefundRecordStatus
 from tests.factories import OrderFactory, UserFactory
-from tracking.models import TrackingEvent
 
 ROLES = ("customer", "restaurant", "courier", "admin", "payment", "system")
 
@@ -645,9 +646,9 @@ def record_published(event):
 
 
 @pytest.fixture
-def published(settings):
+def published(event_subscribers):
     PUBLISHED.clear()
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = [f"{__name__}.record_published"]
+    event_subscribers([record_published])
     yield PUBLISHED
     PUBLISHED.clear()
 

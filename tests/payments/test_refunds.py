@@ -6,10 +6,10 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 from django.utils import timezone
 
-from orders.actors import Actor
-from orders.errors import Conflict
-from orders.models import OrderStatus, PaymentStatus, RefundStatus
-from orders.services import order_cancel
+from core.actors import Actor
+from core.errors import Conflict
+from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
+from orders.services.transitions import order_cancel
 from payments import providers
 from payments.admin import RefundAdmin
 from payments.models import Refund, RefundRecordStatus, SimulatedProviderOperation
@@ -17,7 +17,6 @@ from payments.providers import ProviderError, ProviderResult, SimulatedProvider
 from payments.services import RefundRetryLater, refund_process, refund_retry, refunds_requeue_stale
 from payments.tasks import refund_process_task
 from tests.lifecycle import move, place, place_paid
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -6,13 +6,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import OrderStatus, PaymentStatus, RefundStatus
-from orders.services import order_enforce_deadline
+from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
+from orders.services.deadlines import order_enforce_deadline
 from payments.models import Payment, PaymentRecordStatus, PaymentWebhookEvent, Refund
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from tests.factories import OrderFactory
 from tests.lifecycle import place
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

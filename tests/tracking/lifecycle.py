@@ -1,10 +1,11 @@
 """Driving an order through its life with the services, for the live-update tests."""
 
-from delivery.models import HandoffCode, HandoffPurpose
-from delivery.services import otp_code
-from orders.actors import Actor
-from orders.models import Order, OrderStatus
-from orders.services import DeliveryAddress, OrderLine, order_assign_courier, order_place, order_transition
+from core.actors import Actor
+from delivery.models import HandoffCode
+from delivery.services import order_assign_courier, otp_code
+from orders.models import HandoffPurpose, Order, OrderStatus
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
 
 ADDRESS = DeliveryAddress(street="500 Howard Street", city="San Francisco", latitude="37.787", longitude="-122.396")
 

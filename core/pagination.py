@@ -13,7 +13,7 @@ from django.conf import settings
 from rest_framework import pagination
 from rest_framework.response import Response
 
-from orders.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 PAGE = "page"
 MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)  # PostgreSQL's limit

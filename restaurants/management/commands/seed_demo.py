@@ -13,18 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from delivery.models import CourierProfile, HandoffPurpose
-from delivery.services import otp_reveal
-from orders.actors import Actor
-from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.services import (
-    DeliveryAddress,
-    OrderLine,
-    order_assign_courier,
-    order_cancel,
-    order_place,
-    order_transition,
-)
+from core.actors import Actor
+from delivery.models import CourierProfile
+from delivery.services import order_assign_courier, otp_reveal
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_cancel, order_transition
 from payments.services import payment_record_result
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership, StaffRole
 from restaurants.services import staff_group_ensure

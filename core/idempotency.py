@@ -15,9 +15,9 @@ from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from rest_framework.renderers import JSONRenderer
 
-from orders.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
-from orders.models import IdempotencyRecord, IdempotencyState
-from orders.services import idempotency_begin, idempotency_complete, idempotency_release
+from core.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
+from core.models import IdempotencyRecord, IdempotencyState
+from core.services import idempotency_begin, idempotency_complete, idempotency_release
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
