@@ -29,6 +29,9 @@ class CourierLocation(models.Model):
     class Meta:
         indexes = [models.Index(fields=["courier", "-recorded_at"], name="courier_location_recent_idx")]
 
+    def __str__(self) -> str:
+        return f"courier {self.courier_id} at {self.latitude},{self.longitude}"
+
 
 class HandoffCode(models.Model):
     """A one-time code for handing an order over.
@@ -86,9 +89,7 @@ class CourierOffer(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["expires_at"], name="offer_pending_expiry_idx", condition=models.Q(state="pending")
-            ),
+            models.Index(fields=["expires_at"], name="offer_pending_expiry_idx", condition=models.Q(state="pending")),
             models.Index(fields=["courier", "state"], name="offer_courier_state_idx"),
         ]
 

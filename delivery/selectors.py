@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -84,3 +85,13 @@ def courier_offers_open(*, courier) -> QuerySet[CourierOffer]:
         .select_related("order", "order__restaurant")
         .order_by("expires_at")
     )
+
+
+_RATE_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def courier_location_interval() -> float:
+    """The shortest time between two positions from one courier on a socket, in seconds: the same
+    `ORDERFLOW_COURIER_LOCATION_RATE` ("30/min", DRF's notation) that limits the REST endpoint."""
+    count, period = settings.ORDERFLOW_COURIER_LOCATION_RATE.split("/")
+    return _RATE_PERIOD_SECONDS[period[0]] / int(count)

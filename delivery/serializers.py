@@ -122,4 +122,3 @@ class OtpResendResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=HandoffPurpose.choices)
     expires_at = serializers.DateTimeField()
     message = serializers.CharField()
-

@@ -141,8 +141,9 @@ def otp_check(*, order: Order, purpose: HandoffPurpose, code: str, now: datetime
         handoff.save(update_fields=["attempts_left"])
         if handoff.attempts_left == 0:
             raise OtpLocked()
-        raise OtpInvalid(f"The code is not correct; {handoff.attempts_left} attempts left.",
-                         attempts_left=handoff.attempts_left)
+        raise OtpInvalid(
+            f"The code is not correct; {handoff.attempts_left} attempts left.", attempts_left=handoff.attempts_left
+        )
     handoff.verified_at = now
     handoff.save(update_fields=["verified_at"])
 
@@ -441,7 +442,6 @@ def courier_offers_renew(*, now: datetime | None = None, limit: int = 100) -> in
 # ---------------------------------------------------------------- courier state
 
 
-
 def _courier_profile(courier, *, for_update: bool = False) -> CourierProfile:
     profiles = CourierProfile.objects.all()
     if for_update:
@@ -482,7 +482,10 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
         assigned = Order.objects.filter(courier_id=courier.pk)
         order_id = (
             assigned.filter(status__in=CARRYING_STATUSES).order_by("-picked_up_at").values_list("pk", flat=True).first()
-            or assigned.filter(status__in=ASSIGNABLE_STATUSES).order_by("placed_at").values_list("pk", flat=True).first()
+            or assigned.filter(status__in=ASSIGNABLE_STATUSES)
+            .order_by("placed_at")
+            .values_list("pk", flat=True)
+            .first()
         )
         profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])

@@ -221,7 +221,6 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         access = order_access(user=request.user, order_id=pk)
         return Response(HistorySerializer(order_with_events(actor=access.actor, order_id=access.order_id)).data)
 
-
     # ------------------------------------------------------------ customer
 
     @extend_schema(

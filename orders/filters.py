@@ -138,8 +138,7 @@ class OrderFilter(filters.FilterSet):
         field_name="status",
         lookup_expr="in",
         help_text=(
-            "One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED "
-            "accepted."
+            "One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED accepted."
         ),
     )
     payment_status = UpperChoiceFilter(choices=PaymentStatus.choices)
@@ -174,9 +173,7 @@ class OrderFilter(filters.FilterSet):
     def is_valid(self):
         valid = super().is_valid()
         getlist = getattr(self.data, "getlist", None)
-        repeated = [
-            name for name in self.filters if name not in MULTI_VALUED and getlist and len(getlist(name)) > 1
-        ]
+        repeated = [name for name in self.filters if name not in MULTI_VALUED and getlist and len(getlist(name)) > 1]
         for name in repeated:
             # The form reads the last value only; an unknown value before it must not pass unseen.
             self.form.add_error(name, "Give one value only.")

@@ -88,9 +88,7 @@ class Order(models.Model):
 
     status = models.CharField(max_length=32, choices=OrderStatus.choices)
     payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
-    delivery_status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.UNASSIGNED
-    )
+    delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.UNASSIGNED)
     refund_status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.NONE)
     delivery_type = models.CharField(max_length=16, choices=DeliveryType.choices, default=DeliveryType.DELIVERY)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)

@@ -276,7 +276,6 @@ ORDER_TABS: dict[str, Q] = {
 # ---------------------------------------------------------------- restaurant queue
 
 
-
 def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
     """The staff member's restaurants' orders still in the kitchen, oldest first."""
     orders = orders_visible_to(actor=actor).filter(status__in=KITCHEN_STATUSES)

@@ -81,9 +81,7 @@ TRANSITIONS: tuple[Rule, ...] = (
         Rule(source, S.CANCELLED, frozenset(roles), reason_required_for=KITCHEN)
         for source, roles in _CANCEL_ROLES_BY_SOURCE.items()
     ),
-    *_rules(
-        [S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED], S.REFUND_COMPLETED, {R.SYSTEM}, requires_paid=True
-    ),
+    *_rules([S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED], S.REFUND_COMPLETED, {R.SYSTEM}, requires_paid=True),
 )
 
 RULES: dict[tuple[OrderStatus, OrderStatus], Rule] = {(rule.source, rule.target): rule for rule in TRANSITIONS}
@@ -131,7 +129,9 @@ ISSUES_HANDOFF: dict[OrderStatus, HandoffPurpose] = {
     S.OUT_FOR_DELIVERY: HandoffPurpose.DELIVERY,
 }
 # The status an order is in while a code is waiting to be entered.
-HANDOFF_WAITING_STATUS: dict[HandoffPurpose, OrderStatus] = {purpose: status for status, purpose in ISSUES_HANDOFF.items()}
+HANDOFF_WAITING_STATUS: dict[HandoffPurpose, OrderStatus] = {
+    purpose: status for status, purpose in ISSUES_HANDOFF.items()
+}
 
 # Entering these statuses opens a refund if the order was paid.
 REFUNDABLE_STATUSES = frozenset({S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED})
@@ -148,7 +148,6 @@ def order_is_final(*, status: str, refund_status: str) -> bool:
     if status in TERMINAL_STATUSES or status == S.DELIVERED:
         return True
     return status in REFUNDABLE_STATUSES and refund_status in SETTLED_REFUND_STATUSES
-
 
 
 def normalise_status(value: str) -> OrderStatus | None:
@@ -185,8 +184,6 @@ def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
         for rule in TRANSITIONS
         if rule.source == order.status and rule_applies(rule, order=order, role=role)
     ]
-
-
 
 
 def markdown_table() -> str:

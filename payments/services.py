@@ -372,8 +372,9 @@ def refund_retry(*, refund_id: Any, actor: Actor) -> Refund:
     with transaction.atomic():
         order, refund = _refund_lock(refund_id)
         if refund.status != RefundRecordStatus.FAILED:
-            raise Conflict(f"The refund is {refund.status}; only a failed refund can be retried.",
-                           code="refund_not_failed")
+            raise Conflict(
+                f"The refund is {refund.status}; only a failed refund can be retried.", code="refund_not_failed"
+            )
         refund.status = RefundRecordStatus.PENDING
         refund.attempts = 0
         refund.save(update_fields=["status", "attempts", "updated_at"])

@@ -369,17 +369,12 @@ class OrderAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             return []
         available = self.get_actions(request)
-        buttons = (
-            ACTION_FOR_TARGET.get(target)
-            for target in next_statuses_for(order=order, role=actor.role)
-        )
+        buttons = (ACTION_FOR_TARGET.get(target) for target in next_statuses_for(order=order, role=actor.role))
         return [button for button in buttons if button and button[0] in available]
 
     # ------------------------------------------------------------ actions
 
-    def _apply_to_each(
-        self, request, queryset: QuerySet[Order], change: Callable[[Order], object], done: str
-    ) -> None:
+    def _apply_to_each(self, request, queryset: QuerySet[Order], change: Callable[[Order], object], done: str) -> None:
         """Run `change` (one service call) per order; report successes together and failures one by one."""
         changed = []
         for order in queryset:
@@ -480,20 +475,32 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Reject selected orders", permissions=["change"])
     def reject(self, request, queryset):
         return self._ask_reason_then_transition(
-            request, queryset, OrderStatus.RESTAURANT_REJECTED, title="Reject orders", submit_label="Reject",
+            request,
+            queryset,
+            OrderStatus.RESTAURANT_REJECTED,
+            title="Reject orders",
+            submit_label="Reject",
             done="Rejected",
         )
 
     @admin.action(description="Cancel selected orders", permissions=["change"])
     def cancel(self, request, queryset):
         return self._ask_reason_then_transition(
-            request, queryset, OrderStatus.CANCELLED, title="Cancel orders", submit_label="Cancel the orders",
+            request,
+            queryset,
+            OrderStatus.CANCELLED,
+            title="Cancel orders",
+            submit_label="Cancel the orders",
             done="Cancelled",
         )
 
     @admin.action(description="Mark selected orders returned", permissions=["change"])
     def mark_returned(self, request, queryset):
         return self._ask_reason_then_transition(
-            request, queryset, OrderStatus.RETURNED, title="Mark orders returned", submit_label="Mark returned",
+            request,
+            queryset,
+            OrderStatus.RETURNED,
+            title="Mark orders returned",
+            submit_label="Mark returned",
             done="Returned",
         )

@@ -6,7 +6,6 @@ import redis
 from django.conf import settings
 
 from core import publishing
-
 from core.actors import Actor
 from tests.factories import (
     CourierFactory,
@@ -129,8 +128,12 @@ def pytest_sessionstart(session):
     db = settings.DATABASES["default"]
     try:
         psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
-            dbname="postgres", connect_timeout=5,
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            password=db["PASSWORD"] or None,
+            dbname="postgres",
+            connect_timeout=5,
         ).close()
         redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5).ping()
     except Exception as exc:

@@ -113,7 +113,7 @@ def _send(messages: list[tuple[str, dict]], *, what: str) -> None:
 
     try:
         results = async_to_sync(send_all)()
-    except Exception as exc:  # noqa: BLE001 - the layer's failure must not become the caller's
+    except Exception as exc:
         logger.warning("broadcast of %s failed: %r; clients recover it by sequence", what, exc)
         return
     failed = [

@@ -26,15 +26,16 @@ from django.utils import timezone
 
 from core.actors import ActorRole
 from core.errors import ApplicationError
+from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
 from orders.services.deadlines import order_enforce_deadline
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.payloads import payload_is_final
 from tracking.selectors import (
-    OrderAccess,
+    OrderWatch,
     courier_board,
-    order_access,
+    order_watch,
     restaurant_may_watch,
     restaurant_queue_snapshot,
     user_is_courier,
@@ -52,18 +53,17 @@ CLOSE_NOT_FOUND = 4404
 MAX_SEQUENCE = 2**31 - 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_HUB_SUBSCRIPTIONS = 100
-LOCATION_MIN_INTERVAL_SECONDS = 1.0
 
 
 @database_sync_to_async
-def get_order_access(*, user, order_id) -> OrderAccess | None:
-    """order_access, once a deadline that has passed is carried out (like GET /api/orders/{id}/status/):
+def get_order_watch(*, user, order_id) -> OrderWatch | None:
+    """order_watch, once a deadline that has passed is carried out (like GET /api/orders/{id}/status/):
     a socket never shows an overdue order as still waiting."""
-    access = order_access(user=user, order_id=order_id)
-    if access is not None and access.overdue(timezone.now()):
-        order_enforce_deadline(order_id=access.snapshot["order_id"])
-        access = order_access(user=user, order_id=order_id)
-    return access
+    watch = order_watch(user=user, order_id=order_id)
+    if watch is not None and watch.overdue(timezone.now()):
+        order_enforce_deadline(order_id=watch.snapshot["order_id"])
+        watch = order_watch(user=user, order_id=order_id)
+    return watch
 
 
 def parse_after(value) -> int | None:
@@ -141,7 +141,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in list(self.joined):
             try:
                 await self.leave(group)
-            except Exception:  # noqa: BLE001 - a layer that is down forgets the group anyway
+            except Exception:
                 logger.warning("could not leave group %s", group)
 
     async def send_error(self, code: str, detail: str, **extra) -> None:
@@ -191,7 +191,7 @@ class OrderConsumer(LiveConsumer):
         except ValueError:
             return await self.refuse(CLOSE_BAD_REQUEST)
         self.order_id = str(self.scope["url_route"]["kwargs"]["order_id"])
-        access = await get_order_access(user=self.user, order_id=self.order_id)
+        access = await get_order_watch(user=self.user, order_id=self.order_id)
         if access is None:
             return await self.refuse(CLOSE_NOT_FOUND)
         self.actor = access.actor
@@ -261,7 +261,7 @@ class OrdersHubConsumer(LiveConsumer):
             return await self.send_error(
                 "too_many_subscriptions", f"At most {MAX_HUB_SUBSCRIPTIONS} orders per socket.", order_id=order_id
             )
-        access = await get_order_access(user=self.user, order_id=order_id)
+        access = await get_order_watch(user=self.user, order_id=order_id)
         if access is None:
             return await self.send_error(
                 "order_not_found", "No order with this id is visible to you.", order_id=order_id
@@ -390,10 +390,9 @@ class CourierConsumer(LiveConsumer):
         if content.get("action") != "location":
             return await self.send_error("bad_request", "The only action here is location.")
         now = time.monotonic()
-        if now - self.location_reported_at < LOCATION_MIN_INTERVAL_SECONDS:
-            return await self.send_error(
-                "too_many_requests", f"At most one position every {LOCATION_MIN_INTERVAL_SECONDS:g} seconds."
-            )
+        interval = courier_location_interval()
+        if now - self.location_reported_at < interval:
+            return await self.send_error("too_many_requests", f"At most one position every {interval:g} seconds.")
         self.location_reported_at = now
         try:
             sample = await database_sync_to_async(courier_record_location)(

@@ -42,7 +42,6 @@ def event_payload(event: TrackingEvent) -> dict:
     }
 
 
-
 def payload_is_final(payload: dict) -> bool:
     """order_is_final for a snapshot (status_payload) or the last event sent (event_payload)."""
     status = payload["new_status"] if "new_status" in payload else payload["status"]

@@ -72,7 +72,9 @@ def _clean_metadata(metadata: Any) -> dict:
         # allow_nan=False: Infinity and NaN are not JSON, and PostgreSQL's jsonb refuses them.
         encoded = DjangoJSONEncoder(allow_nan=False).encode(metadata)
     except (TypeError, ValueError):
-        raise ValidationFailed({"metadata": ["Must be plain JSON (finite numbers, strings, lists, objects)."]}) from None
+        raise ValidationFailed(
+            {"metadata": ["Must be plain JSON (finite numbers, strings, lists, objects)."]}
+        ) from None
     if len(encoded) > MAX_METADATA_BYTES:
         raise ValidationFailed({"metadata": [f"At most {MAX_METADATA_BYTES} bytes."]})
     return metadata

@@ -47,7 +47,7 @@ def place(customer, menu, *, delivery_type="delivery", payment_method="cod", pai
         lines=[OrderLine(menu_item_id=menu["pizza"].pk, quantity=1, choice_ids=[menu["small"].pk])],
         delivery_type=delivery_type,
         payment_method=payment_method,
-        address=DeliveryAddress(**{k: v for k, v in ADDRESS.items()}) if delivery_type == "delivery" else None,
+        address=DeliveryAddress(**ADDRESS) if delivery_type == "delivery" else None,
     )
     if paid:
         order = payment_record_result(order_id=order.pk, succeeded=True, provider_reference=f"pi_{order.number}")

@@ -52,7 +52,10 @@ def test_metadata_with_infinity_is_refused_by_the_service(customer, menu):
     order = place(customer, menu)
     with pytest.raises(ValidationFailed) as caught:
         order_transition(
-            order_id=order.pk, target=OrderStatus.CANCELLED, actor=Actor.customer(customer), metadata={"a": float("inf")}
+            order_id=order.pk,
+            target=OrderStatus.CANCELLED,
+            actor=Actor.customer(customer),
+            metadata={"a": float("inf")},
         )
     assert "metadata" in caught.value.errors
 
@@ -232,4 +235,3 @@ def test_another_restaurants_queue_is_404(kitchen):
     response = kitchen.get("/api/restaurants/orders/queue/", {"restaurant": str(RestaurantFactory().pk)})
 
     problem(response, 404, "restaurant_not_found")
-

@@ -46,8 +46,9 @@ def place(customer, restaurant, lines, **overrides):
 
 
 def pizza_line(menu, *choices, quantity=1, **fields):
-    return OrderLine(menu_item_id=menu["pizza"].pk, quantity=quantity,
-                     choice_ids=[menu[name].pk for name in choices], **fields)
+    return OrderLine(
+        menu_item_id=menu["pizza"].pk, quantity=quantity, choice_ids=[menu[name].pk for name in choices], **fields
+    )
 
 
 # ---------------------------------------------------------------- what a good order looks like
@@ -66,7 +67,12 @@ def test_totals_come_from_the_menu(customer, restaurant, menu, delivery_type, de
     order = place(customer, restaurant, lines, delivery_type=delivery_type, tip="5.00")
     order.refresh_from_db()
     assert (order.subtotal, order.discount, order.delivery_fee, order.tax, order.tip, order.total) == (
-        Decimal("41.50"), Decimal("0.00"), Decimal(delivery_fee), Decimal("3.42"), Decimal("5.00"), Decimal(total)
+        Decimal("41.50"),
+        Decimal("0.00"),
+        Decimal(delivery_fee),
+        Decimal("3.42"),
+        Decimal("5.00"),
+        Decimal(total),
     )
     assert order.currency == "USD"
 
@@ -84,7 +90,12 @@ def test_the_order_keeps_snapshots_of_what_was_ordered(customer, restaurant, men
     order = place(customer, restaurant, [pizza_line(menu, "small", "olives", "basil", quantity=3, notes=" no crust ")])
     item = OrderItem.objects.get(order=order)
     assert (item.menu_item, item.name, item.unit_price, item.quantity, item.line_total, item.notes) == (
-        menu["pizza"], "Margherita", Decimal("14.00"), 3, Decimal("42.00"), "no crust"
+        menu["pizza"],
+        "Margherita",
+        Decimal("14.00"),
+        3,
+        Decimal("42.00"),
+        "no crust",
     )
     assert {(c.choice, c.group_name, c.choice_name, c.price_adjustment) for c in item.customizations.all()} == {
         (menu["small"], "Size", "Small", Decimal("0.00")),
@@ -93,7 +104,9 @@ def test_the_order_keeps_snapshots_of_what_was_ordered(customer, restaurant, men
     }
     order.refresh_from_db()
     assert (order.delivery_street, order.delivery_city, order.delivery_postal_code) == (
-        "500 Howard Street", "San Francisco", "94105"
+        "500 Howard Street",
+        "San Francisco",
+        "94105",
     )
     assert (order.delivery_latitude, order.delivery_longitude) == (Decimal("37.787000"), Decimal("-122.396000"))
 
@@ -124,7 +137,10 @@ def test_an_online_order_waits_for_its_payment(customer, restaurant, menu):
     assert (order.status, order.payment_status, order.payment_method) == ("PAYMENT_PENDING", "PENDING", "online")
     payment = Payment.objects.get(order=order)
     assert (payment.status, payment.amount, payment.currency, payment.provider) == (
-        PaymentRecordStatus.PENDING, order.total, "USD", settings.ORDERFLOW_PAYMENT_PROVIDER
+        PaymentRecordStatus.PENDING,
+        order.total,
+        "USD",
+        settings.ORDERFLOW_PAYMENT_PROVIDER,
     )
     assert order.deadline_kind == DeadlineKind.PAYMENT
     assert order.deadline_at == timezone.now() + timedelta(seconds=settings.ORDERFLOW_PAYMENT_TIMEOUT_SECONDS)
@@ -161,7 +177,10 @@ def test_a_pickup_order_needs_no_address_and_stores_none(customer, restaurant, m
     order = place(customer, restaurant, [pizza_line(menu, "small")], delivery_type="pickup", address=None)
     order.refresh_from_db()
     assert (order.delivery_type, order.delivery_fee, order.delivery_street, order.delivery_latitude) == (
-        "pickup", Decimal("0.00"), "", None
+        "pickup",
+        Decimal("0.00"),
+        "",
+        None,
     )
 
 
@@ -177,8 +196,11 @@ def test_placing_costs_the_same_queries_for_one_line_or_ten(customer, restaurant
         CustomizationChoiceFactory(group=group, name="Ketchup")
         CustomizationChoiceFactory(group=group, name="Mayo")
     ten_lines = [pizza_line(menu, "large", "olives", "basil")] + [
-        OrderLine(menu_item_id=item.pk, quantity=2,
-                  choice_ids=list(item.customization_groups.get().choices.values_list("pk", flat=True)))
+        OrderLine(
+            menu_item_id=item.pk,
+            quantity=2,
+            choice_ids=list(item.customization_groups.get().choices.values_list("pk", flat=True)),
+        )
         for item in other_items
     ]
 
@@ -232,26 +254,31 @@ BAD_INPUT = {
     "quantity 0": (lambda m: {"lines": _lines(m, quantity=0)}, "items[0].quantity"),
     "negative quantity": (lambda m: {"lines": _lines(m, quantity=-2)}, "items[0].quantity"),
     "huge quantity": (
-        lambda m: {"lines": _lines(m, quantity=settings.ORDERFLOW_MAX_ITEM_QUANTITY + 1)}, "items[0].quantity"
+        lambda m: {"lines": _lines(m, quantity=settings.ORDERFLOW_MAX_ITEM_QUANTITY + 1)},
+        "items[0].quantity",
     ),
     "fractional quantity": (lambda m: {"lines": _lines(m, quantity=1.5)}, "items[0].quantity"),
     "quantity as text": (lambda m: {"lines": _lines(m, quantity="2")}, "items[0].quantity"),
     "quantity true": (lambda m: {"lines": _lines(m, quantity=True)}, "items[0].quantity"),
     "item id not a uuid": (lambda m: {"lines": _lines(m, menu_item_id="margherita")}, "items[0].menu_item"),
     "unknown item": (
-        lambda m: {"lines": _lines(m, menu_item_id="0b6c7f3e-1111-4a4a-8c8c-123456789abc")}, "items[0].menu_item"
+        lambda m: {"lines": _lines(m, menu_item_id="0b6c7f3e-1111-4a4a-8c8c-123456789abc")},
+        "items[0].menu_item",
     ),
     "item of another restaurant": (_another_restaurants_item, "items[0].menu_item"),
     "unavailable item": (
-        lambda m: {"lines": [OrderLine(menu_item_id=m["sold_out"].pk, quantity=1)]}, "items[0].menu_item"
+        lambda m: {"lines": [OrderLine(menu_item_id=m["sold_out"].pk, quantity=1)]},
+        "items[0].menu_item",
     ),
     "choice of another item": (
         lambda m: {"lines": [OrderLine(menu_item_id=m["salad"].pk, quantity=1, choice_ids=[m["olives"].pk])]},
         "items[0].customizations",
     ),
     "unknown choice": (lambda m: {"lines": _lines(m, choice_ids=[m["small"].pk, 987654])}, "items[0].customizations"),
-    "choice id not a number": (lambda m: {"lines": _lines(m, choice_ids=[m["small"].pk, "olives"])},
-                               "items[0].customizations"),
+    "choice id not a number": (
+        lambda m: {"lines": _lines(m, choice_ids=[m["small"].pk, "olives"])},
+        "items[0].customizations",
+    ),
     "choices not a list": (lambda m: {"lines": _lines(m, choice_ids="small")}, "items[0].customizations"),
     "unavailable choice": (_unavailable_choice, "items[0].customizations"),
     "duplicate choice": (
@@ -262,30 +289,49 @@ BAD_INPUT = {
         lambda m: {"lines": _lines(m, choice_ids=_choice_ids(m, "small", "olives", "basil", "anchovies"))},
         "items[0].customizations",
     ),
-    "two sizes": (lambda m: {"lines": _lines(m, choice_ids=_choice_ids(m, "small", "large"))},
-                  "items[0].customizations"),
+    "two sizes": (
+        lambda m: {"lines": _lines(m, choice_ids=_choice_ids(m, "small", "large"))},
+        "items[0].customizations",
+    ),
     "no size": (lambda m: {"lines": _lines(m, choice_ids=_choice_ids(m, "olives"))}, "items[0].customizations"),
     "bad second line": (
-        lambda m: {"lines": [*_lines(m), OrderLine(menu_item_id=m["salad"].pk, quantity=0)]}, "items[1].quantity"
+        lambda m: {"lines": [*_lines(m), OrderLine(menu_item_id=m["salad"].pk, quantity=0)]},
+        "items[1].quantity",
     ),
     "long item notes": (lambda m: {"lines": _lines(m, notes="x" * 301)}, "items[0].notes"),
     "no address for delivery": (lambda m: {"address": None}, "delivery_address"),
-    "blank street": (lambda m: {"address": DeliveryAddress(street=" ", city="SF", latitude=37, longitude=-122)},
-                     "delivery_address.street"),
-    "blank city": (lambda m: {"address": DeliveryAddress(street="1 Main", city="", latitude=37, longitude=-122)},
-                   "delivery_address.city"),
-    "latitude above 90": (lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="90.5", longitude=0)},
-                          "delivery_address.latitude"),
-    "latitude not a number": (lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="north", longitude=0)},
-                              "delivery_address.latitude"),
-    "latitude missing": (lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=None, longitude=0)},
-                         "delivery_address.latitude"),
-    "latitude nan": (lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="NaN", longitude=0)},
-                     "delivery_address.latitude"),
-    "longitude below -180": (lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=0, longitude=-180.01)},
-                             "delivery_address.longitude"),
-    "longitude infinite": (lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=0, longitude="Infinity")},
-                           "delivery_address.longitude"),
+    "blank street": (
+        lambda m: {"address": DeliveryAddress(street=" ", city="SF", latitude=37, longitude=-122)},
+        "delivery_address.street",
+    ),
+    "blank city": (
+        lambda m: {"address": DeliveryAddress(street="1 Main", city="", latitude=37, longitude=-122)},
+        "delivery_address.city",
+    ),
+    "latitude above 90": (
+        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="90.5", longitude=0)},
+        "delivery_address.latitude",
+    ),
+    "latitude not a number": (
+        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="north", longitude=0)},
+        "delivery_address.latitude",
+    ),
+    "latitude missing": (
+        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=None, longitude=0)},
+        "delivery_address.latitude",
+    ),
+    "latitude nan": (
+        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="NaN", longitude=0)},
+        "delivery_address.latitude",
+    ),
+    "longitude below -180": (
+        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=0, longitude=-180.01)},
+        "delivery_address.longitude",
+    ),
+    "longitude infinite": (
+        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=0, longitude="Infinity")},
+        "delivery_address.longitude",
+    ),
     "negative tip": (lambda m: {"tip": "-1.00"}, "tip"),
     "huge tip": (lambda m: {"tip": "1000.01"}, "tip"),
     "tip with three decimals": (lambda m: {"tip": "1.005"}, "tip"),

@@ -60,8 +60,9 @@ def cancelled_paid(customer, menu, actors):
     return order
 
 
-def test_cancelling_a_paid_order_queues_its_refund_after_commit(customer, menu, actors,
-                                                                 django_capture_on_commit_callbacks):
+def test_cancelling_a_paid_order_queues_its_refund_after_commit(
+    customer, menu, actors, django_capture_on_commit_callbacks
+):
     order = place_paid(customer, menu)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -190,8 +191,9 @@ def test_a_permanent_failure_is_failed_at_once(cancelled_paid, provider):
     assert refund_states(cancelled_paid) == ["PENDING", "PROCESSING", "FAILED"]
 
 
-def test_a_person_retries_a_failed_refund_from_the_admin(cancelled_paid, provider, admin_user,
-                                                          django_capture_on_commit_callbacks):
+def test_a_person_retries_a_failed_refund_from_the_admin(
+    cancelled_paid, provider, admin_user, django_capture_on_commit_callbacks
+):
     provider(ProviderError("charge not found", transient=False), "sim_re_after_retry")
     refund = Refund.objects.get(order=cancelled_paid)
     refund_process(refund_id=refund.pk)
@@ -303,8 +305,9 @@ class TestSimulatedProvider:
         assert isinstance(providers.get_provider(), ScriptedProvider)
 
 
-def test_an_unreachable_broker_does_not_undo_the_cancellation(customer, menu, actors, monkeypatch,
-                                                              django_capture_on_commit_callbacks):
+def test_an_unreachable_broker_does_not_undo_the_cancellation(
+    customer, menu, actors, monkeypatch, django_capture_on_commit_callbacks
+):
     order = place_paid(customer, menu)
 
     def broker_down(*args, **kwargs):

@@ -16,7 +16,6 @@ from delivery.services import courier_set_availability
 from orders.models import Order, PaymentStatus, TrackingEvent
 from orders.services.transitions import order_transition
 from orders.subscribers import log_event
-from tracking.broadcast import broadcast_event
 from payments.models import Refund
 from payments.services import payment_record_result, refund_process
 from tests.factories import OrderFactory
@@ -30,6 +29,7 @@ from tests.tracking.conftest import (
     session_cookie,
     socket,
 )
+from tracking.broadcast import broadcast_event
 from tracking.groups import order_group
 from tracking.payloads import event_payload
 

@@ -115,7 +115,7 @@ def sockets():
         if live.close_code is None:
             try:
                 live.close()
-            except Exception:  # noqa: BLE001 - the server may be gone already
+            except Exception:
                 pass
     loop.stop()
 
