@@ -12,6 +12,7 @@ import os
 import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -61,7 +62,9 @@ def main():
         customer = UserFactory(username="bench-customer")
         restaurant = RestaurantFactory()
         items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
-        address = DeliveryAddress(street="1 Bench Way", city="Benchville", latitude="37.78", longitude="-122.40")
+        address = DeliveryAddress(
+            street="1 Bench Way", city="Benchville", latitude=Decimal("37.78"), longitude=Decimal("-122.40")
+        )
         orders = [
             order_place(
                 customer=customer,

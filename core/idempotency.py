@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for every POST action (seed 002, Stripe's rules), in one view mixin.
+"""`Idempotency-Key` for every POST action (the three-status order API, Stripe's rules), in one view mixin.
 
 The key is reserved after authentication, permissions and throttling (so refusals there are
 not remembered) and before the action runs. What is kept and replayed is the answer the

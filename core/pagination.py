@@ -1,4 +1,4 @@
-"""Page-number pagination by default (seed 001), cursor pagination on request (seed 002).
+"""Page-number pagination by default (the order-process API), cursor pagination on request (the three-status order API).
 
 `?page=2&page_size=50` answers `count/next/previous/results`; `?pagination=cursor` (first
 page) or `?cursor=<next_cursor>` answers `has_more/next_cursor/results`. Page sizes are

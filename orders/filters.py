@@ -1,4 +1,5 @@
-"""Filters for the order list: seed 004's tabs and seed 001/002's field filters, AND-combined.
+"""Filters for the order list: the mobile order API's tabs and the order-process and three-status
+APIs' field filters, AND-combined.
 
 A value a filter does not know is a 400 naming the filter, never an empty list.
 """
@@ -132,7 +133,7 @@ class OrderFilter(filters.FilterSet):
     tab = filters.ChoiceFilter(
         choices=[(name, name) for name in ORDER_TABS],
         method="filter_tab",
-        help_text="Seed 004's tabs: " + ", ".join(ORDER_TABS) + ".",
+        help_text="The mobile order API's tabs: " + ", ".join(ORDER_TABS) + ".",
     )
     status = StatusFilter(
         field_name="status",

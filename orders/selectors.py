@@ -247,7 +247,7 @@ def order_for_eta(*, actor: Actor, order_id) -> Order:
     return _one(orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile"), order_id)
 
 
-# ---------------------------------------------------------------- tabs (seed 004)
+# ---------------------------------------------------------------- tabs (the mobile order API)
 
 _REFUNDED_AFTER_RETURN = Q(status=OrderStatus.REFUND_COMPLETED, returned_at__isnull=False)
 

@@ -1,7 +1,8 @@
-"""Shapes of the order API: inputs validated here, outputs in seed 001's vocabulary
-(`order_number`, `order_status`, `total_amount`, `order_placed_at`, ...) with seed 000's
+"""Shapes of the order API: inputs validated here, outputs in the order-process API's vocabulary
+(`order_number`, `order_status`, `total_amount`, `order_placed_at`, ...) with the customer tracking API's
 money and address fields."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
@@ -80,10 +81,20 @@ class OrderPlaceSerializer(serializers.Serializer):
     tip = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, max_value=MAX_TIP, required=False)
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    def validate(self, attrs):
-        if attrs["delivery_type"] == DeliveryType.DELIVERY and not attrs.get("delivery_address"):
-            raise serializers.ValidationError({"delivery_address": ["A delivery order needs a delivery address."]})
-        return attrs
+    def to_internal_value(self, data):
+        # The address rule is checked with the fields, not after them, so that one answer names
+        # every problem of the request.
+        errors = {}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors, values = dict(exc.detail), None
+        needs_address = isinstance(data, Mapping) and data.get("delivery_type") == DeliveryType.DELIVERY
+        if needs_address and not data.get("delivery_address") and "delivery_address" not in errors:
+            errors["delivery_address"] = ["A delivery order needs a delivery address."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
 
 
 def order_place_arguments(data: dict) -> dict:
@@ -103,7 +114,7 @@ def order_place_arguments(data: dict) -> dict:
         "delivery_type": data["delivery_type"],
         "payment_method": data["payment_method"],
         "address": DeliveryAddress(**address) if address and data["delivery_type"] == DeliveryType.DELIVERY else None,
-        "tip": data.get("tip", Decimal("0")),
+        "tip": data.get("tip", Decimal("0.00")),
         "notes": data["notes"],
     }
 
@@ -112,7 +123,7 @@ def order_place_arguments(data: dict) -> dict:
 
 
 class OrderSummarySerializer(serializers.ModelSerializer):
-    """Seed 000's OrderSummary in seed 001's words: what a list row shows."""
+    """The customer tracking API's OrderSummary in the order-process API's words: what a list row shows."""
 
     order_number = serializers.CharField(source="number")
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
@@ -207,7 +218,7 @@ _EVENT_DESCRIPTIONS = {
 
 
 class HistoryEntrySerializer(serializers.Serializer):
-    """One tracking event as seed 001's history shows it."""
+    """One tracking event as the order-process API's history shows it."""
 
     id = serializers.UUIDField()
     sequence = serializers.IntegerField()
@@ -380,7 +391,7 @@ class HistorySerializer(serializers.Serializer):
 
 
 class OrderActionResponseSerializer(serializers.Serializer):
-    """Seed 001's answer to every action; the optional fields appear where the action sets them."""
+    """The order-process API's answer to every action; the optional fields appear where the action sets them."""
 
     success = serializers.BooleanField()
     order_id = serializers.UUIDField()

@@ -175,7 +175,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
 
 class OrderConsumer(LiveConsumer):
-    """`ws/orders/<order_id>/[?after=N]`: one order, as seed 001 describes it.
+    """`ws/orders/<order_id>/[?after=N]`: one order, as the order-process API describes it.
 
     Sends a `snapshot` (lean status, last sequence, courier position when on the road), then
     with `after` every event with a higher sequence from the history, then live events, each
@@ -220,7 +220,7 @@ class OrderConsumer(LiveConsumer):
 
 
 class OrdersHubConsumer(LiveConsumer):
-    """`ws/orders/`: one socket, many orders (seed 000's hub).
+    """`ws/orders/`: one socket, many orders (the customer tracking API's hub).
 
     Client messages: `{"action": "subscribe", "order_id": ..., "after": N}` (after optional)
     and `{"action": "unsubscribe", "order_id": ...}`. A subscription is answered like

@@ -14,7 +14,7 @@ LOCATION_UPDATED = "order.location_updated"
 
 
 def event_payload(event: TrackingEvent) -> dict:
-    """Seed 001's event fields plus seed 000's ids and times and the per-order sequence.
+    """The order-process API's event fields plus the customer tracking API's ids and times and the per-order sequence.
 
     Reads `event.order`, so select it with the event when building many payloads.
     """

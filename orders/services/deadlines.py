@@ -32,10 +32,6 @@ class SweepReport:
     found: int
     enforced: int
 
-    @property
-    def skipped(self) -> int:
-        return self.found - self.enforced
-
 
 def order_enforce_deadline(*, order_id: Any, now: datetime | None = None) -> TransitionResult | None:
     """Carry out the order's deadline if it has passed; None if there is nothing to do.

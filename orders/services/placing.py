@@ -1,22 +1,19 @@
 """Placing an order: prices from the menu, snapshots of what was ordered, the first event."""
 
 import secrets
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import Conflict, ValidationFailed
-from core.geo import parse_coordinate
-from core.parsing import parse_uuid
 from orders import hooks
 from orders.models import (
     DeliveryType,
@@ -38,9 +35,9 @@ ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
 @dataclass(frozen=True)
 class OrderLine:
-    menu_item_id: Any
-    quantity: Any
-    choice_ids: Sequence[Any] = ()
+    menu_item_id: uuid.UUID
+    quantity: int
+    choice_ids: Sequence[int] = ()
     notes: str = ""
 
 
@@ -48,8 +45,8 @@ class OrderLine:
 class DeliveryAddress:
     street: str
     city: str
-    latitude: Any
-    longitude: Any
+    latitude: Decimal
+    longitude: Decimal
     state: str = ""
     postal_code: str = ""
     country: str = ""
@@ -71,22 +68,6 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    return number if number.is_finite() else None
-
-
-def _as_str_list(values: Any) -> list[str] | None:
-    if not isinstance(values, (list, tuple)):
-        return None
-    return [str(v) for v in values]
-
-
 def _new_order_number(now: datetime) -> str:
     suffix = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
     return f"ORD-{now:%Y%m%d}-{suffix}"
@@ -95,49 +76,27 @@ def _new_order_number(now: datetime) -> str:
 def order_place(
     *,
     customer: AbstractBaseUser,
-    restaurant_id: Any,
+    restaurant_id: uuid.UUID,
     lines: Sequence[OrderLine],
     delivery_type: str,
     payment_method: str,
     address: DeliveryAddress | None = None,
-    tip: Any = Decimal("0"),
+    tip: Decimal = Decimal("0.00"),
     notes: str = "",
 ) -> Order:
-    """Place an order from the restaurant's menu; prices always come from the menu."""
+    """Place an order from the restaurant's menu; prices always come from the menu.
+
+    Its input has the shape `orders.serializers.OrderPlaceSerializer` checks (types, ranges,
+    lengths, a delivery order's address). What only the database can tell is checked here: the
+    restaurant takes orders, each item and choice is on its menu and available, and the menu's
+    rules for choices hold. Every such problem is reported at once, and nothing is written.
+    """
     errors = _Errors()
-    restaurant = Restaurant.objects.filter(pk=restaurant_id).first() if parse_uuid(restaurant_id) else None
+    restaurant = Restaurant.objects.filter(pk=restaurant_id).first()
     if restaurant is None:
         errors.add("restaurant", "No such restaurant.")
     elif not restaurant.is_open:
         errors.add("restaurant", "This restaurant is not taking orders right now.")
-
-    if delivery_type not in DeliveryType.values:
-        errors.add("delivery_type", f"Must be one of: {', '.join(DeliveryType.values)}.")
-    if payment_method not in PaymentMethod.values:
-        errors.add("payment_method", f"Must be one of: {', '.join(PaymentMethod.values)}.")
-
-    tip_amount = _decimal(tip if tip is not None else 0)
-    if tip_amount is None or tip_amount < 0 or tip_amount > MAX_TIP or tip_amount != tip_amount.quantize(CENT):
-        errors.add("tip", f"Must be an amount between 0 and {MAX_TIP} with at most two decimals.")
-    if len(notes or "") > 500:
-        errors.add("notes", "At most 500 characters.")
-
-    latitude = longitude = None
-    if delivery_type == DeliveryType.DELIVERY:
-        if address is None:
-            errors.add("delivery_address", "A delivery order needs a delivery address.")
-        else:
-            if not (address.street or "").strip():
-                errors.add("delivery_address.street", "This field is required.")
-            if not (address.city or "").strip():
-                errors.add("delivery_address.city", "This field is required.")
-            latitude = parse_coordinate(address.latitude, 90)
-            longitude = parse_coordinate(address.longitude, 180)
-            if latitude is None:
-                errors.add("delivery_address.latitude", "Must be a number between -90 and 90.")
-            if longitude is None:
-                errors.add("delivery_address.longitude", "Must be a number between -180 and 180.")
-
     priced_lines = _price_lines(lines, restaurant, errors)
     errors.raise_if_any()
 
@@ -145,7 +104,7 @@ def order_place(
     discount = Decimal("0.00")
     delivery_fee = restaurant.delivery_fee if delivery_type == DeliveryType.DELIVERY else Decimal("0.00")
     tax = _money((subtotal - discount) * restaurant.tax_rate)
-    total = subtotal - discount + delivery_fee + tip_amount + tax
+    total = subtotal - discount + delivery_fee + tip + tax
     now = timezone.now()
     is_online = payment_method == PaymentMethod.ONLINE
 
@@ -159,10 +118,10 @@ def order_place(
         subtotal=subtotal,
         discount=discount,
         delivery_fee=delivery_fee,
-        tip=tip_amount,
+        tip=tip,
         tax=tax,
         total=total,
-        notes=(notes or "").strip(),
+        notes=notes.strip(),
         placed_at=now,
         updated_at=now,
         estimated_prep_minutes=restaurant.average_prep_minutes,
@@ -171,11 +130,11 @@ def order_place(
     if delivery_type == DeliveryType.DELIVERY:
         order.delivery_street = address.street.strip()
         order.delivery_city = address.city.strip()
-        order.delivery_state = (address.state or "").strip()
-        order.delivery_postal_code = (address.postal_code or "").strip()
-        order.delivery_country = (address.country or "").strip()
-        order.delivery_latitude = latitude
-        order.delivery_longitude = longitude
+        order.delivery_state = address.state.strip()
+        order.delivery_postal_code = address.postal_code.strip()
+        order.delivery_country = address.country.strip()
+        order.delivery_latitude = address.latitude
+        order.delivery_longitude = address.longitude
     order.estimated_delivery_at = eta_after_ready(order, restaurant, order.estimated_ready_at)
     order.deadline_at, order.deadline_kind = deadline_for(order, now)
 
@@ -196,38 +155,19 @@ def order_place(
 
 
 def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict]:
-    max_lines = settings.ORDERFLOW_MAX_ORDER_LINES
-    max_quantity = settings.ORDERFLOW_MAX_ITEM_QUANTITY
-    if not isinstance(lines, (list, tuple)) or not lines:
-        errors.add("items", "An order needs at least one item.")
-        return []
-    if len(lines) > max_lines:
-        errors.add("items", f"An order may have at most {max_lines} lines.")
-        return []
-
-    item_ids = {str(line.menu_item_id) for line in lines if parse_uuid(line.menu_item_id)}
-    choice_ids = {
-        int(choice_id)
-        for line in lines
-        for choice_id in (_as_str_list(line.choice_ids) or [])
-        if str(choice_id).isdigit() and len(str(choice_id)) < 12
-    }
-    menu_items = MenuItem.objects.in_bulk(item_ids) if item_ids else {}
-    menu_items = {str(key): value for key, value in menu_items.items()}
+    """Each line priced from the menu, or its problems added to `errors`."""
+    item_ids = {line.menu_item_id for line in lines}
+    choice_ids = {choice_id for line in lines for choice_id in line.choice_ids}
+    menu_items = MenuItem.objects.in_bulk(item_ids)
     choices = CustomizationChoice.objects.select_related("group").in_bulk(choice_ids) if choice_ids else {}
     required_groups = defaultdict(list)
     for group in CustomizationGroup.objects.filter(menu_item_id__in=item_ids, min_choices__gt=0):
-        required_groups[str(group.menu_item_id)].append(group)
+        required_groups[group.menu_item_id].append(group)
 
     priced = []
     for index, line in enumerate(lines):
         where = f"items[{index}]"
-        quantity = line.quantity
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= max_quantity:
-            errors.add(f"{where}.quantity", f"Must be a whole number from 1 to {max_quantity}.")
-        if len(line.notes or "") > 300:
-            errors.add(f"{where}.notes", "At most 300 characters.")
-        item = menu_items.get(str(line.menu_item_id))
+        item = menu_items.get(line.menu_item_id)
         if item is None or restaurant is None or item.restaurant_id != restaurant.pk:
             errors.add(f"{where}.menu_item", "No such item on this restaurant's menu.")
             continue
@@ -235,13 +175,9 @@ def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, erro
             errors.add(f"{where}.menu_item", f"{item.name} is not available right now.")
             continue
 
-        raw_choices = _as_str_list(line.choice_ids)
-        if raw_choices is None:
-            errors.add(f"{where}.customizations", "Must be a list of choice ids.")
-            continue
         picked = []
-        for choice_id in raw_choices:
-            choice = choices.get(int(choice_id)) if choice_id.isdigit() and len(choice_id) < 12 else None
+        for choice_id in line.choice_ids:
+            choice = choices.get(choice_id)
             if choice is None or choice.group.menu_item_id != item.pk:
                 errors.add(f"{where}.customizations", f"{choice_id} is not a choice for {item.name}.")
             elif not choice.is_available:
@@ -258,22 +194,21 @@ def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, erro
                     f"Pick at most {choice.group.max_choices} of {choice.group.name}.",
                 )
                 per_group[choice.group_id] = 0
-        for group in required_groups[str(item.pk)]:
+        for group in required_groups[item.pk]:
             if per_group.get(group.pk, 0) < group.min_choices:
                 errors.add(f"{where}.customizations", f"Pick at least {group.min_choices} of {group.name}.")
 
         unit_price = item.price + sum((choice.price_adjustment for choice in picked), Decimal("0.00"))
-        if isinstance(quantity, int) and not isinstance(quantity, bool) and 1 <= quantity <= max_quantity:
-            priced.append(
-                {
-                    "item": item,
-                    "choices": picked,
-                    "quantity": quantity,
-                    "unit_price": _money(unit_price),
-                    "line_total": _money(unit_price * quantity),
-                    "notes": (line.notes or "").strip(),
-                }
-            )
+        priced.append(
+            {
+                "item": item,
+                "choices": picked,
+                "quantity": line.quantity,
+                "unit_price": _money(unit_price),
+                "line_total": _money(unit_price * line.quantity),
+                "notes": line.notes.strip(),
+            }
+        )
     return priced
 
 

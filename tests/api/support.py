@@ -1,5 +1,7 @@
 """Helpers for the API tests: orders put into a state through the real services."""
 
+from decimal import Decimal
+
 from core.actors import Actor
 from delivery.models import HandoffCode
 from delivery.services import order_assign_courier, otp_code
@@ -17,6 +19,11 @@ ADDRESS = {
     "latitude": 37.787,
     "longitude": -122.396,
 }
+
+# The same address as the services take it (coordinates as decimals).
+STORED_ADDRESS = DeliveryAddress(
+    **{**ADDRESS, "latitude": Decimal(str(ADDRESS["latitude"])), "longitude": Decimal(str(ADDRESS["longitude"]))}
+)
 
 
 def order_body(menu, *, delivery_type="delivery", payment_method="cod", **extra) -> dict:
@@ -47,7 +54,7 @@ def place(customer, menu, *, delivery_type="delivery", payment_method="cod", pai
         lines=[OrderLine(menu_item_id=menu["pizza"].pk, quantity=1, choice_ids=[menu["small"].pk])],
         delivery_type=delivery_type,
         payment_method=payment_method,
-        address=DeliveryAddress(**ADDRESS) if delivery_type == "delivery" else None,
+        address=STORED_ADDRESS if delivery_type == "delivery" else None,
     )
     if paid:
         order = payment_record_result(order_id=order.pk, succeeded=True, provider_reference=f"pi_{order.number}")

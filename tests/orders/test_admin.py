@@ -1,4 +1,5 @@
 import logging
+from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -17,7 +18,9 @@ from tests.factories import MenuItemFactory, OrderFactory, UserFactory
 
 S = OrderStatus
 CHANGELIST = reverse("admin:orders_order_changelist")
-ADDRESS = DeliveryAddress(street="500 Howard Street", city="San Francisco", latitude="37.787", longitude="-122.396")
+ADDRESS = DeliveryAddress(
+    street="500 Howard Street", city="San Francisco", latitude=Decimal("37.787"), longitude=Decimal("-122.396")
+)
 EVENT_FIELDS = ("sequence", "event_type", "from_status", "to_status", "actor_role", "actor_name", "reason")
 
 

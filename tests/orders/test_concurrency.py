@@ -7,6 +7,7 @@ calls really do overlap; the order's row lock must serialise them.
 import itertools
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -71,7 +72,10 @@ def place(customer, restaurant, menu):
             delivery_type="delivery",
             payment_method=payment_method,
             address=DeliveryAddress(
-                street="500 Howard Street", city="San Francisco", latitude=37.787, longitude=-122.396
+                street="500 Howard Street",
+                city="San Francisco",
+                latitude=Decimal("37.787"),
+                longitude=Decimal("-122.396"),
             ),
         )
 

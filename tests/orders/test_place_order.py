@@ -1,6 +1,7 @@
 """Placing an order: prices from the menu, snapshots, the first event, and every bad input refused."""
 
 import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
+from rest_framework.test import APIClient
 
 from core.errors import ValidationFailed
 from orders.models import (
@@ -28,7 +30,11 @@ from tests.factories import CustomizationChoiceFactory, CustomizationGroupFactor
 pytestmark = pytest.mark.django_db
 
 ADDRESS = DeliveryAddress(
-    street=" 500 Howard Street ", city="San Francisco", latitude="37.787", longitude=-122.396, postal_code="94105"
+    street=" 500 Howard Street ",
+    city="San Francisco",
+    latitude=Decimal("37.787"),
+    longitude=Decimal("-122.396"),
+    postal_code="94105",
 )
 
 
@@ -64,7 +70,7 @@ def test_totals_come_from_the_menu(customer, restaurant, menu, delivery_type, de
         pizza_line(menu, "large", "olives", quantity=2),
         OrderLine(menu_item_id=menu["salad"].pk, quantity=1),
     ]
-    order = place(customer, restaurant, lines, delivery_type=delivery_type, tip="5.00")
+    order = place(customer, restaurant, lines, delivery_type=delivery_type, tip=Decimal("5.00"))
     order.refresh_from_db()
     assert (order.subtotal, order.discount, order.delivery_fee, order.tax, order.tip, order.total) == (
         Decimal("41.50"),
@@ -211,14 +217,14 @@ def test_placing_costs_the_same_queries_for_one_line_or_ten(customer, restaurant
 
 
 # ---------------------------------------------------------------- bad input
+#
+# What only the menu can tell is checked by `order_place`; the shape of the request (types,
+# ranges, lengths, a delivery order's address) by `OrderPlaceSerializer`, before the service
+# runs. Both kinds are refused with the field named, and nothing is written.
 
 
 def _lines(menu, **line):
     return [OrderLine(**{"menu_item_id": menu["pizza"].pk, "quantity": 1, "choice_ids": [menu["small"].pk], **line})]
-
-
-def _too_many_lines(menu):
-    return [OrderLine(menu_item_id=menu["salad"].pk, quantity=1)] * (settings.ORDERFLOW_MAX_ORDER_LINES + 1)
 
 
 def _choice_ids(menu, *names):
@@ -243,28 +249,15 @@ def _another_restaurants_item(menu):
     return {"lines": [OrderLine(menu_item_id=stranger.pk, quantity=1)]}
 
 
-BAD_INPUT = {
-    "unknown restaurant": (lambda m: {"restaurant_id": "5b0f0a52-47b4-4b43-9a8e-9d7c10c4bb0e"}, "restaurant"),
-    "restaurant id not a uuid": (lambda m: {"restaurant_id": "pizza-palace"}, "restaurant"),
-    "restaurant id missing": (lambda m: {"restaurant_id": None}, "restaurant"),
+UNKNOWN_ID = uuid.UUID("0b6c7f3e-1111-4a4a-8c8c-123456789abc")
+
+MENU_REFUSALS = {
+    "unknown restaurant": (
+        lambda m: {"restaurant_id": uuid.UUID("5b0f0a52-47b4-4b43-9a8e-9d7c10c4bb0e")},
+        "restaurant",
+    ),
     "closed restaurant": (_closed_restaurant, "restaurant"),
-    "no items": (lambda m: {"lines": []}, "items"),
-    "items not a list": (lambda m: {"lines": "pizza"}, "items"),
-    "too many lines": (lambda m: {"lines": _too_many_lines(m)}, "items"),
-    "quantity 0": (lambda m: {"lines": _lines(m, quantity=0)}, "items[0].quantity"),
-    "negative quantity": (lambda m: {"lines": _lines(m, quantity=-2)}, "items[0].quantity"),
-    "huge quantity": (
-        lambda m: {"lines": _lines(m, quantity=settings.ORDERFLOW_MAX_ITEM_QUANTITY + 1)},
-        "items[0].quantity",
-    ),
-    "fractional quantity": (lambda m: {"lines": _lines(m, quantity=1.5)}, "items[0].quantity"),
-    "quantity as text": (lambda m: {"lines": _lines(m, quantity="2")}, "items[0].quantity"),
-    "quantity true": (lambda m: {"lines": _lines(m, quantity=True)}, "items[0].quantity"),
-    "item id not a uuid": (lambda m: {"lines": _lines(m, menu_item_id="margherita")}, "items[0].menu_item"),
-    "unknown item": (
-        lambda m: {"lines": _lines(m, menu_item_id="0b6c7f3e-1111-4a4a-8c8c-123456789abc")},
-        "items[0].menu_item",
-    ),
+    "unknown item": (lambda m: {"lines": _lines(m, menu_item_id=UNKNOWN_ID)}, "items[0].menu_item"),
     "item of another restaurant": (_another_restaurants_item, "items[0].menu_item"),
     "unavailable item": (
         lambda m: {"lines": [OrderLine(menu_item_id=m["sold_out"].pk, quantity=1)]},
@@ -275,11 +268,6 @@ BAD_INPUT = {
         "items[0].customizations",
     ),
     "unknown choice": (lambda m: {"lines": _lines(m, choice_ids=[m["small"].pk, 987654])}, "items[0].customizations"),
-    "choice id not a number": (
-        lambda m: {"lines": _lines(m, choice_ids=[m["small"].pk, "olives"])},
-        "items[0].customizations",
-    ),
-    "choices not a list": (lambda m: {"lines": _lines(m, choice_ids="small")}, "items[0].customizations"),
     "unavailable choice": (_unavailable_choice, "items[0].customizations"),
     "duplicate choice": (
         lambda m: {"lines": _lines(m, choice_ids=_choice_ids(m, "small", "olives", "olives"))},
@@ -295,41 +283,93 @@ BAD_INPUT = {
     ),
     "no size": (lambda m: {"lines": _lines(m, choice_ids=_choice_ids(m, "olives"))}, "items[0].customizations"),
     "bad second line": (
-        lambda m: {"lines": [*_lines(m), OrderLine(menu_item_id=m["salad"].pk, quantity=0)]},
-        "items[1].quantity",
+        lambda m: {
+            "lines": [*_lines(m), OrderLine(menu_item_id=m["salad"].pk, quantity=1, choice_ids=[m["small"].pk])]
+        },
+        "items[1].customizations",
     ),
-    "long item notes": (lambda m: {"lines": _lines(m, notes="x" * 301)}, "items[0].notes"),
-    "no address for delivery": (lambda m: {"address": None}, "delivery_address"),
-    "blank street": (
-        lambda m: {"address": DeliveryAddress(street=" ", city="SF", latitude=37, longitude=-122)},
-        "delivery_address.street",
+}
+
+
+def _row_counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (Order, OrderItem, OrderItemCustomization, Payment, TrackingEvent)
+    }
+
+
+@pytest.mark.parametrize(("make_input", "field"), MENU_REFUSALS.values(), ids=MENU_REFUSALS.keys())
+def test_what_the_menu_does_not_allow_is_refused_and_nothing_is_written(customer, restaurant, menu, make_input, field):
+    place(customer, restaurant, _lines(menu))  # something already there, to show nothing is added
+    counts = _row_counts()
+
+    with pytest.raises(ValidationFailed) as caught:
+        place(customer, restaurant, **{"lines": _lines(menu), **make_input(menu)})
+
+    assert field in caught.value.errors, caught.value.errors
+    assert all(caught.value.errors[field]), "each error says what is wrong"
+    assert caught.value.code == "validation_error"
+    assert caught.value.extra["errors"] == caught.value.errors
+    assert _row_counts() == counts
+
+
+def _body(menu, **changes):
+    body = {
+        "restaurant": str(menu["pizza"].restaurant_id),
+        "items": [{"menu_item": str(menu["pizza"].pk), "quantity": 1, "customizations": [menu["small"].pk]}],
+        "delivery_type": "delivery",
+        "payment_method": "online",
+        "delivery_address": {"street": "1 Main", "city": "SF", "latitude": 37, "longitude": -122},
+    }
+    body.update(changes)
+    return body
+
+
+def _item(menu, **changes):
+    return [{"menu_item": str(menu["pizza"].pk), "quantity": 1, "customizations": [menu["small"].pk], **changes}]
+
+
+def _address(**changes):
+    return {"street": "1 Main", "city": "SF", "latitude": 37, "longitude": -122, **changes}
+
+
+SHAPE_REFUSALS = {
+    "restaurant id not a uuid": (lambda m: {"restaurant": "pizza-palace"}, "restaurant"),
+    "restaurant id missing": (lambda m: {"restaurant": None}, "restaurant"),
+    "no items": (lambda m: {"items": []}, "items"),
+    "items not a list": (lambda m: {"items": "pizza"}, "items"),
+    "too many lines": (lambda m: {"items": _item(m) * (settings.ORDERFLOW_MAX_ORDER_LINES + 1)}, "items"),
+    "quantity 0": (lambda m: {"items": _item(m, quantity=0)}, "items[0].quantity"),
+    "negative quantity": (lambda m: {"items": _item(m, quantity=-2)}, "items[0].quantity"),
+    "huge quantity": (
+        lambda m: {"items": _item(m, quantity=settings.ORDERFLOW_MAX_ITEM_QUANTITY + 1)},
+        "items[0].quantity",
     ),
-    "blank city": (
-        lambda m: {"address": DeliveryAddress(street="1 Main", city="", latitude=37, longitude=-122)},
-        "delivery_address.city",
+    "fractional quantity": (lambda m: {"items": _item(m, quantity=1.5)}, "items[0].quantity"),
+    "quantity true": (lambda m: {"items": _item(m, quantity=True)}, "items[0].quantity"),
+    "item id not a uuid": (lambda m: {"items": _item(m, menu_item="margherita")}, "items[0].menu_item"),
+    "choice id not a number": (
+        lambda m: {"items": _item(m, customizations=[m["small"].pk, "olives"])},
+        "items[0].customizations[1]",
     ),
-    "latitude above 90": (
-        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="90.5", longitude=0)},
-        "delivery_address.latitude",
-    ),
+    "choices not a list": (lambda m: {"items": _item(m, customizations="small")}, "items[0].customizations"),
+    "long item notes": (lambda m: {"items": _item(m, notes="x" * 301)}, "items[0].notes"),
+    "no address for delivery": (lambda m: {"delivery_address": None}, "delivery_address"),
+    "blank street": (lambda m: {"delivery_address": _address(street=" ")}, "delivery_address.street"),
+    "blank city": (lambda m: {"delivery_address": _address(city="")}, "delivery_address.city"),
+    "latitude above 90": (lambda m: {"delivery_address": _address(latitude="90.5")}, "delivery_address.latitude"),
     "latitude not a number": (
-        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="north", longitude=0)},
+        lambda m: {"delivery_address": _address(latitude="north")},
         "delivery_address.latitude",
     ),
-    "latitude missing": (
-        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=None, longitude=0)},
-        "delivery_address.latitude",
-    ),
-    "latitude nan": (
-        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude="NaN", longitude=0)},
-        "delivery_address.latitude",
-    ),
+    "latitude missing": (lambda m: {"delivery_address": _address(latitude=None)}, "delivery_address.latitude"),
+    "latitude nan": (lambda m: {"delivery_address": _address(latitude="NaN")}, "delivery_address.latitude"),
     "longitude below -180": (
-        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=0, longitude=-180.01)},
+        lambda m: {"delivery_address": _address(longitude=-180.01)},
         "delivery_address.longitude",
     ),
     "longitude infinite": (
-        lambda m: {"address": DeliveryAddress("1 Main", "SF", latitude=0, longitude="Infinity")},
+        lambda m: {"delivery_address": _address(longitude="Infinity")},
         "delivery_address.longitude",
     ),
     "negative tip": (lambda m: {"tip": "-1.00"}, "tip"),
@@ -344,38 +384,45 @@ BAD_INPUT = {
 }
 
 
-def _row_counts():
-    return {
-        model.__name__: model.objects.count()
-        for model in (Order, OrderItem, OrderItemCustomization, Payment, TrackingEvent)
-    }
+def _post(customer, body):
+    client = APIClient()
+    client.force_authenticate(customer)
+    return client.post("/api/orders/", body, format="json")
 
 
-@pytest.mark.parametrize(("make_input", "field"), BAD_INPUT.values(), ids=BAD_INPUT.keys())
-def test_bad_input_is_refused_and_nothing_is_written(customer, restaurant, menu, make_input, field):
-    place(customer, restaurant, _lines(menu))  # something already there, to show nothing is added
+@pytest.mark.parametrize(("make_changes", "field"), SHAPE_REFUSALS.values(), ids=SHAPE_REFUSALS.keys())
+def test_a_malformed_request_is_refused_before_the_service_and_nothing_is_written(
+    customer, restaurant, menu, make_changes, field
+):
+    place(customer, restaurant, _lines(menu))
     counts = _row_counts()
 
-    with pytest.raises(ValidationFailed) as caught:
-        place(customer, restaurant, **{"lines": _lines(menu), **make_input(menu)})
+    response = _post(customer, _body(menu, **make_changes(menu)))
 
-    assert field in caught.value.errors, caught.value.errors
-    assert all(caught.value.errors[field]), "each error says what is wrong"
-    assert caught.value.code == "validation_error"
-    assert caught.value.extra["errors"] == caught.value.errors
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert problem["code"] == "validation_error"
+    assert field in problem["errors"], problem["errors"]
+    assert all(problem["errors"][field]), "each error says what is wrong"
     assert _row_counts() == counts
 
 
 def test_every_problem_is_reported_at_once(customer, restaurant, menu):
-    with pytest.raises(ValidationFailed) as caught:
-        place(customer, restaurant, _lines(menu, quantity=0), tip="-5", payment_method="card", address=None)
-    assert set(caught.value.errors) == {"items[0].quantity", "tip", "payment_method", "delivery_address"}
+    body = _body(menu, items=_item(menu, quantity=0), tip="-5", payment_method="card", delivery_address=None)
+
+    response = _post(customer, body)
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"items[0].quantity", "tip", "payment_method", "delivery_address"}
     assert not Order.objects.exists()
 
 
-@pytest.mark.parametrize("tip", ["0", 0, None, "1000.00", Decimal("2.5"), 3])
+@pytest.mark.parametrize("tip", ["0", 0, None, "1000.00", "2.5", 3])
 def test_tips_within_the_limit_are_accepted(customer, restaurant, menu, tip):
-    order = place(customer, restaurant, _lines(menu), tip=tip)
+    body = _body(menu) if tip is None else _body(menu, tip=tip)
+    response = _post(customer, body)
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(pk=response.json()["id"])
     assert order.tip == Decimal(str(tip or 0))
     assert order.status == OrderStatus.PAYMENT_PENDING
     assert Order.objects.get(pk=order.pk).payment_status == PaymentStatus.PENDING

@@ -1,5 +1,7 @@
 """Driving an order through its life with the services, for the live-update tests."""
 
+from decimal import Decimal
+
 from core.actors import Actor
 from delivery.models import HandoffCode
 from delivery.services import order_assign_courier, otp_code
@@ -7,7 +9,9 @@ from orders.models import HandoffPurpose, Order, OrderStatus
 from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from orders.services.transitions import order_transition
 
-ADDRESS = DeliveryAddress(street="500 Howard Street", city="San Francisco", latitude="37.787", longitude="-122.396")
+ADDRESS = DeliveryAddress(
+    street="500 Howard Street", city="San Francisco", latitude=Decimal("37.787"), longitude=Decimal("-122.396")
+)
 
 
 def place(*, customer, restaurant, item, delivery_type="delivery", payment_method="cod") -> Order:

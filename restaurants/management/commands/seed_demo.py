@@ -63,8 +63,8 @@ ADDRESSES = {
         state="CA",
         postal_code="94111",
         country="US",
-        latitude="37.795000",
-        longitude="-122.398600",
+        latitude=Decimal("37.795000"),
+        longitude=Decimal("-122.398600"),
     ),
     "carol": DeliveryAddress(
         street="700 Valencia Street",
@@ -72,8 +72,8 @@ ADDRESSES = {
         state="CA",
         postal_code="94110",
         country="US",
-        latitude="37.760300",
-        longitude="-122.421600",
+        latitude=Decimal("37.760300"),
+        longitude=Decimal("-122.421600"),
     ),
 }
 
@@ -130,8 +130,8 @@ MENUS = (
     Menu(
         restaurant="Pizza Palace",
         address="1455 Market Street, San Francisco, CA 94103",
-        latitude="37.774929",
-        longitude="-122.419416",
+        latitude=Decimal("37.774929"),
+        longitude=Decimal("-122.419416"),
         delivery_fee="2.99",
         tax_rate="0.0863",
         average_prep_minutes=20,
@@ -153,8 +153,8 @@ MENUS = (
     Menu(
         restaurant="Sushi Bar",
         address="345 Stockton Street, San Francisco, CA 94108",
-        latitude="37.788300",
-        longitude="-122.406800",
+        latitude=Decimal("37.788300"),
+        longitude=Decimal("-122.406800"),
         delivery_fee="3.49",
         tax_rate="0.0863",
         average_prep_minutes=15,

@@ -1,4 +1,4 @@
-"""Seed 001's Python client ("Code Examples"), copied as published, against a live server.
+"""The order-process API's Python client ("Code Examples"), copied as published, against a live server.
 
 Only its base URL and tokens are ours: the classes take them as arguments.
 """
@@ -8,7 +8,7 @@ import requests
 
 from tests.api.support import place
 
-# ---------------------------------------------------------------- seed 001, verbatim
+# ---------------------------------------------------------------- the order-process API's client, verbatim
 
 
 class OrderAPI:
