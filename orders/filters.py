@@ -16,8 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
-from orders.selectors import ORDER_TABS
-from orders.transitions import STATUS_ALIASES, normalise_status
+from orders.transitions import ORDER_TABS, STATUS_ALIASES, normalise_status
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}

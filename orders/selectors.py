@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Coalesce
 from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound
 from core.parsing import parse_uuid
-from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization, OrderStatus
+from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization
 from orders.transitions import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
 from restaurants.models import StaffMembership
 
@@ -245,32 +245,6 @@ def order_with_events(*, actor: Actor, order_id) -> Order:
 def order_for_eta(*, actor: Actor, order_id) -> Order:
     """The order with what its ETA reads: the restaurant and the courier's last position."""
     return _one(orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile"), order_id)
-
-
-# ---------------------------------------------------------------- tabs (the mobile order API)
-
-_REFUNDED_AFTER_RETURN = Q(status=OrderStatus.REFUND_COMPLETED, returned_at__isnull=False)
-
-# The customer app's tabs. A delivery order waiting for its courier is still "to ship";
-# a self-pickup order that is ready is "to receive", like one on its way.
-ORDER_TABS: dict[str, Q] = {
-    "to_pay": Q(status=OrderStatus.PAYMENT_PENDING),
-    "to_ship": Q(
-        status__in=[
-            OrderStatus.ORDER_PLACED,
-            OrderStatus.PAYMENT_SUCCESS,
-            OrderStatus.RESTAURANT_CONFIRMED,
-            OrderStatus.PREPARING,
-        ]
-    )
-    | Q(status=OrderStatus.READY_FOR_PICKUP, delivery_type=DeliveryType.DELIVERY),
-    "to_receive": Q(status__in=[OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY])
-    | Q(status=OrderStatus.READY_FOR_PICKUP, delivery_type=DeliveryType.PICKUP),
-    "completed": Q(status__in=[OrderStatus.DELIVERED, OrderStatus.COMPLETED]),
-    "cancelled": Q(status__in=[OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED, OrderStatus.PAYMENT_FAILED])
-    | Q(status=OrderStatus.REFUND_COMPLETED, returned_at__isnull=True),
-    "returned": Q(status=OrderStatus.RETURNED) | _REFUNDED_AFTER_RETURN,
-}
 
 
 # ---------------------------------------------------------------- restaurant queue

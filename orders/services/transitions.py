@@ -25,7 +25,14 @@ from orders.models import (
 from orders.schedule import deadline_for, eta_after_ready
 from orders.selectors import order_get_visible
 from orders.services.events import event_record
-from orders.transitions import RULES, next_statuses_for, normalise_status, role_may_reach, rule_applies
+from orders.transitions import (
+    CANCELLING_STATUSES,
+    RULES,
+    next_statuses_for,
+    normalise_status,
+    role_may_reach,
+    rule_applies,
+)
 
 MAX_REASON_LENGTH = 500
 MAX_METADATA_BYTES = 4096
@@ -203,7 +210,7 @@ def _apply(
         order.estimated_delivery_at = eta_after_ready(order, order.restaurant, now)
         changed.add("estimated_delivery_at")
 
-    if target in (OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED):
+    if target in CANCELLING_STATUSES:
         order.cancelled_by = actor.role
         order.cancellation_reason = reason
         changed |= {"cancelled_by", "cancellation_reason"}
