@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for every POST action (seed 002, Stripe's rules), in one view mixin.
+"""`Idempotency-Key` for every POST action (the three-status order API, Stripe's rules), in one view mixin.
 
 The key is reserved after authentication, permissions and throttling (so refusals there are
 not remembered) and before the action runs. What is kept and replayed is the answer the
@@ -15,9 +15,9 @@ from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from rest_framework.renderers import JSONRenderer
 
-from orders.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
-from orders.models import IdempotencyRecord, IdempotencyState
-from orders.services import idempotency_begin, idempotency_complete, idempotency_release
+from core.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
+from core.models import IdempotencyRecord, IdempotencyState
+from core.services import idempotency_begin, idempotency_complete, idempotency_release
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
