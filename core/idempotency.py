@@ -4,8 +4,8 @@ The key is reserved after authentication, permissions and throttling (so refusal
 not remembered) and before the action runs. What is kept and replayed is the answer the
 action gave, success or refusal (a 409 stays a 409), except answers that say the request
 itself was unusable (malformed or invalid input, 429s, 5xx): those release the key so the
-corrected request can use it. Records live in `orders.IdempotencyRecord`; the services in
-`orders/services.py` do the writes.
+corrected request can use it. Records live in `core.IdempotencyRecord`; the services in
+`core/services.py` do the writes.
 """
 
 import hashlib

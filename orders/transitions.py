@@ -1,7 +1,7 @@
 """The one table of allowed order status changes, and who may make each.
 
 Everything that changes `Order.status` (API, admin, Celery jobs) goes through
-`orders.services.order_transition`, which reads this table; the docs and the
+`orders.services.transitions.order_transition`, which reads this table; the docs and the
 tests read it too. Checkout is not a transition: it creates the order in
 PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """

@@ -1,10 +1,10 @@
 """Fan-out of committed tracking events and courier positions to the channel layer.
 
-`broadcast_event` is one of `ORDERFLOW_EVENT_SUBSCRIBERS`: core.publishing calls it after
-the transaction commits. A channel layer that is down or slow costs a logged warning and at
-most `ORDERFLOW_BROADCAST_TIMEOUT_SECONDS`, never the transition itself; sockets recover the
-missed events from the history by sequence number (`?after=N`, or the gap fill in
-tracking.streams).
+`broadcast_event` is tracking's subscriber to committed events (registered in
+`TrackingConfig.ready`): core.publishing calls it after the transaction commits. A channel
+layer that is down or slow costs a logged warning and at most
+`ORDERFLOW_BROADCAST_TIMEOUT_SECONDS`, never the transition itself; sockets recover the missed
+events from the history by sequence number (`?after=N`, or the gap fill in tracking.streams).
 """
 
 import asyncio
