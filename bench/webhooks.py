@@ -25,19 +25,19 @@ os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 os.environ["ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = "1"
 
-from bench._setup import scratch_database  # noqa: E402
+import urllib3
+from django.db import transaction
 
-import urllib3  # noqa: E402
-from django.db import transaction  # noqa: E402
-
-from notifications.models import WebhookDelivery, WebhookEndpoint  # noqa: E402
-from notifications.signing import signature_header  # noqa: E402
-from notifications.webhooks import webhook_deliver_queue  # noqa: E402
-from orders.actors import Actor  # noqa: E402
-from orders.models import OrderStatus  # noqa: E402
-from orders.services import DeliveryAddress, OrderLine, order_place, order_transition  # noqa: E402
-from tests.factories import MenuItemFactory, RestaurantFactory, StaffFactory, UserFactory  # noqa: E402
-from tests.notifications.receiver import Receiver  # noqa: E402
+from bench._setup import scratch_database
+from core.actors import Actor
+from notifications.models import WebhookDelivery, WebhookEndpoint
+from notifications.signing import signature_header
+from notifications.webhooks import webhook_deliver_queue
+from orders.models import OrderStatus
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
+from tests.factories import MenuItemFactory, RestaurantFactory, StaffFactory, UserFactory
+from tests.notifications.receiver import Receiver
 
 STEPS = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
 ADDRESS = DeliveryAddress(street="1 Main St", city="SF", latitude=37.78, longitude=-122.40)
@@ -49,9 +49,14 @@ def run_orders(count, customer, staff, item) -> list[float]:
     for _ in range(count):
         start = time.perf_counter()
         with transaction.atomic():
-            order = order_place(customer=customer, restaurant_id=item.restaurant_id,
-                                lines=[OrderLine(menu_item_id=item.pk, quantity=1)], delivery_type="delivery",
-                                payment_method="cod", address=ADDRESS)
+            order = order_place(
+                customer=customer,
+                restaurant_id=item.restaurant_id,
+                lines=[OrderLine(menu_item_id=item.pk, quantity=1)],
+                delivery_type="delivery",
+                payment_method="cod",
+                address=ADDRESS,
+            )
         timings.append((time.perf_counter() - start) * 1000)
         for target in STEPS:
             start = time.perf_counter()
@@ -97,24 +102,37 @@ def main():
             t0 = time.perf_counter()
             # A new connection per POST, as each delivery makes.
             pool = urllib3.PoolManager(retries=False)
-            pool.request("POST", receiver.url, body=body, headers={
-                "Content-Type": "application/json", "X-Orderflow-Timestamp": str(ts),
-                "X-Orderflow-Signature": signature_header(secrets=["whsec_bench"], timestamp=ts, body=body)})
+            pool.request(
+                "POST",
+                receiver.url,
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Orderflow-Timestamp": str(ts),
+                    "X-Orderflow-Signature": signature_header(secrets=["whsec_bench"], timestamp=ts, body=body),
+                },
+            )
             raw.append((time.perf_counter() - t0) * 1000)
             pool.clear()
         raw_seconds = time.perf_counter() - start
         receiver.close()
 
-    print(f"events: {len(with_endpoint)} transitions, {recorded} deliveries recorded, {delivered} delivered, "
-          f"{distinct_at_receiver} distinct event ids at the receiver")
+    print(
+        f"events: {len(with_endpoint)} transitions, {recorded} deliveries recorded, {delivered} delivered, "
+        f"{distinct_at_receiver} distinct event ids at the receiver"
+    )
     print("| measure | p50 ms | p95 ms | per second |")
     print("| --- | --- | --- | --- |")
-    print(f"| transition, no endpoint (baseline) | {statistics.median(without):.2f} | {pct(without, .95):.2f} | - |")
-    print(f"| transition, one endpoint | {statistics.median(with_endpoint):.2f} | {pct(with_endpoint, .95):.2f} | - |")
-    print(f"| delivery through `webhook_deliver_queue` | {statistics.median(latencies):.2f} (HTTP only) | "
-          f"{pct(latencies, .95):.2f} (HTTP only) | {delivered / delivery_seconds:.0f} |")
-    print(f"| raw signed POST, no database (baseline) | {statistics.median(raw):.2f} | {pct(raw, .95):.2f} | "
-          f"{len(raw) / raw_seconds:.0f} |")
+    print(f"| transition, no endpoint (baseline) | {statistics.median(without):.2f} | {pct(without, 0.95):.2f} | - |")
+    print(f"| transition, one endpoint | {statistics.median(with_endpoint):.2f} | {pct(with_endpoint, 0.95):.2f} | - |")
+    print(
+        f"| delivery through `webhook_deliver_queue` | {statistics.median(latencies):.2f} (HTTP only) | "
+        f"{pct(latencies, 0.95):.2f} (HTTP only) | {delivered / delivery_seconds:.0f} |"
+    )
+    print(
+        f"| raw signed POST, no database (baseline) | {statistics.median(raw):.2f} | {pct(raw, 0.95):.2f} | "
+        f"{len(raw) / raw_seconds:.0f} |"
+    )
 
 
 if __name__ == "__main__":

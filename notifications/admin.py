@@ -12,6 +12,8 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
+from core.actors import Actor
+from core.errors import ApplicationError
 from notifications.http import DeliveryRefused, url_check
 from notifications.models import (
     EndpointState,
@@ -31,12 +33,10 @@ from notifications.webhooks import (
     webhook_endpoint_enable,
     webhook_endpoint_send_test,
 )
-from orders.actors import Actor
-from orders.errors import ApplicationError
-from orders.services import order_enforce_deadline
+from orders.models import EventType
+from orders.services.deadlines import order_enforce_deadline
 from payments.models import RefundRecordStatus
 from payments.services import refund_retry
-from tracking.models import EventType
 
 MASK = "••••••"
 
@@ -65,7 +65,9 @@ class ServiceActionsMixin:
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
-        choices=EventType.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=EventType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every event.",
     )
 
@@ -108,18 +110,30 @@ class WebhookEndpointAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Enable (close the breaker): pending events go out in order")
     def enable(self, request, queryset):
-        self._each(request, queryset.values_list("pk", flat=True),
-                   lambda pk, actor: webhook_endpoint_enable(endpoint_id=pk, actor=actor), "endpoint(s) enabled")
+        self._each(
+            request,
+            queryset.values_list("pk", flat=True),
+            lambda pk, actor: webhook_endpoint_enable(endpoint_id=pk, actor=actor),
+            "endpoint(s) enabled",
+        )
 
     @admin.action(description="Disable: record nothing more for them")
     def disable(self, request, queryset):
-        self._each(request, queryset.values_list("pk", flat=True),
-                   lambda pk, actor: webhook_endpoint_disable(endpoint_id=pk, actor=actor), "endpoint(s) disabled")
+        self._each(
+            request,
+            queryset.values_list("pk", flat=True),
+            lambda pk, actor: webhook_endpoint_disable(endpoint_id=pk, actor=actor),
+            "endpoint(s) disabled",
+        )
 
     @admin.action(description="Send a test event")
     def send_test_event(self, request, queryset):
-        self._each(request, queryset.values_list("pk", flat=True),
-                   lambda pk, actor: webhook_endpoint_send_test(endpoint_id=pk, actor=actor), "test event(s) queued")
+        self._each(
+            request,
+            queryset.values_list("pk", flat=True),
+            lambda pk, actor: webhook_endpoint_send_test(endpoint_id=pk, actor=actor),
+            "test event(s) queued",
+        )
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -140,8 +154,18 @@ class WebhookAttemptInline(admin.TabularInline):
 class WebhookDeliveryAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     """The delivery log: one row per event and endpoint, its attempts inline."""
 
-    list_display = ("event_type", "order", "sequence", "endpoint", "state", "attempts", "last_status_code",
-                    "last_latency_ms", "next_attempt_at", "created_at")
+    list_display = (
+        "event_type",
+        "order",
+        "sequence",
+        "endpoint",
+        "state",
+        "attempts",
+        "last_status_code",
+        "last_latency_ms",
+        "next_attempt_at",
+        "created_at",
+    )
     list_filter = ("state", "endpoint", "event_type")
     list_select_related = ("endpoint", "order")
     search_fields = ("order__number", "event_id")
@@ -160,8 +184,12 @@ class WebhookDeliveryAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Resend the selected deliveries (same event id)")
     def resend(self, request, queryset):
-        self._each(request, queryset.values_list("pk", flat=True),
-                   lambda pk, actor: webhook_delivery_resend(delivery_id=pk, actor=actor), "delivery(ies) queued again")
+        self._each(
+            request,
+            queryset.values_list("pk", flat=True),
+            lambda pk, actor: webhook_delivery_resend(delivery_id=pk, actor=actor),
+            "delivery(ies) queued again",
+        )
 
 
 @admin.register(Notification)
@@ -172,8 +200,22 @@ class NotificationAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     list_filter = ("state", "kind", "channel")
     list_select_related = ("order",)
     search_fields = ("order__number", "recipient")
-    fields = ("kind", "channel", "recipient", "user", "order", "subject", "masked_body", "state", "attempts",
-              "next_attempt_at", "last_error", "provider_reference", "created_at", "sent_at")
+    fields = (
+        "kind",
+        "channel",
+        "recipient",
+        "user",
+        "order",
+        "subject",
+        "masked_body",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "provider_reference",
+        "created_at",
+        "sent_at",
+    )
     readonly_fields = fields
     actions = ["retry"]
 
@@ -193,8 +235,12 @@ class NotificationAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     @admin.action(description="Retry the selected failed notifications")
     def retry(self, request, queryset):
         ids = queryset.filter(state=NotificationState.FAILED).values_list("pk", flat=True)
-        self._each(request, ids, lambda pk, actor: notification_retry(notification_id=pk, actor=actor),
-                   "notification(s) queued again")
+        self._each(
+            request,
+            ids,
+            lambda pk, actor: notification_retry(notification_id=pk, actor=actor),
+            "notification(s) queued again",
+        )
 
 
 @admin.register(NotificationPreference)
@@ -234,8 +280,12 @@ class OverdueOrderAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Carry out their deadline now")
     def enforce(self, request, queryset):
-        self._each(request, queryset.values_list("pk", flat=True),
-                   lambda pk, actor: order_enforce_deadline(order_id=pk), "order(s) handled")
+        self._each(
+            request,
+            queryset.values_list("pk", flat=True),
+            lambda pk, actor: order_enforce_deadline(order_id=pk),
+            "order(s) handled",
+        )
 
 
 @admin.register(RefundNeedingAttention)
@@ -246,15 +296,29 @@ class RefundNeedingAttentionAdmin(OperatorOnly, ServiceActionsMixin, admin.Model
     list_filter = ("status",)
     list_select_related = ("order",)
     search_fields = ("order__number",)
-    fields = ("order", "amount", "currency", "status", "attempts", "last_error", "provider_reference",
-              "created_at", "updated_at")
+    fields = (
+        "order",
+        "amount",
+        "currency",
+        "status",
+        "attempts",
+        "last_error",
+        "provider_reference",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = fields
     actions = ["retry"]
 
     def get_queryset(self, request):
         stuck_before = timezone.now() - timedelta(seconds=settings.ORDERFLOW_REFUND_STUCK_SECONDS)
-        return super().get_queryset(request).filter(
-            Q(status=RefundRecordStatus.FAILED) | Q(status=RefundRecordStatus.PROCESSING, updated_at__lte=stuck_before)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(status=RefundRecordStatus.FAILED)
+                | Q(status=RefundRecordStatus.PROCESSING, updated_at__lte=stuck_before)
+            )
         )
 
     def has_add_permission(self, request):

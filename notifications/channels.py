@@ -46,7 +46,10 @@ class EmailChannel(NotificationChannel):
     def send(self, *, to: str, subject: str, text: str, idempotency_key: str) -> str:
         reference = f"<{idempotency_key.replace(':', '.')}@orderflow>"
         message = EmailMessage(
-            subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
+            subject=subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to],
             headers={"Message-ID": reference},
         )
         try:

@@ -79,8 +79,14 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float, allo
     started = time.perf_counter()
     try:
         response = pool.urlopen(
-            "POST", path, body=body, headers={**headers, "Host": host_header},
-            redirect=False, retries=False, preload_content=False, assert_same_host=False,
+            "POST",
+            path,
+            body=body,
+            headers={**headers, "Host": host_header},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
         )
         try:
             excerpt = response.read(RESPONSE_EXCERPT_BYTES, decode_content=True) or b""

@@ -90,8 +90,9 @@ def _histogram(name: str, samples: dict[str, dict[str, float]], buckets=LATENCY_
         running += per_bucket.get(bound, 0.0)
         cumulative.append((bound, running))
     total = samples.get(f"{name}_sum", {}).get("", 0.0)
-    return HistogramMetricFamily(name, "Webhook delivery latency (request sent to answer read)", buckets=cumulative,
-                                 sum_value=total)
+    return HistogramMetricFamily(
+        name, "Webhook delivery latency (request sent to answer read)", buckets=cumulative, sum_value=total
+    )
 
 
 def celery_queue_depth() -> int | None:
@@ -166,8 +167,9 @@ class OrderflowCollector:
 
         depth = celery_queue_depth()
         if depth is not None:
-            queue = GaugeMetricFamily("orderflow_celery_queue_depth", "Messages waiting in the Celery queue",
-                                      labels=["queue"])
+            queue = GaugeMetricFamily(
+                "orderflow_celery_queue_depth", "Messages waiting in the Celery queue", labels=["queue"]
+            )
             queue.add_metric([getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")], depth)
             yield queue
 

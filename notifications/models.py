@@ -1,7 +1,6 @@
 """What leaves the system on its own: outbound webhooks, notifications, and the counters behind /metrics."""
 
 import secrets
-import uuid
 
 from django.conf import settings
 from django.db import models
@@ -65,7 +64,7 @@ class WebhookDelivery(models.Model):
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     tracking_event = models.ForeignKey(
-        "tracking.TrackingEvent", on_delete=models.CASCADE, null=True, blank=True, related_name="webhook_deliveries"
+        "orders.TrackingEvent", on_delete=models.CASCADE, null=True, blank=True, related_name="webhook_deliveries"
     )
     order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     sequence = models.PositiveIntegerField(default=0)
@@ -86,16 +85,20 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["endpoint", "tracking_event"], name="one_delivery_per_endpoint_event",
+                fields=["endpoint", "tracking_event"],
+                name="one_delivery_per_endpoint_event",
                 condition=models.Q(tracking_event__isnull=False),
             )
         ]
         indexes = [
             models.Index(
-                fields=["endpoint", "order", "sequence"], name="webhook_pending_queue_idx",
+                fields=["endpoint", "order", "sequence"],
+                name="webhook_pending_queue_idx",
                 condition=models.Q(state="pending"),
             ),
-            models.Index(fields=["next_attempt_at"], name="webhook_pending_due_idx", condition=models.Q(state="pending")),
+            models.Index(
+                fields=["next_attempt_at"], name="webhook_pending_due_idx", condition=models.Q(state="pending")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +119,9 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.outcome}"
 
 
 class Channel(models.TextChoices):
@@ -145,7 +151,9 @@ def all_milestones() -> list[str]:
 class NotificationPreference(models.Model):
     """How a user wants to hear from orderflow; a user without a row gets the defaults (email, every milestone)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
     email_enabled = models.BooleanField(default=True)
     sms_enabled = models.BooleanField(default=False)
     phone = models.CharField(max_length=32, blank=True)
@@ -174,7 +182,9 @@ class Notification(models.Model):
 
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     recipient = models.CharField(max_length=254)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     subject = models.CharField(max_length=200)
@@ -211,6 +221,9 @@ class SimulatedSmsMessage(models.Model):
     calls = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"SMS {self.reference}"
+
 
 class MetricSample(models.Model):
     """A counter shared by every process (web servers and workers), read by /metrics."""
@@ -221,6 +234,9 @@ class MetricSample(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "labels"], name="one_metric_sample")]
+
+    def __str__(self) -> str:
+        return f"{self.name}{{{self.labels}}} = {self.value}"
 
 
 class OverdueOrder(Order):

@@ -18,6 +18,9 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from core.actors import Actor
+from core.errors import Conflict, NotFound
+from core.publishing import after_commit
 from delivery.models import HandoffCode
 from delivery.services import otp_code
 from notifications import metrics
@@ -29,10 +32,7 @@ from notifications.models import (
     NotificationPreference,
     NotificationState,
 )
-from orders.actors import Actor
-from orders.errors import Conflict, NotFound
 from orders.models import Order
-from tracking.publishing import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,16 @@ def notify(
         notification, created = Notification.objects.get_or_create(
             dedupe_key=dedupe_key[:200],
             defaults={
-                "kind": kind, "channel": address.channel, "recipient": address.recipient, "user": user,
-                "order": order, "subject": subject, "body": body, "code_purpose": code_purpose,
-                "code_sends": code_sends, "next_attempt_at": timezone.now(),
+                "kind": kind,
+                "channel": address.channel,
+                "recipient": address.recipient,
+                "user": user,
+                "order": order,
+                "subject": subject,
+                "body": body,
+                "code_purpose": code_purpose,
+                "code_sends": code_sends,
+                "next_attempt_at": timezone.now(),
             },
         )
         if created:
@@ -95,16 +102,26 @@ def notify(
 
 def notify_user(*, user, kind: str, subject: str, body: str, dedupe_key: str, **kwargs: Any) -> list[Notification]:
     return [
-        notify(kind=kind, address=address, subject=subject, body=body, user=user,
-               dedupe_key=f"{dedupe_key}:{user.pk}:{address.channel}", **kwargs)
+        notify(
+            kind=kind,
+            address=address,
+            subject=subject,
+            body=body,
+            user=user,
+            dedupe_key=f"{dedupe_key}:{user.pk}:{address.channel}",
+            **kwargs,
+        )
         for address in user_addresses(user)
     ]
 
 
 def operator_addresses() -> list[Address]:
     emails = settings.ORDERFLOW_OPERATOR_EMAILS or list(
-        get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
-        .order_by("pk").values_list("email", flat=True)
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("email", flat=True)
     )
     return [Address(Channel.EMAIL, email) for email in emails]
 
@@ -114,8 +131,13 @@ def notify_operators(*, subject: str, body: str, dedupe_key: str) -> list[Notifi
     if not addresses:
         logger.warning("no operator to tell: %s (set ORDERFLOW_OPERATOR_EMAILS)", subject)
     return [
-        notify(kind=NotificationKind.OPERATOR, address=address, subject=subject, body=body,
-               dedupe_key=f"{dedupe_key}:{address.recipient}")
+        notify(
+            kind=NotificationKind.OPERATOR,
+            address=address,
+            subject=subject,
+            body=body,
+            dedupe_key=f"{dedupe_key}:{address.recipient}",
+        )
         for address in addresses
     ]
 
@@ -148,9 +170,7 @@ def notification_send(*, notification_id: Any, now: datetime | None = None) -> N
     now = now or timezone.now()
     with transaction.atomic():
         try:
-            notification = (
-                Notification.objects.select_for_update(nowait=True).filter(pk=notification_id).first()
-            )
+            notification = Notification.objects.select_for_update(nowait=True).filter(pk=notification_id).first()
         except DatabaseError:
             return None  # another worker is sending it
         if notification is None or notification.state != NotificationState.PENDING:
@@ -165,7 +185,9 @@ def notification_send(*, notification_id: Any, now: datetime | None = None) -> N
         else:
             try:
                 notification.provider_reference = get_channel(notification.channel).send(
-                    to=notification.recipient, subject=notification.subject, text=text,
+                    to=notification.recipient,
+                    subject=notification.subject,
+                    text=text,
                     idempotency_key=f"orderflow-notification-{notification.pk}",
                 )[:100]
                 notification.state = NotificationState.SENT
@@ -177,16 +199,34 @@ def notification_send(*, notification_id: Any, now: datetime | None = None) -> N
                 outcome = "failed"
                 if not exc.transient or notification.attempts >= settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS:
                     notification.state = NotificationState.FAILED
-                    logger.warning("notification %s (%s by %s) failed: %s", notification.pk, notification.kind,
-                                   notification.channel, notification.last_error)
+                    logger.warning(
+                        "notification %s (%s by %s) failed: %s",
+                        notification.pk,
+                        notification.kind,
+                        notification.channel,
+                        notification.last_error,
+                    )
                 else:
                     notification.next_attempt_at = now + timedelta(seconds=_backoff_seconds(notification.attempts))
-        notification.save(update_fields=[
-            "attempts", "state", "provider_reference", "sent_at", "last_error", "next_attempt_at",
-        ])
+        notification.save(
+            update_fields=[
+                "attempts",
+                "state",
+                "provider_reference",
+                "sent_at",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
         metrics.metric_add(metrics.NOTIFICATIONS_SENT, {"channel": notification.channel, "outcome": outcome})
-    logger.info("notification %s kind=%s channel=%s order=%s %s", notification.pk, notification.kind,
-                notification.channel, notification.order_id, outcome)
+    logger.info(
+        "notification %s kind=%s channel=%s order=%s %s",
+        notification.pk,
+        notification.kind,
+        notification.channel,
+        notification.order_id,
+        outcome,
+    )
     if notification.state == NotificationState.PENDING:
         from notifications.tasks import notification_send_task
 
@@ -206,8 +246,10 @@ def notification_retry(*, notification_id: Any, actor: Actor) -> Notification:
         if notification is None:
             raise NotFound("No such notification.", code="notification_not_found")
         if notification.state != NotificationState.FAILED:
-            raise Conflict(f"The notification is {notification.state}; only a failed one can be retried.",
-                           code="notification_not_failed")
+            raise Conflict(
+                f"The notification is {notification.state}; only a failed one can be retried.",
+                code="notification_not_failed",
+            )
         notification.state = NotificationState.PENDING
         notification.attempts = 0
         notification.next_attempt_at = timezone.now()
@@ -224,7 +266,8 @@ def notifications_dispatch_due(*, now: datetime | None = None, limit: int = 500)
     now = now or timezone.now()
     due = list(
         Notification.objects.filter(state=NotificationState.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
     )
     for notification_id in due:
         try:

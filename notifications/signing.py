@@ -18,7 +18,14 @@ EVENT_ID_HEADER = "X-Orderflow-Event-Id"
 EVENT_TYPE_HEADER = "X-Orderflow-Event-Type"
 ATTEMPT_HEADER = "X-Orderflow-Delivery-Attempt"
 
-__all__ = ["ATTEMPT_HEADER", "EVENT_ID_HEADER", "EVENT_TYPE_HEADER", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "signature_header"]
+__all__ = [
+    "ATTEMPT_HEADER",
+    "EVENT_ID_HEADER",
+    "EVENT_TYPE_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "signature_header",
+]
 
 
 def signature_header(*, secrets: list[str], timestamp: int, body: bytes) -> str:

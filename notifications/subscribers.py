@@ -1,12 +1,11 @@
 """Reactions to committed order events (event subscribers) and to a handoff code sent again."""
 
-from delivery.models import HandoffCode, HandoffPurpose
+from delivery.models import HandoffCode
 from notifications import metrics
 from notifications.models import Milestone, Notification, NotificationKind
 from notifications.services import notify_user, user_wants_milestone
-from orders.models import DeliveryType, Order, OrderStatus
+from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderStatus, TrackingEvent
 from restaurants.models import StaffMembership
-from tracking.models import EventType, TrackingEvent
 
 CODE = Notification.CODE_PLACEHOLDER
 
@@ -53,7 +52,8 @@ def _code_recipients(order: Order, purpose: str) -> list:
         return [
             membership.user
             for membership in StaffMembership.objects.filter(restaurant_id=order.restaurant_id, user__is_active=True)
-            .select_related("user").order_by("user_id")
+            .select_related("user")
+            .order_by("user_id")
         ]
     return [order.customer]
 
@@ -67,10 +67,18 @@ def _send_code(order: Order, purpose: str, dedupe_key: str) -> bool:
     subject, body = template[0].format(**context), template[1].replace(CODE, "\0").format(**context).replace("\0", CODE)
     sent = False
     for user in _code_recipients(order, purpose):
-        sent |= bool(notify_user(
-            user=user, kind=NotificationKind.HANDOFF_CODE, subject=subject, body=body, order=order,
-            code_purpose=purpose, code_sends=handoff.sends, dedupe_key=f"{dedupe_key}:{handoff.sends}",
-        ))
+        sent |= bool(
+            notify_user(
+                user=user,
+                kind=NotificationKind.HANDOFF_CODE,
+                subject=subject,
+                body=body,
+                order=order,
+                code_purpose=purpose,
+                code_sends=handoff.sends,
+                dedupe_key=f"{dedupe_key}:{handoff.sends}",
+            )
+        )
     return sent
 
 
@@ -92,8 +100,12 @@ def notify_order_event(event: TrackingEvent) -> None:
         return
     text = MILESTONE_TEXT[milestone].format(number=order.number, restaurant=order.restaurant.name)
     notify_user(
-        user=order.customer, kind=NotificationKind.MILESTONE, subject=f"Order {order.number}: {milestone.label}",
-        body=text, order=order, dedupe_key=f"milestone:{event.pk}",
+        user=order.customer,
+        kind=NotificationKind.MILESTONE,
+        subject=f"Order {order.number}: {milestone.label}",
+        body=text,
+        order=order,
+        dedupe_key=f"milestone:{event.pk}",
     )
 
 

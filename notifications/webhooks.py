@@ -29,6 +29,9 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.actors import Actor
+from core.errors import Conflict, NotFound
+from core.publishing import after_commit
 from notifications import metrics
 from notifications.http import DeliveryRefused, HttpAnswer, post
 from notifications.models import (
@@ -46,11 +49,8 @@ from notifications.signing import (
     TIMESTAMP_HEADER,
     signature_header,
 )
-from orders.actors import Actor
-from orders.errors import Conflict, NotFound
-from tracking.models import TrackingEvent
+from orders.models import TrackingEvent
 from tracking.payloads import event_payload
-from tracking.publishing import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,9 @@ def webhooks_record_event(event: TrackingEvent) -> int:
     for endpoint in endpoints:
         with transaction.atomic():
             missing = (
-                TrackingEvent.objects.filter(order_id=event.order_id, sequence__lte=event.sequence,
-                                             created_at__gte=endpoint.created_at)
+                TrackingEvent.objects.filter(
+                    order_id=event.order_id, sequence__lte=event.sequence, created_at__gte=endpoint.created_at
+                )
                 .exclude(webhook_deliveries__endpoint=endpoint)
                 .select_related("order")
                 .order_by("sequence")
@@ -91,8 +92,13 @@ def webhooks_record_event(event: TrackingEvent) -> int:
             now = timezone.now()
             rows = [
                 WebhookDelivery(
-                    endpoint=endpoint, tracking_event=missed, order_id=missed.order_id, sequence=missed.sequence,
-                    event_id=missed.pk, event_type=missed.event_type, payload=event_payload(missed),
+                    endpoint=endpoint,
+                    tracking_event=missed,
+                    order_id=missed.order_id,
+                    sequence=missed.sequence,
+                    event_id=missed.pk,
+                    event_type=missed.event_type,
+                    payload=event_payload(missed),
                     next_attempt_at=now,
                 )
                 for missed in missing
@@ -130,13 +136,20 @@ def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int)
     }
     try:
         answer = post(
-            url=endpoint.url, body=body, headers=headers, timeout=settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS,
+            url=endpoint.url,
+            body=body,
+            headers=headers,
+            timeout=settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS,
             allow_private=settings.ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
         )
     except DeliveryRefused as exc:
         return "refused", None, str(exc)[:300]
     except urllib3.exceptions.TimeoutError as exc:
-        return "timeout", None, f"no answer within {settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS} s ({type(exc).__name__})"
+        return (
+            "timeout",
+            None,
+            f"no answer within {settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS} s ({type(exc).__name__})",
+        )
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         return "connection_error", None, f"{type(exc).__name__}: {exc}"[:300]
     if 200 <= answer.status < 300:
@@ -146,7 +159,7 @@ def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int)
     return "http_error", answer, f"HTTP {answer.status}"
 
 
-def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | None | bool:
+def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | bool | None:
     """The queue's first pending delivery, locked; None if the queue is empty, False if another worker holds it.
 
     One query: ORDER BY ... LIMIT 1 FOR UPDATE NOWAIT fails at once when that first row is
@@ -215,10 +228,14 @@ def _schedule_retry(endpoint_id: int, order_id, wait: timedelta) -> None:
 
 def _record_attempt(delivery, attempt, outcome, answer, error, now) -> None:
     WebhookAttempt.objects.create(
-        delivery=delivery, number=attempt, attempted_at=now, outcome=outcome,
+        delivery=delivery,
+        number=attempt,
+        attempted_at=now,
+        outcome=outcome,
         status_code=answer.status if answer else None,
         latency_ms=round(answer.latency_ms, 2) if answer else None,
-        response_excerpt=answer.excerpt if answer else "", error=error,
+        response_excerpt=answer.excerpt if answer else "",
+        error=error,
     )
     delivery.attempts = attempt
     delivery.last_status_code = answer.status if answer else None
@@ -229,13 +246,22 @@ def _record_attempt(delivery, attempt, outcome, answer, error, now) -> None:
         delivery.delivered_at = now
     elif attempt >= settings.ORDERFLOW_WEBHOOK_MAX_ATTEMPTS:
         delivery.state = DeliveryState.FAILED
-        logger.warning("webhook delivery %s to endpoint %s given up after %s attempts",
-                       delivery.pk, delivery.endpoint_id, attempt)
+        logger.warning(
+            "webhook delivery %s to endpoint %s given up after %s attempts", delivery.pk, delivery.endpoint_id, attempt
+        )
     else:
         delivery.next_attempt_at = now + timedelta(seconds=_backoff_seconds(attempt))
-    delivery.save(update_fields=[
-        "attempts", "last_status_code", "last_latency_ms", "last_error", "state", "delivered_at", "next_attempt_at",
-    ])
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_status_code",
+            "last_latency_ms",
+            "last_error",
+            "state",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
 
 
 def _endpoint_succeeded(endpoint: WebhookEndpoint) -> None:
@@ -257,8 +283,12 @@ def _endpoint_failed(endpoint: WebhookEndpoint, error: str, now: datetime) -> No
         endpoint.paused_at = now
         endpoint.paused_reason = f"{endpoint.consecutive_failures} failures in a row; last: {error}"[:300]
         endpoint.save(update_fields=["state", "paused_at", "paused_reason"])
-        logger.warning("webhook endpoint %s (%s) paused after %s consecutive failures",
-                       endpoint.pk, endpoint.name, endpoint.consecutive_failures)
+        logger.warning(
+            "webhook endpoint %s (%s) paused after %s consecutive failures",
+            endpoint.pk,
+            endpoint.name,
+            endpoint.consecutive_failures,
+        )
         from notifications.services import notify_operators
 
         notify_operators(
@@ -288,7 +318,8 @@ def webhook_endpoint_enable(*, endpoint_id: int, actor: Actor) -> WebhookEndpoin
         now = timezone.now()
         queues = (
             WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING)
-            .values_list("order_id", flat=True).distinct()
+            .values_list("order_id", flat=True)
+            .distinct()
         )
         for order_id in set(queues):
             WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING, order_id=order_id).update(
@@ -319,10 +350,22 @@ def webhook_endpoint_send_test(*, endpoint_id: int, actor: Actor) -> WebhookDeli
     stamp = now.isoformat().replace("+00:00", "Z")
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, tracking_event=None, order=None, sequence=0, event_id=event_id, event_type=TEST_EVENT_TYPE,
-            payload={"event_id": str(event_id), "event_type": TEST_EVENT_TYPE, "sequence": 0, "order_id": None,
-                     "timestamp": stamp, "occurred_at": stamp, "updated_by": actor.display_name,
-                     "metadata": {"endpoint": endpoint.name}},
+            endpoint=endpoint,
+            tracking_event=None,
+            order=None,
+            sequence=0,
+            event_id=event_id,
+            event_type=TEST_EVENT_TYPE,
+            payload={
+                "event_id": str(event_id),
+                "event_type": TEST_EVENT_TYPE,
+                "sequence": 0,
+                "order_id": None,
+                "timestamp": stamp,
+                "occurred_at": stamp,
+                "updated_by": actor.display_name,
+                "metadata": {"endpoint": endpoint.name},
+            },
             next_attempt_at=now,
         )
         _enqueue(endpoint.pk, None)
@@ -364,4 +407,3 @@ def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> i
         except Exception:
             logger.warning("webhook queue of endpoint %s could not be queued", endpoint_id, exc_info=True)
     return queued
-

@@ -35,7 +35,8 @@ def test_a_worker_killed_mid_delivery_loses_no_event(workers, receiver, customer
     workers.start(**WORKER_ENV)
     wait_for(
         lambda: WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 3,
-        workers, "the second worker to deliver every event",
+        workers,
+        "the second worker to deliver every event",
     )
     assert [r.payload["sequence"] for r in receiver.accepted()] == [1, 2, 3]
     raw = [r.payload["sequence"] for r in receiver.received]

@@ -22,8 +22,10 @@ def receivers():
 def endpoint_for(db):
     def create(receiver, **fields) -> WebhookEndpoint:
         return WebhookEndpoint.objects.create(
-            name=fields.pop("name", "POS"), url=fields.pop("url", receiver.url if receiver else ""),
-            secret=fields.pop("secret", "whsec_current"), **fields,
+            name=fields.pop("name", "POS"),
+            url=fields.pop("url", receiver.url if receiver else ""),
+            secret=fields.pop("secret", "whsec_current"),
+            **fields,
         )
 
     return create

@@ -84,8 +84,12 @@ def test_webhook_outcomes_and_latency_are_counted(
 
 def test_sweep_lag_and_refunds(client, customer, restaurant):
     assert scrape(client)[("orderflow_sweep_lag_seconds", ())] == 0
-    OrderFactory(customer=customer, restaurant=restaurant, deadline_at=timezone.now() - timedelta(seconds=90),
-                 deadline_kind="restaurant_timeout")
+    OrderFactory(
+        customer=customer,
+        restaurant=restaurant,
+        deadline_at=timezone.now() - timedelta(seconds=90),
+        deadline_kind="restaurant_timeout",
+    )
     samples = scrape(client)
     assert 90 <= samples[("orderflow_sweep_lag_seconds", ())] < 120
     assert samples[("orderflow_orders_overdue", ())] == 1

@@ -23,7 +23,7 @@ from notifications.models import (
 )
 from notifications.services import notifications_dispatch_due
 from orders.models import DeliveryStatus, OrderStatus
-from orders.services import order_transition
+from orders.services.transitions import order_transition
 from tests.factories import OrderFactory, StaffFactory, UserFactory
 from tests.lifecycle import move, place
 
@@ -50,7 +50,10 @@ def picked_up(customer, restaurant, courier_user):
     customer.email = "alice@example.com"
     customer.save(update_fields=["email"])
     return OrderFactory(
-        status=OrderStatus.ORDER_PICKED_UP, customer=customer, restaurant=restaurant, courier=courier_user,
+        status=OrderStatus.ORDER_PICKED_UP,
+        customer=customer,
+        restaurant=restaurant,
+        courier=courier_user,
         delivery_status=DeliveryStatus.PICKED_UP,
     )
 
@@ -97,8 +100,9 @@ def test_the_delivery_code_goes_to_the_customer_and_a_resend_sends_exactly_one_m
         assert not mentions(notification.body + notification.subject, second_code)
 
 
-def test_the_outbox_in_the_admin_masks_the_code(picked_up, actors, admin_user, client,
-                                                 django_capture_on_commit_callbacks):
+def test_the_outbox_in_the_admin_masks_the_code(
+    picked_up, actors, admin_user, client, django_capture_on_commit_callbacks
+):
     set_off(picked_up, actors, django_capture_on_commit_callbacks)
     code = current_code(picked_up)
     notification = Notification.objects.get()
@@ -144,8 +148,9 @@ def test_a_failing_channel_is_retried_then_left_for_a_person_who_retries_it(
         settings.ORDERFLOW_SIMULATED_SMS_FAILURE_RATE = 0.0
         client.force_login(admin_user)
         with django_capture_on_commit_callbacks(execute=True):
-            client.post("/admin/notifications/notification/",
-                        {"action": "retry", "_selected_action": [notification.pk]})
+            client.post(
+                "/admin/notifications/notification/", {"action": "retry", "_selected_action": [notification.pk]}
+            )
     notification.refresh_from_db()
     assert notification.state == NotificationState.SENT
     assert mentions(SimulatedSmsMessage.objects.get().text, current_code(picked_up))
@@ -173,8 +178,9 @@ def test_a_message_whose_code_was_replaced_before_it_went_out_is_not_sent(
     assert mentions(message.body, current_code(picked_up))
 
 
-def test_pickup_codes_go_to_whoever_reads_them_out(customer, menu, actors, staff_user,
-                                                    django_capture_on_commit_callbacks):
+def test_pickup_codes_go_to_whoever_reads_them_out(
+    customer, menu, actors, staff_user, django_capture_on_commit_callbacks
+):
     customer.email = "alice@example.com"
     customer.save(update_fields=["email"])
     staff_user.email = "kitchen@pizza.example"
@@ -192,8 +198,9 @@ def test_pickup_codes_go_to_whoever_reads_them_out(customer, menu, actors, staff
     assert to_kitchen.subject == f"Pickup code for order {delivery_order.number}"
     assert mentions(to_kitchen.body, current_code(delivery_order, "pickup"))
     to_customer = {message.subject: message for message in by_recipient["alice@example.com"]}
-    assert mentions(to_customer[f"Your pickup code for order {pickup_order.number}"].body,
-                    current_code(pickup_order, "pickup"))
+    assert mentions(
+        to_customer[f"Your pickup code for order {pickup_order.number}"].body, current_code(pickup_order, "pickup")
+    )
     # The delivery order's customer hears it is ready (a milestone), without the kitchen's code.
     ready_message = to_customer[f"Order {delivery_order.number}: Ready"]
     assert not mentions(ready_message.body, current_code(delivery_order, "pickup"))
@@ -218,7 +225,8 @@ def test_default_preferences_hear_every_milestone(customer, menu, actors, django
         move(order, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, actor=actors["restaurant"])
         move(order, OrderStatus.CANCELLED, actor=actors["restaurant"], reason="Out of lettuce")
     assert [message.subject for message in mail.outbox] == [
-        f"Order {order.number}: Confirmed", f"Order {order.number}: Cancelled"
+        f"Order {order.number}: Confirmed",
+        f"Order {order.number}: Cancelled",
     ]
 
 

@@ -24,10 +24,18 @@ def operator(client, admin_user):
 def test_orders_past_their_deadline_are_listed_and_carried_out_in_one_click(
     operator, customer, menu, django_capture_on_commit_callbacks
 ):
-    overdue = OrderFactory(customer=customer, restaurant=menu["salad"].restaurant,
-                           deadline_at=timezone.now() - timedelta(minutes=5), deadline_kind="restaurant_timeout")
-    waiting = OrderFactory(customer=customer, restaurant=menu["salad"].restaurant,
-                           deadline_at=timezone.now() + timedelta(minutes=5), deadline_kind="restaurant_timeout")
+    overdue = OrderFactory(
+        customer=customer,
+        restaurant=menu["salad"].restaurant,
+        deadline_at=timezone.now() - timedelta(minutes=5),
+        deadline_kind="restaurant_timeout",
+    )
+    waiting = OrderFactory(
+        customer=customer,
+        restaurant=menu["salad"].restaurant,
+        deadline_at=timezone.now() + timedelta(minutes=5),
+        deadline_kind="restaurant_timeout",
+    )
     url = "/admin/notifications/overdueorder/"
     page = operator.get(url).content.decode()
     assert overdue.number in page and waiting.number not in page
@@ -70,8 +78,9 @@ def test_failing_and_paused_endpoints_have_their_filter(operator):
     assert failing.name in page and paused.name in page and healthy.name not in page
 
 
-def test_failed_notifications_have_their_filter(operator, customer, menu, actors, settings,
-                                                django_capture_on_commit_callbacks):
+def test_failed_notifications_have_their_filter(
+    operator, customer, menu, actors, settings, django_capture_on_commit_callbacks
+):
     settings.EMAIL_BACKEND = "tests.notifications.test_notifications.MailServerDown"
     settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = 1
     customer.email = "alice@example.com"

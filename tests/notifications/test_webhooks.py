@@ -2,13 +2,14 @@
 
 import hashlib
 import hmac
+import itertools
 import time
 from datetime import timedelta
 
 import pytest
-from freezegun import freeze_time
 from django.core import mail
 from django.utils import timezone
+from freezegun import freeze_time
 
 from notifications.http import DeliveryRefused, url_check
 from notifications.models import DeliveryState, EndpointState, WebhookAttempt, WebhookDelivery
@@ -19,11 +20,10 @@ from notifications.webhooks import (
     webhook_endpoint_send_test,
     webhooks_dispatch_due,
 )
-from orders.models import OrderStatus
+from orders.models import OrderStatus, TrackingEvent
 from tests.factories import RestaurantFactory, UserFactory
 from tests.lifecycle import move, place
 from tests.notifications.receiver import Answer
-from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def test_backoff_grows_and_a_delivery_is_not_retried_before_it_is_due(
             webhooks_dispatch_due()
         delivery.refresh_from_db()
     times = list(delivery.attempt_log.values_list("attempted_at", flat=True))
-    waits = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
+    waits = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
     # Exponential with jitter: within [half, all] of 10, 20, 40, 80 seconds.
     for number, wait in enumerate(waits, start=1):
         ceiling = 10 * 2 ** (number - 1)
@@ -162,7 +162,8 @@ def test_a_delivery_is_given_up_after_the_last_attempt_and_the_next_one_goes(
     walk(order, actors, django_capture_on_commit_callbacks, OrderStatus.RESTAURANT_CONFIRMED)
     retry_until_settled()
     assert list(WebhookDelivery.objects.order_by("sequence").values_list("sequence", "state")) == [
-        (1, DeliveryState.FAILED), (2, DeliveryState.SUCCEEDED)
+        (1, DeliveryState.FAILED),
+        (2, DeliveryState.SUCCEEDED),
     ]
     assert [r.payload["sequence"] for r in receiver.accepted()] == [2]
 
@@ -231,19 +232,32 @@ def test_private_addresses_are_refused_unless_allowed(
     assert attempt.outcome == "refused" and "non-public address (127.0.0.1)" in attempt.error
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/", "http://10.1.2.3/", "http://192.168.0.10:8080/", "http://169.254.169.254/latest/",
-    "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://localhost:9/", "ftp://example.com/",
-    "http://user:pw@93.184.216.34/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.1.2.3/",
+        "http://192.168.0.10:8080/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://localhost:9/",
+        "ftp://example.com/",
+        "http://user:pw@93.184.216.34/",
+    ],
+)
 def test_url_check_refuses_non_public_targets(url):
     with pytest.raises(DeliveryRefused):
         url_check(url, allow_private=False)
 
 
 def test_url_check_accepts_a_public_address():
-    assert url_check("https://93.184.216.34:8443/hook", allow_private=False)[1:] == ("93.184.216.34", 8443,
-                                                                                      "93.184.216.34")
+    assert url_check("https://93.184.216.34:8443/hook", allow_private=False)[1:] == (
+        "93.184.216.34",
+        8443,
+        "93.184.216.34",
+    )
 
 
 def test_send_test_event_and_resend(receivers, endpoint_for, admin_user, django_capture_on_commit_callbacks, actors):
@@ -286,8 +300,14 @@ def test_admin_actions_send_a_test_event_resend_and_enable(
 def test_the_admin_refuses_an_endpoint_on_a_private_address(admin_user, client, settings):
     settings.ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     client.force_login(admin_user)
-    response = client.post("/admin/notifications/webhookendpoint/add/", {
-        "name": "Intranet", "url": "http://10.0.0.5/hook", "secret": "whsec_x", "previous_secret": "",
-    })
+    response = client.post(
+        "/admin/notifications/webhookendpoint/add/",
+        {
+            "name": "Intranet",
+            "url": "http://10.0.0.5/hook",
+            "secret": "whsec_x",
+            "previous_secret": "",
+        },
+    )
     assert response.status_code == 200
     assert "This URL cannot be called" in response.content.decode()
