@@ -19,7 +19,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.actors import Actor
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.publishing import after_commit
 from delivery.models import HandoffCode
 from delivery.services import otp_code
@@ -27,6 +27,7 @@ from notifications import metrics
 from notifications.channels import SendFailed, get_channel
 from notifications.models import (
     Channel,
+    Milestone,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -275,3 +276,18 @@ def notifications_dispatch_due(*, now: datetime | None = None, limit: int = 500)
         except Exception:
             logger.warning("notification %s could not be queued", notification_id, exc_info=True)
     return len(due)
+
+
+def notification_preference_update(*, user, changes: dict[str, Any]) -> NotificationPreference:
+    """Change how `user` wants to be told; SMS needs a phone number."""
+    with transaction.atomic():
+        preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        for field_name in ("email_enabled", "sms_enabled", "phone"):
+            if field_name in changes:
+                setattr(preference, field_name, changes[field_name])
+        if "milestones" in changes:
+            preference.milestones = [m for m in Milestone.values if m in set(changes["milestones"])]
+        if preference.sms_enabled and not preference.phone:
+            raise ValidationFailed({"phone": ["A phone number is needed to receive SMS."]})
+        preference.save()
+    return preference
