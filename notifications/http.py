@@ -37,8 +37,8 @@ def address_is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def url_check(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
-    """(scheme, host, port, checked address) for `url`, or DeliveryRefused."""
+def url_check(url: str, *, allow_private: bool) -> tuple[str, str, int, list[str]]:
+    """(scheme, host, port, the checked addresses) for `url`, or DeliveryRefused."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryRefused("only http and https URLs with a host are called")
@@ -52,27 +52,51 @@ def url_check(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise DeliveryRefused(f"the host does not resolve: {exc}") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not allow_private:
         refused = [address for address in addresses if not address_is_public(address)]
         if refused:
             raise DeliveryRefused(f"the host resolves to a non-public address ({refused[0]})")
-    return parts.scheme, parts.hostname, port, addresses[0]
+    return parts.scheme, parts.hostname, port, addresses
 
 
-def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float, allow_private: bool) -> HttpAnswer:
-    """POST `body` once: no retries, no redirects. Raises DeliveryRefused or urllib3's errors."""
-    scheme, host, port, address = url_check(url, allow_private=allow_private)
+def post(
+    *, url: str, body: bytes, headers: dict[str, str], timeout: float, allow_private: bool, ca_certs: str | None = None
+) -> HttpAnswer:
+    """POST `body` once: no retries, no redirects. Raises DeliveryRefused or urllib3's errors.
+
+    The checked addresses are tried in turn while a connection cannot be made (as a browser
+    does with a host that has an IPv6 and an IPv4 address); once one is made, that is the attempt.
+    """
+    scheme, host, port, addresses = url_check(url, allow_private=allow_private)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     default_port = 443 if scheme == "https" else 80
-    host_header = host if port == default_port else f"{host}:{port}"
-    if ":" in host and port != default_port:
-        host_header = f"[{host}]:{port}"
+    name = f"[{host}]" if ":" in host else host
+    host_header = name if port == default_port else f"{name}:{port}"
+    for index, address in enumerate(addresses):
+        try:
+            return _post_to(
+                address, scheme, host, port, path, body, {**headers, "Host": host_header}, timeout, ca_certs
+            )
+        except urllib3.exceptions.NewConnectionError:
+            if index == len(addresses) - 1:
+                raise
+    raise DeliveryRefused("the host has no address")
+
+
+def _post_to(address, scheme, host, port, path, body, headers, timeout, ca_certs) -> HttpAnswer:
     pool_kwargs = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
     if scheme == "https":
+        # Connect to the checked address; verify the certificate for the URL's host name (SNI too).
         pool = urllib3.HTTPSConnectionPool(
-            address, port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED", **pool_kwargs
+            address,
+            port,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_certs,
+            **pool_kwargs,
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, **pool_kwargs)
@@ -82,7 +106,7 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float, allo
             "POST",
             path,
             body=body,
-            headers={**headers, "Host": host_header},
+            headers=headers,
             redirect=False,
             retries=False,
             preload_content=False,

@@ -141,6 +141,7 @@ def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int)
             headers=headers,
             timeout=settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS,
             allow_private=settings.ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+            ca_certs=settings.ORDERFLOW_WEBHOOK_CA_BUNDLE or None,
         )
     except DeliveryRefused as exc:
         return "refused", None, str(exc)[:300]

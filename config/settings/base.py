@@ -334,6 +334,8 @@ ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES
 ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=600.0)
 # Loopback, private, link-local and other non-public addresses are never called unless this is on.
 ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Certificates trusted for https endpoints (a PEM file); empty: the system's.
+ORDERFLOW_WEBHOOK_CA_BUNDLE = env("ORDERFLOW_WEBHOOK_CA_BUNDLE", default="")
 
 # ---------------------------------------------------------------- notifications (notifications/services.py)
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

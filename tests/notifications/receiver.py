@@ -1,6 +1,7 @@
 """A real HTTP receiver on loopback, in a thread of the test process, with scripted answers."""
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ class Received:
 class Receiver:
     """Answers each POST with the next scripted Answer (then `default`), and remembers what it took in."""
 
-    def __init__(self, *script: Answer, default: Answer | None = None) -> None:
+    def __init__(self, *script: Answer, default: Answer | None = None, tls: tuple[str, str] | None = None) -> None:
         self.script = list(script)
         self.default = default or Answer()
         self.received: list[Received] = []
@@ -63,12 +64,21 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/orderflow?source=test"
+        return self.url_for("127.0.0.1")
+
+    def url_for(self, host: str) -> str:
+        return f"{self.scheme}://{host}:{self.server.server_address[1]}/hooks/orderflow?source=test"
 
     def accepted(self) -> list[Received]:
         """What the receiver processed (answered 2xx), each event id once, in the order it first arrived."""

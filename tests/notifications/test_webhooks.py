@@ -256,7 +256,7 @@ def test_url_check_accepts_a_public_address():
     assert url_check("https://93.184.216.34:8443/hook", allow_private=False)[1:] == (
         "93.184.216.34",
         8443,
-        "93.184.216.34",
+        ["93.184.216.34"],
     )
 
 
@@ -311,3 +311,45 @@ def test_the_admin_refuses_an_endpoint_on_a_private_address(admin_user, client, 
     )
     assert response.status_code == 200
     assert "This URL cannot be called" in response.content.decode()
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_urls_host_name(
+    receivers, endpoint_for, localhost_certificate, settings, customer, menu, django_capture_on_commit_callbacks
+):
+    settings.ORDERFLOW_WEBHOOK_CA_BUNDLE = localhost_certificate[0]
+    receiver = receivers(tls=localhost_certificate)
+    by_name = endpoint_for(receiver, name="by name", url=receiver.url_for("localhost"))
+    by_address = endpoint_for(receiver, name="by address", url=receiver.url_for("127.0.0.1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        place(customer, menu)
+    [received] = receiver.received
+    assert received.headers["Host"] == f"localhost:{receiver.server.server_address[1]}"
+    assert WebhookDelivery.objects.get(endpoint=by_name).state == DeliveryState.SUCCEEDED
+    refused = WebhookAttempt.objects.get(delivery__endpoint=by_address)
+    assert refused.outcome == "connection_error" and "doesn't match 'localhost'" in refused.error
+
+
+def test_an_unreachable_first_address_falls_back_to_the_next(
+    receivers, endpoint_for, customer, menu, monkeypatch, django_capture_on_commit_callbacks
+):
+    import socket as socket_module
+
+    receiver = receivers()
+    port = receiver.server.server_address[1]
+    real = socket_module.getaddrinfo
+
+    def two_addresses(host, *args, **kwargs):
+        if host == "receiver.test":
+            # An address where nothing listens first (as with a host whose IPv6 is down), then the receiver.
+            return [
+                (socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+                (socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr("notifications.http.socket.getaddrinfo", two_addresses)
+    endpoint_for(receiver, url=receiver.url_for("receiver.test"))
+    with django_capture_on_commit_callbacks(execute=True):
+        place(customer, menu)
+    assert [r.headers["Host"] for r in receiver.received] == [f"receiver.test:{port}"]
+    assert WebhookDelivery.objects.get().state == DeliveryState.SUCCEEDED
