@@ -74,6 +74,8 @@ class WebhookDelivery(models.Model):
     state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    # Set while a worker is posting it; a lease left by a worker that died runs out.
+    leased_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_latency_ms = models.FloatField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
@@ -196,6 +198,8 @@ class Notification(models.Model):
     state = models.CharField(max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    # Set while a worker is sending it; a lease left by a worker that died runs out.
+    leased_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     provider_reference = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

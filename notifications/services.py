@@ -167,50 +167,67 @@ def _render(notification: Notification, now: datetime) -> str | None:
 
 
 def notification_send(*, notification_id: Any, now: datetime | None = None) -> Notification | None:
-    """Send one outbox message if it is due; safe to call any number of times."""
+    """Send one outbox message if it is due; safe to call any number of times.
+
+    The message is leased in a short transaction, sent outside any transaction (a slow mail
+    server holds no database lock) and the outcome recorded in another. A worker that dies
+    mid-send leaves the lease to run out (ORDERFLOW_NOTIFICATION_LEASE_SECONDS); the message
+    is then sent again with the same idempotency key.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         try:
             notification = Notification.objects.select_for_update(nowait=True).filter(pk=notification_id).first()
         except DatabaseError:
-            return None  # another worker is sending it
+            return None  # another worker is taking it
         if notification is None or notification.state != NotificationState.PENDING:
             return notification
-        if notification.next_attempt_at > now:
+        if notification.next_attempt_at > now or (notification.leased_until and notification.leased_until > now):
             return notification
-        text = _render(notification, now)
+        notification.leased_until = now + timedelta(seconds=settings.ORDERFLOW_NOTIFICATION_LEASE_SECONDS)
+        notification.save(update_fields=["leased_until"])
+    text = _render(notification, now)
+    reference, error = "", None
+    if text is not None:
+        try:
+            reference = get_channel(notification.channel).send(
+                to=notification.recipient,
+                subject=notification.subject,
+                text=text,
+                idempotency_key=f"orderflow-notification-{notification.pk}",
+            )[:100]
+        except SendFailed as exc:
+            error = exc
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=notification.pk)
+        notification.leased_until = None
         notification.attempts += 1
         if text is None:
             notification.state = NotificationState.SUPERSEDED
             outcome = "superseded"
+        elif error is None:
+            notification.provider_reference = reference
+            notification.state = NotificationState.SENT
+            notification.sent_at = now
+            notification.last_error = ""
+            outcome = "sent"
         else:
-            try:
-                notification.provider_reference = get_channel(notification.channel).send(
-                    to=notification.recipient,
-                    subject=notification.subject,
-                    text=text,
-                    idempotency_key=f"orderflow-notification-{notification.pk}",
-                )[:100]
-                notification.state = NotificationState.SENT
-                notification.sent_at = now
-                notification.last_error = ""
-                outcome = "sent"
-            except SendFailed as exc:
-                notification.last_error = str(exc)[:300]
-                outcome = "failed"
-                if not exc.transient or notification.attempts >= settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS:
-                    notification.state = NotificationState.FAILED
-                    logger.warning(
-                        "notification %s (%s by %s) failed: %s",
-                        notification.pk,
-                        notification.kind,
-                        notification.channel,
-                        notification.last_error,
-                    )
-                else:
-                    notification.next_attempt_at = now + timedelta(seconds=_backoff_seconds(notification.attempts))
+            notification.last_error = str(error)[:300]
+            outcome = "failed"
+            if not error.transient or notification.attempts >= settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS:
+                notification.state = NotificationState.FAILED
+                logger.warning(
+                    "notification %s (%s by %s) failed: %s",
+                    notification.pk,
+                    notification.kind,
+                    notification.channel,
+                    notification.last_error,
+                )
+            else:
+                notification.next_attempt_at = now + timedelta(seconds=_backoff_seconds(notification.attempts))
         notification.save(
             update_fields=[
+                "leased_until",
                 "attempts",
                 "state",
                 "provider_reference",
@@ -267,6 +284,7 @@ def notifications_dispatch_due(*, now: datetime | None = None, limit: int = 500)
     now = now or timezone.now()
     due = list(
         Notification.objects.filter(state=NotificationState.PENDING, next_attempt_at__lte=now)
+        .exclude(leased_until__gt=now)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -180,10 +180,18 @@ def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | bool | None:
         return False
 
 
+def _lease_seconds() -> float:
+    return settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS
+
+
 def webhook_deliver_queue(*, endpoint_id: int, order_id: Any = None, now: datetime | None = None) -> int:
     """Send what is due in one endpoint's queue for one order (or its test events), in sequence order.
 
-    Stops at the first failure (the rest waits behind it) and returns how many were delivered.
+    The head of the queue is leased in a short transaction, posted outside any transaction,
+    and the outcome recorded in another: no database lock is held while the receiver answers.
+    A lease left by a worker that died expires after the timeout plus a margin, and the head is
+    sent again (same event id). Stops at the first failure (the rest waits behind it) and
+    returns how many were delivered.
     """
     delivered = 0
     while True:
@@ -193,16 +201,21 @@ def webhook_deliver_queue(*, endpoint_id: int, order_id: Any = None, now: dateti
             if not head:
                 return delivered
             endpoint = head.endpoint
-            if endpoint.state != EndpointState.ACTIVE or head.next_attempt_at > current:
+            leased = head.leased_until is not None and head.leased_until > current
+            if endpoint.state != EndpointState.ACTIVE or head.next_attempt_at > current or leased:
                 return delivered
-            attempt = head.attempts + 1
-            outcome, answer, error = _request(head, endpoint, attempt)
-            succeeded = outcome == "success"
+            head.leased_until = current + timedelta(seconds=_lease_seconds())
+            head.save(update_fields=["leased_until"])
+        attempt = head.attempts + 1
+        outcome, answer, error = _request(head, endpoint, attempt)
+        succeeded = outcome == "success"
+        with transaction.atomic():
+            head = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=head.pk)
             _record_attempt(head, attempt, outcome, answer, error, current)
             if succeeded:
-                _endpoint_succeeded(endpoint)
+                _endpoint_succeeded(head.endpoint)
             else:
-                _endpoint_failed(endpoint, error, current)
+                _endpoint_failed(head.endpoint, error, current)
             changes = [(metrics.WEBHOOK_DELIVERIES, {"outcome": outcome}, 1.0)]
             if answer is not None:
                 changes += metrics.histogram_changes(metrics.WEBHOOK_LATENCY, answer.latency_ms / 1000)
@@ -238,7 +251,12 @@ def _record_attempt(delivery, attempt, outcome, answer, error, now) -> None:
         response_excerpt=answer.excerpt if answer else "",
         error=error,
     )
-    delivery.attempts = attempt
+    delivery.leased_until = None
+    if delivery.state != DeliveryState.PENDING:
+        # Its lease ran out and another worker settled it meanwhile: the log keeps this attempt too.
+        delivery.save(update_fields=["leased_until"])
+        return
+    delivery.attempts = max(delivery.attempts, attempt)
     delivery.last_status_code = answer.status if answer else None
     delivery.last_latency_ms = round(answer.latency_ms, 2) if answer else None
     delivery.last_error = error
@@ -255,6 +273,7 @@ def _record_attempt(delivery, attempt, outcome, answer, error, now) -> None:
     delivery.save(
         update_fields=[
             "attempts",
+            "leased_until",
             "last_status_code",
             "last_latency_ms",
             "last_error",
@@ -395,6 +414,7 @@ def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> i
         WebhookDelivery.objects.filter(
             state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__state=EndpointState.ACTIVE
         )
+        .exclude(leased_until__gt=now)
         .values_list("endpoint_id", "order_id")
         .distinct()[:limit]
     )

@@ -10,7 +10,14 @@ from tests.notifications.receiver import Answer, Receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-WORKER_ENV = {"ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "1", "ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS": "60"}
+# The first worker dies while it waits; its lease on the delivery (timeout + margin: 12 s) then
+# runs out, and the second worker's beat (every second) sends the delivery again.
+WORKER_ENV = {
+    "ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "1",
+    "ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS": "10",
+    "ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS": "2",
+    "ORDERFLOW_WEBHOOK_DISPATCH_INTERVAL_SECONDS": "1",
+}
 
 
 @pytest.fixture
@@ -31,8 +38,9 @@ def test_a_worker_killed_mid_delivery_loses_no_event(workers, receiver, customer
     workers.kill(doomed)
 
     first = WebhookDelivery.objects.get(endpoint=endpoint, sequence=1)
-    assert first.state == DeliveryState.PENDING, "the killed attempt was rolled back, not lost"
-    workers.start(**WORKER_ENV)
+    assert (first.state, first.attempts) == (DeliveryState.PENDING, 0), "the killed attempt is not lost"
+    assert first.leased_until is not None
+    workers.start(beat=True, **WORKER_ENV)
     wait_for(
         lambda: WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 3,
         workers,

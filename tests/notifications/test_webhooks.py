@@ -15,10 +15,12 @@ from notifications.http import DeliveryRefused, url_check
 from notifications.models import DeliveryState, EndpointState, WebhookAttempt, WebhookDelivery
 from notifications.webhooks import (
     TEST_EVENT_TYPE,
+    webhook_deliver_queue,
     webhook_delivery_resend,
     webhook_endpoint_enable,
     webhook_endpoint_send_test,
     webhooks_dispatch_due,
+    webhooks_record_event,
 )
 from orders.models import OrderStatus, TrackingEvent
 from tests.factories import RestaurantFactory, UserFactory
@@ -353,3 +355,28 @@ def test_an_unreachable_first_address_falls_back_to_the_next(
         place(customer, menu)
     assert [r.headers["Host"] for r in receiver.received] == [f"receiver.test:{port}"]
     assert WebhookDelivery.objects.get().state == DeliveryState.SUCCEEDED
+
+
+def test_a_lease_left_by_a_dead_worker_runs_out_and_the_delivery_goes_again(
+    receivers, endpoint_for, customer, menu, settings, django_capture_on_commit_callbacks
+):
+    settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = 5
+    settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = 5
+    receiver = receivers()
+    endpoint = endpoint_for(receiver)
+    with django_capture_on_commit_callbacks(execute=False):
+        order = place(customer, menu)
+    # As a worker that died mid-post would leave it: leased for ten seconds, not recorded.
+    webhooks_record_event(TrackingEvent.objects.get(order=order))
+    delivery = WebhookDelivery.objects.get()
+    delivery.leased_until = timezone.now() + timedelta(seconds=10)
+    delivery.save(update_fields=["leased_until"])
+
+    assert webhook_deliver_queue(endpoint_id=endpoint.pk, order_id=order.pk) == 0
+    assert webhooks_dispatch_due() == 0
+    assert receiver.received == []
+    with freeze_time(delivery.leased_until + timedelta(seconds=1), tick=True):
+        assert webhooks_dispatch_due() == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.leased_until) == (DeliveryState.SUCCEEDED, 1, None)
+    assert len(receiver.received) == 1
