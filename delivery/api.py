@@ -27,6 +27,7 @@ from orders.actors import Actor
 from orders.api import validated
 from orders.idempotency import IdempotentPostMixin
 from orders.permissions import IsCourier
+from orders.query_params import query_params_check
 from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
 
 # Most offers GET /api/delivery/offers/ lists; a courier has at most one open offer at a time.
@@ -137,6 +138,7 @@ class DeliveryViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path="offers")
     def offers(self, request):
+        query_params_check(request.query_params, ())
         offers = courier_offers_open(courier=request.user)[:OFFERS_LIMIT]
         return Response(CourierOfferSerializer(offers, many=True).data)
 

@@ -26,6 +26,7 @@ from orders.idempotency import IdempotentPostMixin
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
 from orders.pagination import PageOrCursorPagination, PagePagination
 from orders.permissions import IsCourier
+from orders.query_params import PAGE_PARAMS, PAGINATION_PARAMS, query_params_check
 from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
 from orders.selectors import (
     OrderAccess,
@@ -155,6 +156,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         responses={200: OrderSummarySerializer(many=True), **problems(400, 401)},
     )
     def list(self, request, *args, **kwargs):
+        query_params_check(request.query_params, {*OrderFilter.base_filters, *PAGINATION_PARAMS})
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -399,6 +401,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         filter_backends=[],
     )
     def available(self, request):
+        query_params_check(request.query_params, PAGE_PARAMS)
         position = courier_last_position(courier=request.user)
         page = self.paginate_queryset(orders_available_for_courier(position=position, courier=request.user))
         data = AvailableOrderSerializer(page, many=True, context={"courier_position": position}).data
