@@ -309,6 +309,13 @@ ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto
 if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
     raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH must be auto or offers.")
 
+# The mobile orders API's payment provider signs its webhook (`Paymongo-Signature`) with this.
+ORDERFLOW_PAYMONGO_WEBHOOK_SECRET = env("ORDERFLOW_PAYMONGO_WEBHOOK_SECRET", default=ORDERFLOW_PAYMENT_WEBHOOK_SECRET)
+
+# The customer tracking API's SignalR hub pings each connection this often (SignalR's 15 s default;
+# clients give up on a server silent for 30 s).
+ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS = env.float("ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS", default=15.0)
+
 ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
 ORDERFLOW_ALLOW_DEMO_DATA = True
 

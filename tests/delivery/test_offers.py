@@ -18,7 +18,7 @@ from orders.services import order_assign_courier, order_cancel
 from tests.factories import CourierFactory, OrderFactory
 from tests.lifecycle import move, place
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("offers_dispatch")]
 
 START = "2026-03-01 12:00:00"
 

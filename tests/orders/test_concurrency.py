@@ -112,6 +112,7 @@ def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
     assert len(events) == events_before + 1
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @pytest.mark.parametrize("status_path", [["RESTAURANT_CONFIRMED"], ["RESTAURANT_CONFIRMED", "PREPARING"]])
 def test_two_couriers_claiming_one_order_one_gets_it(status_path, place, actors, courier_user, other_courier_user):
     order = place()
