@@ -38,6 +38,7 @@ HUB_PATH = "hubs/customer-orders"
 TOKEN_SALT = "orderflow.customer-orders-hub"
 CONNECTION_TOKEN_MAX_AGE_SECONDS = 300
 MAX_MESSAGE_CHARS = 32 * 1024
+NORMAL_CLOSURE = 1000
 
 # SignalR's message types.
 INVOCATION, STREAM_ITEM, COMPLETION, STREAM_INVOCATION, CANCEL_INVOCATION, PING, CLOSE = 1, 2, 3, 4, 5, 6, 7
@@ -181,7 +182,7 @@ class CustomerOrdersHub(LiveConsumer):
         if error:
             message["error"] = error
         await self.send_record(message)
-        await self.close()
+        await self.close(code=NORMAL_CLOSURE)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
@@ -215,7 +216,7 @@ class CustomerOrdersHub(LiveConsumer):
         if kind == PING:
             return
         if kind == CLOSE:
-            return await self.close()
+            return await self.close(code=NORMAL_CLOSURE)
         invocation_id = message.get("invocationId")
         if kind in (STREAM_INVOCATION, CANCEL_INVOCATION, STREAM_ITEM):
             return await self.complete(invocation_id, error="Streaming is not supported by this hub.")
