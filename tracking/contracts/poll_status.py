@@ -103,7 +103,8 @@ class PollStatusView(ContractView):
 
     def get(self, request, order_id):
         query_params_check(request.query_params, ())
-        access = order_access(user=request.user, order_id=order_id)
+        # The document's client builds the path with spaces around the id (`/orders/ ${ orderId } /`).
+        access = order_access(user=request.user, order_id=order_id.strip())
         orders = orders_visible_to(actor=access.actor).filter(pk=access.order_id)
         row = orders.values(*FIELDS).get()
         if row["deadline_at"] is not None and row["deadline_at"] <= timezone.now():
