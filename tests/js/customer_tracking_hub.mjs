@@ -48,3 +48,5 @@ for await (const line of lines) {
 }
 await connection.stop();
 report("stopped", { state: connection.state });
+lines.close();
+process.exit(0);
