@@ -149,7 +149,9 @@ def address(order) -> dict | None:
     }
 
 
-def cart_item(order, item, *, full: bool = True) -> dict:
+def cart_item(order, item, *, shape: str = "list") -> dict:
+    """A line as the document shows it in a list (`list`), an order's detail (`detail`, no
+    timestamps) or the reference lookup (`reference`, nor selection flags, nor slug)."""
     adjustment = sum((c.price_adjustment for c in item.customizations.all()), Decimal("0"))
     choices = " / ".join(c.choice_name for c in item.customizations.all())
     product_id = int_id(item.menu_item_id) if item.menu_item_id else None
@@ -173,10 +175,10 @@ def cart_item(order, item, *, full: bool = True) -> dict:
             "product": product,
         },
     }
-    if not full:
-        for key in ("is_selected", "is_checked_out", "created_at", "updated_at"):
-            del body[key]
-        del product["slug"]
+    if shape != "list":
+        del body["created_at"], body["updated_at"]
+    if shape == "reference":
+        del body["is_selected"], body["is_checked_out"], product["slug"]
     return body
 
 
@@ -245,7 +247,8 @@ def order_object(order, includes: tuple[str, ...], *, with_user: bool = False) -
     if "orderStatusLogs" in includes:
         body["order_status_logs"] = status_logs(order)
     body["shipping_address_snapshot"] = address(order)
-    body["cart_items_snapshot"] = [cart_item(order, item) for item in order.items.all()]
+    shape = "detail" if with_user else "list"
+    body["cart_items_snapshot"] = [cart_item(order, item, shape=shape) for item in order.items.all()]
     body["package_snapshot"] = None
     return body
 
@@ -426,7 +429,7 @@ class OrderByReferenceView(MobileOrdersView):
                     "payment_method_used": payment_method_used(order),
                     "package_snapshot": None,
                     "shipping_address": address(order),
-                    "cart_items": [cart_item(order, item, full=False) for item in order.items.all()],
+                    "cart_items": [cart_item(order, item, shape="reference") for item in order.items.all()],
                     "payments": [payment_row(order, p) for p in order.payments.all()],
                 },
             }
