@@ -86,6 +86,7 @@ CONFLICTS = {
 }
 
 
+@pytest.mark.usefixtures("offers_dispatch")  # counts events: no courier assigned on confirmation
 @pytest.mark.parametrize(("setup", "first", "second"), CONFLICTS.values(), ids=CONFLICTS.keys())
 def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
     order = place()

@@ -24,7 +24,9 @@ from django.core import signing
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from orders.models import Order
 from tracking.auth import query_param, user_for_token
@@ -71,7 +73,7 @@ def _negotiate_user(request):
         authentication = JWTAuthentication()
         try:
             return authentication.get_user(authentication.get_validated_token(token))
-        except Exception:  # noqa: BLE001 - any bad token is simply not signed in
+        except (InvalidToken, TokenError, AuthenticationFailed):
             return None
     return request.user if request.user.is_authenticated else None
 

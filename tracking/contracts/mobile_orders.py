@@ -381,9 +381,9 @@ class OrderDetailView(MobileOrdersView):
     def get(self, request, order_id: str):
         query_params_check(request.query_params, ("include",))
         includes = parse_includes(request.query_params)
-        if not order_id.isdigit() or len(order_id) > 15:
+        prefix = int(order_id) if order_id.isdigit() and len(order_id) <= 15 else -1
+        if not 0 <= prefix < 1 << (128 - ID_SHIFT):
             raise OrderNotFound("No order with this id is visible to you.")
-        prefix = int(order_id)
         low = uuid.UUID(int=prefix << ID_SHIFT)
         high = uuid.UUID(int=min((prefix + 1) << ID_SHIFT, 1 << 128) - 1)
         match = (
@@ -489,7 +489,9 @@ class PaymongoWebhookView(MobileOrdersView):
             attributes = event["attributes"]
             resource = attributes["data"]["attributes"]
             event_id, event_type = str(event["id"]), str(attributes["type"])
-        except (ValueError, KeyError, TypeError):
+            if not isinstance(resource, dict) or not isinstance(resource.get("metadata") or {}, dict):
+                raise TypeError(resource)
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise InvalidInput({"data": ["Not an event of the payment provider."]}) from None
         if event_type not in WEBHOOK_EVENTS:
             return Response({"success": True, "message": f"Event {event_type} ignored.", "data": None})
@@ -500,7 +502,7 @@ class PaymongoWebhookView(MobileOrdersView):
             raise OrderNotFound("No order with this reference.")
         try:
             amount = Decimal(int(resource["amount"])) / 100 if "amount" in resource else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidInput({"data.attributes.data.attributes.amount": ["Must be an integer."]}) from None
         source = resource.get("source") or {}
         method = source.get("type") if isinstance(source, dict) else None

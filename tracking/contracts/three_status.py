@@ -9,7 +9,7 @@ base path, so a client changes its host only.
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rest_framework.response import Response
 
@@ -188,8 +188,8 @@ def _decode_cursor(value: str) -> tuple[datetime, str]:
         order_id = parse_uuid(data["i"])
         if moment.tzinfo is None or order_id is None or set(data) != {"p", "i"}:
             raise ValueError(value)
-        return moment, str(order_id)
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        return moment.astimezone(UTC), str(order_id)
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ValidationFailed({"cursor": ["Not a cursor this API gave out."]}) from None
 
 

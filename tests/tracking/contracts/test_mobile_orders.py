@@ -118,7 +118,12 @@ def test_errors_have_the_documented_bodies(customer, other_customer, paid_order)
     assert APIClient().get("/mobile/api/orders").status_code == 401
     hidden = client_for(other_customer).get(f"/mobile/api/orders/{int_id(paid_order.pk)}")
     assert (hidden.status_code, hidden.json()) == (404, EXAMPLES["not_found"])
-    for path in ("/mobile/api/orders/123", "/mobile/api/orders/abc", "/api/mobile/orders/NOPE"):
+    for path in (
+        "/mobile/api/orders/123",
+        "/mobile/api/orders/abc",
+        "/mobile/api/orders/999999999999999",
+        "/api/mobile/orders/NOPE",
+    ):
         assert client_for(customer).get(path).json() == EXAMPLES["not_found"]
     invalid = client_for(customer).get("/mobile/api/orders?filter[order_status]=shipped")
     assert (invalid.status_code, invalid.json()) == (422, EXAMPLES["validation"])
@@ -187,6 +192,9 @@ def test_the_webhook_refuses_bad_signatures_and_amounts(customer, menu):
     stale = client.post("/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body, at=time.time() - 3600))
     assert stale.status_code == 401
     assert client.post("/api/paymongo/webhook", body, content_type="application/json").status_code == 401
+    for junk in (b"[]", b'{"data": {"id": 1, "attributes": {"type": "payment.paid", "data": {"attributes": "x"}}}}'):
+        malformed = client.post("/api/paymongo/webhook", junk, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(junk))
+        assert malformed.status_code == 422, malformed.content
     wrong_amount = paymongo_event(order, event_id="evt_2", amount=1)
     refused = client.post("/api/paymongo/webhook", wrong_amount, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(wrong_amount))
     assert refused.status_code == 409

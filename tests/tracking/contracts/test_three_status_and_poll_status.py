@@ -1,6 +1,8 @@
 """The three-status order API and the poll-status API against their documents' examples (same
 keys, same types), with their filters, cursor pages and error bodies."""
 
+import base64
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -40,6 +42,10 @@ POLL_STATUS_EXAMPLE = {
         "cancelledAt": None, "cancellationReason": None, "updatedAt": "2024-03-18T14:40:00.000Z",
     },
 }
+
+
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def client_for(user) -> APIClient:
@@ -96,6 +102,7 @@ def test_three_status_errors_have_the_documented_body(customer, other_customer, 
         ("location_id=nope", "location_id"),
         ("limit=0", "limit"),
         ("cursor=bm9wZQ", "cursor"),
+        ("cursor=" + _cursor('{"p": "0001-01-01T00:00:00+01:00", "i": "00000000-0000-4000-8000-000000000000"}'), "cursor"),
         ("date_from=yesterday", "date_from"),
     ):
         response = client.get(f"/v1/online-ordering/orders?{query}")
