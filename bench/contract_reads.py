@@ -4,7 +4,8 @@ contract's adapter, with latency, payload size and queries per request.
 In-process (Django's test client, a real JWT) on a scratch PostgreSQL database named after
 DATABASE_URL's (`<name>_bench`):
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow .venv/bin/python bench/contract_reads.py [--orders 500] [--rounds 300]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow \
+      .venv/bin/python bench/contract_reads.py [--orders 500] [--rounds 300]
 
 The native reads are the baseline: an adapter should add renaming, not queries.
 """
@@ -16,15 +17,15 @@ import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-from _setup import scratch_database  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+from _setup import scratch_database
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
-from orders.services import DeliveryAddress, OrderLine, order_place  # noqa: E402
-from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory  # noqa: E402
-from tracking.contracts.mobile_orders import int_id  # noqa: E402
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory
+from tracking.contracts.mobile_orders import int_id
 
 
 def measure(client, path, rounds):
@@ -91,7 +92,9 @@ def main():
                 ("mobile orders, 15 a page", "/mobile/api/orders", fewer),
             ],
         }
-        results = {group: [(name, measure(client, path, n)) for name, path, n in cases] for group, cases in groups.items()}
+        results = {
+            group: [(name, measure(client, path, n)) for name, path, n in cases] for group, cases in groups.items()
+        }
 
     print(f"{connection.vendor}, {args.orders} orders of one customer, JWT auth, in-process client")
     print(f"{'request':<34}{'bytes':>8}{'queries':>9}{'p50 ms':>9}{'p95 ms':>9}")

@@ -13,12 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core.actors import Actor
 from delivery.models import CourierProfile
-from delivery.services import nearest_free_courier, order_wants_courier, courier_offers_renew
-from orders.actors import Actor
+from delivery.services import courier_offers_renew, nearest_free_courier, order_assign_courier, order_wants_courier
 from orders.models import Order
 from orders.selectors import orders_available_to_couriers
-from orders.services import order_assign_courier
 from orders.transitions import ACTIVE_STATUSES
 
 logger = logging.getLogger(__name__)

@@ -7,13 +7,12 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from core.actors import Actor
 from delivery.models import CourierOffer
 from delivery.tasks import courier_offers_renew_task
-from orders.actors import Actor
-from orders.models import DeliveryStatus, OrderStatus
+from orders.models import DeliveryStatus, EventType, OrderStatus
 from tests.factories import CourierFactory
 from tests.lifecycle import move, place
-from tracking.models import EventType
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """What every contract's HTTP views share: the native errors, re-enveloped the contract's way.
 
 Errors are still raised as the one `ApplicationError` family and mapped once to a problem by
-`orders.errors.problem_exception_handler`; a contract only re-shapes that problem into the
+`core.errors.problem_exception_handler`; a contract only re-shapes that problem into the
 body its document shows (`error_body`), keeping the status code and headers.
 """
 
@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.errors import problem_exception_handler
+from core.errors import problem_exception_handler
 
 PASSED_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 

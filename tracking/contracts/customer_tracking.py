@@ -12,12 +12,12 @@ import math
 from django.utils import timezone
 from rest_framework.response import Response
 
-from orders.actors import Actor
-from orders.errors import OrderNotFound, ValidationFailed
-from orders.models import ActorRole, OrderStatus
-from orders.query_params import query_params_check
+from core.actors import Actor, ActorRole
+from core.errors import OrderNotFound, ValidationFailed
+from core.query_params import query_params_check
+from orders.models import OrderStatus
 from orders.selectors import order_access, order_detail, order_status_snapshot, orders_for_summary, orders_visible_to
-from orders.services import order_enforce_deadline
+from orders.services.deadlines import order_enforce_deadline
 from tracking.contracts.base import ContractView, iso_z, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 

@@ -30,7 +30,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from orders.models import Order
 from tracking.auth import query_param, user_for_token
-from tracking.consumers import LiveConsumer, get_order_access
+from tracking.consumers import LiveConsumer, get_order_watch
 from tracking.contracts.customer_tracking import READERS, STATUSES
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
@@ -154,9 +154,7 @@ class CustomerOrdersHub(LiveConsumer):
         self.keep_alive: asyncio.Task | None = None
         self.buffer = ""
         headers = dict(self.scope.get("headers") or [])
-        token = query_param(self.scope, "access_token") or _bearer(
-            headers.get(b"authorization", b"").decode("latin1")
-        )
+        token = query_param(self.scope, "access_token") or _bearer(headers.get(b"authorization", b"").decode("latin1"))
         user = await user_for_token(token) if token else self.scope.get("user")
         if user is None or not user.is_authenticated or connection_user_id(query_param(self.scope, "id")) != user.pk:
             # Refused before the upgrade, as a hub that requires authorization answers (HTTP 403).
@@ -250,7 +248,7 @@ class CustomerOrdersHub(LiveConsumer):
             order_id = str(uuid.UUID(str(raw_order_id)))
         except ValueError:
             return "Order not found."
-        access = await get_order_access(user=self.user, order_id=order_id)
+        access = await get_order_watch(user=self.user, order_id=order_id)
         if access is None or access.actor.role not in READERS:
             return "Order not found."
         if order_id in self.subscriptions:
@@ -286,4 +284,3 @@ class CustomerOrdersHub(LiveConsumer):
 
     async def order_location(self, message):
         """Courier positions are not part of this contract."""
-

@@ -33,9 +33,9 @@ from django.utils.timesince import timesince
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from orders.errors import ApplicationError, OrderNotFound, ValidationFailed
+from core.errors import ApplicationError, OrderNotFound, ValidationFailed
+from core.query_params import query_params_check
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.query_params import query_params_check
 from orders.selectors import order_access, order_detail, orders_for_summary, orders_related_to
 from orders.transitions import ACTIVE_STATUSES
 from payments.services import payment_webhook_receive
@@ -291,9 +291,9 @@ def parse_includes(params) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     unknown = [name for name in names if name not in INCLUDES]
     if unknown:
-        raise InvalidInput(
-            {"include": [f"Requested include(s) `{', '.join(unknown)}` are not allowed. Allowed include(s) are `{', '.join(INCLUDES)}`."]}
-        )
+        allowed = ", ".join(INCLUDES)
+        message = f"Requested include(s) `{', '.join(unknown)}` are not allowed. Allowed include(s) are `{allowed}`."
+        raise InvalidInput({"include": [message]})
     return names
 
 
@@ -339,7 +339,9 @@ class OrderListView(MobileOrdersView):
         rows = (
             orders_for_summary(orders)
             .select_related("customer")
-            .prefetch_related("items__customizations", "payments", *(("events",) if "orderStatusLogs" in includes else ()))
+            .prefetch_related(
+                "items__customizations", "payments", *(("events",) if "orderStatusLogs" in includes else ())
+            )
             .order_by("-placed_at", "-id")[start : start + PER_PAGE]
         )
         data = [order_object(order, includes) for order in rows]

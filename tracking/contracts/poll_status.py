@@ -11,10 +11,10 @@ that an order's existence is not revealed).
 from django.utils import timezone
 from rest_framework.response import Response
 
+from core.query_params import query_params_check
 from orders.models import DeadlineKind, DeliveryType, OrderStatus, PaymentMethod, PaymentStatus
-from orders.query_params import query_params_check
 from orders.selectors import order_access, orders_visible_to
-from orders.services import order_enforce_deadline
+from orders.services.deadlines import order_enforce_deadline
 from tracking.contracts.base import ContractView, iso_z, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
@@ -86,7 +86,9 @@ def poll_data(row: dict) -> dict:
         "totalAmount": number(row["total"]),
         # The customer is committed once the order is paid, or placed for cash on delivery.
         "isCommitmentConfirmed": row["payment_method"] == PaymentMethod.COD or row["paid_at"] is not None,
-        "commitmentDeadlineAt": iso_z(row["deadline_at"], millis=True) if deadline_kind == DeadlineKind.PAYMENT else None,
+        "commitmentDeadlineAt": iso_z(row["deadline_at"], millis=True)
+        if deadline_kind == DeadlineKind.PAYMENT
+        else None,
         "readyAt": iso_z(row["ready_at"], millis=True),
         "readyExpiresAt": iso_z(row["deadline_at"], millis=True) if deadline_kind in READY_DEADLINES else None,
         "isOtpVerified": otp_verified,

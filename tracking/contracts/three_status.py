@@ -13,15 +13,16 @@ from datetime import UTC, datetime
 
 from rest_framework.response import Response
 
-from orders.api import validated
-from orders.errors import ValidationFailed
+from core.api import validated
+from core.errors import ValidationFailed
+from core.idempotency import IdempotentPostMixin
+from core.parsing import parse_uuid
+from core.query_params import query_params_check
 from orders.filters import OrderFilter
-from orders.idempotency import IdempotentPostMixin
 from orders.models import DeliveryType, OrderStatus, PaymentStatus
-from orders.query_params import query_params_check
-from orders.selectors import order_access, order_detail, orders_for_summary, orders_related_to, parse_uuid
+from orders.selectors import order_access, order_detail, orders_for_summary, orders_related_to
 from orders.serializers import ReasonOptionalSerializer
-from orders.services import order_cancel
+from orders.services.transitions import order_cancel
 from tracking.contracts.base import ContractView, iso_z, minor_units
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 

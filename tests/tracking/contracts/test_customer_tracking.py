@@ -25,21 +25,50 @@ STATUS_EXAMPLE = {
     "estimatedDeliveryTime": "2025-09-27T18:55:00Z",
 }
 ORDER_EXAMPLE_KEYS = {
-    "orderId": str, "orderNumber": str, "customerId": str, "restaurantId": str, "status": str,
-    "placementTimestamp": str, "lastUpdateTimestamp": str, "estimatedDeliveryTime": (str, type(None)),
-    "actualDeliveryTime": (str, type(None)), "currency": str, "subtotalAmount": float, "discountAmount": float,
-    "deliveryFeeAmount": float, "tipAmount": float, "taxAmount": float, "totalAmount": float,
-    "appliedCouponId": type(None), "sourceTeamCartId": type(None), "deliveryAddress_Street": str,
-    "deliveryAddress_City": str, "deliveryAddress_State": str, "deliveryAddress_Country": str,
-    "deliveryAddress_PostalCode": str, "items": list,
+    "orderId": str,
+    "orderNumber": str,
+    "customerId": str,
+    "restaurantId": str,
+    "status": str,
+    "placementTimestamp": str,
+    "lastUpdateTimestamp": str,
+    "estimatedDeliveryTime": (str, type(None)),
+    "actualDeliveryTime": (str, type(None)),
+    "currency": str,
+    "subtotalAmount": float,
+    "discountAmount": float,
+    "deliveryFeeAmount": float,
+    "tipAmount": float,
+    "taxAmount": float,
+    "totalAmount": float,
+    "appliedCouponId": type(None),
+    "sourceTeamCartId": type(None),
+    "deliveryAddress_Street": str,
+    "deliveryAddress_City": str,
+    "deliveryAddress_State": str,
+    "deliveryAddress_Country": str,
+    "deliveryAddress_PostalCode": str,
+    "items": list,
 }
 ITEM_KEYS = {
-    "orderItemId": str, "menuItemId": str, "name": str, "quantity": int, "unitPriceAmount": float,
-    "lineItemTotalAmount": float, "customizations": list,
+    "orderItemId": str,
+    "menuItemId": str,
+    "name": str,
+    "quantity": int,
+    "unitPriceAmount": float,
+    "lineItemTotalAmount": float,
+    "customizations": list,
 }
 SUMMARY_KEYS = {
-    "orderId": str, "orderNumber": str, "status": str, "placementTimestamp": str, "restaurantId": str,
-    "customerId": str, "totalAmount": float, "totalCurrency": str, "itemCount": int,
+    "orderId": str,
+    "orderNumber": str,
+    "status": str,
+    "placementTimestamp": str,
+    "restaurantId": str,
+    "customerId": str,
+    "totalAmount": float,
+    "totalCurrency": str,
+    "itemCount": int,
 }
 
 
@@ -113,7 +142,9 @@ def test_someone_elses_order_is_the_documented_problem(path, code, customer, oth
 def test_bad_page_numbers_and_unknown_parameters_are_400_problems(customer):
     client = client_for(customer)
     bad = client.get("/api/v1/orders/my?pageNumber=0")
-    assert bad.status_code == 400 and bad.json()["errors"] == {"pageNumber": ["Must be one whole number of at least 1."]}
+    assert bad.status_code == 400 and bad.json()["errors"] == {
+        "pageNumber": ["Must be one whole number of at least 1."]
+    }
     unknown = client.get("/api/v1/orders/my?page=2")
     assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_query_parameter"
     assert "page" in unknown.json()["errors"]
@@ -194,8 +225,16 @@ async def test_the_hub_sends_each_change_once_as_its_documented_method(customer,
     assert changed["type"] == 1 and changed["target"] == "ReceiveOrderStatusChanged"
     dto = changed["arguments"][0]
     assert set(dto) == {
-        "orderId", "orderNumber", "status", "restaurantId", "lastUpdateTimestamp", "estimatedDeliveryTime",
-        "actualDeliveryTime", "deliveredAt", "occurredOnUtc", "eventId",
+        "orderId",
+        "orderNumber",
+        "status",
+        "restaurantId",
+        "lastUpdateTimestamp",
+        "estimatedDeliveryTime",
+        "actualDeliveryTime",
+        "deliveredAt",
+        "occurredOnUtc",
+        "eventId",
     }
     assert (dto["orderId"], dto["status"], dto["restaurantId"]) == (str(order.pk), "Accepted", str(order.restaurant_id))
     await db(lifecycle.start_preparing)(order.pk, staff_user)
@@ -228,7 +267,9 @@ async def test_someone_elses_order_and_unknown_methods_fail_their_invocation(cus
     order = await db(place)(customer, menu)
     hub = await open_hub(other_customer)
     assert await hub.invoke("1", "SubscribeToOrder", str(order.pk)) == {
-        "type": 3, "invocationId": "1", "error": "Order not found.",
+        "type": 3,
+        "invocationId": "1",
+        "error": "Order not found.",
     }
     assert (await hub.invoke("2", "SubscribeToOrder", "junk"))["error"] == "Order not found."
     assert "Unknown hub method" in (await hub.invoke("3", "Nope", 1))["error"]

@@ -225,7 +225,11 @@ def test_the_order_process_javascript_client_runs_its_whole_usage_example(
         "DELIVERED",
     ]
     assert done["available"]["count"] == 0  # already this courier's: assigned when confirmed
-    calls = [(line["method"], line["path"].split("?")[0], line["status"]) for line in output if isinstance(line, dict) and line.get("kind") == "response"]
+    calls = [
+        (line["method"], line["path"].split("?")[0], line["status"])
+        for line in output
+        if isinstance(line, dict) and line.get("kind") == "response"
+    ]
     assert all(status == 200 for _, _, status in calls), calls
     order.refresh_from_db()
     assert (order.status, order.courier_id) == (OrderStatus.DELIVERED, courier_user.pk)
@@ -254,10 +258,16 @@ def test_the_poll_status_javascript_client_polls_until_picked_up(
     assert set(shown) <= {"placed", "accepted", "processing", "ready", "picked_up"} and len(shown) >= 3
     last = next(line for line in reversed(output) if isinstance(line, dict) and line.get("kind") == "ui")["order"]
     assert last["isOtpVerified"] is True and last["readyAt"] and last["cancelledAt"] is None
-    assert next(line for line in output if isinstance(line, dict) and line.get("kind") == "stopped")["lastStatus"] == "picked_up"
+    assert (
+        next(line for line in output if isinstance(line, dict) and line.get("kind") == "stopped")["lastStatus"]
+        == "picked_up"
+    )
     # Status change detection: the first check reports the update, the second sees nothing new.
     assert [line for line in output if isinstance(line, str)] == ["Order updated: picked_up"]
-    assert next(line for line in output if isinstance(line, dict) and line.get("kind") == "full")["order_status"] == "ORDER_PICKED_UP"
+    assert (
+        next(line for line in output if isinstance(line, dict) and line.get("kind") == "full")["order_status"]
+        == "ORDER_PICKED_UP"
+    )
 
 
 # ---------------------------------------------------------------- three-status order API: Python
@@ -270,7 +280,7 @@ def run_snippet(code: str, namespace: dict, server, user, **ids) -> str:
     code = code.replace(snippets.EXAMPLE_LOCATION_ID, str(ids.get("location_id", snippets.EXAMPLE_LOCATION_ID)))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "three-status-example", "exec"), namespace)  # noqa: S102 - the document's own code
+        exec(compile(code, "three-status-example", "exec"), namespace)
     return out.getvalue()
 
 

@@ -164,7 +164,9 @@ def paymongo_event(order, *, event_type="payment.paid", event_id="evt_1", amount
 
 def signed(body: bytes, *, secret=None, at=None) -> str:
     at = int(at or time.time())
-    digest = hmac.new((secret or settings.ORDERFLOW_PAYMONGO_WEBHOOK_SECRET).encode(), f"{at}.".encode() + body, hashlib.sha256)
+    digest = hmac.new(
+        (secret or settings.ORDERFLOW_PAYMONGO_WEBHOOK_SECRET).encode(), f"{at}.".encode() + body, hashlib.sha256
+    )
     return f"t={at},te={digest.hexdigest()},li="
 
 
@@ -172,14 +174,18 @@ def test_the_provider_webhook_moves_an_order_from_placed_to_processing(customer,
     order = place(customer, menu, payment_method="online")
     client = APIClient()
     body = paymongo_event(order)
-    response = client.post("/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body))
+    response = client.post(
+        "/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body)
+    )
     assert response.status_code == 200, response.content
     order.refresh_from_db()
     assert order.status == OrderStatus.PAYMENT_SUCCESS and order.paid_at is not None
     by_reference = client_for(customer).get(f"/api/mobile/orders/{reference_id(order.number)}").json()["data"]
     assert (by_reference["order_status"], by_reference["payment_method_used"]) == ("processing", "gcash")
     # Delivered again: applied once.
-    again = client.post("/mobile/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body))
+    again = client.post(
+        "/mobile/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body)
+    )
     assert again.status_code == 200 and order.events.count() == 2
 
 
@@ -187,16 +193,33 @@ def test_the_webhook_refuses_bad_signatures_and_amounts(customer, menu):
     order = place(customer, menu, payment_method="online")
     client = APIClient()
     body = paymongo_event(order)
-    forged = client.post("/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body, secret="wrong"))
+    forged = client.post(
+        "/api/paymongo/webhook",
+        body,
+        content_type="application/json",
+        HTTP_PAYMONGO_SIGNATURE=signed(body, secret="wrong"),
+    )
     assert forged.status_code == 401
-    stale = client.post("/api/paymongo/webhook", body, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(body, at=time.time() - 3600))
+    stale = client.post(
+        "/api/paymongo/webhook",
+        body,
+        content_type="application/json",
+        HTTP_PAYMONGO_SIGNATURE=signed(body, at=time.time() - 3600),
+    )
     assert stale.status_code == 401
     assert client.post("/api/paymongo/webhook", body, content_type="application/json").status_code == 401
     for junk in (b"[]", b'{"data": {"id": 1, "attributes": {"type": "payment.paid", "data": {"attributes": "x"}}}}'):
-        malformed = client.post("/api/paymongo/webhook", junk, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(junk))
+        malformed = client.post(
+            "/api/paymongo/webhook", junk, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(junk)
+        )
         assert malformed.status_code == 422, malformed.content
     wrong_amount = paymongo_event(order, event_id="evt_2", amount=1)
-    refused = client.post("/api/paymongo/webhook", wrong_amount, content_type="application/json", HTTP_PAYMONGO_SIGNATURE=signed(wrong_amount))
+    refused = client.post(
+        "/api/paymongo/webhook",
+        wrong_amount,
+        content_type="application/json",
+        HTTP_PAYMONGO_SIGNATURE=signed(wrong_amount),
+    )
     assert refused.status_code == 409
     order.refresh_from_db()
     assert order.status == OrderStatus.PAYMENT_PENDING

@@ -19,10 +19,22 @@ THREE_STATUS_ORDER = {
     "status": "CONFIRMED",
     "payment_status": "PAID",
     "fulfillment_status": "PREPARING",
-    "items": [{"id": "d4e5f6a7-b8c9-0123-4567-890abcdef012", "name": "Build Your Own Sub Sandwich", "quantity": 1,
-               "item_total": {"amount": 1399, "currency": "USD"}}],
-    "payments": [{"id": "a1b2c3d4-0001-4000-8000-000000000001", "status": "COMPLETED", "payment_method": "CREDIT_CARD",
-                  "amount": {"amount": 1945, "currency": "USD"}}],
+    "items": [
+        {
+            "id": "d4e5f6a7-b8c9-0123-4567-890abcdef012",
+            "name": "Build Your Own Sub Sandwich",
+            "quantity": 1,
+            "item_total": {"amount": 1399, "currency": "USD"},
+        }
+    ],
+    "payments": [
+        {
+            "id": "a1b2c3d4-0001-4000-8000-000000000001",
+            "status": "COMPLETED",
+            "payment_method": "CREDIT_CARD",
+            "amount": {"amount": 1945, "currency": "USD"},
+        }
+    ],
     "handoff": {"mode": "CURBSIDE"},
     "subtotal": {"amount": 1797, "currency": "USD"},
     "total_tax": {"amount": 148, "currency": "USD"},
@@ -36,10 +48,19 @@ THREE_STATUS_ORDER = {
 POLL_STATUS_EXAMPLE = {
     "success": True,
     "data": {
-        "id": "65f7a8b9c1234567890abcde", "orderNumber": "ORD-20240318-001", "orderStatus": "processing",
-        "paymentStatus": "success", "totalAmount": 249.50, "isCommitmentConfirmed": True,
-        "commitmentDeadlineAt": None, "readyAt": None, "readyExpiresAt": None, "isOtpVerified": False,
-        "cancelledAt": None, "cancellationReason": None, "updatedAt": "2024-03-18T14:40:00.000Z",
+        "id": "65f7a8b9c1234567890abcde",
+        "orderNumber": "ORD-20240318-001",
+        "orderStatus": "processing",
+        "paymentStatus": "success",
+        "totalAmount": 249.50,
+        "isCommitmentConfirmed": True,
+        "commitmentDeadlineAt": None,
+        "readyAt": None,
+        "readyExpiresAt": None,
+        "isOtpVerified": False,
+        "cancelledAt": None,
+        "cancellationReason": None,
+        "updatedAt": "2024-03-18T14:40:00.000Z",
     },
 }
 
@@ -102,7 +123,10 @@ def test_three_status_errors_have_the_documented_body(customer, other_customer, 
         ("location_id=nope", "location_id"),
         ("limit=0", "limit"),
         ("cursor=bm9wZQ", "cursor"),
-        ("cursor=" + _cursor('{"p": "0001-01-01T00:00:00+01:00", "i": "00000000-0000-4000-8000-000000000000"}'), "cursor"),
+        (
+            "cursor=" + _cursor('{"p": "0001-01-01T00:00:00+01:00", "i": "00000000-0000-4000-8000-000000000000"}'),
+            "cursor",
+        ),
         ("date_from=yesterday", "date_from"),
     ):
         response = client.get(f"/v1/online-ordering/orders?{query}")
@@ -132,8 +156,14 @@ def test_poll_status_has_the_documented_fields(customer, staff_user, menu):
     body = client_for(customer).get(f"/api/orders/{order.pk}/poll-status").json()
     assert_same_shape(body, POLL_STATUS_EXAMPLE)
     data = body["data"]
-    assert (data["orderStatus"], data["paymentStatus"], data["isCommitmentConfirmed"]) == ("processing", "success", True)
-    assert data["totalAmount"] == float(order.total) and data["updatedAt"].endswith("Z") and len(data["updatedAt"]) == 24
+    assert (data["orderStatus"], data["paymentStatus"], data["isCommitmentConfirmed"]) == (
+        "processing",
+        "success",
+        True,
+    )
+    assert (
+        data["totalAmount"] == float(order.total) and data["updatedAt"].endswith("Z") and len(data["updatedAt"]) == 24
+    )
     advance(order, staff_user, OrderStatus.READY_FOR_PICKUP)
     ready = client_for(staff_user).get(f"/api/orders/{order.pk}/poll-status").json()["data"]
     assert ready["orderStatus"] == "ready" and ready["readyAt"] and ready["readyExpiresAt"]

@@ -124,15 +124,36 @@ VOCABULARIES = {
 # The words each document lists (all of them: none may go missing from a vocabulary).
 DOCUMENT_WORDS = {
     "customer_tracking": {
-        "AwaitingPayment", "Placed", "Accepted", "Preparing", "ReadyForDelivery", "Delivered", "Cancelled", "Rejected",
+        "AwaitingPayment",
+        "Placed",
+        "Accepted",
+        "Preparing",
+        "ReadyForDelivery",
+        "Delivered",
+        "Cancelled",
+        "Rejected",
     },
     "three_status": {"PENDING", "CONFIRMED", "COMPLETED", "FAILED", "VOIDED", "CANCELLED"},
     "fulfillment": {
-        "PENDING", "IN_PROGRESS", "PREPARING", "READY_FOR_PICKUP", "FULFILLED", "DELIVERED", "RETURNED", "CANCELLED",
+        "PENDING",
+        "IN_PROGRESS",
+        "PREPARING",
+        "READY_FOR_PICKUP",
+        "FULFILLED",
+        "DELIVERED",
+        "RETURNED",
+        "CANCELLED",
     },
     "poll_status": {"placed", "accepted", "processing", "ready", "picked_up", "cancelled"},
     "mobile_orders": {
-        "placed", "paid", "processing", "out_for_delivery", "ready_for_pickup", "delivered", "completed", "canceled",
+        "placed",
+        "paid",
+        "processing",
+        "out_for_delivery",
+        "ready_for_pickup",
+        "delivered",
+        "completed",
+        "canceled",
         "returned",
     },
 }
@@ -167,7 +188,11 @@ def test_every_canonical_state_shows_the_documented_word(name, every_state):
     _, orders = every_state
     vocabulary = VOCABULARIES[name]
     for (status, kind, returned), order in orders.items():
-        assert vocabulary.word_for(order) == expected_word(EXPECTED[name], status, kind, returned), (status, kind, returned)
+        assert vocabulary.word_for(order) == expected_word(EXPECTED[name], status, kind, returned), (
+            status,
+            kind,
+            returned,
+        )
 
 
 @pytest.mark.parametrize("name", VOCABULARIES)
@@ -211,7 +236,9 @@ def test_the_mobile_list_filters_by_its_tab_words(every_state):
             if data["meta"]["current_page"] >= data["meta"]["last_page"]:
                 break
             page += 1
-        expected = {mobile_orders.reference_id(o.number) for o in orders.values() if mobile_orders.STATUSES.word_for(o) == word}
+        expected = {
+            mobile_orders.reference_id(o.number) for o in orders.values() if mobile_orders.STATUSES.word_for(o) == word
+        }
         assert seen == expected, word
 
 

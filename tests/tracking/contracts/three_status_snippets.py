@@ -3,7 +3,7 @@ them (the document's line breaks were lost in transit; they are restored, nothin
 changed). The tests run them with `exec`, after replacing the base URL, the access token and
 the example ids (order, location) with the live server's."""
 
-RETRIEVE = '''
+RETRIEVE = """
 import requests
 
 BASE_URL = "https://sandbox.api.tote.ai/v1/online-ordering"
@@ -22,9 +22,9 @@ print(f"Fulfillment: {order['fulfillment_status']}")
 print(f"Total: ${order['total']['amount'] / 100:.2f}")
 print(f"Paid: ${order['total_paid']['amount'] / 100:.2f}")
 print(f"Balance due: ${order['balance_due']['amount'] / 100:.2f}")
-'''
+"""
 
-AT_A_LOCATION = '''
+AT_A_LOCATION = """
 response = requests.get(
     f"{BASE_URL}/orders",
     headers=headers,
@@ -39,9 +39,9 @@ pagination = data["pagination"]
 
 for order in orders:
     print(f"{order['id']} | {order['status']} | {order['fulfillment_status']} | ${order['total']['amount'] / 100:.2f}")
-'''
+"""
 
-NEEDING_ATTENTION = '''
+NEEDING_ATTENTION = """
 response = requests.get(
     f"{BASE_URL}/orders",
     headers=headers,
@@ -53,9 +53,9 @@ response = requests.get(
 )
 ready_orders = response.json()["data"]
 print(f"{len(ready_orders)} orders ready for pickup")
-'''
+"""
 
-FROM_TODAY = '''
+FROM_TODAY = """
 from datetime import datetime, timezone
 
 today_start = datetime.now(timezone.utc).replace(
@@ -71,7 +71,7 @@ response = requests.get(
     },
 )
 todays_orders = response.json()["data"]
-'''
+"""
 
 FETCH_ALL = '''
 def fetch_all_orders(headers, params):
@@ -148,7 +148,7 @@ order = poll_order_status(
 print(f"Order is ready! Status: {order['fulfillment_status']}")
 '''
 
-CANCEL = '''
+CANCEL = """
 order_id = "f9a8b7c6-d5e4-3210-fedc-ba9876543210"
 
 cancel_response = requests.post(
@@ -156,9 +156,9 @@ cancel_response = requests.post(
     headers={**headers, "Idempotency-Key": str(uuid4())},
     json={"reason": "Customer changed their mind"},
 )
-'''
+"""
 
-HANDLING_409 = '''
+HANDLING_409 = """
 from uuid import uuid4
 
 cancel_response = requests.post(
@@ -176,7 +176,7 @@ elif cancel_response.status_code == 200:
     print("Order cancelled successfully.")
     cancelled_order = cancel_response.json()
     print(f"Status: {cancelled_order['status']}")
-'''
+"""
 
 EXAMPLE_BASE_URL = "https://sandbox.api.tote.ai/v1/online-ordering"
 EXAMPLE_TOKEN = "YOUR_ACCESS_TOKEN"

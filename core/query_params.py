@@ -6,9 +6,9 @@ the one asked (an unfiltered list that looks filtered), so it is refused instead
 
 from collections.abc import Iterable
 
-from orders.errors import ValidationFailed
+from core.errors import ValidationFailed
 
-# What the native page/cursor pagination reads (orders.pagination).
+# What the native page/cursor pagination reads (core.pagination).
 PAGINATION_PARAMS = frozenset({"page", "page_size", "pagination", "cursor"})
 PAGE_PARAMS = frozenset({"page", "page_size", "pagination"})
 
