@@ -214,7 +214,9 @@ def status_logs(order) -> list[dict]:
     return rows
 
 
-def order_object(order, includes: tuple[str, ...], *, with_user: bool = False) -> dict:
+def order_object(order, includes: tuple[str, ...], *, detail: bool = False) -> dict:
+    """An order as the list shows it, or (`detail`) as `GET /orders/{id}` does: with its user,
+    and lines without timestamps, as the document's examples have them."""
     body = {
         "id": int_id(order.pk),
         "order_reference_id": reference_id(order.number),
@@ -231,7 +233,7 @@ def order_object(order, includes: tuple[str, ...], *, with_user: bool = False) -
         "created_at": when(order.placed_at),
         "updated_at": when(order.updated_at),
     }
-    if with_user or "user" in includes:
+    if detail or "user" in includes:
         customer = order.customer
         body["user"] = {
             "id": customer.pk,
@@ -247,7 +249,7 @@ def order_object(order, includes: tuple[str, ...], *, with_user: bool = False) -
     if "orderStatusLogs" in includes:
         body["order_status_logs"] = status_logs(order)
     body["shipping_address_snapshot"] = address(order)
-    shape = "detail" if with_user else "list"
+    shape = "detail" if detail else "list"
     body["cart_items_snapshot"] = [cart_item(order, item, shape=shape) for item in order.items.all()]
     body["package_snapshot"] = None
     return body
@@ -403,7 +405,7 @@ class OrderDetailView(MobileOrdersView):
             {
                 "success": True,
                 "message": "Order details retrieved successfully.",
-                "data": order_object(order, includes, with_user=True),
+                "data": order_object(order, includes, detail=True),
             }
         )
 
