@@ -220,6 +220,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
+        query_params_check(request.query_params, ())
         access = order_access(user=request.user, order_id=pk)
         return Response(HistorySerializer(order_with_events(actor=access.actor, order_id=access.order_id)).data)
 
