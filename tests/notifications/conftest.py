@@ -10,6 +10,11 @@ from notifications.models import WebhookEndpoint
 from tests.notifications.receiver import Receiver
 
 
+@pytest.fixture(autouse=True)
+def _offers_dispatch(offers_dispatch):
+    """Couriers are offered orders rather than assigned one: an order's events are the ones a test makes."""
+
+
 @pytest.fixture
 def receivers():
     started = []
