@@ -4,7 +4,8 @@ import pytest
 
 from notifications.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 from orders.models import OrderStatus
-from tests.integration.test_celery_worker import wait_for, workers  # noqa: F401 (the fixture)
+from tests.integration.test_celery_worker import wait_for
+from tests.integration.test_celery_worker import workers as real_workers  # noqa: F401 (a fixture)
 from tests.lifecycle import move, place
 from tests.notifications.receiver import Answer, Receiver
 
@@ -17,6 +18,8 @@ WORKER_ENV = {
     "ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS": "10",
     "ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS": "2",
     "ORDERFLOW_WEBHOOK_DISPATCH_INTERVAL_SECONDS": "1",
+    # Offers, not automatic assignment: the order's events are the three the test makes.
+    "ORDERFLOW_COURIER_DISPATCH": "offers",
 }
 
 
@@ -28,7 +31,15 @@ def receiver():
     started.close()
 
 
-def test_a_worker_killed_mid_delivery_loses_no_event(workers, receiver, customer, menu, actors):  # noqa: F811
+def test_a_worker_killed_mid_delivery_loses_no_event(
+    real_workers,  # noqa: F811 (the fixture imported above)
+    receiver,
+    customer,
+    menu,
+    actors,
+    offers_dispatch,
+):
+    workers = real_workers
     endpoint = WebhookEndpoint.objects.create(name="POS", url=receiver.url, secret="whsec_worker")
     doomed = workers.start(**WORKER_ENV)
     order = place(customer, menu)
