@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
+from notifications.api import NotificationPreferenceView
 from orders.api import OrderViewSet
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
 
@@ -23,5 +24,6 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
     path("", include(router.urls)),
 ]

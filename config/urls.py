@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from config.health import health
+from config.metrics import MetricsView
 from core.views import api_not_found
 
 admin.site.site_header = "orderflow"
@@ -11,6 +12,7 @@ admin.site.index_title = "Orders, menus and deliveries"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("api/payments/", include("payments.urls")),
     # The client contracts (tracking/contracts): their own paths, before the native API's.
     path("", include("tracking.contracts.urls")),

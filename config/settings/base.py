@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "tracking",
     "delivery",
     "payments",
+    # Above all of them: webhooks, notifications and the counters behind /metrics.
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +241,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 7200.0},
     },
+    "webhooks-dispatch-due": {
+        "task": "notifications.tasks.webhooks_dispatch_due_task",
+        "schedule": env.float("ORDERFLOW_WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=10.0),
+        "options": {"expires": env.float("ORDERFLOW_WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
+    },
+    "notifications-dispatch-due": {
+        "task": "notifications.tasks.notifications_dispatch_due_task",
+        "schedule": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0),
+        "options": {"expires": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
+    },
     "courier-offers-renew": {
         "task": "delivery.tasks.courier_offers_renew_task",
         "schedule": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS,
@@ -324,3 +336,48 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
 }
+
+# ---------------------------------------------------------------- outbound webhooks (notifications/webhooks.py)
+ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = env.float("ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A delivery being posted is leased for the timeout plus this (DNS, a slow worker); a worker that
+# dies leaves the lease to run out, and the delivery is sent again.
+ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = env.float("ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS", default=30.0)
+ORDERFLOW_WEBHOOK_MAX_ATTEMPTS = env.int("ORDERFLOW_WEBHOOK_MAX_ATTEMPTS", default=12)
+ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS", default=5.0)
+ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=3600.0)
+# The circuit breaker: this many failed attempts in a row, failing for at least this long, pause the endpoint.
+ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES", default=20)
+ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=600.0)
+# Loopback, private, link-local and other non-public addresses are never called unless this is on.
+ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Certificates trusted for https endpoints (a PEM file); empty: the system's.
+ORDERFLOW_WEBHOOK_CA_BUNDLE = env("ORDERFLOW_WEBHOOK_CA_BUNDLE", default="")
+
+# ---------------------------------------------------------------- notifications (notifications/services.py)
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orderflow <no-reply@orderflow.local>")
+ORDERFLOW_SMS_PROVIDER = env("ORDERFLOW_SMS_PROVIDER", default="simulated")
+ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS", default=0.1)
+ORDERFLOW_SIMULATED_SMS_FAILURE_RATE = env.float("ORDERFLOW_SIMULATED_SMS_FAILURE_RATE", default=0.0)
+ORDERFLOW_NOTIFICATION_CHANNELS: dict[str, str] = {}
+ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = env.int("ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS", default=6)
+# A message being sent is leased this long; a worker that dies leaves the lease to run out.
+ORDERFLOW_NOTIFICATION_LEASE_SECONDS = env.float("ORDERFLOW_NOTIFICATION_LEASE_SECONDS", default=60.0)
+ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS = env.float("ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS", default=10.0)
+ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.float(
+    "ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", default=600.0
+)
+# Who is told when a webhook endpoint is paused; empty: every active superuser with an email address.
+ORDERFLOW_OPERATOR_EMAILS = env.list("ORDERFLOW_OPERATOR_EMAILS", default=[])
+
+# ---------------------------------------------------------------- operations
+# /metrics answers a request carrying "Authorization: Bearer <this>", or a signed-in staff user.
+ORDERFLOW_METRICS_TOKEN = env("ORDERFLOW_METRICS_TOKEN", default="")
+# A refund PROCESSING longer than this is listed for the operator as stuck.
+ORDERFLOW_REFUND_STUCK_SECONDS = env.int("ORDERFLOW_REFUND_STUCK_SECONDS", default=30 * 60)
