@@ -8,6 +8,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from delivery.api import DeliveryViewSet
 from orders.api import OrderViewSet
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
+from tracking.api import TrackedOrderEventsView, TrackedOrderStatusView, TrackedOrderView, TrackingLinkView
 
 router = SimpleRouter()
 # The kitchen's routes first: `restaurants/orders/...` must not read as a restaurant id.
@@ -21,5 +22,9 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("orders/<str:pk>/tracking-link/", TrackingLinkView.as_view(), name="order-tracking-link"),
+    path("track/<str:token>/", TrackedOrderView.as_view(), name="tracked-order"),
+    path("track/<str:token>/status/", TrackedOrderStatusView.as_view(), name="tracked-order-status"),
+    path("track/<str:token>/events/", TrackedOrderEventsView.as_view(), name="tracked-order-events"),
     path("", include(router.urls)),
 ]
