@@ -120,6 +120,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Outside production, static files are read from the apps directly (no collectstatic needed).
 WHITENOISE_USE_FINDERS = env.bool("ORDERFLOW_STATIC_FROM_APPS", default=True)
+if WHITENOISE_USE_FINDERS:
+    # WhiteNoise also indexes STATIC_ROOT, and warns at every start when the folder is missing.
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
