@@ -5,6 +5,8 @@ from pages import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    # Browsers ask for /favicon.ico on pages that name none (the admin's).
+    path("favicon.ico", views.favicon),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     re_path(r"^track/(?P<token>[A-Za-z0-9_-]{1,43})/$", views.track, name="track"),

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from orders.errors import ApplicationError
@@ -27,6 +28,12 @@ def _live_settings() -> dict:
         "pollSeconds": settings.ORDERFLOW_PAGE_POLL_SECONDS,
         "reconnectMaxSeconds": settings.ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS,
     }
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
+    return redirect(static("pages/favicon.svg"), permanent=True)
 
 
 @require_GET

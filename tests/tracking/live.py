@@ -41,8 +41,16 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
 class ServerProcess:
     """`daphne config.asgi:application` on a free port, on the given database and Redis."""
 
-    def __init__(self, *, database_url: str, redis_url: str, settings_module: str = "config.settings.test") -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        settings_module: str = "config.settings.test",
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="orderflow-daphne-", suffix=".log", delete=False)
         env = dict(
             os.environ,
@@ -50,6 +58,7 @@ class ServerProcess:
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
             PYTHONUNBUFFERED="1",
+            **(extra_env or {}),
         )
         daphne = Path(sys.executable).with_name("daphne")
         self.process = subprocess.Popen(
