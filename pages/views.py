@@ -54,6 +54,7 @@ def track(request, token):
         "socketPath": f"/ws/track/{token}/",
         "statusUrl": f"/api/track/{token}/status/",
         "eventsUrl": f"/api/track/{token}/events/",
+        "viewUrl": f"/api/track/{token}/",
         **page,
     }
     return render(request, "pages/track.html", {"config": config, "snapshot": page["snapshot"]})
@@ -75,6 +76,7 @@ def customer_order_page(request, order_id):
         "statusUrl": f"/api/orders/{order.pk}/status/",
         "historyUrl": f"/api/orders/{order.pk}/history/",
         "detailUrl": f"/api/orders/{order.pk}/",
+        "etaUrl": f"/api/orders/{order.pk}/eta/",
         "codeUrl": f"/api/orders/{order.pk}/otp/",
         "cancelUrl": f"/api/orders/{order.pk}/cancel/",
         "linkUrl": f"/api/orders/{order.pk}/tracking-link/",

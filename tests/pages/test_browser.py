@@ -288,3 +288,30 @@ def test_a_new_order_reaches_its_own_kitchen_board_only_and_confirm_moves_it(
     pizza.screenshot("kitchen-board")
     assert pizza.errors == [] and sushi.errors == []
     assert pizza.third_party_requests() == []
+
+
+def test_the_courier_position_shows_as_soon_as_the_order_takes_the_road(
+    server, tabs, customer, restaurant, menu, staff_user, courier_user
+):
+    driver = HttpDriver(server.http, USER_PASSWORD)
+    order_id = driver.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    public = tabs(server)
+    public.page.goto(f"/track/{token_of(order_id)}/")
+    own = tabs(server)
+    own.sign_in(customer.username, next_path=f"/orders/{order_id}/")
+    for tab in (public, own):
+        expect(tab.page.locator("#tracker")).to_have_attribute("data-connection", "live")
+        expect(tab.page.locator("#map")).to_be_hidden()
+    driver.confirm(order_id, staff_user)
+    driver.claim(order_id, courier_user)
+    driver.start_preparing(order_id, staff_user)
+    driver.mark_ready(order_id, staff_user)
+    driver.pick_up(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP))
+    for tab in (public, own):
+        expect(tab.page.locator("#status")).to_have_text("Order Picked Up", timeout=SHOWN_WITHIN_MS)
+        # The courier's last known position (their profile's), before they report a new one.
+        expect(tab.page.locator("#map .map-courier")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    expect(own.page.locator("#map .map-destination")).to_be_visible()
+    expect(public.page.locator("#map .map-destination")).to_have_count(0)  # the public link never plots the address
+    own.screenshot("customer-order-map")
+    assert public.errors == [] and own.errors == []

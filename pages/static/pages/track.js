@@ -29,6 +29,7 @@
     CANCELLED: "Cancelled", REFUND_COMPLETED: "Refund Completed"
   };
 
+  var replaying = true; // while the events the page was rendered with are applied
   var state = {
     status: config.snapshot.status,
     refund: config.snapshot.refund_status,
@@ -151,11 +152,31 @@
     state.refund = event.refund;
     if (event.eta !== undefined) state.eta = event.eta;
     if (event.courier !== undefined) state.courier = event.courier;
-    else if (config.mode === "customer" && event.eventType === "order.assigned") refreshCourier();
-    if (ON_THE_ROAD.indexOf(state.status) < 0) state.location = null;
+    else if (!replaying && config.mode === "customer" && event.eventType === "order.assigned") refreshCourier();
+    if (!replaying) {
+      if (ON_THE_ROAD.indexOf(state.status) < 0) state.location = null;
+      else if (!state.location) refreshLocation();
+    }
     root.setAttribute("data-sequence", String(feed.lastSequence));
     root.setAttribute("data-applied", feed.applied.join(","));
     renderStatus();
+  }
+
+  /* The courier's latest position when the order takes the road (later ones arrive live). */
+  function refreshLocation() {
+    if (config.mode === "public") {
+      api(config.viewUrl).then(function (view) {
+        if (view.courier_location && !state.location) applyLocation(view.courier_location);
+      }, function () {});
+      return;
+    }
+    api(config.etaUrl).then(function (eta) {
+      var position = eta.delivery_person_location;
+      if (position && !state.location) {
+        state.location = { latitude: Number(position.latitude), longitude: Number(position.longitude) };
+        renderStatus();
+      }
+    }, function () {});
   }
 
   function refreshCourier() {
@@ -232,6 +253,7 @@
   config.events.forEach(function (event) {
     feed.receive(Object.assign({}, event, { type: "event" }));
   });
+  replaying = false;
   renderStatus();
   window.setInterval(renderEta, 1000);
   if (isFinal(state.status, state.refund)) {
