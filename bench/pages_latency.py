@@ -27,6 +27,7 @@ from _setup import database_url, scratch_database  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connections  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from orders.models import Order  # noqa: E402
@@ -78,6 +79,17 @@ def measure(browser, server, driver, customer, staff, restaurant, item, *, order
     return latencies
 
 
+def report(phases: dict[str, list[float]]) -> None:
+    print("| path | transitions | p50 ms | p95 ms | max ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for label, values in phases.items():
+        print(
+            f"| {label} | {len(values)} | {statistics.median(values):.0f} | {percentile(values, 0.95):.0f} "
+            f"| {max(values):.0f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=10)
@@ -110,15 +122,11 @@ def main() -> None:
                     ),
                 }
                 browser.close()
+                # Opened while Playwright's loop ran on this thread: a connection of its own.
+                connections.close_all()
         finally:
             server.stop()
-    print("| path | transitions | p50 ms | p95 ms | max ms |")
-    print("| --- | --- | --- | --- | --- |")
-    for label, values in phases.items():
-        print(
-            f"| {label} | {len(values)} | {statistics.median(values):.0f} | {percentile(values, 0.95):.0f} "
-            f"| {max(values):.0f} |"
-        )
+        report(phases)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def test_the_landing_page_links_everything_and_the_docs_are_served_locally(serve
     tab.page.click('main a[href="/api/docs/"]')
     expect(tab.page.locator(".swagger-ui .title")).to_contain_text("orderflow API", timeout=SHOWN_WITHIN_MS)
     expect(tab.page.locator(".opblock").first).to_be_visible()
+    tab.page.set_viewport_size(DESKTOP)
     tab.screenshot("api-docs")
     assert tab.third_party_requests() == []
     assert tab.errors == []
