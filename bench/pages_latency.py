@@ -23,17 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 
-from _setup import database_url, scratch_database  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connections  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from _setup import database_url, scratch_database
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connections
+from playwright.sync_api import sync_playwright
 
-from orders.models import Order  # noqa: E402
-from restaurants.models import MenuItem, Restaurant  # noqa: E402
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.tracking.live import HttpDriver, ServerProcess  # noqa: E402
+from orders.models import Order
+from restaurants.models import MenuItem, Restaurant
+from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.tracking.live import HttpDriver, ServerProcess
 
 STAMP_STATUS_CHANGES = """
 window.statusChanges = [];
@@ -113,12 +113,26 @@ def main() -> None:
                 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
                 phases = {
                     "WebSocket": measure(
-                        browser, server, driver, users["alice"], users["pizza_staff"], restaurant, item,
-                        orders=args.orders, blocked=False,
+                        browser,
+                        server,
+                        driver,
+                        users["alice"],
+                        users["pizza_staff"],
+                        restaurant,
+                        item,
+                        orders=args.orders,
+                        blocked=False,
                     ),
                     "polling (WebSockets blocked)": measure(
-                        browser, server, driver, users["alice"], users["pizza_staff"], restaurant, item,
-                        orders=args.polling_orders, blocked=True,
+                        browser,
+                        server,
+                        driver,
+                        users["alice"],
+                        users["pizza_staff"],
+                        restaurant,
+                        item,
+                        orders=args.polling_orders,
+                        blocked=True,
                     ),
                 }
                 browser.close()

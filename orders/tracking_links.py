@@ -9,9 +9,9 @@ import re
 
 from django.db import transaction
 
-from orders.actors import Actor
-from orders.errors import Forbidden, NotFound
-from orders.models import ActorRole, Order, new_tracking_token
+from core.actors import Actor, ActorRole
+from core.errors import Forbidden, NotFound
+from orders.models import Order, new_tracking_token
 from orders.selectors import order_get_visible
 
 # What a token can look like (URL-safe base64); anything else is not ours and is never queried.

@@ -3,17 +3,17 @@ tracking.selectors, the same reads as the API and the sockets."""
 
 from django.conf import settings
 
-from orders.actors import Actor
-from orders.management.commands.seed_demo import ACCOUNTS
-from orders.models import ActorRole, Order, OrderStatus
-from orders.selectors import KITCHEN_STATUSES, order_detail, staff_restaurant_ids
-from orders.transitions import next_statuses
+from core.actors import Actor, ActorRole
+from orders.models import Order, OrderStatus
+from orders.selectors import order_detail
+from orders.transitions import CARRYING_STATUSES, KITCHEN_STATUSES, TRANSITIONS
+from restaurants.management.commands.seed_demo import ACCOUNTS
 from restaurants.models import Restaurant
-from tracking.selectors import IN_TRANSIT_STATUSES
+from restaurants.selectors import staff_restaurant_ids
 
 # Statuses from which a customer may cancel (from the transition table, not a copy of it).
 CUSTOMER_CANCELLABLE = [
-    status for status in OrderStatus if OrderStatus.CANCELLED in next_statuses(status, ActorRole.CUSTOMER)
+    rule.source for rule in TRANSITIONS if rule.target == OrderStatus.CANCELLED and ActorRole.CUSTOMER in rule.roles
 ]
 
 # The kitchen board's columns: (key, heading, statuses).
@@ -33,7 +33,7 @@ def demo_tracking_token() -> str | None:
     if not settings.ORDERFLOW_ALLOW_DEMO_DATA:
         return None
     orders = Order.objects.filter(customer__username__in=DEMO_CUSTOMERS, tracking_token__isnull=False)
-    order = orders.filter(status__in=IN_TRANSIT_STATUSES).order_by("-placed_at").first() or orders.first()
+    order = orders.filter(status__in=CARRYING_STATUSES).order_by("-placed_at").first() or orders.first()
     return order.tracking_token if order else None
 
 

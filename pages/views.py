@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from orders.errors import ApplicationError
+from core.errors import ApplicationError
 from orders.models import OrderStatus
 from orders.tracking_links import tracking_link_path
 from pages.selectors import (

@@ -11,9 +11,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.api import ORDER_ID, _etag_matches, validated
-from orders.idempotency import IdempotentPostMixin
-from orders.schema import IDEMPOTENCY_KEY, problems
+from core.api import validated
+from core.idempotency import IdempotentPostMixin
+from core.schema import IDEMPOTENCY_KEY, problems
+from orders.api import ORDER_ID, _etag_matches
 from orders.selectors import order_access
 from orders.tracking_links import order_tracking_link_renew, order_tracking_link_revoke, tracking_link_path
 from tracking.public import tracked_order_events, tracked_order_snapshot, tracked_order_status

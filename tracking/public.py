@@ -8,11 +8,12 @@ event, a snapshot or a position elsewhere never leaks through a link by accident
 
 from django.utils import timezone
 
+from core.timestamps import iso
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.services import order_enforce_deadline
+from orders.services.deadlines import order_enforce_deadline
 from orders.tracking_links import order_for_tracking_token
-from tracking.payloads import _iso, order_is_final
-from tracking.selectors import IN_TRANSIT_STATUSES, courier_location_for_order, event_payloads_after
+from orders.transitions import CARRYING_STATUSES, order_is_final
+from tracking.selectors import courier_location_for_order, event_payloads_after
 
 PUBLIC_EVENT_FIELDS = (
     "event_type",
@@ -99,8 +100,8 @@ def public_status(order: Order) -> dict:
         "status_name": OrderStatus(order.status).label,
         "refund_status": order.refund_status,
         "final": order_is_final(status=order.status, refund_status=order.refund_status),
-        "estimated_delivery_time": _iso(order.estimated_delivery_at),
-        "last_update": _iso(order.updated_at),
+        "estimated_delivery_time": iso(order.estimated_delivery_at),
+        "last_update": iso(order.updated_at),
         "sequence": order.sequence,
     }
 
@@ -108,7 +109,7 @@ def public_status(order: Order) -> dict:
 def public_snapshot(order: Order) -> dict:
     """What a tracking socket starts with, and the page renders: the lean status, the restaurant,
     the courier's first name, and their position while the order is on the road."""
-    on_the_road = order.status in IN_TRANSIT_STATUSES
+    on_the_road = order.status in CARRYING_STATUSES
     location = courier_location_for_order(order_id=order.pk) if on_the_road else None
     return {
         **public_status(order),
@@ -146,18 +147,16 @@ def tracked_order_page(token) -> dict:
     return {
         "snapshot": public_snapshot(order),
         "steps": tracking_steps(delivery_type=order.delivery_type, payment_method=order.payment_method),
-        "events": [public_event(payload, courier=courier) for payload in event_payloads_after(order_id=order.pk, after=0)],
+        "events": [
+            public_event(payload, courier=courier) for payload in event_payloads_after(order_id=order.pk, after=0)
+        ],
     }
 
 
 def tracking_link_courier(*, token: str, order_id: str) -> tuple[bool, dict | None]:
     """(whether the link still opens this order, the courier's first name): a socket asks before
     each message it forwards, so a revoked link stops at once."""
-    row = (
-        Order.objects.filter(pk=order_id, tracking_token=token)
-        .values("courier_id", "courier__first_name")
-        .first()
-    )
+    row = Order.objects.filter(pk=order_id, tracking_token=token).values("courier_id", "courier__first_name").first()
     if row is None:
         return False, None
     if row["courier_id"] is None:

@@ -9,7 +9,7 @@ that the link still opens the order, so a revoked link closes with 4404 at its n
 
 from channels.db import database_sync_to_async
 
-from orders.errors import ApplicationError
+from core.errors import ApplicationError
 from tracking.auth import query_param
 from tracking.consumers import CLOSE_BAD_REQUEST, CLOSE_FINAL, CLOSE_NOT_FOUND, LiveConsumer, _start_after, parse_after
 from tracking.groups import order_group

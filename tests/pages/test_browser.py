@@ -33,7 +33,9 @@ def status_of(tab) -> str:
 
 
 def test_the_landing_page_links_everything_and_the_docs_are_served_locally(server, tabs, customer, restaurant, menu):
-    order_id = HttpDriver(server.http, USER_PASSWORD).place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    order_id = HttpDriver(server.http, USER_PASSWORD).place(
+        customer=customer, restaurant=restaurant, item=menu["salad"]
+    )
     tab = tabs(server)
     tab.page.goto("/")
     expect(tab.page.get_by_role("heading", level=1)).to_contain_text("from checkout to the door")
@@ -278,9 +280,7 @@ def test_a_new_order_reaches_its_own_kitchen_board_only_and_confirm_moves_it(
     expect(sushi.page.locator("#board")).to_have_attribute("data-cues", "0")
 
     card.get_by_role("button", name="Confirm").click()
-    expect(pizza.page.locator(f'[data-column="confirmed"] #order-{order_id}')).to_be_visible(
-        timeout=SHOWN_WITHIN_MS
-    )
+    expect(pizza.page.locator(f'[data-column="confirmed"] #order-{order_id}')).to_be_visible(timeout=SHOWN_WITHIN_MS)
     expect(pizza.page.locator(f'[data-column="new"] #order-{order_id}')).to_have_count(0)
     assert Order.objects.get(pk=order_id).status == "RESTAURANT_CONFIRMED"
     expect(

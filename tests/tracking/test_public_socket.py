@@ -5,8 +5,8 @@ anything a link may not show."""
 import pytest
 from channels.db import database_sync_to_async
 
+from core.actors import Actor
 from delivery.models import HandoffPurpose
-from orders.actors import Actor
 from orders.models import Order
 from orders.tracking_links import order_tracking_link_revoke
 from tests.tracking import lifecycle

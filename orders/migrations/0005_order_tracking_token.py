@@ -20,7 +20,7 @@ def give_existing_orders_a_token(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0002_idempotency_record")]
+    dependencies = [("orders", "0004_trackingevent_from_tracking")]
 
     operations = [
         migrations.AddField(
