@@ -316,3 +316,58 @@ def test_the_courier_position_shows_as_soon_as_the_order_takes_the_road(
     expect(public.page.locator("#map .map-destination")).to_have_count(0)  # the public link never plots the address
     own.screenshot("customer-order-map")
     assert public.errors == [] and own.errors == []
+
+
+def test_the_kitchen_takes_orders_through_preparation_rejects_and_hands_over_with_the_customers_code(
+    server, tabs, customer, restaurant, menu, staff_user
+):
+    driver = HttpDriver(server.http, USER_PASSWORD)
+    delivery_id = driver.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    pickup = driver.post(
+        customer,
+        "/api/orders/",
+        {
+            "restaurant": str(restaurant.pk),
+            "items": [{"menu_item": str(menu["salad"].pk), "quantity": 2, "customizations": []}],
+            "delivery_type": "pickup",
+            "payment_method": "cod",
+        },
+    )["id"]
+    unwanted = driver.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    board = tabs(server, DESKTOP)
+    board.sign_in(staff_user.username, next_path=f"/kitchen/{restaurant.pk}/")
+    expect(board.page.locator("#board")).to_have_attribute("data-connection", "live")
+
+    def card(order_id, column):
+        return board.page.locator(f'[data-column="{column}"] #order-{order_id}')
+
+    card(unwanted, "new").get_by_role("button", name="Reject…").click()
+    card(unwanted, "new").get_by_label("Reason to reject").fill("Closing early")
+    card(unwanted, "new").get_by_role("button", name="Reject", exact=True).click()
+    expect(board.page.locator(f"#order-{unwanted}")).to_have_count(0, timeout=SHOWN_WITHIN_MS)
+    rejected = Order.objects.get(pk=unwanted)
+    assert (rejected.status, rejected.cancellation_reason) == ("RESTAURANT_REJECTED", "Closing early")
+
+    for order_id in (delivery_id, pickup):
+        card(order_id, "new").get_by_role("button", name="Confirm").click()
+        card(order_id, "confirmed").get_by_role("button", name="Start preparing").click(timeout=SHOWN_WITHIN_MS)
+        card(order_id, "preparing").get_by_role("button", name="Mark ready").click(timeout=SHOWN_WITHIN_MS)
+        expect(card(order_id, "ready")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    pickup_code = lifecycle.handoff_code(delivery_id, HandoffPurpose.PICKUP)
+    expect(card(delivery_id, "ready").locator(".pickup-code")).to_have_text(
+        f"Pickup code for the courier: {pickup_code}"
+    )
+    board.screenshot("kitchen-board-ready")
+
+    ready = card(pickup, "ready")
+    ready.get_by_label("Customer's code").fill(
+        "000000" if lifecycle.handoff_code(pickup, HandoffPurpose.PICKUP) != "000000" else "111111"
+    )
+    ready.get_by_role("button", name="Hand over").click()
+    expect(board.page.locator("#board-alert")).to_be_visible(timeout=SHOWN_WITHIN_MS)  # a wrong code is refused
+    expect(board.page.locator("#board-alert")).to_contain_text("attempt")
+    ready.get_by_label("Customer's code").fill(lifecycle.handoff_code(pickup, HandoffPurpose.PICKUP))
+    ready.get_by_role("button", name="Hand over").click()
+    expect(board.page.locator(f"#order-{pickup}")).to_have_count(0, timeout=SHOWN_WITHIN_MS)
+    assert Order.objects.get(pk=pickup).status == "DELIVERED"
+    assert Order.objects.get(pk=delivery_id).status == "READY_FOR_PICKUP"

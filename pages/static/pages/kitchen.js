@@ -202,14 +202,21 @@
       seen[order.id] = true;
       var key = columnFor(order.order_status);
       if (!key) return;
-      var fresh = card(order);
+      var signature = JSON.stringify(order);
       var old = document.getElementById("order-" + order.id);
-      if (old) {
-        if (old.classList.contains("is-new")) fresh.classList.add("is-new");
-        old.replaceWith(fresh);
-        if (fresh.parentNode !== column(key)) column(key).appendChild(fresh);
+      if (old && old.getAttribute("data-signature") === signature) {
+        // Unchanged: keep the card as it is (a half-typed reason or code stays).
+        if (old.parentNode !== column(key)) column(key).appendChild(old);
       } else {
-        column(key).appendChild(fresh);
+        var fresh = card(order);
+        fresh.setAttribute("data-signature", signature);
+        if (old) {
+          if (old.classList.contains("is-new")) fresh.classList.add("is-new");
+          old.replaceWith(fresh);
+          if (fresh.parentNode !== column(key)) column(key).appendChild(fresh);
+        } else {
+          column(key).appendChild(fresh);
+        }
       }
       if (!known[order.id] && !firstLoad) cue(order);
       known[order.id] = true;
