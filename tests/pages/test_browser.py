@@ -357,6 +357,7 @@ def test_the_kitchen_takes_orders_through_preparation_rejects_and_hands_over_wit
     expect(card(delivery_id, "ready").locator(".pickup-code")).to_have_text(
         f"Pickup code for the courier: {pickup_code}"
     )
+    expect(card(pickup, "ready").get_by_role("button", name="Hand over")).to_be_visible()
     board.screenshot("kitchen-board-ready")
 
     ready = card(pickup, "ready")

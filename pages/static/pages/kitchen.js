@@ -171,6 +171,9 @@
       node.remove();
     } else if (node.parentNode !== column(key)) {
       node.setAttribute("data-status", status);
+      // Its actions were for the old status: none until the queue's answer redraws the card.
+      var actions = node.querySelector(".card-actions");
+      if (actions) actions.replaceChildren(element("p", "muted", "Updating…"));
       column(key).appendChild(node);
     }
     updateCounts();
