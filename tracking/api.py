@@ -18,6 +18,7 @@ from orders.api import ORDER_ID, _etag_matches
 from orders.selectors import order_access
 from orders.tracking_links import order_tracking_link_renew, order_tracking_link_revoke, tracking_link_path
 from tracking.public import tracked_order_events, tracked_order_snapshot, tracked_order_status
+from tracking.serializers import PublicEventsSerializer, PublicStatusSerializer, PublicViewSerializer
 
 TOKEN = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH, description="The link's token.")
 LINK_NOT_FOUND = OpenApiResponse(description="`tracking_link_not_found`: unknown or revoked link (problem+json).")
@@ -43,7 +44,7 @@ class TrackedOrderView(PublicEndpoint):
             "road, their position. Never the address, phone numbers, prices or a handoff code."
         ),
         parameters=[TOKEN],
-        responses={200: OpenApiTypes.OBJECT, 404: LINK_NOT_FOUND},
+        responses={200: PublicViewSerializer, 404: LINK_NOT_FOUND},
     )
     def get(self, request, token):
         _, snapshot = tracked_order_snapshot(token)
@@ -55,7 +56,7 @@ class TrackedOrderStatusView(PublicEndpoint):
         summary="A tracked order's lean status, for polling (public link)",
         description="`ETag` changes with every event; `If-None-Match` gets `304` while nothing changed.",
         parameters=[TOKEN],
-        responses={200: OpenApiTypes.OBJECT, 304: OpenApiResponse(description="Unchanged."), 404: LINK_NOT_FOUND},
+        responses={200: PublicStatusSerializer, 304: OpenApiResponse(description="Unchanged."), 404: LINK_NOT_FOUND},
     )
     def get(self, request, token):
         body = tracked_order_status(token)
@@ -70,7 +71,7 @@ class TrackedOrderEventsView(PublicEndpoint):
     @extend_schema(
         summary="A tracked order's events after a sequence (public link)",
         parameters=[TOKEN, OpenApiParameter("after", OpenApiTypes.INT, description="The last sequence you have.")],
-        responses={200: OpenApiTypes.OBJECT, 400: problems(400)[400], 404: LINK_NOT_FOUND},
+        responses={200: PublicEventsSerializer, 400: problems(400)[400], 404: LINK_NOT_FOUND},
     )
     def get(self, request, token):
         after = validated(AfterSerializer, request.query_params)["after"]
