@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core.errors import ApplicationError
 from orders.models import OrderStatus
@@ -30,19 +30,19 @@ def _live_settings() -> dict:
     }
 
 
-@require_GET
+@require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
     return redirect(static("pages/favicon.svg"), permanent=True)
 
 
-@require_GET
+@require_safe
 def landing(request):
     token = demo_tracking_token()
     return render(request, "pages/landing.html", {"demo_tracking_path": tracking_link_path(token)})
 
 
-@require_GET
+@require_safe
 def track(request, token):
     try:
         page = tracked_order_page(token)
@@ -60,7 +60,7 @@ def track(request, token):
     return render(request, "pages/track.html", {"config": config, "snapshot": page["snapshot"]})
 
 
-@require_GET
+@require_safe
 @login_required
 def customer_order_page(request, order_id):
     try:
@@ -101,7 +101,7 @@ def customer_order_page(request, order_id):
     return render(request, "pages/customer_order.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 def kitchen_index(request):
     restaurants = kitchen_restaurants(user=request.user)
@@ -110,7 +110,7 @@ def kitchen_index(request):
     return render(request, "pages/kitchen_index.html", {"restaurants": restaurants})
 
 
-@require_GET
+@require_safe
 @login_required
 def kitchen_board(request, restaurant_id):
     restaurant = next((r for r in kitchen_restaurants(user=request.user) if r.pk == restaurant_id), None)
