@@ -104,7 +104,7 @@ def main() -> None:
             database_url=database_url(name),
             redis_url=settings.REDIS_URL,
             settings_module="config.settings.local",
-            extra_env={"DJANGO_DEBUG": "0"},
+            environment={"DJANGO_DEBUG": "0"},
         )
         driver = HttpDriver(server.http, settings.ORDERFLOW_DEMO_PASSWORD)
         try:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from core.api import validated
 from core.idempotency import IdempotentPostMixin
+from core.query_params import query_params_check
 from core.schema import IDEMPOTENCY_KEY, problems
 from orders.api import ORDER_ID, _etag_matches
 from orders.selectors import order_access
@@ -74,6 +75,7 @@ class TrackedOrderEventsView(PublicEndpoint):
         responses={200: PublicEventsSerializer, 400: problems(400)[400], 404: LINK_NOT_FOUND},
     )
     def get(self, request, token):
+        query_params_check(request.query_params, {"after"})
         after = validated(AfterSerializer, request.query_params)["after"]
         response = Response({"events": tracked_order_events(token, after=after)})
         patch_cache_control(response, no_cache=True)

@@ -11,7 +11,7 @@ from orders.models import Order, OrderStatus
 from tests.api.support import ADDRESS, advance, order_body, place
 from tests.tracking import lifecycle
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("offers_dispatch")]
 
 PRIVATE_KEYS = {
     "delivery_address",
@@ -154,3 +154,10 @@ def test_a_final_order_says_so(customer, staff_user, menu):
     lifecycle.cancel(order.pk, staff_user)
     body = Client().get(f"/api/track/{token_of(order)}/status/").json()
     assert body["status"] == "CANCELLED" and body["final"] is True
+
+
+def test_the_events_list_refuses_a_query_parameter_it_does_not_read(customer, menu):
+    order = place(customer, menu)
+    response = Client().get(f"/api/track/{token_of(order)}/events/?after=0&page=2")
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_query_parameter"

@@ -32,11 +32,12 @@ def database_url() -> str:
 
 
 def start_server(**kwargs) -> ServerProcess:
-    # A short ceiling on the pages' reconnect backoff keeps the reconnect test short.
+    # A short ceiling on the pages' reconnect backoff keeps the reconnect test short; couriers
+    # claim orders themselves (offers), as the tests drive them.
     return ServerProcess(
         database_url=database_url(),
         redis_url=settings.REDIS_URL,
-        extra_env={"ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS": "4"},
+        environment={"ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS": "4", "ORDERFLOW_COURIER_DISPATCH": "offers"},
         **kwargs,
     )
 

@@ -14,7 +14,12 @@ from tests.pages.conftest import DESKTOP, USER_PASSWORD, start_server
 from tests.tracking import lifecycle
 from tests.tracking.live import HttpDriver
 
-pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.live_server,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("offers_dispatch"),
+]
 
 # How long a page may take to show a change in these tests: generous, since the machine is
 # shared; the latency itself is measured by bench/pages_latency.py, not asserted here.

@@ -47,8 +47,8 @@ class ServerProcess:
         database_url: str,
         redis_url: str,
         settings_module: str = "config.settings.test",
+        environment: dict[str, str] | None = None,
         port: int | None = None,
-        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="orderflow-daphne-", suffix=".log", delete=False)
@@ -58,7 +58,7 @@ class ServerProcess:
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
             PYTHONUNBUFFERED="1",
-            **(extra_env or {}),
+            **(environment or {}),
         )
         daphne = Path(sys.executable).with_name("daphne")
         self.process = subprocess.Popen(

@@ -12,7 +12,7 @@ from orders.tracking_links import order_tracking_link_revoke
 from tests.tracking import lifecycle
 from tests.tracking.conftest import close_code, open_socket, receive, receive_all, run_async
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("offers_dispatch")]
 
 db = database_sync_to_async
 PRIVATE_KEYS = {"order_id", "updated_by", "reason", "metadata", "actor_role", "event_id", "distance_km"}
