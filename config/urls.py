@@ -20,6 +20,7 @@ urlpatterns = [
     # Last: an unknown API path (or one missing its trailing slash) is a problem+json 404 even
     # under DEBUG, where Django would answer HTML or, for a POST, raise APPEND_SLASH's RuntimeError.
     re_path(r"^api/", api_not_found),
+    path("", include("pages.urls")),
 ]
 
 handler404 = "core.views.not_found"

@@ -71,3 +71,9 @@ def test_nothing_below_imports_notifications():
     """Webhooks, notifications and metrics sit above every domain app: they hear of changes as a subscriber."""
     below = modules_of("core", "orders", "restaurants", "delivery", "payments", "tracking")
     assert offending_imports(below, ("notifications",)) == []
+
+
+def test_no_app_imports_the_pages():
+    """The pages (pages/) sit on top, beside the API and the sockets: nothing below reads them."""
+    apps = modules_of("core", *DOMAIN_APPS, "config/settings")
+    assert offending_imports(apps, ("pages",)) == []

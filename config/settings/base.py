@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "core",
     "orders",
@@ -41,10 +42,13 @@ INSTALLED_APPS = [
     "payments",
     # Above all of them: webhooks, notifications and the counters behind /metrics.
     "notifications",
+    "pages",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every page asset (the admin's, Swagger UI's, the pages') is served by the application itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,8 +123,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production, static files are read from the apps directly (no collectstatic needed).
+WHITENOISE_USE_FINDERS = env.bool("ORDERFLOW_STATIC_FROM_APPS", default=True)
+if WHITENOISE_USE_FINDERS:
+    # WhiteNoise also indexes STATIC_ROOT, and warns at every start when the folder is missing.
+    STATIC_ROOT.mkdir(exist_ok=True)
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# The pages (pages/): how often a page polls when its WebSocket cannot connect (10-15 s), and
+# a bound on the reconnect backoff.
+ORDERFLOW_PAGE_POLL_SECONDS = env.int("ORDERFLOW_PAGE_POLL_SECONDS", default=12)
+ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS = env.int("ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,
@@ -152,6 +169,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order lifecycle and live tracking, after checkout.",
     "VERSION": "0.1.0",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
