@@ -12,7 +12,6 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from django.views.defaults import page_not_found
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -40,6 +39,8 @@ def _routed(path: str) -> bool:
 
 def not_found(request, exception=None):
     if not request.path.startswith("/api/"):
+        from config.problems import not_found as page_not_found  # see _problem_404
+
         return page_not_found(request, exception)
     if not request.path.endswith("/") and _routed(request.path + "/"):
         # Every API path ends with a slash, and APPEND_SLASH cannot redirect a POST: say so.
@@ -71,6 +72,23 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _holds_nul(value) -> bool:
+    """Whether a NUL character is in any key or string of the decoded body (PostgreSQL's text
+    and jsonb cannot store one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 class StrictJSONParser(JSONParser):
     """DRF's JSON parser, but every body Python cannot turn into storable JSON is a ParseError."""
 
@@ -78,8 +96,11 @@ class StrictJSONParser(JSONParser):
         text = stream.read() if stream is not None else b""
         encoding = (parser_context or {}).get("encoding") or "utf-8"
         try:
-            return json.loads(text.decode(encoding), parse_float=_finite_float, parse_constant=_no_constant)
+            data = json.loads(text.decode(encoding), parse_float=_finite_float, parse_constant=_no_constant)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
         except ValueError as exc:  # includes UnicodeDecodeError and ints beyond Python's digit limit
             raise ParseError(f"JSON parse error - {exc}") from None
+        if _holds_nul(data):
+            raise ParseError("JSON parse error - strings must not contain NUL (\\u0000).")
+        return data
