@@ -18,4 +18,7 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
+handler400 = "config.problems.bad_request"
+handler403 = "config.problems.permission_denied"
 handler404 = "config.errors.not_found"
+handler500 = "config.problems.server_error"

@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "channels",
+    "corsheaders",
+    "csp",
     "orders",
     "restaurants",
     "delivery",
@@ -38,6 +40,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a preflight is answered here, and every answer (errors
+    # included) carries the CORS headers an allowed origin needs to read it.
+    "corsheaders.middleware.CorsMiddleware",
+    "config.middleware.RejectUnstorableText",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,7 +120,40 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+
+# ---------------------------------------------------------------- the HTTP edge (README, "Hardening")
+# The largest request body, refused with a 413 at the ASGI edge (config/asgi_limits.py) and by
+# Django for anything that reaches it some other way.
+ORDERFLOW_MAX_REQUEST_BYTES = env.int("ORDERFLOW_MAX_REQUEST_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ORDERFLOW_MAX_REQUEST_BYTES
+CSRF_FAILURE_VIEW = "config.problems.csrf_failure"
+
+# Browsers on these origins (e.g. https://app.example.com) may call the API; nobody else.
+CORS_ALLOWED_ORIGINS = env.list("ORDERFLOW_CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "idempotency-key", "if-none-match"]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "idempotent-replayed", "location"]
+CORS_PREFLIGHT_MAX_AGE = env.int("ORDERFLOW_CORS_MAX_AGE_SECONDS", default=600)
+
+# Content-Security-Policy: this site's own scripts and styles, plus the CDN that serves
+# Swagger UI's assets at /api/docs/; no inline script, no framing, no plugins.
+_DOCS_CDN = "https://cdn.jsdelivr.net"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", _DOCS_CDN],
+        # The admin's widgets and Swagger UI set style attributes.
+        "style-src": ["'self'", "'unsafe-inline'", _DOCS_CDN],
+        "img-src": ["'self'", "data:", _DOCS_CDN],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -135,7 +175,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["orders.filters.ProblemFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orders.errors.problem_exception_handler",
 }
