@@ -613,25 +613,22 @@ def order_handoff(
 def _lock_for_assignment(*, actor: Actor, order_id: Any) -> Order:
     """Lock the order before deciding whether the courier may claim it.
 
-    Deciding after the lock is what lets two couriers racing for one order get one
-    success and one `already_assigned` (not a 404 because, once taken, it stopped being
-    offered). Orders never offered to couriers stay invisible to them.
+    A courier sees only orders offered to couriers (claimable), so one that was not claimable
+    when the courier asked is missing to them, exactly like an id that does not exist: taken by
+    another courier or not, it reveals nothing. One that was claimable when they asked but is
+    taken once the lock is theirs lost a race, which is `already_assigned` (a 409). The first
+    read is not locked, so it sees the order as it was when the request came in.
     """
     if actor.role != ActorRole.COURIER:
         return order_get_visible(actor=actor, order_id=order_id, for_update=True)
-    order = None
-    if parse_uuid(order_id):
-        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
-    taken = (
-        order is not None
-        and order.courier_id is not None
-        and order.delivery_type == DeliveryType.DELIVERY
-        and order.status in ASSIGNABLE_STATUSES
-    )
-    offered = order is not None and order_is_claimable(
-        delivery_type=order.delivery_type, courier_id=order.courier_id, status=order.status
-    )
-    if not (taken or offered):
+    order_uuid = parse_uuid(order_id)
+    seen = Order.objects.filter(pk=order_uuid).values("delivery_type", "courier_id", "status").first()
+    claimable_when_asked = seen is not None and order_is_claimable(**seen)
+    yours = seen is not None and seen["courier_id"] == actor.user_id
+    if not (claimable_when_asked or yours):
+        raise OrderNotFound("No order with this id is visible to you.")
+    order = Order.objects.select_for_update(of=("self",)).filter(pk=order_uuid).first()
+    if order is None:
         raise OrderNotFound("No order with this id is visible to you.")
     return order
 
