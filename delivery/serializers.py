@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from delivery.geo import haversine_km
+from orders.inputs import InputSerializer
 from orders.serializers import Coordinate, DeliveryAddressSerializer, OrderSummarySerializer
 
 
@@ -49,7 +50,7 @@ class AvailableOrderSerializer(OrderSummarySerializer):
         return round(distance, 2)
 
 
-class LocationSerializer(serializers.Serializer):
+class LocationSerializer(InputSerializer):
     latitude = Coordinate(90)
     longitude = Coordinate(180)
 
@@ -62,7 +63,7 @@ class LocationResponseSerializer(serializers.Serializer):
     order_id = serializers.UUIDField(allow_null=True, help_text="The delivery this position was recorded for.")
 
 
-class AvailabilitySerializer(serializers.Serializer):
+class AvailabilitySerializer(InputSerializer):
     online = serializers.BooleanField()
 
 

@@ -23,10 +23,12 @@ from orders.actors import Actor
 from orders.errors import ValidationFailed
 from orders.filters import OrderFilter
 from orders.idempotency import IdempotentPostMixin
+from orders.inputs import NoBodySerializer
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
 from orders.pagination import PageOrCursorPagination, PagePagination
 from orders.permissions import IsCourier
 from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
+from orders.throttling import CodeGuessLimitMixin
 from orders.selectors import (
     OrderAccess,
     order_access,
@@ -50,6 +52,7 @@ from orders.serializers import (
     OtpEntrySerializer,
     OtpResendResponseSerializer,
     OtpSerializer,
+    OtpTypeQuerySerializer,
     OtpTypeSerializer,
     OtpVerifySerializer,
     ReasonOptionalSerializer,
@@ -132,13 +135,14 @@ def default_purpose(access: OrderAccess) -> HandoffPurpose:
     return HandoffPurpose.DELIVERY
 
 
-class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     serializer_class = OrderSummarySerializer
     filterset_class = OrderFilter
     pagination_class = PageOrCursorPagination
     lookup_value_regex = "[^/]+"
     queryset = Order.objects.none()
+    code_actions = frozenset({"change_status", "otp_verify", "pickup", "complete_delivery"})
 
     def get_queryset(self):
         return orders_for_summary(orders_related_to(user=self.request.user))
@@ -322,7 +326,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     @action(detail=True, methods=["get"], url_path="otp")
     def otp(self, request, pk=None):
-        purpose = validated(OtpTypeSerializer, request.query_params).get("type")
+        purpose = validated(OtpTypeQuerySerializer, request.query_params).get("type")
         access = order_access(user=request.user, order_id=pk)
         purpose = purpose or default_purpose(access)
         code, handoff = otp_reveal(order_id=access.order_id, purpose=purpose, actor=access.actor)
@@ -413,6 +417,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsCourier])
     def accept(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         order = order_assign_courier(order_id=pk, courier=request.user, actor=Actor.courier(request.user))
         body = {
             "success": True,
@@ -450,6 +455,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     @action(detail=True, methods=["post"], url_path="start-delivery", permission_classes=[IsAuthenticated, IsCourier])
     def start_delivery(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         result = order_transition(order_id=pk, target=OrderStatus.OUT_FOR_DELIVERY, actor=Actor.courier(request.user))
         return action_response(result, "Delivery started", estimated_delivery_time=result.order.estimated_delivery_at)
 

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from delivery.models import HandoffPurpose
 from delivery.selectors import courier_position
+from orders.inputs import InputSerializer
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
@@ -56,7 +57,7 @@ class CourierPositionSerializer(PositionSerializer):
 # ---------------------------------------------------------------- placing an order
 
 
-class DeliveryAddressInputSerializer(serializers.Serializer):
+class DeliveryAddressInputSerializer(InputSerializer):
     street = serializers.CharField(max_length=300)
     city = serializers.CharField(max_length=100)
     state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -66,7 +67,7 @@ class DeliveryAddressInputSerializer(serializers.Serializer):
     longitude = Coordinate(180)
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(InputSerializer):
     menu_item = serializers.UUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=settings.ORDERFLOW_MAX_ITEM_QUANTITY)
     customizations = serializers.ListField(
@@ -75,7 +76,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class OrderPlaceSerializer(serializers.Serializer):
+class OrderPlaceSerializer(InputSerializer):
     restaurant = serializers.UUIDField()
     items = serializers.ListField(
         child=OrderLineInputSerializer(), min_length=1, max_length=settings.ORDERFLOW_MAX_ORDER_LINES
@@ -426,28 +427,28 @@ class OrderActionResponseSerializer(serializers.Serializer):
         return {key: value for key, value in super().to_representation(instance).items() if key in instance}
 
 
-class ReasonOptionalSerializer(serializers.Serializer):
+class ReasonOptionalSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
 
 
-class ReasonRequiredSerializer(serializers.Serializer):
+class ReasonRequiredSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
 
 
-class StatusChangeSerializer(serializers.Serializer):
+class StatusChangeSerializer(InputSerializer):
     status_code = serializers.CharField(max_length=40)
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
     metadata = serializers.DictField(required=False, default=dict)
     otp = OtpField(required=False, help_text="The handoff code, for the changes that need one.")
 
 
-class PrepTimeSerializer(serializers.Serializer):
+class PrepTimeSerializer(InputSerializer):
     estimated_prep_time = serializers.IntegerField(
         min_value=1, max_value=MAX_PREP_MINUTES, required=False, help_text="Minutes until the order is ready."
     )
 
 
-class OtpEntrySerializer(serializers.Serializer):
+class OtpEntrySerializer(InputSerializer):
     otp = OtpField()
 
 
@@ -455,7 +456,11 @@ class CompleteDeliverySerializer(OtpEntrySerializer):
     delivery_notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class OtpTypeSerializer(serializers.Serializer):
+class OtpTypeQuerySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
+
+
+class OtpTypeSerializer(InputSerializer):
     type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
 
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from orders.actors import Actor
 from orders.api import action_response, validated
+from orders.inputs import NoBodySerializer
 from orders.errors import NotFound
 from orders.idempotency import IdempotentPostMixin
 from orders.models import OrderStatus
@@ -27,6 +28,7 @@ from orders.serializers import (
     ReasonRequiredSerializer,
 )
 from orders.services import order_cancel, order_transition
+from orders.throttling import CodeGuessLimitMixin
 from restaurants.models import Restaurant
 from restaurants.selectors import restaurant_menu, restaurants_open
 from restaurants.serializers import (
@@ -70,9 +72,10 @@ class RestaurantViewSet(viewsets.GenericViewSet):
         return Response(MenuSerializer(restaurant_menu(restaurant_id=pk)).data)
 
 
-class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsRestaurantStaff]
     lookup_value_regex = "[^/]+"
+    code_actions = frozenset({"handover"})
     filter_backends = []
     serializer_class = OrderActionResponseSerializer
 
@@ -137,6 +140,7 @@ class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="start-preparing")
     def start_preparing(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         result = order_transition(order_id=pk, target=OrderStatus.PREPARING, actor=self._actor())
         return action_response(result, "Order preparation started")
 
@@ -149,6 +153,7 @@ class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="mark-ready")
     def mark_ready(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         result = order_transition(order_id=pk, target=OrderStatus.READY_FOR_PICKUP, actor=self._actor())
         return action_response(result, "Order marked ready for pickup", ready_time=result.order.ready_at)
 
