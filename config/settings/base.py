@@ -178,6 +178,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["orders.filters.ProblemFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "orders.errors.problem_exception_handler",
+    # Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles).
+    "NUM_PROXIES": env.int("ORDERFLOW_TRUSTED_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -355,6 +357,14 @@ ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default
 # finished (a crashed worker) is taken over after the lock time.
 ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
+
+# Guessing limits (orders/throttling.py): failures per window, per account or user and per address.
+ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=10)
+ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
+ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+ORDERFLOW_CODE_MAX_FAILURES_PER_USER = env.int("ORDERFLOW_CODE_MAX_FAILURES_PER_USER", default=20)
+ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS", default=60)
+ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

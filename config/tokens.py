@@ -1,0 +1,49 @@
+"""Sign-in: simplejwt's token endpoints, with unknown fields refused and wrong passwords limited
+(`orders.throttling.FailureLimit.login`: per account and per address, then 429 `Retry-After`)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from orders.inputs import RejectUnknownFields
+from orders.schema import problems
+from orders.throttling import FailureLimit, client_address
+
+
+class TokenObtainSerializer(RejectUnknownFields, TokenObtainPairSerializer):
+    pass
+
+
+class TokenRefreshInputSerializer(RejectUnknownFields, TokenRefreshSerializer):
+    pass
+
+
+def _account(request) -> str | None:
+    data = request.data if isinstance(request.data, dict) else {}
+    username = data.get("username")
+    return f"account:{username}" if isinstance(username, str) and username else None
+
+
+class TokenObtainView(TokenObtainPairView):
+    serializer_class = TokenObtainSerializer
+
+    @extend_schema(summary="Sign in: a JWT pair", responses={200: TokenObtainSerializer, **problems(400, 401, 429)})
+    def post(self, request, *args, **kwargs):
+        limit, account, address = FailureLimit.login(), _account(request), client_address(request)
+        limit.check(subject=account, address=address)
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.AuthenticationFailed:
+            limit.record(subject=account, address=address)
+            raise
+
+
+class TokenRefreshInputView(TokenRefreshView):
+    serializer_class = TokenRefreshInputSerializer
+
+    @extend_schema(
+        summary="A new access token", responses={200: TokenRefreshInputSerializer, **problems(400, 401)}
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
