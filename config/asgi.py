@@ -14,9 +14,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # Django must be set up before the consumers (and the models they read) are imported.
 django_asgi_app = get_asgi_application()
 
+from config import server_errors  # noqa: E402
 from config.asgi_limits import BodySizeLimit  # noqa: E402
 from tracking.auth import websocket_auth_stack  # noqa: E402
 from tracking.routing import websocket_urlpatterns  # noqa: E402
+
+server_errors.install()
 
 application = ProtocolTypeRouter(
     {
