@@ -41,6 +41,7 @@ from orders.selectors import (
     orders_related_to,
 )
 from orders.serializers import (
+    INCLUDE_PATTERN,
     CompleteDeliverySerializer,
     DetailQuerySerializer,
     EtaSerializer,
@@ -183,7 +184,9 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         summary="One order in full",
         parameters=[
             ORDER_ID,
-            OpenApiParameter("include", OpenApiTypes.STR, description="Comma-separated: history, payments."),
+            OpenApiParameter(
+                "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
+            ),
         ],
         responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
     )
@@ -194,7 +197,9 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         summary="One order in full, by its number",
         parameters=[
             OpenApiParameter("order_number", OpenApiTypes.STR, OpenApiParameter.PATH),
-            OpenApiParameter("include", OpenApiTypes.STR, description="Comma-separated: history, payments."),
+            OpenApiParameter(
+                "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
+            ),
         ],
         responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
     )

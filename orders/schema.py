@@ -10,6 +10,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
+    pattern=r"^[\x21-\x7e][\x20-\x7e]{0,254}$",
     description=(
         "Any unique string (a UUID is best). Repeating the request with the same key and body within "
         "24 hours replays the first answer (header `Idempotent-Replayed: true`) without acting again; "

@@ -12,6 +12,7 @@ from delivery.models import HandoffPurpose
 from delivery.selectors import courier_position
 from orders.inputs import InputSerializer
 from orders.models import (
+    ActorRole,
     DeliveryStatus,
     DeliveryType,
     Order,
@@ -22,7 +23,7 @@ from orders.models import (
 )
 from orders.selectors import DETAIL_INCLUDES
 from orders.services import MAX_PREP_MINUTES, MAX_REASON_LENGTH, MAX_TIP, DeliveryAddress, OrderLine
-from orders.transitions import next_statuses_for
+from orders.transitions import STATUS_ALIASES, next_statuses_for
 from tracking.models import EventType
 
 # ---------------------------------------------------------------- shared pieces
@@ -249,6 +250,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
     """Everything about one order. `history` and `payments` only when asked for (`?include=`)."""
 
     order_status_code = serializers.CharField(source="status")
+    cancelled_by = serializers.ChoiceField(choices=ActorRole.choices, allow_blank=True, read_only=True)
     customer_name = serializers.SerializerMethodField()
     delivery_person = serializers.IntegerField(source="courier_id", allow_null=True)
     delivery_person_name = serializers.SerializerMethodField()
@@ -353,11 +355,15 @@ class OrderDetailSerializer(OrderSummarySerializer):
         return allowed_next_statuses(order, self.context.get("role"))
 
 
+# What DetailQuerySerializer accepts, for the schema: the known names, comma-separated.
+INCLUDE_PATTERN = r"^(?=.{0,100}$) *(?:history|payments)? *(?:, *(?:history|payments)? *)*$"
+
+
 class DetailQuerySerializer(serializers.Serializer):
     include = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     def validate_include(self, value):
-        parts = [part.strip() for part in value.split(",") if part.strip()]
+        parts = [part.strip(" ") for part in value.split(",") if part.strip(" ")]
         unknown = [part for part in parts if part not in DETAIL_INCLUDES]
         if unknown:
             raise serializers.ValidationError(f"Unknown: {', '.join(unknown)}. Known: {', '.join(DETAIL_INCLUDES)}.")
@@ -435,8 +441,13 @@ class ReasonRequiredSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
 
 
+@extend_schema_field({"type": "string", "enum": [*OrderStatus.values, *STATUS_ALIASES]})
+class StatusCodeField(serializers.CharField):
+    """A status or an alias (case and surrounding spaces aside); the service names a wrong one."""
+
+
 class StatusChangeSerializer(InputSerializer):
-    status_code = serializers.CharField(max_length=40)
+    status_code = StatusCodeField(max_length=40)
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
     metadata = serializers.DictField(required=False, default=dict)
     otp = OtpField(required=False, help_text="The handoff code, for the changes that need one.")

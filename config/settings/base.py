@@ -176,7 +176,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["orders.filters.ProblemFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "orders.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "orders.errors.problem_exception_handler",
     # Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles).
     "NUM_PROXIES": env.int("ORDERFLOW_TRUSTED_PROXIES", default=0),
@@ -187,6 +187,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order lifecycle and live tracking, after checkout.",
     "VERSION": "0.1.0",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Bodies are documented as JSON, the one format clients are meant to send.
+    "PARSER_WHITELIST": ["config.errors.StrictJSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
