@@ -8,6 +8,8 @@ throttles, pagination, the body), and declares every 4xx body as `application/pr
 what `orders.inputs.RejectUnknownFields` enforces.
 """
 
+import re
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
@@ -15,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from orders.errors import PROBLEM_CONTENT_TYPE
 
 NO_NUL = "^[^\\u0000]*$"
+ANY_DECIMAL = r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"
 
 IMPLIED_PROBLEMS = {
     400: "Invalid input (`validation_error` with `errors` per field, `malformed_request`, `invalid_characters`).",
@@ -31,8 +34,9 @@ class ProblemAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
-        if self.method == "GET" and self._is_list_view():
-            # Filters and pagination read an empty value (`?tab=`) as no value.
+        if self.method == "GET":
+            # Filters, pagination and query serializers (`orders.api.validated`) read an empty
+            # value (`?tab=`) as no value.
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "query":
                     parameter["allowEmptyValue"] = True
@@ -66,6 +70,16 @@ class ProblemAutoSchema(AutoSchema):
         return statuses
 
 
+def _decimal_pattern(generated: str | None) -> str:
+    """drf-spectacular's decimal pattern (`^-?\\d{0,5}(?:\\.\\d{0,2})?$`) also matches "", which is no
+    number; the same digit limits with at least one digit. Without limits, what Decimal() reads."""
+    limits = re.fullmatch(r"\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$", generated or "")
+    if limits is None:
+        return ANY_DECIMAL
+    whole, fraction = limits.groups()
+    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
+
+
 class InputSerializerExtension(OpenApiSerializerExtension):
     target_class = "orders.inputs.RejectUnknownFields"
     match_subclasses = True
@@ -76,6 +90,6 @@ class InputSerializerExtension(OpenApiSerializerExtension):
         for prop in schema.get("properties", {}).values():
             if prop.get("type") == "string" and not ({"pattern", "format", "enum"} & set(prop)):
                 prop["pattern"] = NO_NUL  # config.errors.StrictJSONParser refuses NUL in any string
-            elif prop.get("format") == "decimal" and prop.get("pattern", "").startswith("^"):
-                prop["pattern"] = "^(?=.*\\d)" + prop["pattern"][1:]  # at least one digit: "" is no number
+            elif prop.get("format") == "decimal":
+                prop["pattern"] = _decimal_pattern(prop.get("pattern"))
         return schema

@@ -360,7 +360,7 @@ INCLUDE_PATTERN = r"^(?=.{0,100}$) *(?:history|payments)? *(?:, *(?:history|paym
 
 
 class DetailQuerySerializer(serializers.Serializer):
-    include = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    include = serializers.CharField(required=False, allow_blank=True, max_length=100, trim_whitespace=False)
 
     def validate_include(self, value):
         parts = [part.strip(" ") for part in value.split(",") if part.strip(" ")]
