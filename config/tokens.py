@@ -2,11 +2,11 @@
 (`orders.throttling.FailureLimit.login`: per account and per address, then 429 `Retry-After`)."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from orders.inputs import RejectUnknownFields
+from orders.inputs import InputSerializer, RejectUnknownFields
 from orders.schema import problems
 from orders.throttling import FailureLimit, client_address
 
@@ -25,10 +25,32 @@ def _account(request) -> str | None:
     return f"account:{username}" if isinstance(username, str) and username else None
 
 
+class CredentialsSerializer(InputSerializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshSerializer(InputSerializer):
+    refresh = serializers.CharField()
+
+
+class AccessSerializer(serializers.Serializer):
+    access = serializers.CharField()
+
+
 class TokenObtainView(TokenObtainPairView):
     serializer_class = TokenObtainSerializer
 
-    @extend_schema(summary="Sign in: a JWT pair", responses={200: TokenObtainSerializer, **problems(400, 401, 429)})
+    @extend_schema(
+        summary="Sign in: a JWT pair",
+        request=CredentialsSerializer,
+        responses={200: TokenPairSerializer, **problems(400, 401, 429)},
+    )
     def post(self, request, *args, **kwargs):
         limit, account, address = FailureLimit.login(), _account(request), client_address(request)
         limit.check(subject=account, address=address)
@@ -43,7 +65,7 @@ class TokenRefreshInputView(TokenRefreshView):
     serializer_class = TokenRefreshInputSerializer
 
     @extend_schema(
-        summary="A new access token", responses={200: TokenRefreshInputSerializer, **problems(400, 401)}
+        summary="A new access token", request=RefreshSerializer, responses={200: AccessSerializer, **problems(400, 401)}
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
