@@ -17,14 +17,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from _setup import scratch_database
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
 from orders.models import DeadlineKind, Order, OrderStatus
-from orders.services import orders_sweep_overdue
+from orders.services.deadlines import orders_sweep_overdue
 from restaurants.models import Restaurant
 
 

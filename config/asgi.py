@@ -17,6 +17,7 @@ django_asgi_app = get_asgi_application()
 from config import server_errors  # noqa: E402
 from config.asgi_limits import BodySizeLimit  # noqa: E402
 from tracking.auth import websocket_auth_stack  # noqa: E402
+from tracking.contracts.routing import websocket_urlpatterns as contract_websocket_urlpatterns  # noqa: E402
 from tracking.routing import websocket_urlpatterns  # noqa: E402
 
 server_errors.install()
@@ -24,6 +25,6 @@ server_errors.install()
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+        "websocket": websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns)),
     }
 )

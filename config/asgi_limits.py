@@ -9,7 +9,7 @@ import json
 
 from django.conf import settings
 
-from orders.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from core.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 
 def _too_large_body(limit: int) -> bytes:

@@ -10,7 +10,7 @@ problem+json body with a stable code.
 import json
 import sys
 
-from orders.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+from core.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 BODY = json.dumps(
     {

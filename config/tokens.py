@@ -1,14 +1,14 @@
 """Sign-in: simplejwt's token endpoints, with unknown fields refused and wrong passwords limited
-(`orders.throttling.FailureLimit.login`: per account and per address, then 429 `Retry-After`)."""
+(`core.throttling.FailureLimit.login`: per account and per address, then 429 `Retry-After`)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from orders.inputs import InputSerializer, RejectUnknownFields
-from orders.schema import problems
-from orders.throttling import FailureLimit, client_address
+from core.inputs import InputSerializer, RejectUnknownFields
+from core.schema import problems
+from core.throttling import FailureLimit, client_address
 
 
 class TokenObtainSerializer(RejectUnknownFields, TokenObtainPairSerializer):

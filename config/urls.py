@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from config.errors import api_not_found
 from config.health import health
+from core.views import api_not_found
 
 admin.site.site_header = "orderflow"
 admin.site.site_title = "orderflow admin"
@@ -12,13 +12,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/payments/", include("payments.urls")),
+    # The client contracts (tracking/contracts): their own paths, before the native API's.
+    path("", include("tracking.contracts.urls")),
     path("api/", include("config.api_urls")),
     # Last: an unknown API path (or one missing its trailing slash) is a problem+json 404 even
     # under DEBUG, where Django would answer HTML or, for a POST, raise APPEND_SLASH's RuntimeError.
     re_path(r"^api/", api_not_found),
 ]
 
-handler400 = "config.problems.bad_request"
-handler403 = "config.problems.permission_denied"
-handler404 = "config.errors.not_found"
-handler500 = "config.problems.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

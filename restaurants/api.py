@@ -11,26 +11,28 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from orders.actors import Actor
-from orders.api import action_response, validated
-from orders.inputs import NoBodySerializer
-from orders.errors import NotFound
-from orders.idempotency import IdempotentPostMixin
+from core.actors import Actor
+from core.api import validated
+from core.errors import NotFound
+from core.idempotency import IdempotentPostMixin
+from core.inputs import NoBodySerializer
+from core.pagination import PagePagination
+from core.query_params import PAGE_PARAMS, query_params_check
+from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
+from core.throttling import CodeGuessLimitMixin
+from orders.api import action_response
 from orders.models import OrderStatus
-from orders.pagination import PagePagination
-from orders.permissions import IsRestaurantStaff
-from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
-from orders.selectors import restaurant_queue, staff_restaurant_ids
+from orders.selectors import restaurant_queue
 from orders.serializers import (
     OrderActionResponseSerializer,
     OtpEntrySerializer,
     PrepTimeSerializer,
     ReasonRequiredSerializer,
 )
-from orders.services import order_cancel, order_transition
-from orders.throttling import CodeGuessLimitMixin
+from orders.services.transitions import order_cancel, order_transition
 from restaurants.models import Restaurant
-from restaurants.selectors import restaurant_menu, restaurants_open
+from restaurants.permissions import IsRestaurantStaff
+from restaurants.selectors import restaurant_menu, restaurants_open, staff_restaurant_ids
 from restaurants.serializers import (
     MenuSerializer,
     QueueQuerySerializer,
@@ -57,6 +59,7 @@ class RestaurantViewSet(viewsets.GenericViewSet):
         responses={200: RestaurantSerializer(many=True), **problems(400, 401)},
     )
     def list(self, request):
+        query_params_check(request.query_params, {"search", *PAGE_PARAMS})
         search = validated(RestaurantSearchSerializer, request.query_params).get("search", "")
         page = self.paginate_queryset(restaurants_open(search=search.strip()))
         return self.get_paginated_response(RestaurantSerializer(page, many=True).data)
@@ -75,9 +78,9 @@ class RestaurantViewSet(viewsets.GenericViewSet):
 class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsRestaurantStaff]
     lookup_value_regex = "[^/]+"
-    code_actions = frozenset({"handover"})
     filter_backends = []
     serializer_class = OrderActionResponseSerializer
+    code_actions = frozenset({"handover"})
 
     def _actor(self) -> Actor:
         return Actor.restaurant(self.request.user)
@@ -93,6 +96,7 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
     )
     @action(detail=False, methods=["get"])
     def queue(self, request):
+        query_params_check(request.query_params, {"restaurant"})
         restaurant_id = validated(QueueQuerySerializer, request.query_params).get("restaurant")
         if restaurant_id is not None and restaurant_id not in staff_restaurant_ids(request.user):
             # Someone else's kitchen is missing, not merely empty.

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -31,11 +32,15 @@ INSTALLED_APPS = [
     "channels",
     "corsheaders",
     "csp",
+    "core",
     "orders",
     "restaurants",
+    # Each app registers its subscribers to committed order events in its AppConfig.ready(),
+    # and they run in this order: clients hear of an event (tracking) before the follow-up
+    # work it starts (delivery's courier offers).
+    "tracking",
     "delivery",
     "payments",
-    "tracking",
 ]
 
 MIDDLEWARE = [
@@ -43,7 +48,7 @@ MIDDLEWARE = [
     # Before anything that may answer: a preflight is answered here, and every answer (errors
     # included) carries the CORS headers an allowed origin needs to read it.
     "corsheaders.middleware.CorsMiddleware",
-    "config.middleware.RejectUnstorableText",
+    "core.middleware.RejectUnstorableText",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -127,7 +132,7 @@ STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles
 # Django for anything that reaches it some other way.
 ORDERFLOW_MAX_REQUEST_BYTES = env.int("ORDERFLOW_MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ORDERFLOW_MAX_REQUEST_BYTES
-CSRF_FAILURE_VIEW = "config.problems.csrf_failure"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # Browsers on these origins (e.g. https://app.example.com) may call the API; nobody else.
 CORS_ALLOWED_ORIGINS = env.list("ORDERFLOW_CORS_ALLOWED_ORIGINS", default=[])
@@ -171,13 +176,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSONParser, minus the 500s on deep nesting, NaN/Infinity and overflowing numbers.
     "DEFAULT_PARSER_CLASSES": [
-        "config.errors.StrictJSONParser",
+        "core.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["orders.filters.ProblemFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "orders.openapi.ProblemAutoSchema",
-    "EXCEPTION_HANDLER": "orders.errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.problem_exception_handler",
     # Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles).
     "NUM_PROXIES": env.int("ORDERFLOW_TRUSTED_PROXIES", default=0),
 }
@@ -189,7 +194,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
     # Bodies are documented as JSON, the one format clients are meant to send.
-    "PARSER_WHITELIST": ["config.errors.StrictJSONParser"],
+    "PARSER_WHITELIST": ["core.parsers.StrictJSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
@@ -206,9 +211,7 @@ SPECTACULAR_SETTINGS = {
 # server: ./scripts/serve starts a worker and beat on it. See the README, "Background work".
 CELERY_LOCAL_DIR = Path(env("ORDERFLOW_CELERY_DIR", default=str(BASE_DIR / ".celery")))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
-CELERY_RESULT_BACKEND = env(
-    "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}"
-)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_LOCAL_DIR / "queue"),
@@ -277,7 +280,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS * 2},
     },
     "idempotency-keys-purge": {
-        "task": "orders.tasks.idempotency_purge_expired_task",
+        "task": "core.tasks.idempotency_purge_expired_task",
         "schedule": 3600.0,
         "options": {"expires": 7200.0},
     },
@@ -306,17 +309,6 @@ ORDERFLOW_RETURN_WINDOW_SECONDS = env.int("ORDERFLOW_RETURN_WINDOW_SECONDS", def
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
-
-# Called after commit with each tracking event written; see tracking/publishing.py.
-ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
-    "ORDERFLOW_EVENT_SUBSCRIBERS",
-    default=[
-        "tracking.publishing.log_event",
-        # Clients hear of the event before the follow-up work it starts.
-        "tracking.broadcast.broadcast_event",
-        "delivery.subscribers.offer_confirmed_orders",
-    ],
-)
 
 # Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
 # shortest time between two courier positions of one order on one socket (the latest wins).
@@ -347,6 +339,18 @@ ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS = env.int("ORDERFLOW_REFUND_STALE_PROC
 ORDERFLOW_COURIER_OFFER_SECONDS = env.int("ORDERFLOW_COURIER_OFFER_SECONDS", default=60)
 # Couriers further than this from the restaurant are not offered the order.
 ORDERFLOW_COURIER_OFFER_RADIUS_KM = env.float("ORDERFLOW_COURIER_OFFER_RADIUS_KM", default=15.0)
+# How a confirmed delivery order gets its courier: `auto` assigns the nearest free online courier
+# at once (the order-process API's behaviour); `offers` offers it to one courier at a time.
+ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto")
+if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
+    raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH must be auto or offers.")
+
+# The mobile orders API's payment provider signs its webhook (`Paymongo-Signature`) with this.
+ORDERFLOW_PAYMONGO_WEBHOOK_SECRET = env("ORDERFLOW_PAYMONGO_WEBHOOK_SECRET", default=ORDERFLOW_PAYMENT_WEBHOOK_SECRET)
+
+# The customer tracking API's SignalR hub pings each connection this often (SignalR's 15 s default;
+# clients give up on a server silent for 30 s).
+ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS = env.float("ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS", default=15.0)
 
 ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
 ORDERFLOW_ALLOW_DEMO_DATA = True
@@ -361,7 +365,7 @@ ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default
 ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
 
-# Guessing limits (orders/throttling.py): failures per window, per account or user and per address.
+# Guessing limits (core/throttling.py): failures per window, per account or user and per address.
 ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=10)
 ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
 ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)

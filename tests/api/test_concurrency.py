@@ -7,9 +7,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from orders.models import Order
+from orders.models import EventType, Order, TrackingEvent
 from tests.api.support import kitchen_ready, order_body
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -36,6 +35,7 @@ def _race(requests_by_name: dict) -> dict:
     return responses
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @pytest.mark.parametrize("round_", range(5))
 def test_two_couriers_racing_for_one_order_get_one_200_and_one_409(
     customer, staff_user, courier_user, other_courier_user, menu, round_

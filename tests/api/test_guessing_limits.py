@@ -75,7 +75,9 @@ def test_the_counters_live_in_redis(small_limits, customer):
     assert list(client.scan_iter(match="*orderflow:failures:login:subject:*", count=1000))
 
 
-def test_wrong_handoff_codes_across_orders_end_in_429(small_limits, client_for, customer, staff_user, courier_user, menu):
+def test_wrong_handoff_codes_across_orders_end_in_429(
+    small_limits, client_for, customer, staff_user, courier_user, menu
+):
     dave = client_for(courier_user)
     orders = [kitchen_ready(customer, staff_user, menu) for _ in range(2)]
     for order in orders:
@@ -100,9 +102,17 @@ def test_the_kitchen_handover_counts_too(small_limits, client_for, customer, sta
     right = code(order, HandoffPurpose.PICKUP)
     wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != right][:3]
     for otp in wrong:
-        problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": otp}, format="json"), 400, "otp_invalid")
+        problem(
+            kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": otp}, format="json"),
+            400,
+            "otp_invalid",
+        )
 
-    problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": right}, format="json"), 429, "rate_limited")
+    problem(
+        kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": right}, format="json"),
+        429,
+        "rate_limited",
+    )
 
 
 def test_right_codes_do_not_count(small_limits, client_for, customer, staff_user, courier_user, menu):

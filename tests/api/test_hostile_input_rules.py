@@ -63,7 +63,9 @@ def test_a_nul_anywhere_in_a_json_body_is_a_400(kitchen, customer, menu, metadat
 
 
 def test_a_nul_in_a_placed_orders_notes_is_a_400(alice, menu):
-    response = alice.post("/api/orders/", json.dumps(order_body(menu, notes="a\u0000b")), content_type="application/json")
+    response = alice.post(
+        "/api/orders/", json.dumps(order_body(menu, notes="a\u0000b")), content_type="application/json"
+    )
 
     problem(response, 400, "malformed_request")
 

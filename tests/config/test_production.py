@@ -102,7 +102,10 @@ def test_a_browsable_api_page_is_served(server):
     user.password = PBKDF2PasswordHasher().encode("pass-12345", "browsersalt")
     user.save(update_fields=["password"])
     signed_in = requests.post(
-        f"{server.http}/api/auth/token/", json={"username": "browser", "password": "pass-12345"}, headers=HTTPS, timeout=10
+        f"{server.http}/api/auth/token/",
+        json={"username": "browser", "password": "pass-12345"},
+        headers=HTTPS,
+        timeout=10,
     )
     headers = {**HTTPS, "Authorization": f"Bearer {signed_in.json()['access']}", "Accept": "text/html"}
 
@@ -157,13 +160,17 @@ def test_errors_from_every_layer_are_problem_json(server):
         assert response.json()["code"] == code
 
     too_big = b"{" + b" " * (settings.ORDERFLOW_MAX_REQUEST_BYTES + 10) + b"}"
-    problem(requests.post(f"{server.http}/api/orders/", data=too_big, headers=HTTPS, timeout=30), 413, "request_too_large")
+    problem(
+        requests.post(f"{server.http}/api/orders/", data=too_big, headers=HTTPS, timeout=30), 413, "request_too_large"
+    )
 
     def chunks():
         for _ in range(settings.ORDERFLOW_MAX_REQUEST_BYTES // 65536 + 2):
             yield b" " * 65536
 
-    problem(requests.post(f"{server.http}/api/orders/", data=chunks(), headers=HTTPS, timeout=30), 413, "request_too_large")
+    problem(
+        requests.post(f"{server.http}/api/orders/", data=chunks(), headers=HTTPS, timeout=30), 413, "request_too_large"
+    )
     problem(requests.get(f"{server.http}/no-such-page/", headers=HTTPS, timeout=10), 404, "not_found")
     problem(requests.get(f"{server.http}/api/orders/?search=%00", headers=HTTPS, timeout=10), 400, "invalid_characters")
     # Refused by the HTTP server itself (Twisted, under daphne) before the application runs.

@@ -42,7 +42,9 @@ class RoleResult:
         return self.exit_code == 0 and not self.failures and not self.errors
 
     def summary(self) -> str:
-        kinds = ", ".join(f"{f['code']} {f['title']} x{f['count']} ({', '.join(f['operations'])})" for f in self.failures)
+        kinds = ", ".join(
+            f"{f['code']} {f['title']} x{f['count']} ({', '.join(f['operations'])})" for f in self.failures
+        )
         return (
             f"{self.role:9} {self.cases:6} cases  {len(self.failures)} failure kinds  {self.errors} errors  "
             f"{self.seconds:7.1f} s  {'ok' if self.passed else 'FAILED: ' + kinds}"

@@ -41,7 +41,14 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
 class ServerProcess:
     """`daphne config.asgi:application` on a free port, on the given database and Redis."""
 
-    def __init__(self, *, database_url: str, redis_url: str, settings_module: str = "config.settings.test") -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        settings_module: str = "config.settings.test",
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="orderflow-daphne-", suffix=".log", delete=False)
         env = dict(
@@ -50,6 +57,7 @@ class ServerProcess:
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
             PYTHONUNBUFFERED="1",
+            **(environment or {}),
         )
         daphne = Path(sys.executable).with_name("daphne")
         self.process = subprocess.Popen(
@@ -184,7 +192,7 @@ def event_sequences(messages: list[dict], kind: str = "event") -> list[int]:
 
 
 class HttpDriver:
-    """Drives an order through the REST API (paths of seed 001 / the API issue) on the server."""
+    """Drives an order through the REST API (paths of the order-process API) on the server."""
 
     name = "http"
 

@@ -9,14 +9,13 @@ through the services in this process, whose broadcast crosses Redis to the serve
 import time
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from channels_redis.core import RedisChannelLayer
-
 from config.settings.base import redis_channel_layer
-from delivery.models import HandoffPurpose
 from delivery.services import courier_set_availability
+from orders.models import HandoffPurpose
 from tests.tracking import lifecycle
 from tests.tracking.live import (
     HttpDriver,
@@ -28,7 +27,14 @@ from tests.tracking.live import (
     has_event,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.live_server,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("offers_dispatch"),
+]
+# Couriers claim orders here (in this process and on the server), so none is assigned on confirmation.
+OFFERS = {"ORDERFLOW_COURIER_DISPATCH": "offers"}
 
 USER_PASSWORD = "pass-12345"  # tests.factories.UserFactory
 QUIET_SECONDS = 0.5
@@ -86,7 +92,7 @@ def database_url() -> str:
 @pytest.fixture(scope="module")
 def server(django_db_setup):
     """One server for the module, on the test database (its name is known once it exists)."""
-    process = ServerProcess(database_url=database_url(), redis_url=settings.REDIS_URL)
+    process = ServerProcess(database_url=database_url(), redis_url=settings.REDIS_URL, environment=OFFERS)
     yield process
     process.stop()
 
@@ -116,7 +122,7 @@ def sockets():
         if live.close_code is None:
             try:
                 live.close()
-            except Exception:  # noqa: BLE001 - the server may be gone already
+            except Exception:
                 pass
     loop.stop()
 
@@ -247,7 +253,7 @@ def test_a_transition_while_redis_is_down_succeeds_and_is_recovered_on_reconnect
     make_driver, sockets, restaurant, menu, customer, staff_user, settings, caplog
 ):
     redis_server = RedisProcess()
-    server = ServerProcess(database_url=database_url(), redis_url=redis_server.url)
+    server = ServerProcess(database_url=database_url(), redis_url=redis_server.url, environment=OFFERS)
     try:
         driver = make_driver(server)
         if driver.name == "services":

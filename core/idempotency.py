@@ -1,0 +1,112 @@
+"""`Idempotency-Key` for every POST action (the three-status order API, Stripe's rules), in one view mixin.
+
+The key is reserved after authentication, permissions and throttling (so refusals there are
+not remembered) and before the action runs. What is kept and replayed is the answer the
+action gave, success or refusal (a 409 stays a 409), except answers that say the request
+itself was unusable (malformed or invalid input, 429s, 5xx): those release the key so the
+corrected request can use it. Records live in `core.IdempotencyRecord`; the services in
+`core/services.py` do the writes.
+"""
+
+import hashlib
+import json
+
+from django.http import HttpResponse
+from django.http.request import RawPostDataException
+from rest_framework.renderers import JSONRenderer
+
+from core.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
+from core.models import IdempotencyRecord, IdempotencyState
+from core.services import idempotency_begin, idempotency_complete, idempotency_release
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+# Answers that describe the request, not the outcome of acting on it.
+_NOT_REPLAYED_CODES = frozenset({"validation_error", "malformed_request", "unsupported_media_type"})
+
+
+class _Replay(Exception):
+    def __init__(self, record: IdempotencyRecord):
+        self.record = record
+
+
+def _raw_body(request) -> bytes:
+    try:
+        return request.body
+    except RawPostDataException:
+        return JSONRenderer().render(request.data)
+
+
+def body_fingerprint(raw: bytes) -> str:
+    """SHA-256 of the body as canonical JSON (key order and spacing do not matter)."""
+    try:
+        canonical = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        canonical = raw
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _worth_replaying(response) -> bool:
+    if response.status_code >= 500 or response.status_code == 429:
+        return False
+    data = getattr(response, "data", None)
+    code = data.get("code") if isinstance(data, dict) else None
+    return code not in _NOT_REPLAYED_CODES
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    content_type = PROBLEM_CONTENT_TYPE if record.response_status >= 400 else "application/json"
+    response = HttpResponse(record.response_body, status=record.response_status, content_type=content_type)
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+class IdempotentPostMixin:
+    """Give every POST of a DRF view `Idempotency-Key` semantics."""
+
+    idempotency_record: IdempotencyRecord | None = None
+
+    def initial(self, request, *args, **kwargs):
+        self.idempotency_record = None
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get(HEADER)
+        if request.method != "POST" or key is None:
+            return
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise ValidationFailed({HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} printable characters."]})
+        record = idempotency_begin(
+            user=request.user,
+            key=key,
+            method=request.method,
+            path=request.path,
+            body_hash=body_fingerprint(_raw_body(request)),
+        )
+        if record.state == IdempotencyState.COMPLETED:
+            raise _Replay(record)
+        self.idempotency_record = record
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            return _replay(exc.record)
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            self._settle(None)
+            raise
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        self._settle(response)
+        return response
+
+    def _settle(self, response) -> None:
+        record, self.idempotency_record = self.idempotency_record, None
+        if record is None:
+            return
+        if response is not None and _worth_replaying(response):
+            body = JSONRenderer().render(response.data).decode()
+            idempotency_complete(record=record, status=response.status_code, body=body)
+        else:
+            idempotency_release(record=record)
