@@ -95,6 +95,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="")
 
 
+# Connections per process in each Redis pool (the cache's, the channel layer's).
+ORDERFLOW_REDIS_MAX_CONNECTIONS = env.int("ORDERFLOW_REDIS_MAX_CONNECTIONS", default=50)
+# A socket's group membership lasts this long unless renewed; open sockets renew theirs every third
+# of it (tracking/consumers.py), so one left behind by a failed leave is gone within this time.
+ORDERFLOW_WS_GROUP_EXPIRY_SECONDS = env.int("ORDERFLOW_WS_GROUP_EXPIRY_SECONDS", default=300)
+
+
 def redis_channel_layer(url: str) -> dict:
     """The Channels layer on Redis.
 
@@ -103,12 +110,32 @@ def redis_channel_layer(url: str) -> dict:
     wait longer than the pop; a Redis that cannot be reached fails connects fast; a broadcast
     is bounded on its own by ORDERFLOW_BROADCAST_TIMEOUT_SECONDS (tracking/broadcast.py).
     """
-    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 2, "socket_keepalive": True}
-    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host], "capacity": 1000}}
+    host = {
+        "address": url,
+        "socket_timeout": 15,
+        "socket_connect_timeout": 2,
+        "socket_keepalive": True,
+        # Bounded: a burst (a thousand sockets closing at once) waits its turn in the consumers'
+        # retries instead of opening a connection per socket.
+        "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+    }
+    config = {"hosts": [host], "capacity": 1000, "group_expiry": ORDERFLOW_WS_GROUP_EXPIRY_SECONDS}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
 
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A full pool makes a request wait (up to 5 s) for a connection rather than fail.
+            "OPTIONS": {
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+                "timeout": 5,
+            },
+        }
+    }
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
