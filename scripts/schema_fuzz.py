@@ -21,6 +21,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from config.celery import app as celery_app  # noqa: E402
+
+celery_app.loader.import_default_modules()  # the demo data queues refunds, run inline here
+
 from django.db import connection  # noqa: E402
 
 from tests.schema.fuzz import ROLES, live_server, run_role, seed  # noqa: E402

@@ -210,6 +210,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["orders.filters.ProblemFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "core.errors.problem_exception_handler",
+    "DEFAULT_METADATA_CLASS": "core.metadata.DescriptionMetadata",
     # Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles).
     "NUM_PROXIES": env.int("ORDERFLOW_TRUSTED_PROXIES", default=0),
 }

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from tests.api.support import order_body, place, problem
 
@@ -77,3 +78,33 @@ def test_a_body_over_the_limit_that_reaches_django_is_a_413(alice, menu):
     response = alice.post("/api/orders/", json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
 
     problem(response, 413, "request_too_large")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/orders/",
+        "/api/orders/{id}/",
+        "/api/orders/{id}/status/",
+        "/api/orders/{id}/cancel/",
+        "/api/orders/{id}/otp/",
+        "/api/orders/{id}/otp/verify/",
+        "/api/orders/{id}/otp/resend/",
+        "/api/orders/{id}/accept/",
+        "/api/orders/{id}/pickup/",
+        "/api/orders/available/",
+        "/api/restaurants/orders/{id}/confirm/",
+        "/api/delivery/location/",
+    ],
+)
+def test_options_never_fails_on_any_endpoint_for_any_role(path, customer, staff_user, courier_user, admin_user, menu):
+    order = place(customer, menu)
+    for user in (customer, staff_user, courier_user, admin_user):
+        client = APIClient()
+        client.force_authenticate(user)
+
+        response = client.options(path.format(id=order.pk))
+
+        # A role-gated endpoint refuses the wrong role (403) as it does for any method.
+        assert response.status_code in (200, 403), (user.username, response.content)
+        assert "actions" not in response.json()
