@@ -75,6 +75,10 @@ ACTION_PROBLEMS = (400, 401, 403, 404, 409, 422)
 
 
 NO_NUL = "^[^\\u0000]*$"
+_PY_SPACE = (
+    "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_PY_SPACE}][^\\u0000]*$"
 ANY_DECIMAL = r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"
 
 IMPLIED_PROBLEMS = {
@@ -145,7 +149,9 @@ class InputSerializerExtension(OpenApiSerializerExtension):
         schema["additionalProperties"] = False
         for prop in schema.get("properties", {}).values():
             if prop.get("type") == "string" and not ({"pattern", "format", "enum"} & set(prop)):
-                prop["pattern"] = NO_NUL  # core.parsers.StrictJSONParser refuses NUL in any string
+                # core.parsers.StrictJSONParser refuses NUL in any string; a required text is
+                # refused when nothing but whitespace (Python's, which str.strip removes) is left.
+                prop["pattern"] = NOT_BLANK if prop.get("minLength", 0) >= 1 else NO_NUL
             elif prop.get("format") == "decimal":
                 prop["pattern"] = _decimal_pattern(prop.get("pattern"))
         return schema
