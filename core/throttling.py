@@ -5,10 +5,12 @@ cache (Redis when `REDIS_URL` is set, so every web process shares the counters).
 count reaches its limit, further attempts are refused with 429 `rate_limited` and `Retry-After`
 (the seconds left in the window) before the password or code is even looked at. Handoff codes
 also lock after a few wrong attempts each (`otp_locked`); this limit is what stops a caller from
-spreading guesses over many orders, or over a code and its resends.
+spreading guesses over many orders, or over a code and its resends. While the cache is unreachable
+nothing is counted (and each code's own lockout, in the database, still holds): the site goes on.
 """
 
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 from core.errors import OtpInvalid, TooManyRequests
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,19 +66,26 @@ class FailureLimit:
 
     def check(self, *, subject: str | None, address: str) -> None:
         keys = self._keys(subject=subject, address=address)
-        counts = cache.get_many([key for key, _ in keys])
+        try:
+            counts = cache.get_many([key for key, _ in keys])
+        except Exception:  # the cache (Redis) is down: sign-ins and handoffs go on, uncounted
+            logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
+            return
         if any(counts.get(key, 0) >= limit for key, limit in keys):
             seconds = self.retry_after()
             raise TooManyRequests(f"Too many failed attempts; try again in {seconds} seconds.", retry_after=seconds)
 
     def record(self, *, subject: str | None, address: str) -> None:
-        for key, _ in self._keys(subject=subject, address=address):
-            # add() then incr(): atomic on Redis, and the window's key expires with it.
-            cache.add(key, 0, timeout=self.window_seconds + 60)
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between the two calls: this failure opens the next count
-                cache.add(key, 1, timeout=self.window_seconds + 60)
+        try:
+            for key, _ in self._keys(subject=subject, address=address):
+                # add() then incr(): atomic on Redis, and the window's key expires with it.
+                cache.add(key, 0, timeout=self.window_seconds + 60)
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between the two calls: this failure opens the next count
+                    cache.add(key, 1, timeout=self.window_seconds + 60)
+        except Exception:
+            logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
 
 
 def client_address(request) -> str:
