@@ -13,7 +13,12 @@ COPY tracking ./tracking
 COPY pages ./pages
 RUN pip install --no-cache-dir .
 COPY . .
-RUN DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic --noinput
+# Collected under the production settings, whose storage writes the manifest of hashed names
+# that they serve from; the placeholders only let the settings load (nothing is connected to).
+RUN DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=collectstatic-only \
+    ORDERFLOW_OTP_SECRET=collectstatic-only ORDERFLOW_PAYMENT_WEBHOOK_SECRET=collectstatic-only \
+    DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=postgres://collectstatic@localhost/none \
+    REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
 
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

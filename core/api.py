@@ -11,6 +11,8 @@ def validated(serializer_class, data) -> dict:
         repeated = {name: ["Give one value only."] for name, values in data.lists() if len(values) > 1}
         if repeated:
             raise ValidationFailed(repeated)
+        # As for the list filters, an empty parameter (`?restaurant=`) is no parameter.
+        data = {name: value for name, value in data.items() if value != ""}
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -4,10 +4,11 @@ Services raise `ApplicationError` subclasses; views never build error bodies.
 Each error has a stable `code` that clients can switch on.
 """
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status as http
 from rest_framework.response import Response
@@ -112,6 +113,26 @@ def problem_body(*, status: int, code: str, title: str, detail: str, extra: dict
         "code": code,
         **(extra or {}),
     }
+
+
+# Problems answered outside DRF (core.views, core.middleware, config.asgi_limits), by code:
+# (status, title). Titles are fixed per code, as the API's are.
+HTTP_PROBLEMS = {
+    "invalid_characters": (400, "The request contains characters that cannot be stored"),
+    "bad_request": (400, "The request could not be understood"),
+    "forbidden": (403, "You may not do this"),
+    "csrf_failed": (403, "The CSRF check failed"),
+    "not_found": (404, "Not found"),
+    "request_too_large": (413, "The request is too large"),
+    "server_error": (500, "Something went wrong on our side"),
+}
+
+
+def problem_http_response(code: str, detail: str):
+    """A plain Django response carrying one of `HTTP_PROBLEMS`, for layers outside DRF."""
+    status, title = HTTP_PROBLEMS[code]
+    body = problem_body(status=status, code=code, title=title, detail=detail)
+    return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def problem_response(

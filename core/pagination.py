@@ -37,6 +37,10 @@ def _positive_int(request, name: str) -> int | None:
     return int(raw)
 
 
+# `_positive_int`'s bounds, as the schema states them.
+WHOLE_NUMBER = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+
+
 def _page_size(request) -> int:
     size = _positive_int(request, "page_size") or settings.ORDERFLOW_API_PAGE_SIZE
     return min(size, settings.ORDERFLOW_API_MAX_PAGE_SIZE)
@@ -47,6 +51,15 @@ class _PageNumber(pagination.PageNumberPagination):
 
     def get_page_size(self, request):
         return _page_size(request)
+
+    def get_schema_operation_parameters(self, view):
+        def param(name, description):
+            return {"name": name, "required": False, "in": "query", "description": description, "schema": WHOLE_NUMBER}
+
+        return [
+            param("page", "Page number."),
+            param("page_size", f"Results per page, at most {settings.ORDERFLOW_API_MAX_PAGE_SIZE}."),
+        ]
 
     def get_paginated_response(self, data):
         return Response(
@@ -152,12 +165,8 @@ class PageOrCursorPagination(pagination.BasePagination):
             return {"name": name, "required": False, "in": "query", "description": description, "schema": schema}
 
         return [
-            param("page", "Page number (page mode).", {"type": "integer", "minimum": 1}),
-            param(
-                "page_size",
-                f"Results per page, at most {settings.ORDERFLOW_API_MAX_PAGE_SIZE}.",
-                {"type": "integer", "minimum": 1},
-            ),
+            param("page", "Page number (page mode).", WHOLE_NUMBER),
+            param("page_size", f"Results per page, at most {settings.ORDERFLOW_API_MAX_PAGE_SIZE}.", WHOLE_NUMBER),
             param(
                 "pagination",
                 "`cursor` for cursor pagination from the first page.",

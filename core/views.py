@@ -1,18 +1,20 @@
-"""How the API answers requests it cannot route: RFC 7807, never HTML or a 500.
+"""How the service answers what no view answers: RFC 7807, never HTML or a bare status.
 
 `not_found` answers unrouted paths under /api/ (also under DEBUG, through the catch-all at
-the end of `config.api_urls`).
+the end of `config.api_urls`) and anywhere else; Django's other handlers (`handler400`,
+`handler403`, `handler500`, the CSRF failure view) answer through `problem_http_response`, so a
+client sees one error shape whichever layer refused it, each with a stable `code`.
 """
 
 import json
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from django.views.defaults import page_not_found
 
-from core.errors import PROBLEM_CONTENT_TYPE, NotFound, problem_body
+from core.errors import PROBLEM_CONTENT_TYPE, NotFound, problem_body, problem_http_response
 
 
 def _problem_404(detail: str) -> HttpResponse:
@@ -29,7 +31,7 @@ def _routed(path: str) -> bool:
 
 def not_found(request, exception=None):
     if not request.path.startswith("/api/"):
-        return page_not_found(request, exception)
+        return problem_http_response("not_found", "No page at this path.")
     if not request.path.endswith("/") and _routed(request.path + "/"):
         # Every API path ends with a slash, and APPEND_SLASH cannot redirect a POST: say so.
         return _problem_404(f"No endpoint at this path; did you mean {request.path}/ (with a trailing slash)?")
@@ -47,3 +49,28 @@ def api_not_found(request, *args, **kwargs):
     if safe and settings.APPEND_SLASH and not request.path.endswith("/") and _routed(request.path + "/"):
         return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
     return not_found(request)
+
+
+def bad_request(request, exception=None):
+    """`handler400`: Django's SuspiciousOperation family; an oversized body is a 413."""
+    if isinstance(exception, RequestDataTooBig):
+        return problem_http_response(
+            "request_too_large", f"Request bodies are limited to {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
+    if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
+        return problem_http_response("request_too_large", "The request has too many fields or files.")
+    return problem_http_response("bad_request", "The request could not be understood.")
+
+
+def permission_denied(request, exception=None):
+    return problem_http_response("forbidden", "You may not do this.")
+
+
+def server_error(request):
+    return problem_http_response("server_error", "The error has been logged; please try again later.")
+
+
+def csrf_failure(request, reason=""):
+    return problem_http_response(
+        "csrf_failed", "A signed-in browser session must send its CSRF token; API clients send a Bearer token."
+    )

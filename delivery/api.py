@@ -14,9 +14,11 @@ from rest_framework.throttling import UserRateThrottle
 from core.actors import Actor, ActorRole
 from core.api import validated
 from core.idempotency import IdempotentPostMixin
+from core.inputs import NoBodySerializer
 from core.pagination import PagePagination
 from core.query_params import PAGE_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
+from core.throttling import CodeGuessLimitMixin
 from delivery.models import CourierOffer
 from delivery.permissions import IsCourier
 from delivery.selectors import courier_last_position, courier_offers_open, order_eta
@@ -30,6 +32,7 @@ from delivery.serializers import (
     LocationSerializer,
     OtpResendResponseSerializer,
     OtpSerializer,
+    OtpTypeQuerySerializer,
     OtpTypeSerializer,
     OtpVerifySerializer,
 )
@@ -213,7 +216,7 @@ def default_purpose(access: OrderAccess) -> HandoffPurpose:
     return HandoffPurpose.DELIVERY
 
 
-class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.GenericViewSet):
     """The courier's side of an order and its handoff codes, under `/api/orders/`.
 
     Mounted on the same prefix as `orders.api.OrderViewSet` (and before it, so that
@@ -225,6 +228,11 @@ class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     pagination_class = PagePagination
     lookup_value_regex = "[^/]+"
     queryset = Order.objects.none()
+    code_actions = frozenset({"otp_verify", "pickup", "complete_delivery"})
+
+    def initial(self, request, *args, **kwargs):
+        self.asked_at = timezone.now()  # before anything reads the database: see order_assign_courier
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         summary="Read a handoff code",
@@ -238,7 +246,7 @@ class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], url_path="otp")
     def otp(self, request, pk=None):
-        purpose = validated(OtpTypeSerializer, request.query_params).get("type")
+        purpose = validated(OtpTypeQuerySerializer, request.query_params).get("type")
         access = order_access(user=request.user, order_id=pk)
         purpose = purpose or default_purpose(access)
         code, handoff = otp_reveal(order_id=access.order_id, purpose=purpose, actor=access.actor)
@@ -347,7 +355,10 @@ class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsCourier])
     def accept(self, request, pk=None):
-        order = order_assign_courier(order_id=pk, courier=request.user, actor=Actor.courier(request.user))
+        validated(NoBodySerializer, request.data)
+        order = order_assign_courier(
+            order_id=pk, courier=request.user, actor=Actor.courier(request.user), asked_at=self.asked_at
+        )
         body = {
             "success": True,
             "order_id": order.pk,
@@ -384,6 +395,7 @@ class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="start-delivery", permission_classes=[IsAuthenticated, IsCourier])
     def start_delivery(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         result = order_transition(order_id=pk, target=OrderStatus.OUT_FOR_DELIVERY, actor=Actor.courier(request.user))
         return action_response(result, "Delivery started", estimated_delivery_time=result.order.estimated_delivery_at)
 

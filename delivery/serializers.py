@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from core.geo import haversine_km
+from core.inputs import InputSerializer
 from orders.models import HandoffPurpose, OrderStatus
 from orders.serializers import (
     Coordinate,
@@ -57,7 +58,7 @@ class AvailableOrderSerializer(OrderSummarySerializer):
         return round(distance, 2)
 
 
-class LocationSerializer(serializers.Serializer):
+class LocationSerializer(InputSerializer):
     latitude = Coordinate(90)
     longitude = Coordinate(180)
 
@@ -70,7 +71,7 @@ class LocationResponseSerializer(serializers.Serializer):
     order_id = serializers.UUIDField(allow_null=True, help_text="The delivery this position was recorded for.")
 
 
-class AvailabilitySerializer(serializers.Serializer):
+class AvailabilitySerializer(InputSerializer):
     online = serializers.BooleanField()
 
 
@@ -100,7 +101,11 @@ class CompleteDeliverySerializer(OtpEntrySerializer):
     delivery_notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class OtpTypeSerializer(serializers.Serializer):
+class OtpTypeQuerySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
+
+
+class OtpTypeSerializer(InputSerializer):
     type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
 
 

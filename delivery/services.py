@@ -221,34 +221,44 @@ def order_handoff(
 # ---------------------------------------------------------------- courier assignment
 
 
-def _lock_for_assignment(*, actor: Actor, order_id: Any) -> Order:
+def _lock_for_assignment(*, actor: Actor, order_id: Any, asked_at: datetime) -> Order:
     """Lock the order before deciding whether the courier may claim it.
 
-    Deciding after the lock is what lets two couriers racing for one order get one
-    success and one `already_assigned` (not a 404 because, once taken, it stopped being
-    offered). Orders never offered to couriers stay invisible to them.
+    A courier sees only orders offered to couriers (claimable), so one that was not claimable
+    when the courier asked is missing to them, exactly like an id that does not exist: taken by
+    another courier or not, it reveals nothing. One that was still claimable when they asked
+    (claimable now, or given to another courier since `asked_at`) lost a race once it is taken,
+    which is `already_assigned` (a 409).
     """
     if actor.role != ActorRole.COURIER:
         return order_get_visible(actor=actor, order_id=order_id, for_update=True)
-    order = None
-    if parse_uuid(order_id):
-        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
-    taken = (
-        order is not None
-        and order.courier_id is not None
-        and order.delivery_type == DeliveryType.DELIVERY
-        and order.status in ASSIGNABLE_STATUSES
+    order_uuid = parse_uuid(order_id)
+    seen = Order.objects.filter(pk=order_uuid).values("delivery_type", "courier_id", "status").first()
+    yours = seen is not None and seen["courier_id"] == actor.user_id
+    claimable_when_asked = seen is not None and (
+        order_is_claimable(**seen)
+        or (
+            order_is_claimable(**{**seen, "courier_id": None})
+            and TrackingEvent.objects.filter(
+                order_id=order_uuid, event_type=EventType.ASSIGNED, created_at__gte=asked_at
+            ).exists()
+        )
     )
-    offered = order is not None and order_is_claimable(
-        delivery_type=order.delivery_type, courier_id=order.courier_id, status=order.status
-    )
-    if not (taken or offered):
+    if not (claimable_when_asked or yours):
+        raise OrderNotFound("No order with this id is visible to you.")
+    order = Order.objects.select_for_update(of=("self",)).filter(pk=order_uuid).first()
+    if order is None:
         raise OrderNotFound("No order with this id is visible to you.")
     return order
 
 
-def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Actor) -> Order:
-    """Give a delivery order to a courier: a courier claiming it, or the system offering it."""
+def order_assign_courier(
+    *, order_id: Any, courier: AbstractBaseUser, actor: Actor, asked_at: datetime | None = None
+) -> Order:
+    """Give a delivery order to a courier: a courier claiming it, or the system offering it.
+
+    `asked_at`, when the courier's request came in, tells a lost race from a probe (above)."""
+    asked_at = asked_at or timezone.now()
     if actor.role not in (ActorRole.COURIER, ActorRole.SYSTEM, ActorRole.ADMIN):
         raise Forbidden("Only couriers and the system assign couriers.", code="assignment_forbidden")
     if actor.role == ActorRole.COURIER and actor.user_id != courier.pk:
@@ -259,7 +269,7 @@ def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Act
     if actor.role == ActorRole.COURIER and not profile.is_online:
         raise Conflict("Go online to accept orders.", code="courier_offline")
     with transaction.atomic():
-        order = _lock_for_assignment(actor=actor, order_id=order_id)
+        order = _lock_for_assignment(actor=actor, order_id=order_id, asked_at=asked_at)
         if order.delivery_type != DeliveryType.DELIVERY:
             raise Conflict("Pickup orders have no courier.", code="not_a_delivery_order")
         if order.courier_id is not None:

@@ -21,6 +21,7 @@ from core.idempotency import IdempotentPostMixin
 from core.pagination import PageOrCursorPagination
 from core.query_params import PAGINATION_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
+from core.throttling import CodeGuessLimitMixin
 from core.timestamps import iso
 from orders.filters import OrderFilter
 from orders.models import Order, OrderStatus
@@ -34,6 +35,7 @@ from orders.selectors import (
     orders_related_to,
 )
 from orders.serializers import (
+    INCLUDE_PATTERN,
     DetailQuerySerializer,
     HistorySerializer,
     OrderActionResponseSerializer,
@@ -88,13 +90,14 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     serializer_class = OrderSummarySerializer
     filterset_class = OrderFilter
     pagination_class = PageOrCursorPagination
     lookup_value_regex = "[^/]+"
     queryset = Order.objects.none()
+    code_actions = frozenset({"change_status"})
 
     def get_queryset(self):
         return orders_for_summary(orders_related_to(user=self.request.user))
@@ -138,7 +141,9 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         summary="One order in full",
         parameters=[
             ORDER_ID,
-            OpenApiParameter("include", OpenApiTypes.STR, description="Comma-separated: history, payments."),
+            OpenApiParameter(
+                "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
+            ),
         ],
         responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
     )
@@ -149,7 +154,9 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         summary="One order in full, by its number",
         parameters=[
             OpenApiParameter("order_number", OpenApiTypes.STR, OpenApiParameter.PATH),
-            OpenApiParameter("include", OpenApiTypes.STR, description="Comma-separated: history, payments."),
+            OpenApiParameter(
+                "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
+            ),
         ],
         responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
     )

@@ -15,6 +15,7 @@ from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from core.errors import ValidationFailed
 from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
 from orders.transitions import ORDER_TABS, STATUS_ALIASES, normalise_status
 
@@ -185,3 +186,20 @@ class OrderFilter(filters.FilterSet):
         if not (data.get("include_cancelled") or data.get("tab") or data.get("status")):
             queryset = queryset.exclude(ORDER_TABS["cancelled"])
         return queryset
+
+
+class ProblemFilterBackend(filters.DjangoFilterBackend):
+    """django-filter's backend, but its errors reach the client as the form rendered them.
+
+    django-filter translates form errors with `message % params` even when there are no params,
+    so any message quoting the caller's input (`?status=%25`) raised a TypeError or ValueError;
+    Django's own rendering formats only messages that carry params.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise ValidationFailed({name: list(messages) for name, messages in filterset.form.errors.items()})
+        return filterset.qs

@@ -111,6 +111,14 @@ class OrderAccess:
     status: str
 
 
+def parse_order_number(value) -> str | None:
+    """An order number as given out (printable, at most 32 characters), or None: like a malformed
+    id, anything else is simply a number no order has (and never reaches the database, which
+    cannot compare text holding a NUL)."""
+    text = str(value)
+    return text if 0 < len(text) <= 32 and text.isprintable() else None
+
+
 def order_access(*, user, order_id=None, number: str | None = None) -> OrderAccess:
     """The role in which `user` acts on the order: its customer, staff of its restaurant,
     its courier (or a courier it is offered to), or a platform superuser. One query.
@@ -119,7 +127,10 @@ def order_access(*, user, order_id=None, number: str | None = None) -> OrderAcce
     """
     orders = Order.objects.all()
     if number is not None:
-        orders = orders.filter(number=str(number)[:32])
+        number = parse_order_number(number)
+        if number is None:
+            raise OrderNotFound("No order with this id is visible to you.")
+        orders = orders.filter(number=number)
     else:
         order_uuid = parse_uuid(order_id)
         if order_uuid is None:

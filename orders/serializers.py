@@ -10,6 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.actors import ActorRole
+from core.inputs import InputSerializer
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
@@ -24,7 +26,7 @@ from orders.selectors import DETAIL_INCLUDES, courier_position
 from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
-from orders.transitions import next_statuses_for
+from orders.transitions import STATUS_ALIASES, next_statuses_for
 
 # ---------------------------------------------------------------- shared pieces
 
@@ -53,7 +55,7 @@ class CourierPositionSerializer(PositionSerializer):
 # ---------------------------------------------------------------- placing an order
 
 
-class DeliveryAddressInputSerializer(serializers.Serializer):
+class DeliveryAddressInputSerializer(InputSerializer):
     street = serializers.CharField(max_length=300)
     city = serializers.CharField(max_length=100)
     state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -63,7 +65,7 @@ class DeliveryAddressInputSerializer(serializers.Serializer):
     longitude = Coordinate(180)
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(InputSerializer):
     menu_item = serializers.UUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=settings.ORDERFLOW_MAX_ITEM_QUANTITY)
     customizations = serializers.ListField(
@@ -72,7 +74,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class OrderPlaceSerializer(serializers.Serializer):
+class OrderPlaceSerializer(InputSerializer):
     restaurant = serializers.UUIDField()
     items = serializers.ListField(
         child=OrderLineInputSerializer(), min_length=1, max_length=settings.ORDERFLOW_MAX_ORDER_LINES
@@ -255,6 +257,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
     """Everything about one order. `history` and `payments` only when asked for (`?include=`)."""
 
     order_status_code = serializers.CharField(source="status")
+    cancelled_by = serializers.ChoiceField(choices=ActorRole.choices, allow_blank=True, read_only=True)
     customer_name = serializers.SerializerMethodField()
     delivery_person = serializers.IntegerField(source="courier_id", allow_null=True)
     delivery_person_name = serializers.SerializerMethodField()
@@ -370,11 +373,15 @@ class OrderDetailSerializer(OrderSummarySerializer):
         return next_statuses_for(order=order, role=self.context.get("role"))
 
 
+# What DetailQuerySerializer accepts, for the schema: the known names, comma-separated.
+INCLUDE_PATTERN = r"^(?=.{0,100}$) *(?:history|payments)? *(?:, *(?:history|payments)? *)*$"
+
+
 class DetailQuerySerializer(serializers.Serializer):
-    include = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    include = serializers.CharField(required=False, allow_blank=True, max_length=100, trim_whitespace=False)
 
     def validate_include(self, value):
-        parts = [part.strip() for part in value.split(",") if part.strip()]
+        parts = [part.strip(" ") for part in value.split(",") if part.strip(" ")]
         unknown = [part for part in parts if part not in DETAIL_INCLUDES]
         if unknown:
             raise serializers.ValidationError(f"Unknown: {', '.join(unknown)}. Known: {', '.join(DETAIL_INCLUDES)}.")
@@ -430,26 +437,31 @@ class OrderActionResponseSerializer(serializers.Serializer):
         return {key: value for key, value in super().to_representation(instance).items() if key in instance}
 
 
-class ReasonOptionalSerializer(serializers.Serializer):
+class ReasonOptionalSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
 
 
-class ReasonRequiredSerializer(serializers.Serializer):
+class ReasonRequiredSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
 
 
-class StatusChangeSerializer(serializers.Serializer):
-    status_code = serializers.CharField(max_length=40)
+@extend_schema_field({"type": "string", "enum": [*OrderStatus.values, *STATUS_ALIASES]})
+class StatusCodeField(serializers.CharField):
+    """A status or an alias (case and surrounding spaces aside); the service names a wrong one."""
+
+
+class StatusChangeSerializer(InputSerializer):
+    status_code = StatusCodeField(max_length=40)
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
     metadata = serializers.DictField(required=False, default=dict)
     otp = OtpField(required=False, help_text="The handoff code, for the changes that need one.")
 
 
-class PrepTimeSerializer(serializers.Serializer):
+class PrepTimeSerializer(InputSerializer):
     estimated_prep_time = serializers.IntegerField(
         min_value=1, max_value=MAX_PREP_MINUTES, required=False, help_text="Minutes until the order is ready."
     )
 
 
-class OtpEntrySerializer(serializers.Serializer):
+class OtpEntrySerializer(InputSerializer):
     otp = OtpField()

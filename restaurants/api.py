@@ -15,9 +15,11 @@ from core.actors import Actor
 from core.api import validated
 from core.errors import NotFound
 from core.idempotency import IdempotentPostMixin
+from core.inputs import NoBodySerializer
 from core.pagination import PagePagination
 from core.query_params import PAGE_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
+from core.throttling import CodeGuessLimitMixin
 from orders.api import action_response
 from orders.models import OrderStatus
 from orders.selectors import restaurant_queue
@@ -73,11 +75,12 @@ class RestaurantViewSet(viewsets.GenericViewSet):
         return Response(MenuSerializer(restaurant_menu(restaurant_id=pk)).data)
 
 
-class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsRestaurantStaff]
     lookup_value_regex = "[^/]+"
     filter_backends = []
     serializer_class = OrderActionResponseSerializer
+    code_actions = frozenset({"handover"})
 
     def _actor(self) -> Actor:
         return Actor.restaurant(self.request.user)
@@ -141,6 +144,7 @@ class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="start-preparing")
     def start_preparing(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         result = order_transition(order_id=pk, target=OrderStatus.PREPARING, actor=self._actor())
         return action_response(result, "Order preparation started")
 
@@ -153,6 +157,7 @@ class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="mark-ready")
     def mark_ready(self, request, pk=None):
+        validated(NoBodySerializer, request.data)
         result = order_transition(order_id=pk, target=OrderStatus.READY_FOR_PICKUP, actor=self._actor())
         return action_response(result, "Order marked ready for pickup", ready_time=result.order.ready_at)
 

@@ -13,6 +13,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 | 4404 | no such order or restaurant, or not yours; also sent when it stops being visible |
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -86,12 +87,21 @@ def _start_after(snapshot: dict, after: int | None) -> int:
     return snapshot["sequence"] if after is None else min(after, snapshot["sequence"])
 
 
+# Pauses between attempts to leave a group while the layer is busy (then the membership expires).
+LEAVE_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0)
+
+
+def group_expiry(layer) -> float:
+    return getattr(layer, "group_expiry", 86400)
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """What every live socket shares: refusing with a readable close code, group bookkeeping,
     tolerant parsing of client messages, and never sending after closing."""
 
     async def websocket_connect(self, message):
         self.joined: set[str] = set()
+        self.renewal: asyncio.Future | None = None
         self.closing = False
         self.sequences = OrderSequences()
         self.locations = LocationThrottle(self.send_json, settings.ORDERFLOW_LOCATION_THROTTLE_SECONDS)
@@ -130,19 +140,44 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined.add(group)
+        if self.renewal is None:
+            self.renewal = asyncio.ensure_future(self._renew_memberships())
+
+    async def _renew_memberships(self) -> None:
+        """Memberships expire (the layer's `group_expiry`) unless renewed: an open socket renews
+        its own, so one that could not leave is dropped from its groups soon after, not in a day."""
+        interval = max(1.0, group_expiry(self.channel_layer) / 3)
+        while not self.closing:
+            await asyncio.sleep(interval)
+            for group in list(self.joined):
+                try:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                except Exception:
+                    logger.warning("could not renew group %s", group)
 
     async def leave(self, group: str) -> None:
         self.joined.discard(group)
         await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def _leave_persistently(self, group: str) -> None:
+        """A busy layer (a full connection pool) refuses for a moment: try again, briefly."""
+        for delay in LEAVE_RETRY_DELAYS:
+            try:
+                await self.leave(group)
+                return
+            except Exception:
+                await asyncio.sleep(delay)
+        try:
+            await self.leave(group)
+        except Exception:
+            logger.warning("could not leave group %s; it expires in %s s", group, group_expiry(self.channel_layer))
+
     async def disconnect(self, code):
         self.closing = True
         self.locations.close()
-        for group in list(self.joined):
-            try:
-                await self.leave(group)
-            except Exception:
-                logger.warning("could not leave group %s", group)
+        if self.renewal is not None:
+            self.renewal.cancel()
+        await asyncio.gather(*(self._leave_persistently(group) for group in list(self.joined)))
 
     async def send_error(self, code: str, detail: str, **extra) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail, **extra})

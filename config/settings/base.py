@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "corsheaders",
+    "csp",
     "core",
     "orders",
     "restaurants",
@@ -47,8 +49,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a preflight is answered here, and every answer (errors
+    # included) carries the CORS headers an allowed origin needs to read it.
+    "corsheaders.middleware.CorsMiddleware",
     # Every page asset (the admin's, Swagger UI's, the pages') is served by the application itself.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.RejectUnstorableText",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +101,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="")
 
 
+# Connections per process in each Redis pool (the cache's, the channel layer's).
+ORDERFLOW_REDIS_MAX_CONNECTIONS = env.int("ORDERFLOW_REDIS_MAX_CONNECTIONS", default=50)
+# A socket's group membership lasts this long unless renewed; open sockets renew theirs every third
+# of it (tracking/consumers.py), so one left behind by a failed leave is gone within this time.
+ORDERFLOW_WS_GROUP_EXPIRY_SECONDS = env.int("ORDERFLOW_WS_GROUP_EXPIRY_SECONDS", default=300)
+
+
 def redis_channel_layer(url: str) -> dict:
     """The Channels layer on Redis.
 
@@ -102,12 +116,32 @@ def redis_channel_layer(url: str) -> dict:
     wait longer than the pop; a Redis that cannot be reached fails connects fast; a broadcast
     is bounded on its own by ORDERFLOW_BROADCAST_TIMEOUT_SECONDS (tracking/broadcast.py).
     """
-    host = {"address": url, "socket_timeout": 15, "socket_connect_timeout": 2, "socket_keepalive": True}
-    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host], "capacity": 1000}}
+    host = {
+        "address": url,
+        "socket_timeout": 15,
+        "socket_connect_timeout": 2,
+        "socket_keepalive": True,
+        # Bounded: a burst (a thousand sockets closing at once) waits its turn in the consumers'
+        # retries instead of opening a connection per socket.
+        "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+    }
+    config = {"hosts": [host], "capacity": 1000, "group_expiry": ORDERFLOW_WS_GROUP_EXPIRY_SECONDS}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
 
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A full pool makes a request wait (up to 5 s) for a connection rather than fail.
+            "OPTIONS": {
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+                "timeout": 5,
+            },
+        }
+    }
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -124,7 +158,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # Outside production, static files are read from the apps directly (no collectstatic needed).
 WHITENOISE_USE_FINDERS = env.bool("ORDERFLOW_STATIC_FROM_APPS", default=True)
 if WHITENOISE_USE_FINDERS:
@@ -138,6 +172,38 @@ LOGIN_REDIRECT_URL = "/"
 # a bound on the reconnect backoff.
 ORDERFLOW_PAGE_POLL_SECONDS = env.int("ORDERFLOW_PAGE_POLL_SECONDS", default=12)
 ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS = env.int("ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS", default=30)
+
+# ---------------------------------------------------------------- the HTTP edge (README, "Hardening")
+# The largest request body, refused with a 413 at the ASGI edge (config/asgi_limits.py) and by
+# Django for anything that reaches it some other way.
+ORDERFLOW_MAX_REQUEST_BYTES = env.int("ORDERFLOW_MAX_REQUEST_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ORDERFLOW_MAX_REQUEST_BYTES
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
+# Browsers on these origins (e.g. https://app.example.com) may call the API; nobody else.
+CORS_ALLOWED_ORIGINS = env.list("ORDERFLOW_CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "idempotency-key", "if-none-match"]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "idempotent-replayed", "location"]
+CORS_PREFLIGHT_MAX_AGE = env.int("ORDERFLOW_CORS_MAX_AGE_SECONDS", default=600)
+
+# Content-Security-Policy: this site's own scripts and styles only (Swagger UI's assets come from
+# drf-spectacular-sidecar, served here); no inline script, no framing, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The admin's widgets and Swagger UI set style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -159,9 +225,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["orders.filters.ProblemFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "core.errors.problem_exception_handler",
+    "DEFAULT_METADATA_CLASS": "core.metadata.DescriptionMetadata",
+    # Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles).
+    "NUM_PROXIES": env.int("ORDERFLOW_TRUSTED_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -173,6 +242,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Bodies are documented as JSON, the one format clients are meant to send.
+    "PARSER_WHITELIST": ["core.parsers.StrictJSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
@@ -352,6 +424,14 @@ ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default
 # finished (a crashed worker) is taken over after the lock time.
 ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
+
+# Guessing limits (core/throttling.py): failures per window, per account or user and per address.
+ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=10)
+ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
+ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+ORDERFLOW_CODE_MAX_FAILURES_PER_USER = env.int("ORDERFLOW_CODE_MAX_FAILURES_PER_USER", default=20)
+ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS", default=60)
+ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -19,7 +19,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# TLS ends at the proxy in front, which says so in X-Forwarded-Proto; plain HTTP is redirected,
+# except the health check that the proxy and the orchestrator make from inside.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 # Static files are served by the application server itself (WhiteNoise, see base), from
 # collectstatic's hashed copies.

@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -97,11 +98,15 @@ def test_accept_assigns_the_courier(dave, customer, staff_user, courier_user, me
     assert order.events.last().event_type == "order.assigned"
 
 
-def test_second_courier_gets_409(dave, erin, customer, staff_user, menu):
+def test_an_order_taken_before_you_asked_is_missing_to_you(dave, erin, customer, staff_user, menu):
     order = kitchen_ready(customer, staff_user, menu)
     dave.post(f"/api/orders/{order.pk}/accept/")
 
-    problem(erin.post(f"/api/orders/{order.pk}/accept/"), 409, "already_assigned")
+    taken = erin.post(f"/api/orders/{order.pk}/accept/")
+    missing = erin.post(f"/api/orders/{uuid.uuid4()}/accept/")
+
+    problem(taken, 404, "order_not_found")
+    assert taken.content == missing.content
     problem(dave.post(f"/api/orders/{order.pk}/accept/"), 409, "already_assigned")
 
 
@@ -229,7 +234,5 @@ def test_courier_actions_in_the_wrong_state_are_409(dave, customer, staff_user, 
 def test_another_couriers_delivery_is_404(erin, customer, staff_user, courier_user, menu):
     order = out_for_delivery(customer, staff_user, courier_user, menu)
 
-    for action in ("start-delivery", "complete-delivery", "otp/resend"):
-        problem(
-            erin.post(f"/api/orders/{order.pk}/{action}/", {"otp": "123456"}, format="json"), 404, "order_not_found"
-        )
+    for action, body in (("start-delivery", {}), ("complete-delivery", {"otp": "123456"}), ("otp/resend", {})):
+        problem(erin.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 404, "order_not_found")

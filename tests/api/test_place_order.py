@@ -11,8 +11,12 @@ pytestmark = pytest.mark.django_db
 
 def test_places_a_delivery_order_priced_from_the_menu(alice, customer, menu):
     body = order_body(menu)
-    body["items"][0]["unit_price"] = "0.01"  # prices from the client are ignored
-    body["total"] = "1.00"
+    priced = order_body(menu)
+    priced["items"][0]["unit_price"] = "0.01"  # prices from the client are refused, by name
+    priced["total"] = "1.00"
+    refused = alice.post("/api/orders/", priced, format="json")
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"items[0].unit_price", "total"}
 
     response = alice.post("/api/orders/", body, format="json")
 

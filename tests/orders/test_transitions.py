@@ -17,7 +17,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from core.actors import Actor
-from core.errors import Conflict, Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
+from core.errors import Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
 from delivery.models import HandoffCode
 from delivery.services import order_assign_courier, otp_code, otp_issue
 from orders.models import (
@@ -750,12 +750,14 @@ def test_a_refused_transition_publishes_nothing(make_order, actors, published, d
 
 
 @pytest.mark.django_db
-def test_a_courier_claiming_an_order_just_taken_by_another_is_told_so(make_order, actors, other_courier_user):
+def test_an_order_taken_before_the_courier_asked_is_missing_to_them(make_order, actors, other_courier_user):
+    # Only a claim racing the winner (claimable when it came in) hears `already_assigned`; the
+    # race itself is in tests/orders/test_concurrency.py.
     taken = make_order("PREPARING", courier=other_courier_user)
     expect_refusal(
         lambda: order_assign_courier(order_id=taken.pk, courier=actors["courier"].user, actor=actors["courier"]),
-        Conflict,
-        "already_assigned",
+        OrderNotFound,
+        "order_not_found",
     )
     assert order_row(taken)["courier_id"] == other_courier_user.pk
 

@@ -1,0 +1,37 @@
+"""The one rule for request bodies: a field the endpoint does not know is a 400 naming it.
+
+Every serializer that reads a body derives from `InputSerializer` (nested ones included, so
+`items[0].colour` is named as precisely as `colour`). A silently ignored field hides a
+client's typo (`reasn`) and let arbitrary payloads ride along; query-string serializers stay
+lenient, since proxies and the browsable API add parameters of their own (`format`).
+"""
+
+from collections.abc import Mapping
+
+from rest_framework import serializers
+
+UNKNOWN_FIELD = "Unknown field."
+
+
+class RejectUnknownFields:
+    def to_internal_value(self, data):
+        unknown = sorted(str(name) for name in data if name not in self.fields) if isinstance(data, Mapping) else []
+        errors = {name[:100]: [UNKNOWN_FIELD] for name in unknown[:20]}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # The known fields' own errors (nested unknown fields among them) are reported too.
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError({**exc.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class InputSerializer(RejectUnknownFields, serializers.Serializer):
+    pass
+
+
+class NoBodySerializer(InputSerializer):
+    """For actions that take no fields: any field sent is unknown."""

@@ -1,0 +1,92 @@
+"""Group memberships of sockets: released on close even while the layer is busy, renewed while
+a socket is open, and gone soon after when a release fails anyway (the layer's group expiry)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, channel_layers
+
+from tests.tracking import lifecycle
+from tests.tracking.conftest import open_socket, receive_all, run_async
+from tracking.groups import order_group
+
+pytestmark = pytest.mark.django_db(transaction=True)
+EXPIRY = 3
+
+
+@pytest.fixture
+def layer(settings):
+    backend = {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": EXPIRY}}
+    settings.CHANNEL_LAYERS = {"default": backend}
+    channel_layers.backends.clear()
+    yield channel_layers["default"]
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def placed(customer, restaurant, menu):
+    return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+
+
+class BusyLayer(InMemoryChannelLayer):
+    """Refuses the first few group_discard calls, as a layer with a full connection pool does."""
+
+    def __init__(self, refusals: int, **kwargs):
+        super().__init__(**kwargs)
+        self.refusals = refusals
+
+    async def group_discard(self, group, channel):
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise ConnectionError("Too many connections")
+        return await super().group_discard(group, channel)
+
+
+@run_async
+async def test_a_closing_socket_leaves_its_group_although_the_layer_refuses_at_first(settings, placed, customer):
+    busy = BusyLayer(refusals=3, group_expiry=EXPIRY)
+    channel_layers.backends["default"] = busy
+    try:
+        communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
+        await receive_all(communicator)
+        assert len(busy.groups.get(order_group(placed.pk), {})) == 1
+
+        await communicator.disconnect()
+
+        assert busy.refusals == 0
+        assert not busy.groups.get(order_group(placed.pk))
+    finally:
+        channel_layers.backends.clear()
+
+
+@run_async
+async def test_an_open_socket_renews_its_membership_past_the_expiry(layer, placed, customer, staff_user):
+    communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
+    await receive_all(communicator)
+
+    await asyncio.sleep(EXPIRY * 1.7)
+    await database_sync_to_async(lifecycle.confirm)(placed.pk, staff_user)
+
+    await asyncio.sleep(0.5)
+    messages = await receive_all(communicator)
+    assert any(m.get("type") == "event" and m.get("sequence") == 2 for m in messages), messages
+    await communicator.disconnect()
+
+
+@run_async
+async def test_a_membership_that_could_not_be_released_expires(placed, customer):
+    stuck = BusyLayer(refusals=1000, group_expiry=EXPIRY)
+    channel_layers.backends["default"] = stuck
+    try:
+        communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
+        await receive_all(communicator)
+        await communicator.disconnect()
+        assert stuck.groups.get(order_group(placed.pk))  # left behind...
+
+        await asyncio.sleep(EXPIRY + 1)
+        await stuck.group_send(order_group(placed.pk), {"type": "order.event"})
+
+        assert not stuck.groups.get(order_group(placed.pk))  # ...and gone once it expired
+    finally:
+        channel_layers.backends.clear()
