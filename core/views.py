@@ -1,4 +1,5 @@
-"""How the service answers what no view answers: RFC 7807, never HTML or a bare status.
+"""How the service answers what no view answers: RFC 7807 (a browser asking for a page outside
+/api/ gets the 404 page), never a bare status.
 
 `not_found` answers unrouted paths under /api/ (also under DEBUG, through the catch-all at
 the end of `config.api_urls`) and anywhere else; Django's other handlers (`handler400`,
@@ -13,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import page_not_found
 
 from core.errors import PROBLEM_CONTENT_TYPE, NotFound, problem_body, problem_http_response
 
@@ -29,8 +31,15 @@ def _routed(path: str) -> bool:
         return False
 
 
+def _wants_a_page(request) -> bool:
+    """A browser asking for a page (it prefers HTML) gets the 404 page; every other client, problem+json."""
+    return request.get_preferred_type([PROBLEM_CONTENT_TYPE, "application/json", "text/html"]) == "text/html"
+
+
 def not_found(request, exception=None):
     if not request.path.startswith("/api/"):
+        if _wants_a_page(request):
+            return page_not_found(request, exception)
         return problem_http_response("not_found", "No page at this path.")
     if not request.path.endswith("/") and _routed(request.path + "/"):
         # Every API path ends with a slash, and APPEND_SLASH cannot redirect a POST: say so.
