@@ -26,13 +26,13 @@ from orders.idempotency import IdempotentPostMixin
 from orders.models import ActorRole, DeliveryType, Order, OrderStatus
 from orders.pagination import PageOrCursorPagination, PagePagination
 from orders.permissions import IsCourier
+from orders.polling import order_status_for_poll
 from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
 from orders.selectors import (
     OrderAccess,
     order_access,
     order_detail,
     order_for_eta,
-    order_status_snapshot,
     order_with_events,
     orders_available_for_courier,
     orders_for_summary,
@@ -61,7 +61,6 @@ from orders.services import (
     TransitionResult,
     order_assign_courier,
     order_cancel,
-    order_enforce_deadline,
     order_handoff,
     order_place,
     order_transition,
@@ -94,24 +93,6 @@ def action_response(result: TransitionResult, message: str, **extra) -> Response
         **extra,
     }
     return Response(OrderActionResponseSerializer(body).data)
-
-
-def _iso(moment) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def lean_status(snapshot: dict) -> dict:
-    """Seeds 000/003's polling answer: a few short fields, well under 300 bytes."""
-    return {
-        "order_id": str(snapshot["id"]),
-        "order_number": snapshot["number"],
-        "status": snapshot["status"],
-        "payment_status": snapshot["payment_status"],
-        "delivery_status": snapshot["delivery_status"],
-        "last_update": _iso(snapshot["updated_at"]),
-        "estimated_delivery_time": _iso(snapshot["estimated_delivery_at"]),
-        "sequence": snapshot["sequence"],
-    }
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -213,17 +194,12 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     @action(detail=True, methods=["get"], url_path="status")
     def status_snapshot(self, request, pk=None):
-        access = order_access(user=request.user, order_id=pk)
-        snapshot = order_status_snapshot(actor=access.actor, order_id=access.order_id)
-        if snapshot["deadline_at"] is not None and snapshot["deadline_at"] <= timezone.now():
-            # Seed 003's sweep-on-poll: an overdue order is never shown as still waiting.
-            order_enforce_deadline(order_id=access.order_id)
-            snapshot = order_status_snapshot(actor=access.actor, order_id=access.order_id)
-        etag = f'"{snapshot["id"]}:{snapshot["sequence"]}"'
+        body = order_status_for_poll(user=request.user, order_id=pk)
+        etag = f'"{body["order_id"]}:{body["sequence"]}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _etag_matches(request.headers.get("If-None-Match"), etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(lean_status(snapshot), headers=headers)
+        return Response(body, headers=headers)
 
     @extend_schema(
         summary="Change the status (generic)",

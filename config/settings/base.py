@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config.settings.database import postgresql_with_pool
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -78,6 +80,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"] = postgresql_with_pool(DATABASES["default"], env)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -266,12 +270,17 @@ ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
 ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
     "ORDERFLOW_EVENT_SUBSCRIBERS",
     default=[
+        # Polls see a transition no later than sockets do.
+        "orders.snapshots.status_snapshot_on_event",
         "tracking.publishing.log_event",
         # Clients hear of the event before the follow-up work it starts.
         "tracking.broadcast.broadcast_event",
         "delivery.subscribers.offer_confirmed_orders",
     ],
 )
+
+# How long an order's lean status stays in Redis for pollers (orders/snapshots.py).
+ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS = env.int("ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS", default=300)
 
 # Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
 # shortest time between two courier positions of one order on one socket (the latest wins).

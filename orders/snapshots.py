@@ -1,0 +1,128 @@
+"""Each order's lean status, kept in Redis so that a poll costs one cache read.
+
+`status_snapshot_on_event` is a tracking-event subscriber: after a transaction commits, it
+reads the order's row and stores the poll's answer under the order's id, together with who
+may read it (the customer, the courier, the restaurant) and the deadline. A write never
+replaces a newer snapshot (a higher sequence) with an older one, whatever the order in which
+server processes get to it. A snapshot lives `ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS`, which
+also bounds how long one could outlive a write lost while Redis was unreachable.
+
+Without Redis (the embedded default) there are no snapshots: every poll reads the database.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from orders.models import Order
+from orders.selectors import STATUS_SNAPSHOT_FIELDS
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "orderflow:order-status:"
+SNAPSHOT_FIELDS = (*STATUS_SNAPSHOT_FIELDS, "customer_id", "courier_id", "restaurant_id")
+
+# Replace the stored snapshot unless it is newer (a higher sequence). An equal sequence does
+# replace it: writes that carry no event (a deadline dropped) keep the same sequence.
+_WRITE_UNLESS_NEWER = """
+local stored = redis.call('HGET', KEYS[1], 'sequence')
+if stored and tonumber(stored) > tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'sequence', ARGV[1], 'body', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+_client: redis.Redis | None = None
+_write_script = None
+
+
+def _redis() -> redis.Redis | None:
+    global _client, _write_script
+    if not settings.REDIS_URL:
+        return None
+    if _client is None:
+        # Short timeouts: a slow Redis must cost a poll little before it falls back to the database.
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _write_script = _client.register_script(_WRITE_UNLESS_NEWER)
+    return _client
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def lean_status(row: dict) -> dict:
+    """The polling answer (the customer-tracking and restaurant-status APIs): under 300 bytes."""
+    return {
+        "order_id": str(row["id"]),
+        "order_number": row["number"],
+        "status": row["status"],
+        "payment_status": row["payment_status"],
+        "delivery_status": row["delivery_status"],
+        "last_update": _iso(row["updated_at"]),
+        "estimated_delivery_time": _iso(row["estimated_delivery_at"]),
+        "sequence": row["sequence"],
+    }
+
+
+def _snapshot(row: dict) -> dict:
+    return {
+        "status": lean_status(row),
+        "customer_id": row["customer_id"],
+        "courier_id": row["courier_id"],
+        "restaurant_id": str(row["restaurant_id"]),
+        "deadline_at": row["deadline_at"].timestamp() if row["deadline_at"] else None,
+    }
+
+
+def status_snapshot_store(row: dict) -> None:
+    """Store the snapshot of a committed order row (a dict of `SNAPSHOT_FIELDS`)."""
+    client = _redis()
+    if client is None:
+        return
+    body = json.dumps(_snapshot(row), separators=(",", ":"))
+    try:
+        _write_script(
+            keys=[f"{KEY_PREFIX}{row['id']}"],
+            args=[row["sequence"], body, settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS],
+            client=client,
+        )
+    except redis.RedisError as exc:
+        logger.warning("status snapshot of order %s not stored: %r; polls read the database", row["id"], exc)
+
+
+def status_snapshot_store_on_commit(row: dict) -> None:
+    """Store what a poll read from the database, once that is known to be committed."""
+    transaction.on_commit(lambda: status_snapshot_store(row), robust=True)
+
+
+def status_snapshot_read(order_id: Any) -> dict | None:
+    """The stored snapshot of the order, or None (no Redis, nothing stored, Redis unreachable)."""
+    client = _redis()
+    if client is None:
+        return None
+    try:
+        body = client.hget(f"{KEY_PREFIX}{order_id}", "body")
+    except redis.RedisError as exc:
+        logger.warning("status snapshot of order %s unreadable: %r; reading the database", order_id, exc)
+        return None
+    return json.loads(body) if body is not None else None
+
+
+def status_snapshot_on_event(event) -> None:
+    """Tracking-event subscriber: the order's snapshot after the transaction that wrote `event`."""
+    if _redis() is None:
+        return
+    if event.order.sequence > event.sequence:
+        # The same transaction wrote a later event of this order: its turn stores the snapshot.
+        return
+    row = Order.objects.filter(pk=event.order_id).values(*SNAPSHOT_FIELDS).first()
+    if row is not None:
+        status_snapshot_store(row)
