@@ -7,12 +7,29 @@ from tracking.models import EventType, TrackingEvent
 
 def offer_confirmed_orders(event: TrackingEvent) -> None:
     """A confirmed delivery order looks for a courier; an order that got one (or ended) stops."""
+    offer_confirmed_orders_many([event])
+
+
+def offer_confirmed_orders_many(events: list[TrackingEvent]) -> None:
+    """The same for a batch of committed events (a sweep's cancellations): one query for all."""
     from delivery.tasks import courier_offer_task
 
-    confirmed = event.event_type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.RESTAURANT_CONFIRMED
-    if confirmed and event.order.delivery_type == DeliveryType.DELIVERY:
-        courier_offer_task.delay(str(event.order_id))
-    elif event.event_type in (EventType.ASSIGNED, EventType.CANCELLED) and CourierOffer.objects.filter(
-        order_id=event.order_id, state=OfferState.PENDING
-    ).exists():
-        courier_offer_task.delay(str(event.order_id))
+    confirmed = [
+        event.order_id
+        for event in events
+        if event.event_type == EventType.STATUS_CHANGED
+        and event.to_status == OrderStatus.RESTAURANT_CONFIRMED
+        and event.order.delivery_type == DeliveryType.DELIVERY
+    ]
+    ended = {event.order_id for event in events if event.event_type in (EventType.ASSIGNED, EventType.CANCELLED)}
+    with_open_offer = set(
+        CourierOffer.objects.filter(order_id__in=ended, state=OfferState.PENDING).values_list("order_id", flat=True)
+        if ended
+        else ()
+    )
+    for event in events:
+        if event.order_id in confirmed or event.order_id in with_open_offer:
+            courier_offer_task.delay(str(event.order_id))
+
+
+offer_confirmed_orders.many = offer_confirmed_orders_many

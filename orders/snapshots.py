@@ -84,18 +84,27 @@ def _snapshot(row: dict) -> dict:
 
 def status_snapshot_store(row: dict) -> None:
     """Store the snapshot of a committed order row (a dict of `SNAPSHOT_FIELDS`)."""
+    status_snapshots_store([row])
+
+
+def status_snapshots_store(rows: list[dict]) -> None:
+    """Store several in one round trip to Redis."""
     client = _redis()
-    if client is None:
+    if client is None or not rows:
         return
-    body = json.dumps(_snapshot(row), separators=(",", ":"))
+    ttl = settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS
     try:
-        _write_script(
-            keys=[f"{KEY_PREFIX}{row['id']}"],
-            args=[row["sequence"], body, settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS],
-            client=client,
-        )
+        with client.pipeline(transaction=False) as pipeline:
+            for row in rows:
+                body = json.dumps(_snapshot(row), separators=(",", ":"))
+                _write_script(keys=[f"{KEY_PREFIX}{row['id']}"], args=[row["sequence"], body, ttl], client=pipeline)
+            pipeline.execute()
     except redis.RedisError as exc:
-        logger.warning("status snapshot of order %s not stored: %r; polls read the database", row["id"], exc)
+        logger.warning(
+            "status snapshots of %s not stored: %r; polls read the database",
+            ", ".join(str(row["id"]) for row in rows),
+            exc,
+        )
 
 
 def status_snapshot_store_on_commit(row: dict) -> None:
@@ -118,11 +127,18 @@ def status_snapshot_read(order_id: Any) -> dict | None:
 
 def status_snapshot_on_event(event) -> None:
     """Tracking-event subscriber: the order's snapshot after the transaction that wrote `event`."""
+    status_snapshot_on_events([event])
+
+
+def status_snapshot_on_events(events: list) -> None:
+    """The same for a batch of committed events: one read of the rows, one round trip to Redis."""
     if _redis() is None:
         return
-    if event.order.sequence > event.sequence:
-        # The same transaction wrote a later event of this order: its turn stores the snapshot.
-        return
-    row = Order.objects.filter(pk=event.order_id).values(*SNAPSHOT_FIELDS).first()
-    if row is not None:
-        status_snapshot_store(row)
+    # An event followed by a later one of the same order in its transaction leaves the
+    # snapshot to that one.
+    order_ids = {event.order_id for event in events if event.order.sequence <= event.sequence}
+    if order_ids:
+        status_snapshots_store(list(Order.objects.filter(pk__in=order_ids).values(*SNAPSHOT_FIELDS)))
+
+
+status_snapshot_on_event.many = status_snapshot_on_events

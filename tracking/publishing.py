@@ -10,7 +10,9 @@ change: clients recover missed events from the history by sequence number.
 """
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
@@ -28,16 +30,31 @@ def _subscribers(paths: tuple[str, ...]):
 
 
 def publish(event: TrackingEvent) -> None:
+    publish_many([event])
+
+
+def publish_many(events: list[TrackingEvent]) -> None:
+    """Hand committed events to each subscriber in turn: all at once to a subscriber with a
+    `many` attribute (a callable taking the list), one by one to the others (and always, when
+    there is only one)."""
     for subscriber in _subscribers(tuple(settings.ORDERFLOW_EVENT_SUBSCRIBERS)):
-        try:
-            subscriber(event)
-        except Exception:
-            logger.exception(
-                "event subscriber %s failed for order %s sequence %s",
-                getattr(subscriber, "__qualname__", subscriber),
-                event.order_id,
-                event.sequence,
-            )
+        many = getattr(subscriber, "many", None)
+        if many is not None and len(events) > 1:
+            _call(subscriber, lambda: many(events), events)
+        else:
+            for event in events:
+                _call(subscriber, lambda event=event: subscriber(event), [event])
+
+
+def _call(subscriber, call: Callable[[], object], events: list[TrackingEvent]) -> None:
+    try:
+        call()
+    except Exception:
+        logger.exception(
+            "event subscriber %s failed for %s",
+            getattr(subscriber, "__qualname__", subscriber),
+            ", ".join(f"order {event.order_id} sequence {event.sequence}" for event in events),
+        )
 
 
 def after_commit(callback: Callable[[], object]) -> None:
@@ -45,8 +62,37 @@ def after_commit(callback: Callable[[], object]) -> None:
     transaction.on_commit(callback, robust=True)
 
 
+_collecting = threading.local()
+
+
 def publish_on_commit(event: TrackingEvent) -> None:
-    after_commit(lambda: publish(event))
+    after_commit(lambda: _deliver(event))
+
+
+def _deliver(event: TrackingEvent) -> None:
+    collected = getattr(_collecting, "events", None)
+    if collected is None:
+        publish(event)
+    else:
+        collected.append(event)
+
+
+@contextmanager
+def publishing_collected():
+    """Inside this block, events committed by the transactions it contains are held back and
+    handed to the subscribers together when it ends (a batch of deadline cancellations: one
+    broadcast round trip instead of one each). Only committed events are held: an event of a
+    rolled-back transaction or savepoint never reaches the list, exactly as with one at a time."""
+    if getattr(_collecting, "events", None) is not None:
+        yield
+        return
+    _collecting.events = []
+    try:
+        yield
+    finally:
+        events, _collecting.events = _collecting.events, None
+        if events:
+            publish_many(events)
 
 
 def log_event(event: TrackingEvent) -> None:

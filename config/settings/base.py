@@ -218,6 +218,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
 
 ORDERFLOW_SWEEP_INTERVAL_SECONDS = env.float("ORDERFLOW_SWEEP_INTERVAL_SECONDS", default=5.0)
 ORDERFLOW_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_SWEEP_BATCH_SIZE", default=500)
+# Overdue orders carried out in one transaction (one commit, one broadcast round trip).
+ORDERFLOW_SWEEP_TRANSACTION_SIZE = env.int("ORDERFLOW_SWEEP_TRANSACTION_SIZE", default=100)
 # One sweep stops taking new batches after this long; the next one carries on.
 ORDERFLOW_SWEEP_BUDGET_SECONDS = env.float("ORDERFLOW_SWEEP_BUDGET_SECONDS", default=60.0)
 ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS = env.float("ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS", default=60.0)
