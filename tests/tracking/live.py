@@ -41,7 +41,14 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
 class ServerProcess:
     """`daphne config.asgi:application` on a free port, on the given database and Redis."""
 
-    def __init__(self, *, database_url: str, redis_url: str, settings_module: str = "config.settings.test") -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        settings_module: str = "config.settings.test",
+        extra_env: dict | None = None,
+    ) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="orderflow-daphne-", suffix=".log", delete=False)
         env = dict(
@@ -50,7 +57,10 @@ class ServerProcess:
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
             PYTHONUNBUFFERED="1",
+            # Pooled, as production and every ASGI server run (config/settings/database.py).
+            ORDERFLOW_DB_POOL="1",
         )
+        env.update(extra_env or {})
         daphne = Path(sys.executable).with_name("daphne")
         self.process = subprocess.Popen(
             [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
