@@ -12,12 +12,13 @@ import os
 import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -26,7 +27,7 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-from orders.services import DeliveryAddress, OrderLine, order_place  # noqa: E402
+from orders.services.placing import DeliveryAddress, OrderLine, order_place  # noqa: E402
 from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory  # noqa: E402
 
 
@@ -61,7 +62,9 @@ def main():
         customer = UserFactory(username="bench-customer")
         restaurant = RestaurantFactory()
         items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
-        address = DeliveryAddress(street="1 Bench Way", city="Benchville", latitude="37.78", longitude="-122.40")
+        address = DeliveryAddress(
+            street="1 Bench Way", city="Benchville", latitude=Decimal("37.78"), longitude=Decimal("-122.40")
+        )
         orders = [
             order_place(
                 customer=customer,

@@ -40,7 +40,9 @@ def bench_redis_url(environ) -> str:
         parts = urlsplit(environ["REDIS_URL"])
         url = urlunsplit(parts._replace(path=f"/{BENCH_REDIS_DB}"))
     if url in live:
-        sys.exit(f"The benchmark empties its Redis queue; {url} is the deployment's: set BENCH_REDIS_URL to another db.")
+        sys.exit(
+            f"The benchmark empties its Redis queue; {url} is the deployment's: set BENCH_REDIS_URL to another db."
+        )
     return url
 
 
@@ -48,9 +50,8 @@ def bench_redis_url(environ) -> str:
 _bench_redis = bench_redis_url(os.environ)
 os.environ.update(REDIS_URL=_bench_redis, CELERY_BROKER_URL=_bench_redis, CELERY_RESULT_BACKEND=_bench_redis)
 
-from _setup import ROOT, database_url, scratch_database
-
 import redis
+from _setup import ROOT, database_url, scratch_database
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
@@ -67,16 +68,30 @@ def open_refunds(count: int) -> list[str]:
     )
     customer, _ = get_user_model().objects.get_or_create(username="bench-customer")
     orders, payments, refunds = [], [], []
-    for n in range(count):
+    for _ in range(count):
         order = Order(
-            id=uuid.uuid4(), number=f"BENCH-R-{uuid.uuid4().hex[:12]}", customer=customer, restaurant=restaurant,
-            status=OrderStatus.CANCELLED, payment_method="online", payment_status=PaymentStatus.PAID,
-            refund_status=RefundStatus.PENDING, currency="USD", subtotal=Decimal("20.00"), total=Decimal("20.00"),
-            placed_at=restaurant.created_at, updated_at=restaurant.created_at, paid_at=restaurant.created_at,
+            id=uuid.uuid4(),
+            number=f"BENCH-R-{uuid.uuid4().hex[:12]}",
+            customer=customer,
+            restaurant=restaurant,
+            status=OrderStatus.CANCELLED,
+            payment_method="online",
+            payment_status=PaymentStatus.PAID,
+            refund_status=RefundStatus.PENDING,
+            currency="USD",
+            subtotal=Decimal("20.00"),
+            total=Decimal("20.00"),
+            placed_at=restaurant.created_at,
+            updated_at=restaurant.created_at,
+            paid_at=restaurant.created_at,
         )
         payment = Payment(
-            order=order, provider="simulated", provider_reference=f"sim_ch_{order.pk.hex}", amount=order.total,
-            currency="USD", status=PaymentRecordStatus.SUCCEEDED,
+            order=order,
+            provider="simulated",
+            provider_reference=f"sim_ch_{order.pk.hex}",
+            amount=order.total,
+            currency="USD",
+            status=PaymentRecordStatus.SUCCEEDED,
         )
         orders.append(order)
         payments.append(payment)
@@ -96,9 +111,24 @@ def start_worker(database: str, latency: float, concurrency: int, log: Path) -> 
         "LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={concurrency}",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", f"--logfile={log}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            f"--logfile={log}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

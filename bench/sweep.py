@@ -19,7 +19,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from _setup import scratch_database
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -27,7 +26,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from orders.models import DeadlineKind, Order, OrderStatus
-from orders.services import orders_sweep_overdue
+from orders.services.deadlines import orders_sweep_overdue
 from restaurants.models import Restaurant
 
 
@@ -133,7 +132,7 @@ def main() -> None:
         batched = carry_out(now, batch, args.overdue - args.baseline)
         cancelled = Order.objects.filter(status=OrderStatus.CANCELLED).count()
         assert single[0] + batched[0] == cancelled == args.overdue, (single, batched, cancelled)
-        print(f"\ncarrying out deadlines through the transition service (lock, check, save, event, publish):")
+        print("\ncarrying out deadlines through the transition service (lock, check, save, event, publish):")
         size = settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE
         for label, (enforced, elapsed) in (
             ("baseline: one order per transaction", single),

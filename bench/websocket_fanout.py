@@ -13,11 +13,12 @@ accounts (`seed_demo`), and measures, in one run:
 - hot: one order with `--hot` subscribers (1,000 by default).
 
 Each order is driven through its whole delivery lifecycle over the REST API. Latency is
-measured from the HTTP response and from the request: the broadcast runs after commit but before the response is written, so
-an event often reaches its subscribers before the caller has its answer (a negative latency
-from the response). Every event must reach every subscriber exactly once: the report counts
-what was lost or duplicated. Memory per socket is the server's RSS growth while
-the sockets of the spread and hot phases are connected, divided by their number.
+measured from the HTTP response and from the request: the broadcast runs after commit but
+before the response is written, so an event often reaches its subscribers before the caller
+has its answer (a negative latency from the response). Every event must reach every
+subscriber exactly once: the report counts what was lost or duplicated. Memory per socket is
+the server's RSS growth while the sockets of the spread and hot phases are connected,
+divided by their number.
 """
 
 import argparse

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from delivery.api import DeliveryViewSet
+from delivery.api import CourierOrderViewSet, DeliveryViewSet
 from orders.api import OrderViewSet
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
 
@@ -13,6 +13,8 @@ router = SimpleRouter()
 # The kitchen's routes first: `restaurants/orders/...` must not read as a restaurant id.
 router.register("restaurants/orders", RestaurantOrderViewSet, basename="restaurant-order")
 router.register("restaurants", RestaurantViewSet, basename="restaurant")
+# Before OrderViewSet: `orders/available/` must not be read as an order id.
+router.register("orders", CourierOrderViewSet, basename="courier-order")
 router.register("orders", OrderViewSet, basename="order")
 router.register("delivery", DeliveryViewSet, basename="delivery")
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from config.errors import api_not_found
 from config.health import health
+from core.views import api_not_found
 
 admin.site.site_header = "orderflow"
 admin.site.site_title = "orderflow admin"
@@ -18,4 +18,4 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
-handler404 = "config.errors.not_found"
+handler404 = "core.views.not_found"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdminMixin, SuperuserOnlyAdminMixin
 from delivery.models import CourierProfile, HandoffCode
-from orders.admin import ReadOnlyAdminMixin, SuperuserOnlyAdminMixin
 
 
 @admin.register(CourierProfile)

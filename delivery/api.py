@@ -1,6 +1,8 @@
-"""Courier state: position reports (rate-limited), going online or offline, and answering offers."""
+"""The courier's endpoints: position reports (rate-limited), going online or offline, answering
+offers, claiming, picking up and delivering orders; and the handoff codes and ETA of an order."""
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -9,25 +11,42 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from core.actors import Actor, ActorRole
+from core.api import validated
+from core.idempotency import IdempotentPostMixin
+from core.pagination import PagePagination
+from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
+from delivery.models import CourierOffer
+from delivery.permissions import IsCourier
+from delivery.selectors import courier_last_position, courier_offers_open, order_eta
 from delivery.serializers import (
     AvailabilityResponseSerializer,
     AvailabilitySerializer,
+    AvailableOrderSerializer,
+    CompleteDeliverySerializer,
+    EtaSerializer,
     LocationResponseSerializer,
     LocationSerializer,
+    OtpResendResponseSerializer,
+    OtpSerializer,
+    OtpTypeSerializer,
+    OtpVerifySerializer,
 )
-from delivery.models import CourierOffer
-from delivery.selectors import courier_offers_open
 from delivery.services import (
     courier_offer_accept,
     courier_offer_decline,
     courier_record_location,
     courier_set_availability,
+    order_assign_courier,
+    order_handoff,
+    otp_resend,
+    otp_reveal,
 )
-from orders.actors import Actor
-from orders.api import validated
-from orders.idempotency import IdempotentPostMixin
-from orders.permissions import IsCourier
-from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
+from orders.api import action_response
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus
+from orders.selectors import OrderAccess, order_access, order_for_eta, orders_available_for_courier
+from orders.serializers import OrderActionResponseSerializer, OtpEntrySerializer
+from orders.services.transitions import order_transition
 
 # Most offers GET /api/delivery/offers/ lists; a courier has at most one open offer at a time.
 OFFERS_LIMIT = 200
@@ -176,3 +195,217 @@ class DeliveryViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         offer = courier_offer_decline(offer_id=offer_id, actor=Actor.courier(request.user))
         body = {"success": True, "offer_id": offer.pk, "order_id": offer.order_id, "state": offer.state}
         return Response(OfferDeclinedSerializer(body).data)
+
+
+ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+
+
+def default_purpose(access: OrderAccess) -> HandoffPurpose:
+    """The code the order is waiting for, or else the one this viewer reads."""
+    if access.status == OrderStatus.OUT_FOR_DELIVERY:
+        return HandoffPurpose.DELIVERY
+    if access.status == OrderStatus.READY_FOR_PICKUP or access.delivery_type == DeliveryType.PICKUP:
+        return HandoffPurpose.PICKUP
+    if access.actor.role in (ActorRole.RESTAURANT, ActorRole.ADMIN):
+        return HandoffPurpose.PICKUP
+    return HandoffPurpose.DELIVERY
+
+
+class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+    """The courier's side of an order and its handoff codes, under `/api/orders/`.
+
+    Mounted on the same prefix as `orders.api.OrderViewSet` (and before it, so that
+    `orders/available/` is not read as an order id): clients see one resource.
+    """
+
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+    pagination_class = PagePagination
+    lookup_value_regex = "[^/]+"
+    queryset = Order.objects.none()
+
+    @extend_schema(
+        summary="Read a handoff code",
+        description=(
+            "Shown to whoever the other side asks for it: the customer reads the delivery code and a "
+            "self-pickup order's code, restaurant staff read a delivery order's pickup code. `type` "
+            "defaults to the code the order is waiting for."
+        ),
+        parameters=[ORDER_ID, OpenApiParameter("type", OpenApiTypes.STR, enum=HandoffPurpose.values)],
+        responses={200: OtpSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["get"], url_path="otp")
+    def otp(self, request, pk=None):
+        purpose = validated(OtpTypeSerializer, request.query_params).get("type")
+        access = order_access(user=request.user, order_id=pk)
+        purpose = purpose or default_purpose(access)
+        code, handoff = otp_reveal(order_id=access.order_id, purpose=purpose, actor=access.actor)
+        body = {
+            "otp": code,
+            "type": purpose,
+            "expires_at": handoff.expires_at,
+            "order_id": access.order_id,
+            "attempts_left": handoff.attempts_left,
+        }
+        return Response(OtpSerializer(body).data, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(
+        summary="Enter a handoff code",
+        description=(
+            "Verifying a code makes the handoff it belongs to: the courier picking up (pickup code) or "
+            "delivering (delivery code) a delivery order, restaurant staff handing a self-pickup order to "
+            "its customer (pickup code)."
+        ),
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=OtpVerifySerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
+    )
+    @action(detail=True, methods=["post"], url_path="otp/verify")
+    def otp_verify(self, request, pk=None):
+        data = validated(OtpVerifySerializer, request.data)
+        access = order_access(user=request.user, order_id=pk)
+        result = order_handoff(
+            order_id=access.order_id,
+            purpose=data.get("type") or default_purpose(access),
+            otp=data["otp"],
+            actor=access.actor,
+        )
+        return action_response(result, "OTP verified successfully", verified=True)
+
+    @extend_schema(
+        summary="Send a handoff code again",
+        description="Replaces the code (the old one stops working) and sends it to whoever reads it.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=OtpTypeSerializer,
+        responses={200: OtpResendResponseSerializer, **problems(*ACTION_PROBLEMS, 429)},
+    )
+    @action(detail=True, methods=["post"], url_path="otp/resend")
+    def otp_resend(self, request, pk=None):
+        purpose = validated(OtpTypeSerializer, request.data).get("type")
+        access = order_access(user=request.user, order_id=pk)
+        purpose = purpose or default_purpose(access)
+        handoff = otp_resend(order_id=access.order_id, purpose=purpose, actor=access.actor)
+        body = {
+            "success": True,
+            "order_id": access.order_id,
+            "type": purpose,
+            "expires_at": handoff.expires_at,
+            "message": "A new code has been sent",
+        }
+        return Response(OtpResendResponseSerializer(body).data)
+
+    @extend_schema(
+        summary="Estimated delivery time",
+        parameters=[ORDER_ID],
+        responses={200: EtaSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["get"])
+    def eta(self, request, pk=None):
+        access = order_access(user=request.user, order_id=pk)
+        order = order_for_eta(actor=access.actor, order_id=access.order_id)
+        eta = order_eta(order=order, now=timezone.now())
+        body = {
+            "order_id": order.pk,
+            "status": order.status,
+            "estimated_delivery_time": eta.estimated_delivery_at,
+            "current_eta_minutes": eta.minutes,
+            "basis": eta.basis,
+            "delivery_person_location": eta.courier_position,
+            "customer_location": eta.customer_position,
+            "restaurant_location": eta.restaurant_position,
+        }
+        return Response(EtaSerializer(body).data)
+
+    @extend_schema(
+        summary="Orders you could deliver (couriers)",
+        description=(
+            "Confirmed or ready delivery orders with no courier, nearest restaurant first once your "
+            "position is known. Empty while you are offline. Pages by number only."
+        ),
+        responses={200: AvailableOrderSerializer(many=True), **problems(400, 401, 403)},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        permission_classes=[IsAuthenticated, IsCourier],
+    )
+    def available(self, request):
+        position = courier_last_position(courier=request.user)
+        page = self.paginate_queryset(orders_available_for_courier(position=position, courier=request.user))
+        data = AvailableOrderSerializer(page, many=True, context={"courier_position": position}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Claim an order (couriers)",
+        description="Two couriers racing for one order get one 200 and one 409 `already_assigned`.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsCourier])
+    def accept(self, request, pk=None):
+        order = order_assign_courier(order_id=pk, courier=request.user, actor=Actor.courier(request.user))
+        body = {
+            "success": True,
+            "order_id": order.pk,
+            "order_number": order.number,
+            "status": order.status,
+            "previous_status": order.status,
+            "message": "Order accepted",
+            "delivery_status": order.delivery_status,
+            "delivery_person": order.courier_id,
+            "estimated_ready_time": order.estimated_ready_at,
+        }
+        return Response(OrderActionResponseSerializer(body).data)
+
+    @extend_schema(
+        summary="Pick up at the restaurant (couriers)",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=OtpEntrySerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsCourier])
+    def pickup(self, request, pk=None):
+        data = validated(OtpEntrySerializer, request.data)
+        result = order_transition(
+            order_id=pk, target=OrderStatus.ORDER_PICKED_UP, actor=Actor.courier(request.user), otp=data["otp"]
+        )
+        return action_response(result, "Order picked up successfully")
+
+    @extend_schema(
+        summary="Start the delivery (couriers)",
+        description="Sends the delivery code to the customer.",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], url_path="start-delivery", permission_classes=[IsAuthenticated, IsCourier])
+    def start_delivery(self, request, pk=None):
+        result = order_transition(order_id=pk, target=OrderStatus.OUT_FOR_DELIVERY, actor=Actor.courier(request.user))
+        return action_response(result, "Delivery started", estimated_delivery_time=result.order.estimated_delivery_at)
+
+    @extend_schema(
+        summary="Complete the delivery (couriers)",
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        request=CompleteDeliverySerializer,
+        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
+    )
+    @action(
+        detail=True, methods=["post"], url_path="complete-delivery", permission_classes=[IsAuthenticated, IsCourier]
+    )
+    def complete_delivery(self, request, pk=None):
+        data = validated(CompleteDeliverySerializer, request.data)
+        notes = data["delivery_notes"].strip()
+        result = order_transition(
+            order_id=pk,
+            target=OrderStatus.DELIVERED,
+            actor=Actor.courier(request.user),
+            otp=data["otp"],
+            metadata={"delivery_notes": notes} if notes else None,
+        )
+        return action_response(
+            result,
+            "Order delivered successfully",
+            actual_delivery_time=result.order.delivered_at,
+            payment_status=result.order.payment_status,
+        )

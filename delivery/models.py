@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from orders.models import HandoffPurpose
+
 
 class CourierProfile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courier_profile")
@@ -27,10 +29,8 @@ class CourierLocation(models.Model):
     class Meta:
         indexes = [models.Index(fields=["courier", "-recorded_at"], name="courier_location_recent_idx")]
 
-
-class HandoffPurpose(models.TextChoices):
-    PICKUP = "pickup", "Pickup"
-    DELIVERY = "delivery", "Delivery"
+    def __str__(self) -> str:
+        return f"courier {self.courier_id} at {self.latitude},{self.longitude}"
 
 
 class HandoffCode(models.Model):
@@ -89,9 +89,7 @@ class CourierOffer(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["expires_at"], name="offer_pending_expiry_idx", condition=models.Q(state="pending")
-            ),
+            models.Index(fields=["expires_at"], name="offer_pending_expiry_idx", condition=models.Q(state="pending")),
             models.Index(fields=["courier", "state"], name="offer_courier_state_idx"),
         ]
 

@@ -5,29 +5,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from delivery.geo import HANDOFF_MINUTES, haversine_km, travel_minutes
+from core.geo import HANDOFF_MINUTES, haversine_km, travel_minutes
 from delivery.models import CourierOffer, CourierProfile, OfferState
 from orders.models import DeliveryType, Order, OrderStatus
-
-ARRIVED = (OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.RETURNED)
-CARRYING = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
-HEADING_TO_RESTAURANT = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
-WAITING_FOR_KITCHEN = (
-    OrderStatus.PAYMENT_PENDING,
-    OrderStatus.PAYMENT_SUCCESS,
-    OrderStatus.ORDER_PLACED,
-    *HEADING_TO_RESTAURANT,
-)
-
-
-@dataclass(frozen=True)
-class Position:
-    latitude: Decimal
-    longitude: Decimal
-    updated_at: datetime | None = None
+from orders.selectors import Position, courier_position
+from orders.transitions import ARRIVED_STATUSES, ASSIGNABLE_STATUSES, AWAITING_KITCHEN_STATUSES, CARRYING_STATUSES
 
 
 @dataclass(frozen=True)
@@ -39,20 +25,6 @@ class Eta:
     courier_position: Position | None
     customer_position: Position | None
     restaurant_position: Position
-
-
-def courier_position(order: Order) -> Position | None:
-    """The assigned courier's last reported position; reads `order.courier.courier_profile`.
-
-    Shown only while the courier is on the way for this order (to the restaurant or carrying
-    it): after delivery or cancellation, where the courier goes is none of the customer's business.
-    """
-    if order.courier_id is None or order.status not in (*HEADING_TO_RESTAURANT, *CARRYING):
-        return None
-    profile = getattr(order.courier, "courier_profile", None)
-    if profile is None or profile.latitude is None or profile.longitude is None:
-        return None
-    return Position(profile.latitude, profile.longitude, profile.location_updated_at)
 
 
 def _minutes_until(moment: datetime, now: datetime) -> int:
@@ -78,17 +50,17 @@ def order_eta(*, order: Order, now: datetime) -> Eta:
         minutes = None if moment is None else _minutes_until(moment, now)
         return Eta(moment, minutes, basis, courier, customer, restaurant)
 
-    if order.status in ARRIVED:
+    if order.status in ARRIVED_STATUSES:
         return answer(order.delivered_at, "arrived")
-    if order.status not in WAITING_FOR_KITCHEN and order.status not in CARRYING:
+    if order.status not in AWAITING_KITCHEN_STATUSES and order.status not in CARRYING_STATUSES:
         return answer(None, "none")
     if order.delivery_type == DeliveryType.PICKUP or customer is None:
         ready = order.ready_at if order.status == OrderStatus.READY_FOR_PICKUP else order.estimated_ready_at
         return answer(ready, "preparation")
-    if courier is not None and order.status in CARRYING:
+    if courier is not None and order.status in CARRYING_STATUSES:
         ride = haversine_km(courier.latitude, courier.longitude, customer.latitude, customer.longitude)
         return answer(now + timedelta(minutes=travel_minutes(ride)), "courier_position")
-    if courier is not None and order.status in HEADING_TO_RESTAURANT:
+    if courier is not None and order.status in ASSIGNABLE_STATUSES:
         to_restaurant = haversine_km(courier.latitude, courier.longitude, restaurant.latitude, restaurant.longitude)
         at_restaurant = now + timedelta(minutes=travel_minutes(to_restaurant) - HANDOFF_MINUTES)
         if order.estimated_ready_at and order.estimated_ready_at > at_restaurant:
@@ -113,3 +85,13 @@ def courier_offers_open(*, courier) -> QuerySet[CourierOffer]:
         .select_related("order", "order__restaurant")
         .order_by("expires_at")
     )
+
+
+_RATE_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def courier_location_interval() -> float:
+    """The shortest time between two positions from one courier on a socket, in seconds: the same
+    `ORDERFLOW_COURIER_LOCATION_RATE` ("30/min", DRF's notation) that limits the REST endpoint."""
+    count, period = settings.ORDERFLOW_COURIER_LOCATION_RATE.split("/")
+    return _RATE_PERIOD_SECONDS[period[0]] / int(count)

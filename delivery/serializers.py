@@ -1,7 +1,15 @@
 from rest_framework import serializers
 
-from delivery.geo import haversine_km
-from orders.serializers import Coordinate, DeliveryAddressSerializer, OrderSummarySerializer
+from core.geo import haversine_km
+from orders.models import HandoffPurpose, OrderStatus
+from orders.serializers import (
+    Coordinate,
+    CourierPositionSerializer,
+    DeliveryAddressSerializer,
+    OrderSummarySerializer,
+    OtpEntrySerializer,
+    PositionSerializer,
+)
 
 
 class AvailableOrderSerializer(OrderSummarySerializer):
@@ -69,3 +77,48 @@ class AvailabilitySerializer(serializers.Serializer):
 class AvailabilityResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     online = serializers.BooleanField()
+
+
+# ---------------------------------------------------------------- handoff codes and ETA
+
+
+class EtaSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    estimated_delivery_time = serializers.DateTimeField(allow_null=True)
+    current_eta_minutes = serializers.IntegerField(allow_null=True)
+    basis = serializers.ChoiceField(
+        choices=["courier_position", "preparation", "arrived", "none"],
+        help_text="What the estimate rests on.",
+    )
+    delivery_person_location = CourierPositionSerializer(allow_null=True)
+    customer_location = PositionSerializer(allow_null=True)
+    restaurant_location = PositionSerializer()
+
+
+class CompleteDeliverySerializer(OtpEntrySerializer):
+    delivery_notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class OtpTypeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
+
+
+class OtpVerifySerializer(OtpEntrySerializer):
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
+
+
+class OtpSerializer(serializers.Serializer):
+    otp = serializers.CharField()
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
+    expires_at = serializers.DateTimeField()
+    order_id = serializers.UUIDField()
+    attempts_left = serializers.IntegerField()
+
+
+class OtpResendResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    order_id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
+    expires_at = serializers.DateTimeField()
+    message = serializers.CharField()

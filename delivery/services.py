@@ -13,43 +13,49 @@ from typing import Any
 
 import pyotp
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.geo import haversine_km, parse_coordinate
-from delivery.selectors import CARRYING, HEADING_TO_RESTAURANT
-from delivery.models import (
-    CourierLocation,
-    CourierOffer,
-    CourierProfile,
-    HandoffCode,
-    HandoffPurpose,
-    OfferState,
-)
-from orders.actors import Actor
-from orders.errors import (
+from core.actors import Actor
+from core.errors import (
     Conflict,
     Forbidden,
+    InvalidTransition,
     NotFound,
+    OrderNotFound,
     OtpExpired,
     OtpInvalid,
     OtpLocked,
     TooManyRequests,
     ValidationFailed,
 )
-from orders.models import ActorRole, DeliveryType, Order, OrderStatus
+from core.geo import haversine_km, parse_coordinate
+from core.parsing import parse_uuid
+from core.publishing import after_commit, enqueue_after_commit
+from delivery.models import CourierLocation, CourierOffer, CourierProfile, HandoffCode, OfferState
+from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
 from orders.selectors import (
     order_get_visible,
     order_is_claimable,
     orders_available_to_couriers,
 )
-from orders.transitions import ACTIVE_STATUSES
+from orders.services.events import event_record
+from orders.services.transitions import ActorRole, TransitionResult, order_transition
+from orders.transitions import (
+    ACTIVE_STATUSES,
+    ASSIGNABLE_STATUSES,
+    CARRYING_STATUSES,
+    HANDOFF_WAITING_STATUS,
+    ISSUES_HANDOFF,
+    TRANSITIONS,
+)
 from tracking.broadcast import broadcast_courier_offer, broadcast_location
-from tracking.publishing import after_commit
 
 logger = logging.getLogger(__name__)
 
 OTP_DIGITS = 6
+COURIER_OFFER_TASK = "delivery.tasks.courier_offer_task"
 
 # Who is shown each code (PRODUCT.md): the other side of the handoff types it in.
 _READERS: dict[tuple[str, str], frozenset[ActorRole]] = {
@@ -63,12 +69,6 @@ _ENTERERS: dict[tuple[str, str], frozenset[ActorRole]] = {
     (HandoffPurpose.PICKUP, DeliveryType.DELIVERY): frozenset({ActorRole.COURIER}),
     (HandoffPurpose.PICKUP, DeliveryType.PICKUP): frozenset({ActorRole.RESTAURANT, ActorRole.ADMIN}),
     (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): frozenset({ActorRole.COURIER}),
-}
-
-# The status an order is in while its code is waiting to be entered.
-_WAITING_STATUS = {
-    HandoffPurpose.PICKUP: OrderStatus.READY_FOR_PICKUP,
-    HandoffPurpose.DELIVERY: OrderStatus.OUT_FOR_DELIVERY,
 }
 
 
@@ -113,6 +113,13 @@ def otp_issue(*, order: Order, purpose: HandoffPurpose, now: datetime) -> Handof
     return handoff
 
 
+def handoff_code_follow_order_change(*, order: Order, event: TrackingEvent, actor: Actor, now: datetime) -> None:
+    """Registered with `orders.hooks`: the code for the handoff that ends the order's new status."""
+    purpose = ISSUES_HANDOFF.get(event.to_status) if event.event_type != EventType.PLACED else None
+    if purpose is not None:
+        otp_issue(order=order, purpose=purpose, now=now)
+
+
 def otp_check(*, order: Order, purpose: HandoffPurpose, code: str, now: datetime) -> None:
     """Accept `code` once, or raise; a wrong code uses up one attempt.
 
@@ -134,8 +141,9 @@ def otp_check(*, order: Order, purpose: HandoffPurpose, code: str, now: datetime
         handoff.save(update_fields=["attempts_left"])
         if handoff.attempts_left == 0:
             raise OtpLocked()
-        raise OtpInvalid(f"The code is not correct; {handoff.attempts_left} attempts left.",
-                         attempts_left=handoff.attempts_left)
+        raise OtpInvalid(
+            f"The code is not correct; {handoff.attempts_left} attempts left.", attempts_left=handoff.attempts_left
+        )
     handoff.verified_at = now
     handoff.save(update_fields=["verified_at"])
 
@@ -151,7 +159,7 @@ def otp_reveal(*, order_id, purpose: HandoffPurpose, actor: Actor) -> tuple[str,
     order = order_get_visible(actor=actor, order_id=order_id)
     _authorise_reader(order=order, purpose=purpose, actor=actor)
     handoff = HandoffCode.objects.filter(order=order, purpose=purpose).first()
-    if handoff is None or order.status != _WAITING_STATUS[purpose]:
+    if handoff is None or order.status != HANDOFF_WAITING_STATUS[purpose]:
         raise Conflict("There is no code waiting for this handoff.", code="otp_not_issued")
     return otp_code(handoff), handoff
 
@@ -167,7 +175,7 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
         if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
             raise Forbidden("Only the assigned courier may ask for a new code.", code="not_assigned_courier")
         handoff = HandoffCode.objects.filter(order=order, purpose=purpose).first()
-        if handoff is None or handoff.verified_at is not None or order.status != _WAITING_STATUS[purpose]:
+        if handoff is None or handoff.verified_at is not None or order.status != HANDOFF_WAITING_STATUS[purpose]:
             raise Conflict("There is no code waiting for this handoff.", code="otp_not_issued")
         if handoff.sends > settings.ORDERFLOW_OTP_MAX_RESENDS:
             raise TooManyRequests("This code cannot be sent again.", code="otp_resend_limit")
@@ -187,13 +195,86 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
     return handoff
 
 
-def parse_purpose(value: str | None, default: HandoffPurpose = HandoffPurpose.DELIVERY) -> HandoffPurpose:
-    if value in (None, ""):
-        return default
-    try:
-        return HandoffPurpose(value)
-    except ValueError:
-        raise ValidationFailed({"type": [f"Must be one of: {', '.join(HandoffPurpose.values)}."]}) from None
+# ---------------------------------------------------------------- handoffs
+
+
+def order_handoff(
+    *, order_id: Any, purpose: HandoffPurpose, otp: str, actor: Actor, metadata: dict | None = None
+) -> TransitionResult:
+    """Make the handoff that `purpose`'s code belongs to, for whoever enters that code.
+
+    The table says who types each code: the courier (pickup and delivery of a delivery
+    order), restaurant staff (a self-pickup order handed to its customer).
+    """
+    targets = {rule.target for rule in TRANSITIONS if rule.handoff == purpose and actor.role in rule.roles}
+    if not targets:
+        raise Forbidden("This code is not entered by you.", code="otp_not_yours")
+    (target,) = targets
+    return order_transition(order_id=order_id, target=target, actor=actor, otp=otp, metadata=metadata)
+
+
+# ---------------------------------------------------------------- courier assignment
+
+
+def _lock_for_assignment(*, actor: Actor, order_id: Any) -> Order:
+    """Lock the order before deciding whether the courier may claim it.
+
+    Deciding after the lock is what lets two couriers racing for one order get one
+    success and one `already_assigned` (not a 404 because, once taken, it stopped being
+    offered). Orders never offered to couriers stay invisible to them.
+    """
+    if actor.role != ActorRole.COURIER:
+        return order_get_visible(actor=actor, order_id=order_id, for_update=True)
+    order = None
+    if parse_uuid(order_id):
+        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+    taken = (
+        order is not None
+        and order.courier_id is not None
+        and order.delivery_type == DeliveryType.DELIVERY
+        and order.status in ASSIGNABLE_STATUSES
+    )
+    offered = order is not None and order_is_claimable(
+        delivery_type=order.delivery_type, courier_id=order.courier_id, status=order.status
+    )
+    if not (taken or offered):
+        raise OrderNotFound("No order with this id is visible to you.")
+    return order
+
+
+def order_assign_courier(*, order_id: Any, courier: AbstractBaseUser, actor: Actor) -> Order:
+    """Give a delivery order to a courier: a courier claiming it, or the system offering it."""
+    if actor.role not in (ActorRole.COURIER, ActorRole.SYSTEM, ActorRole.ADMIN):
+        raise Forbidden("Only couriers and the system assign couriers.", code="assignment_forbidden")
+    if actor.role == ActorRole.COURIER and actor.user_id != courier.pk:
+        raise Forbidden("A courier may only claim orders for themselves.", code="assignment_forbidden")
+    profile = CourierProfile.objects.filter(user=courier).first()
+    if profile is None:
+        raise Forbidden("This user is not a courier.", code="not_a_courier")
+    if actor.role == ActorRole.COURIER and not profile.is_online:
+        raise Conflict("Go online to accept orders.", code="courier_offline")
+    with transaction.atomic():
+        order = _lock_for_assignment(actor=actor, order_id=order_id)
+        if order.delivery_type != DeliveryType.DELIVERY:
+            raise Conflict("Pickup orders have no courier.", code="not_a_delivery_order")
+        if order.courier_id is not None:
+            whose = "You already have" if order.courier_id == courier.pk else "Another courier already has"
+            raise Conflict(f"{whose} this order.", code="already_assigned")
+        if order.status not in ASSIGNABLE_STATUSES:
+            raise InvalidTransition(
+                f"An order that is {order.status} cannot be given to a courier.", current_status=order.status
+            )
+        order.courier = courier
+        order.delivery_status = DeliveryStatus.ASSIGNED
+        event_record(
+            order=order,
+            event_type=EventType.ASSIGNED,
+            actor=actor,
+            changed_fields=["courier", "delivery_status"],
+            from_status=order.status,
+            metadata={"courier_id": courier.pk, "courier_name": Actor.courier(courier).display_name},
+        )
+    return order
 
 
 # ---------------------------------------------------------------- courier offers
@@ -307,7 +388,7 @@ def _offer_for_courier(offer_id: Any, actor: Actor) -> tuple[Order, CourierOffer
 
 def courier_offer_accept(*, offer_id: Any, actor: Actor) -> Order:
     """The offered courier takes the order, through the same service as claiming it."""
-    from orders.services import order_assign_courier
+    from delivery.services import order_assign_courier
 
     now = timezone.now()
     with transaction.atomic():
@@ -321,8 +402,6 @@ def courier_offer_accept(*, offer_id: Any, actor: Actor) -> Order:
 
 def courier_offer_decline(*, offer_id: Any, actor: Actor) -> CourierOffer:
     """The offered courier says no: the order goes to the next courier straight away."""
-    from delivery.tasks import courier_offer_task
-
     now = timezone.now()
     with transaction.atomic():
         _, offer = _offer_for_courier(offer_id, actor)
@@ -331,7 +410,7 @@ def courier_offer_decline(*, offer_id: Any, actor: Actor) -> CourierOffer:
         _offer_close(offer, OfferState.DECLINED, now)
         order_id = str(offer.order_id)
         # `robust`: if the broker is down, the beat task courier_offers_renew_task offers it on.
-        after_commit(lambda: courier_offer_task.delay(order_id))
+        enqueue_after_commit(COURIER_OFFER_TASK, order_id)
     return offer
 
 
@@ -361,7 +440,6 @@ def courier_offers_renew(*, now: datetime | None = None, limit: int = 100) -> in
 
 
 # ---------------------------------------------------------------- courier state
-
 
 
 def _courier_profile(courier, *, for_update: bool = False) -> CourierProfile:
@@ -403,8 +481,11 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
         # The sample belongs to the order the courier carries, else the one they head to.
         assigned = Order.objects.filter(courier_id=courier.pk)
         order_id = (
-            assigned.filter(status__in=CARRYING).order_by("-picked_up_at").values_list("pk", flat=True).first()
-            or assigned.filter(status__in=HEADING_TO_RESTAURANT).order_by("placed_at").values_list("pk", flat=True).first()
+            assigned.filter(status__in=CARRYING_STATUSES).order_by("-picked_up_at").values_list("pk", flat=True).first()
+            or assigned.filter(status__in=ASSIGNABLE_STATUSES)
+            .order_by("placed_at")
+            .values_list("pk", flat=True)
+            .first()
         )
         profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])

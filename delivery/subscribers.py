@@ -1,8 +1,8 @@
-"""Tracking-event subscribers (settings.ORDERFLOW_EVENT_SUBSCRIBERS), called after commit."""
+"""Delivery's subscribers to committed order events (registered in `DeliveryConfig.ready`)."""
 
 from delivery.models import CourierOffer, OfferState
-from orders.models import DeliveryType, OrderStatus
-from tracking.models import EventType, TrackingEvent
+from delivery.tasks import courier_offer_task
+from orders.models import DeliveryType, EventType, OrderStatus, TrackingEvent
 
 
 def offer_confirmed_orders(event: TrackingEvent) -> None:
@@ -12,20 +12,20 @@ def offer_confirmed_orders(event: TrackingEvent) -> None:
 
 def offer_confirmed_orders_many(events: list[TrackingEvent]) -> None:
     """The same for a batch of committed events (a sweep's cancellations): one query for all."""
-    from delivery.tasks import courier_offer_task
-
-    confirmed = [
+    confirmed = {
         event.order_id
         for event in events
         if event.event_type == EventType.STATUS_CHANGED
         and event.to_status == OrderStatus.RESTAURANT_CONFIRMED
         and event.order.delivery_type == DeliveryType.DELIVERY
-    ]
+    }
     ended = {event.order_id for event in events if event.event_type in (EventType.ASSIGNED, EventType.CANCELLED)}
-    with_open_offer = set(
-        CourierOffer.objects.filter(order_id__in=ended, state=OfferState.PENDING).values_list("order_id", flat=True)
+    with_open_offer = (
+        set(
+            CourierOffer.objects.filter(order_id__in=ended, state=OfferState.PENDING).values_list("order_id", flat=True)
+        )
         if ended
-        else ()
+        else set()
     )
     for event in events:
         if event.order_id in confirmed or event.order_id in with_open_offer:

@@ -1,4 +1,5 @@
-"""Filters for the order list: seed 004's tabs and seed 001/002's field filters, AND-combined.
+"""Filters for the order list: the mobile order API's tabs and the order-process and three-status
+APIs' field filters, AND-combined.
 
 A value a filter does not know is a 400 naming the filter, never an empty list.
 """
@@ -15,8 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
-from orders.selectors import ORDER_TABS
-from orders.transitions import STATUS_ALIASES, normalise_status
+from orders.transitions import ORDER_TABS, STATUS_ALIASES, normalise_status
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
@@ -132,14 +132,13 @@ class OrderFilter(filters.FilterSet):
     tab = filters.ChoiceFilter(
         choices=[(name, name) for name in ORDER_TABS],
         method="filter_tab",
-        help_text="Seed 004's tabs: " + ", ".join(ORDER_TABS) + ".",
+        help_text="The mobile order API's tabs: " + ", ".join(ORDER_TABS) + ".",
     )
     status = StatusFilter(
         field_name="status",
         lookup_expr="in",
         help_text=(
-            "One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED "
-            "accepted."
+            "One or several statuses (repeated or comma-separated); ORDER_CONFIRMED and FOOD_BEING_PREPARED accepted."
         ),
     )
     payment_status = UpperChoiceFilter(choices=PaymentStatus.choices)
@@ -174,9 +173,7 @@ class OrderFilter(filters.FilterSet):
     def is_valid(self):
         valid = super().is_valid()
         getlist = getattr(self.data, "getlist", None)
-        repeated = [
-            name for name in self.filters if name not in MULTI_VALUED and getlist and len(getlist(name)) > 1
-        ]
+        repeated = [name for name in self.filters if name not in MULTI_VALUED and getlist and len(getlist(name)) > 1]
         for name in repeated:
             # The form reads the last value only; an unknown value before it must not pass unseen.
             self.form.add_error(name, "Give one value only.")

@@ -4,6 +4,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from core.actors import ActorRole
+
 
 class OrderStatus(models.TextChoices):
     PAYMENT_PENDING = "PAYMENT_PENDING", "Payment Pending"
@@ -56,13 +58,11 @@ class DeliveryType(models.TextChoices):
     PICKUP = "pickup", "Pickup"
 
 
-class ActorRole(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    RESTAURANT = "restaurant", "Restaurant"
-    COURIER = "courier", "Courier"
-    ADMIN = "admin", "Platform admin"
-    PAYMENT = "payment", "Payment provider"
-    SYSTEM = "system", "System"
+class HandoffPurpose(models.TextChoices):
+    """Which handoff a one-time code is for (`orders.transitions` says which changes need one)."""
+
+    PICKUP = "pickup", "Pickup"
+    DELIVERY = "delivery", "Delivery"
 
 
 class DeadlineKind(models.TextChoices):
@@ -88,9 +88,7 @@ class Order(models.Model):
 
     status = models.CharField(max_length=32, choices=OrderStatus.choices)
     payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
-    delivery_status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.UNASSIGNED
-    )
+    delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.UNASSIGNED)
     refund_status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.NONE)
     delivery_type = models.CharField(max_length=16, choices=DeliveryType.choices, default=DeliveryType.DELIVERY)
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
@@ -190,33 +188,45 @@ class OrderItemCustomization(models.Model):
         return f"{self.group_name}: {self.choice_name}"
 
 
-class IdempotencyState(models.TextChoices):
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
+class EventType(models.TextChoices):
+    PLACED = "order.placed"
+    STATUS_CHANGED = "order.status_changed"
+    PAYMENT_SUCCEEDED = "order.payment_succeeded"
+    PAYMENT_FAILED = "order.payment_failed"
+    ASSIGNED = "order.assigned"
+    READY_FOR_PICKUP = "order.ready_for_pickup"
+    PICKED_UP = "order.picked_up"
+    OUT_FOR_DELIVERY = "order.out_for_delivery"
+    DELIVERED = "order.delivered"
+    CANCELLED = "order.cancelled"
+    REFUND_UPDATED = "order.refund_updated"
 
 
-class IdempotencyRecord(models.Model):
-    """The first answer to a POST sent with an `Idempotency-Key`, replayed for its repeats.
+class TrackingEvent(models.Model):
+    """One immutable entry in an order's history; `sequence` counts from 1 per order."""
 
-    Keyed by user and key (Stripe's rules): the same key with another request is refused,
-    and a repeat while the first is still running is told to wait.
-    """
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=500)
-    body_hash = models.CharField(max_length=64)
-    state = models.CharField(max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_PROGRESS)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    # The rendered JSON, kept as text so a replay is byte-for-byte the first answer.
-    response_body = models.TextField(blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    sequence = models.PositiveIntegerField()
+    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    actor_role = models.CharField(max_length=16, choices=ActorRole.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # The order's delivery estimate when the event happened: payloads are snapshots.
+    estimated_delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")]
-        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+        # The table was created by the tracking app; moving the model kept it (migration 0004).
+        db_table = "tracking_trackingevent"
+        ordering = ["order", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["order", "sequence"], name="unique_event_sequence")]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path} [{self.key}] ({self.state})"
+        return f"{self.order_id}#{self.sequence} {self.event_type}"

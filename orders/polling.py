@@ -15,9 +15,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from orders.errors import OrderNotFound
-from orders.selectors import order_access, order_status_snapshot, parse_uuid
-from orders.services import order_enforce_deadline
+from core.errors import OrderNotFound
+from core.parsing import parse_uuid
+from orders.selectors import order_access, order_status_snapshot
+from orders.services.deadlines import order_enforce_deadline
 from orders.snapshots import SNAPSHOT_FIELDS, lean_status, status_snapshot_read, status_snapshot_store_on_commit
 from restaurants.models import StaffMembership
 

@@ -3,7 +3,10 @@
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import (
     Exists,
@@ -19,29 +22,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from delivery.models import CourierProfile
-from orders.actors import Actor
-from orders.errors import OrderNotFound
-from orders.models import (
-    ActorRole,
-    DeliveryType,
-    Order,
-    OrderItem,
-    OrderItemCustomization,
-    OrderStatus,
-)
+from core.actors import Actor, ActorRole
+from core.errors import OrderNotFound
+from core.parsing import parse_uuid
+from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization
+from orders.transitions import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
 from restaurants.models import StaffMembership
 
-# Delivery orders a courier may claim while no courier has them.
-ASSIGNABLE_STATUSES = (
-    OrderStatus.RESTAURANT_CONFIRMED,
-    OrderStatus.PREPARING,
-    OrderStatus.READY_FOR_PICKUP,
-)
 
-
-def staff_restaurant_ids(user) -> list:
-    return list(user.restaurant_memberships.values_list("restaurant_id", flat=True))
+def _is_online_courier(user_id) -> Exists:
+    """Whether the user is a courier at work: read through the user's `courier_profile`."""
+    return Exists(get_user_model().objects.filter(pk=user_id, courier_profile__is_online=True))
 
 
 def order_is_claimable(*, delivery_type: str, courier_id, status: str) -> bool:
@@ -63,7 +54,7 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
         return orders.filter(restaurant__staff__user_id=actor.user_id)
     if actor.role == ActorRole.COURIER:
         # The pool (with customers' names and addresses) is for couriers at work only.
-        online = Exists(CourierProfile.objects.filter(user_id=actor.user_id, is_online=True))
+        online = _is_online_courier(actor.user_id)
         available = Q(pk__in=orders_available_to_couriers().values("pk")) & Q(online)
         return orders.filter(Q(courier_id=actor.user_id) | available)
     if actor.role == ActorRole.ADMIN and not (actor.user and actor.user.is_superuser):
@@ -120,13 +111,6 @@ class OrderAccess:
     status: str
 
 
-def parse_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def order_access(*, user, order_id=None, number: str | None = None) -> OrderAccess:
     """The role in which `user` acts on the order: its customer, staff of its restaurant,
     its courier (or a courier it is offered to), or a platform superuser. One query.
@@ -146,8 +130,8 @@ def order_access(*, user, order_id=None, number: str | None = None) -> OrderAcce
             user_is_staff=Exists(
                 StaffMembership.objects.filter(user_id=user.pk, restaurant_id=OuterRef("restaurant_id"))
             ),
-            user_is_courier=Exists(CourierProfile.objects.filter(user_id=user.pk)),
-            user_is_online=Exists(CourierProfile.objects.filter(user_id=user.pk, is_online=True)),
+            user_is_courier=Exists(get_user_model().objects.filter(pk=user.pk, courier_profile__isnull=False)),
+            user_is_online=_is_online_courier(user.pk),
         )
         .values(
             "pk",
@@ -263,43 +247,7 @@ def order_for_eta(*, actor: Actor, order_id) -> Order:
     return _one(orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile"), order_id)
 
 
-# ---------------------------------------------------------------- tabs (seed 004)
-
-_REFUNDED_AFTER_RETURN = Q(status=OrderStatus.REFUND_COMPLETED, returned_at__isnull=False)
-
-# The customer app's tabs. A delivery order waiting for its courier is still "to ship";
-# a self-pickup order that is ready is "to receive", like one on its way.
-ORDER_TABS: dict[str, Q] = {
-    "to_pay": Q(status=OrderStatus.PAYMENT_PENDING),
-    "to_ship": Q(
-        status__in=[
-            OrderStatus.ORDER_PLACED,
-            OrderStatus.PAYMENT_SUCCESS,
-            OrderStatus.RESTAURANT_CONFIRMED,
-            OrderStatus.PREPARING,
-        ]
-    )
-    | Q(status=OrderStatus.READY_FOR_PICKUP, delivery_type=DeliveryType.DELIVERY),
-    "to_receive": Q(status__in=[OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY])
-    | Q(status=OrderStatus.READY_FOR_PICKUP, delivery_type=DeliveryType.PICKUP),
-    "completed": Q(status__in=[OrderStatus.DELIVERED, OrderStatus.COMPLETED]),
-    "cancelled": Q(status__in=[OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED, OrderStatus.PAYMENT_FAILED])
-    | Q(status=OrderStatus.REFUND_COMPLETED, returned_at__isnull=True),
-    "returned": Q(status=OrderStatus.RETURNED) | _REFUNDED_AFTER_RETURN,
-}
-
-
 # ---------------------------------------------------------------- restaurant queue
-
-# What the kitchen still has to act on: unpaid online orders are not the kitchen's yet,
-# and orders a courier has picked up have left it.
-KITCHEN_STATUSES = (
-    OrderStatus.ORDER_PLACED,
-    OrderStatus.PAYMENT_SUCCESS,
-    OrderStatus.RESTAURANT_CONFIRMED,
-    OrderStatus.PREPARING,
-    OrderStatus.READY_FOR_PICKUP,
-)
 
 
 def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
@@ -323,7 +271,7 @@ def orders_available_for_courier(*, position: tuple | None = None, courier=None)
     """
     orders = orders_for_summary(orders_available_to_couriers())
     if courier is not None:  # in the same query, so the page costs no extra round trip
-        orders = orders.filter(Exists(CourierProfile.objects.filter(user_id=courier.pk, is_online=True)))
+        orders = orders.filter(_is_online_courier(courier.pk))
     if position is None:
         return orders.order_by("placed_at", "id")
     latitude, longitude = float(position[0]), float(position[1])
@@ -333,3 +281,27 @@ def orders_available_for_courier(*, position: tuple | None = None, courier=None)
     return orders.annotate(
         proximity=ExpressionWrapper(d_lat * d_lat + d_lon * d_lon, output_field=FloatField())
     ).order_by("proximity", "placed_at", "id")
+
+
+# ---------------------------------------------------------------- the courier on the way
+
+
+@dataclass(frozen=True)
+class Position:
+    latitude: Decimal
+    longitude: Decimal
+    updated_at: datetime | None = None
+
+
+def courier_position(order: Order) -> Position | None:
+    """The assigned courier's last reported position; reads `order.courier.courier_profile`.
+
+    Shown only while the courier is on the way for this order (to the restaurant or carrying
+    it): after delivery or cancellation, where the courier goes is none of the customer's business.
+    """
+    if order.courier_id is None or order.status not in (*ASSIGNABLE_STATUSES, *CARRYING_STATUSES):
+        return None
+    profile = getattr(order.courier, "courier_profile", None)
+    if profile is None or profile.latitude is None or profile.longitude is None:
+        return None
+    return Position(profile.latitude, profile.longitude, profile.location_updated_at)

@@ -1,28 +1,28 @@
-"""Shapes of the order API: inputs validated here, outputs in seed 001's vocabulary
-(`order_number`, `order_status`, `total_amount`, `order_placed_at`, ...) with seed 000's
+"""Shapes of the order API: inputs validated here, outputs in the order-process API's vocabulary
+(`order_number`, `order_status`, `total_amount`, `order_placed_at`, ...) with the customer tracking API's
 money and address fields."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from delivery.models import HandoffPurpose
-from delivery.selectors import courier_position
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
+    EventType,
     Order,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
 )
-from orders.selectors import DETAIL_INCLUDES
-from orders.services import MAX_PREP_MINUTES, MAX_REASON_LENGTH, MAX_TIP, DeliveryAddress, OrderLine
+from orders.selectors import DETAIL_INCLUDES, courier_position
+from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
+from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.transitions import next_statuses_for
-from tracking.models import EventType
 
 # ---------------------------------------------------------------- shared pieces
 
@@ -37,11 +37,6 @@ class Coordinate(serializers.DecimalField):
 class OtpField(serializers.RegexField):
     def __init__(self, **kwargs):
         super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
-
-
-def allowed_next_statuses(order: Order, role: str | None) -> list[str]:
-    """The statuses `role` could move this order to now (the kitchen queue's serializer reads this too)."""
-    return next_statuses_for(order=order, role=role)
 
 
 class PositionSerializer(serializers.Serializer):
@@ -86,10 +81,20 @@ class OrderPlaceSerializer(serializers.Serializer):
     tip = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, max_value=MAX_TIP, required=False)
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    def validate(self, attrs):
-        if attrs["delivery_type"] == DeliveryType.DELIVERY and not attrs.get("delivery_address"):
-            raise serializers.ValidationError({"delivery_address": ["A delivery order needs a delivery address."]})
-        return attrs
+    def to_internal_value(self, data):
+        # The address rule is checked with the fields, not after them, so that one answer names
+        # every problem of the request.
+        errors = {}
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors, values = dict(exc.detail), None
+        needs_address = isinstance(data, Mapping) and data.get("delivery_type") == DeliveryType.DELIVERY
+        if needs_address and not data.get("delivery_address") and "delivery_address" not in errors:
+            errors["delivery_address"] = ["A delivery order needs a delivery address."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
 
 
 def order_place_arguments(data: dict) -> dict:
@@ -109,7 +114,7 @@ def order_place_arguments(data: dict) -> dict:
         "delivery_type": data["delivery_type"],
         "payment_method": data["payment_method"],
         "address": DeliveryAddress(**address) if address and data["delivery_type"] == DeliveryType.DELIVERY else None,
-        "tip": data.get("tip", Decimal("0")),
+        "tip": data.get("tip", Decimal("0.00")),
         "notes": data["notes"],
     }
 
@@ -118,7 +123,7 @@ def order_place_arguments(data: dict) -> dict:
 
 
 class OrderSummarySerializer(serializers.ModelSerializer):
-    """Seed 000's OrderSummary in seed 001's words: what a list row shows."""
+    """The customer tracking API's OrderSummary in the order-process API's words: what a list row shows."""
 
     order_number = serializers.CharField(source="number")
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
@@ -213,7 +218,7 @@ _EVENT_DESCRIPTIONS = {
 
 
 class HistoryEntrySerializer(serializers.Serializer):
-    """One tracking event as seed 001's history shows it."""
+    """One tracking event as the order-process API's history shows it."""
 
     id = serializers.UUIDField()
     sequence = serializers.IntegerField()
@@ -349,7 +354,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices)))
     def get_next_statuses(self, order):
-        return allowed_next_statuses(order, self.context.get("role"))
+        return next_statuses_for(order=order, role=self.context.get("role"))
 
 
 class DetailQuerySerializer(serializers.Serializer):
@@ -382,25 +387,11 @@ class HistorySerializer(serializers.Serializer):
     history = HistoryEntrySerializer(source="events", many=True)
 
 
-class EtaSerializer(serializers.Serializer):
-    order_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    estimated_delivery_time = serializers.DateTimeField(allow_null=True)
-    current_eta_minutes = serializers.IntegerField(allow_null=True)
-    basis = serializers.ChoiceField(
-        choices=["courier_position", "preparation", "arrived", "none"],
-        help_text="What the estimate rests on.",
-    )
-    delivery_person_location = CourierPositionSerializer(allow_null=True)
-    customer_location = PositionSerializer(allow_null=True)
-    restaurant_location = PositionSerializer()
-
-
 # ---------------------------------------------------------------- actions
 
 
 class OrderActionResponseSerializer(serializers.Serializer):
-    """Seed 001's answer to every action; the optional fields appear where the action sets them."""
+    """The order-process API's answer to every action; the optional fields appear where the action sets them."""
 
     success = serializers.BooleanField()
     order_id = serializers.UUIDField()
@@ -449,54 +440,3 @@ class PrepTimeSerializer(serializers.Serializer):
 
 class OtpEntrySerializer(serializers.Serializer):
     otp = OtpField()
-
-
-class CompleteDeliverySerializer(OtpEntrySerializer):
-    delivery_notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-
-
-class OtpTypeSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
-
-
-class OtpVerifySerializer(OtpEntrySerializer):
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices, required=False)
-
-
-class OtpSerializer(serializers.Serializer):
-    otp = serializers.CharField()
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
-    expires_at = serializers.DateTimeField()
-    order_id = serializers.UUIDField()
-    attempts_left = serializers.IntegerField()
-
-
-class OtpResendResponseSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    order_id = serializers.UUIDField()
-    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
-    expires_at = serializers.DateTimeField()
-    message = serializers.CharField()
-
-
-# ---------------------------------------------------------------- errors (schema only)
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 7807 problem details, as every error is answered."""
-
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. order_not_found.")
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="validation_error: messages per field.",
-    )
-    current_status = serializers.ChoiceField(
-        choices=OrderStatus.choices, required=False, help_text="invalid_transition: the order's status now."
-    )
-    allowed_statuses = serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices), required=False)
-    attempts_left = serializers.IntegerField(required=False, help_text="otp_invalid: attempts left.")

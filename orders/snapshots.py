@@ -12,14 +12,14 @@ Without Redis (the embedded default) there are no snapshots: every poll reads th
 
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import transaction
 
-from orders.models import Order
+from core.timestamps import iso
+from orders.models import Order, TrackingEvent
 from orders.selectors import STATUS_SNAPSHOT_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -54,20 +54,16 @@ def _redis() -> redis.Redis | None:
     return _client
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 def lean_status(row: dict) -> dict:
-    """The polling answer (the customer-tracking and restaurant-status APIs): under 300 bytes."""
+    """The polling answer: a few short fields, well under 300 bytes."""
     return {
         "order_id": str(row["id"]),
         "order_number": row["number"],
         "status": row["status"],
         "payment_status": row["payment_status"],
         "delivery_status": row["delivery_status"],
-        "last_update": _iso(row["updated_at"]),
-        "estimated_delivery_time": _iso(row["estimated_delivery_at"]),
+        "last_update": iso(row["updated_at"], timespec="seconds"),
+        "estimated_delivery_time": iso(row["estimated_delivery_at"], timespec="seconds"),
         "sequence": row["sequence"],
     }
 
@@ -125,12 +121,12 @@ def status_snapshot_read(order_id: Any) -> dict | None:
     return json.loads(body) if body is not None else None
 
 
-def status_snapshot_on_event(event) -> None:
+def status_snapshot_on_event(event: TrackingEvent) -> None:
     """Tracking-event subscriber: the order's snapshot after the transaction that wrote `event`."""
     status_snapshot_on_events([event])
 
 
-def status_snapshot_on_events(events: list) -> None:
+def status_snapshot_on_events(events: list[TrackingEvent]) -> None:
     """The same for a batch of committed events: one read of the rows, one round trip to Redis."""
     if _redis() is None:
         return

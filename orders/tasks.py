@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from orders.services import idempotency_purge_expired, orders_sweep_overdue
+from orders.services.deadlines import orders_sweep_overdue
 
 
 @shared_task
@@ -25,9 +25,3 @@ def orders_sweep_overdue_task() -> dict:
         if report.found < batch_size or report.enforced == 0 or time.monotonic() > stop_at:
             break
     return {"found": found, "enforced": enforced}
-
-
-@shared_task
-def idempotency_purge_expired_task() -> int:
-    """Forget Idempotency-Key records older than their validity."""
-    return idempotency_purge_expired()

@@ -1,20 +1,22 @@
 """The one table of allowed order status changes, and who may make each.
 
 Everything that changes `Order.status` (API, admin, Celery jobs) goes through
-`orders.services.order_transition`, which reads this table; the docs and the
+`orders.services.transitions.order_transition`, which reads this table; the docs and the
 tests read it too. Checkout is not a transition: it creates the order in
 PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """
 
 from dataclasses import dataclass
 
-from delivery.models import HandoffPurpose
-from orders.models import ActorRole, DeliveryType, OrderStatus, PaymentStatus
+from django.db.models import Q
+
+from core.actors import ActorRole
+from orders.models import DeliveryType, HandoffPurpose, OrderStatus, PaymentStatus, RefundStatus
 
 S = OrderStatus
 R = ActorRole
 
-# Seed 001's vocabulary has two spellings for two states; input accepts both.
+# The order-process API spells two states two ways; input accepts both.
 STATUS_ALIASES: dict[str, OrderStatus] = {
     "ORDER_CONFIRMED": S.RESTAURANT_CONFIRMED,
     "FOOD_BEING_PREPARED": S.PREPARING,
@@ -42,15 +44,6 @@ class Rule:
 def _rules(sources, target, roles, **conditions) -> list[Rule]:
     return [Rule(source, target, frozenset(roles), **conditions) for source in sources]
 
-
-BEFORE_PICKUP = (
-    S.PAYMENT_PENDING,
-    S.ORDER_PLACED,
-    S.PAYMENT_SUCCESS,
-    S.RESTAURANT_CONFIRMED,
-    S.PREPARING,
-    S.READY_FOR_PICKUP,
-)
 
 _CANCEL_ROLES_BY_SOURCE = {
     S.PAYMENT_PENDING: {R.CUSTOMER, R.SYSTEM, *KITCHEN},
@@ -90,9 +83,7 @@ TRANSITIONS: tuple[Rule, ...] = (
         Rule(source, S.CANCELLED, frozenset(roles), reason_required_for=KITCHEN)
         for source, roles in _CANCEL_ROLES_BY_SOURCE.items()
     ),
-    *_rules(
-        [S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED], S.REFUND_COMPLETED, {R.SYSTEM}, requires_paid=True
-    ),
+    *_rules([S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED], S.REFUND_COMPLETED, {R.SYSTEM}, requires_paid=True),
 )
 
 RULES: dict[tuple[OrderStatus, OrderStatus], Rule] = {(rule.source, rule.target): rule for rule in TRANSITIONS}
@@ -100,6 +91,11 @@ RULES: dict[tuple[OrderStatus, OrderStatus], Rule] = {(rule.source, rule.target)
 TERMINAL_STATUSES = frozenset(
     status for status in OrderStatus if not any(rule.source == status for rule in TRANSITIONS)
 )
+
+
+# ---------------------------------------------------------------- status groups
+#
+# Every grouping of statuses the code base uses lives here, beside the table it follows from.
 
 # Statuses in which the order is still moving towards the customer.
 ACTIVE_STATUSES = frozenset(
@@ -115,6 +111,64 @@ ACTIVE_STATUSES = frozenset(
     }
 )
 
+# What the kitchen still has to act on: unpaid online orders are not the kitchen's yet,
+# and orders a courier has picked up have left it.
+KITCHEN_STATUSES = (S.ORDER_PLACED, S.PAYMENT_SUCCESS, S.RESTAURANT_CONFIRMED, S.PREPARING, S.READY_FOR_PICKUP)
+
+# A delivery order in these statuses may be given to a courier, and its courier is on the way
+# to the restaurant.
+ASSIGNABLE_STATUSES = (S.RESTAURANT_CONFIRMED, S.PREPARING, S.READY_FOR_PICKUP)
+# The courier has the food.
+CARRYING_STATUSES = (S.ORDER_PICKED_UP, S.OUT_FOR_DELIVERY)
+# The food has reached the customer.
+ARRIVED_STATUSES = (S.DELIVERED, S.COMPLETED, S.RETURNED)
+# The order's delivery estimate still depends on the kitchen.
+AWAITING_KITCHEN_STATUSES = (S.PAYMENT_PENDING, S.PAYMENT_SUCCESS, S.ORDER_PLACED, *ASSIGNABLE_STATUSES)
+
+# Entering these statuses issues the code for the handoff that ends them.
+ISSUES_HANDOFF: dict[OrderStatus, HandoffPurpose] = {
+    S.READY_FOR_PICKUP: HandoffPurpose.PICKUP,
+    S.OUT_FOR_DELIVERY: HandoffPurpose.DELIVERY,
+}
+# The status an order is in while a code is waiting to be entered.
+HANDOFF_WAITING_STATUS: dict[HandoffPurpose, OrderStatus] = {
+    purpose: status for status, purpose in ISSUES_HANDOFF.items()
+}
+
+# Entering these statuses opens a refund if the order was paid.
+REFUNDABLE_STATUSES = frozenset({S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED})
+# Refund states after which nothing changes on its own (FAILED waits for a person).
+SETTLED_REFUND_STATUSES = frozenset({RefundStatus.NONE, RefundStatus.COMPLETED, RefundStatus.FAILED})
+
+
+# The order's end, as recorded by who ended it (`Order.cancelled_by`).
+CANCELLING_STATUSES = (S.CANCELLED, S.RESTAURANT_REJECTED)
+
+# The mobile order API's tabs, as queries: a status alone does not always say the tab. A
+# delivery order waiting for its courier is still "to ship"; a self-pickup order that is ready
+# is "to receive", like one on its way; a refund follows the tab of what it refunds.
+ORDER_TABS: dict[str, Q] = {
+    "to_pay": Q(status=S.PAYMENT_PENDING),
+    "to_ship": Q(status__in=[S.ORDER_PLACED, S.PAYMENT_SUCCESS, S.RESTAURANT_CONFIRMED, S.PREPARING])
+    | Q(status=S.READY_FOR_PICKUP, delivery_type=DeliveryType.DELIVERY),
+    "to_receive": Q(status__in=CARRYING_STATUSES) | Q(status=S.READY_FOR_PICKUP, delivery_type=DeliveryType.PICKUP),
+    "completed": Q(status__in=[S.DELIVERED, S.COMPLETED]),
+    "cancelled": Q(status__in=[*CANCELLING_STATUSES, S.PAYMENT_FAILED])
+    | Q(status=S.REFUND_COMPLETED, returned_at__isnull=True),
+    "returned": Q(status=S.RETURNED) | Q(status=S.REFUND_COMPLETED, returned_at__isnull=False),
+}
+
+
+def order_is_final(*, status: str, refund_status: str) -> bool:
+    """Whether no more live changes are expected for an order in this state.
+
+    Live tracking ends at the door (DELIVERED: a later return is seen by polling or the
+    history); a cancelled, rejected or returned order stays live while its refund moves.
+    """
+    if status in TERMINAL_STATUSES or status == S.DELIVERED:
+        return True
+    return status in REFUNDABLE_STATUSES and refund_status in SETTLED_REFUND_STATUSES
+
 
 def normalise_status(value: str) -> OrderStatus | None:
     """The canonical status for `value` (aliases accepted), or None if it names none."""
@@ -127,21 +181,9 @@ def normalise_status(value: str) -> OrderStatus | None:
         return None
 
 
-def rule_for(source: str, target: str) -> Rule | None:
-    return RULES.get((OrderStatus(source), OrderStatus(target)))
-
-
 def role_may_reach(role: ActorRole, target: OrderStatus) -> bool:
     """Whether `role` may move an order to `target` from at least one status."""
     return any(rule.target == target and role in rule.roles for rule in TRANSITIONS)
-
-
-def next_statuses(source: str, role: ActorRole | None = None) -> list[OrderStatus]:
-    return [
-        rule.target
-        for rule in TRANSITIONS
-        if rule.source == source and (role is None or role in rule.roles)
-    ]
 
 
 def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
@@ -162,16 +204,6 @@ def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
         for rule in TRANSITIONS
         if rule.source == order.status and rule_applies(rule, order=order, role=role)
     ]
-
-
-# Entering these statuses issues the code for the handoff that ends them.
-ISSUES_HANDOFF: dict[OrderStatus, HandoffPurpose] = {
-    S.READY_FOR_PICKUP: HandoffPurpose.PICKUP,
-    S.OUT_FOR_DELIVERY: HandoffPurpose.DELIVERY,
-}
-
-# Entering these statuses opens a refund if the order was paid.
-REFUNDABLE_STATUSES = frozenset({S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED})
 
 
 def markdown_table() -> str:

@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 
-from orders.actors import Actor
-from orders.admin import ReadOnlyAdminMixin, SuperuserOnlyAdminMixin
-from orders.errors import ApplicationError
+from core.actors import Actor
+from core.admin import ReadOnlyAdminMixin, SuperuserOnlyAdminMixin
+from core.errors import ApplicationError
 from payments.models import Payment, PaymentWebhookEvent, Refund, RefundRecordStatus
 from payments.services import refund_retry
 

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.errors import ApplicationError
+from core.errors import ApplicationError
 from payments.serializers import PaymentEventSerializer
 from payments.services import payment_webhook_receive
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_verify

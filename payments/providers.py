@@ -45,9 +45,7 @@ class PaymentProvider(ABC):
         """Take `amount` from the customer (in production the customer pays on the provider's page)."""
 
     @abstractmethod
-    def refund(
-        self, *, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str
-    ) -> ProviderResult:
+    def refund(self, *, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str) -> ProviderResult:
         """Pay `amount` of the charge `payment_reference` back to the customer."""
 
 
@@ -77,14 +75,10 @@ class SimulatedProvider(PaymentProvider):
     def charge(self, *, amount: Decimal, currency: str, idempotency_key: str) -> ProviderResult:
         return self._operate(SimulatedOperationKind.CHARGE, amount, currency, idempotency_key, source="")
 
-    def refund(
-        self, *, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str
-    ) -> ProviderResult:
+    def refund(self, *, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str) -> ProviderResult:
         if not payment_reference:
             raise ProviderError("There is no charge to refund.", transient=False)
-        return self._operate(
-            SimulatedOperationKind.REFUND, amount, currency, idempotency_key, source=payment_reference
-        )
+        return self._operate(SimulatedOperationKind.REFUND, amount, currency, idempotency_key, source=payment_reference)
 
     def _operate(
         self, kind: SimulatedOperationKind, amount: Decimal, currency: str, idempotency_key: str, source: str

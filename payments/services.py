@@ -16,9 +16,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.actors import Actor
-from orders.errors import Conflict, InvalidTransition, NotFound, OrderNotFound
-from orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
+from core.actors import Actor
+from core.errors import Conflict, InvalidTransition, NotFound, OrderNotFound
+from core.publishing import enqueue, enqueue_after_commit
+from orders.models import EventType, Order, OrderStatus, PaymentMethod, PaymentStatus, TrackingEvent
+from orders.services.events import event_record
+from orders.services.transitions import order_transition
+from orders.transitions import REFUNDABLE_STATUSES
 from payments.models import (
     Payment,
     PaymentRecordStatus,
@@ -27,11 +31,22 @@ from payments.models import (
     RefundRecordStatus,
 )
 from payments.providers import ProviderError, get_provider
-from tracking.models import EventType
-from tracking.publishing import after_commit
-from tracking.services import event_record
 
 logger = logging.getLogger(__name__)
+
+REFUND_TASK = "payments.tasks.refund_process_task"
+
+
+def payments_follow_order_change(*, order: Order, event: TrackingEvent, actor: Actor, now: datetime) -> None:
+    """Registered with `orders.hooks`: runs in the transaction that places or moves the order.
+
+    An online order gets the payment it waits for when it is placed; a paid order that will
+    not be delivered gets its refund opened with the change that says so.
+    """
+    if event.event_type == EventType.PLACED:
+        payment_create_for_order(order=order)
+    elif event.to_status in REFUNDABLE_STATUSES:
+        refund_open_for_order(order=order, actor=actor)
 
 
 def payment_create_for_order(*, order: Order) -> Payment | None:
@@ -50,8 +65,6 @@ def payment_record_result(
     *, order_id, succeeded: bool, provider_reference: str = "", payload: dict | None = None, provider: str = ""
 ) -> Order:
     """Apply the provider's verdict on an order's pending payment."""
-    from orders.services import order_transition
-
     target = OrderStatus.PAYMENT_SUCCESS if succeeded else OrderStatus.PAYMENT_FAILED
     with transaction.atomic():
         payment = (
@@ -265,10 +278,7 @@ def _refund_enqueue(refund: Refund) -> None:
     `robust`: a broker that cannot be reached is logged, and never turns the committed
     cancellation into an error; the beat task `refunds_requeue_stale_task` sends it later.
     """
-    from payments.tasks import refund_process_task
-
-    refund_id = str(refund.pk)
-    after_commit(lambda: refund_process_task.delay(refund_id))
+    enqueue_after_commit(REFUND_TASK, str(refund.pk))
 
 
 def _refund_lock(refund_id: Any) -> tuple[Order, Refund]:
@@ -331,8 +341,6 @@ def refund_process(*, refund_id: Any) -> Refund:
             completed_at=timezone.now(),
             last_error="",
         )
-        from orders.services import order_transition
-
         try:
             order_transition(order_id=order.pk, target=OrderStatus.REFUND_COMPLETED, actor=Actor.system())
         except InvalidTransition:
@@ -364,8 +372,9 @@ def refund_retry(*, refund_id: Any, actor: Actor) -> Refund:
     with transaction.atomic():
         order, refund = _refund_lock(refund_id)
         if refund.status != RefundRecordStatus.FAILED:
-            raise Conflict(f"The refund is {refund.status}; only a failed refund can be retried.",
-                           code="refund_not_failed")
+            raise Conflict(
+                f"The refund is {refund.status}; only a failed refund can be retried.", code="refund_not_failed"
+            )
         refund.status = RefundRecordStatus.PENDING
         refund.attempts = 0
         refund.save(update_fields=["status", "attempts", "updated_at"])
@@ -399,10 +408,8 @@ def refunds_requeue_stale(*, now: datetime | None = None, limit: int = 500) -> S
             updated_at__lte=now - timedelta(seconds=settings.ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS),
         ).values_list("pk", flat=True)[:limit]
     )
-    from payments.tasks import refund_process_task
-
     for refund_id in [*pending, *processing]:
-        refund_process_task.delay(str(refund_id))
+        enqueue(REFUND_TASK, str(refund_id))
     if pending or processing:
         logger.warning("requeued stale refunds: %s pending, %s processing", len(pending), len(processing))
     return StaleRefunds(pending=pending, processing=processing)

@@ -16,7 +16,7 @@ import hmac
 
 from rest_framework import status as http
 
-from orders.errors import ApplicationError
+from core.errors import ApplicationError
 
 TIMESTAMP_HEADER = "X-Orderflow-Timestamp"
 SIGNATURE_HEADER = "X-Orderflow-Signature"

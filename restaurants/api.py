@@ -11,24 +11,25 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from orders.actors import Actor
-from orders.api import action_response, validated
-from orders.errors import NotFound
-from orders.idempotency import IdempotentPostMixin
+from core.actors import Actor
+from core.api import validated
+from core.errors import NotFound
+from core.idempotency import IdempotentPostMixin
+from core.pagination import PagePagination
+from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
+from orders.api import action_response
 from orders.models import OrderStatus
-from orders.pagination import PagePagination
-from orders.permissions import IsRestaurantStaff
-from orders.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
-from orders.selectors import restaurant_queue, staff_restaurant_ids
+from orders.selectors import restaurant_queue
 from orders.serializers import (
     OrderActionResponseSerializer,
     OtpEntrySerializer,
     PrepTimeSerializer,
     ReasonRequiredSerializer,
 )
-from orders.services import order_cancel, order_transition
+from orders.services.transitions import order_cancel, order_transition
 from restaurants.models import Restaurant
-from restaurants.selectors import restaurant_menu, restaurants_open
+from restaurants.permissions import IsRestaurantStaff
+from restaurants.selectors import restaurant_menu, restaurants_open, staff_restaurant_ids
 from restaurants.serializers import (
     MenuSerializer,
     QueueQuerySerializer,

@@ -1,9 +1,9 @@
-"""Reads of the catalogue: what a signed-in user may order from."""
+"""Reads of the catalogue (what a signed-in user may order from) and of who works where."""
 
 from django.db.models import Prefetch, QuerySet
 
-from orders.errors import NotFound
-from orders.selectors import parse_uuid
+from core.errors import NotFound
+from core.parsing import parse_uuid
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
 
 
@@ -33,3 +33,8 @@ def restaurant_menu(*, restaurant_id) -> Restaurant:
     if restaurant is None:
         raise NotFound("No restaurant with this id.", code="restaurant_not_found")
     return restaurant
+
+
+def staff_restaurant_ids(user) -> list:
+    """The restaurants `user` works at."""
+    return list(user.restaurant_memberships.values_list("restaurant_id", flat=True))

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
-from orders.models import ActorRole
-from orders.serializers import OrderItemSerializer, OrderSummarySerializer, allowed_next_statuses
+from core.actors import ActorRole
+from orders.serializers import OrderItemSerializer, OrderSummarySerializer
+from orders.transitions import next_statuses_for
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
 
 
@@ -81,7 +82,7 @@ class QueueOrderSerializer(OrderSummarySerializer):
         read_only_fields = fields
 
     def get_next_statuses(self, order) -> list[str]:
-        return allowed_next_statuses(order, ActorRole.RESTAURANT)
+        return next_statuses_for(order=order, role=ActorRole.RESTAURANT)
 
 
 class QueueSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ STAFF_GROUP_NAME = "Restaurant staff"
 STAFF_GROUP_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("orders", "order"): ("view", "change"),
     ("orders", "orderitem"): ("view",),
-    ("tracking", "trackingevent"): ("view",),
+    ("orders", "trackingevent"): ("view",),
     ("payments", "payment"): ("view",),
     ("payments", "refund"): ("view",),
     ("restaurants", "restaurant"): ("view",),

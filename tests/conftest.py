@@ -5,7 +5,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from orders.actors import Actor
+from core import publishing
+from core.actors import Actor
 from tests.factories import (
     CourierFactory,
     CustomizationChoiceFactory,
@@ -127,9 +128,23 @@ def pytest_sessionstart(session):
     db = settings.DATABASES["default"]
     try:
         psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
-            dbname="postgres", connect_timeout=5,
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            password=db["PASSWORD"] or None,
+            dbname="postgres",
+            connect_timeout=5,
         ).close()
         redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5).ping()
     except Exception as exc:
         raise pytest.UsageError(f"integration services unreachable: {exc}") from exc
+
+
+@pytest.fixture
+def event_subscribers(monkeypatch):
+    """Replace the subscribers to committed events for one test: `event_subscribers([fn, ...])`."""
+
+    def replace(subscribers):
+        monkeypatch.setattr(publishing, "_subscribers", list(subscribers))
+
+    return replace

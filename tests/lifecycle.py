@@ -2,9 +2,10 @@
 
 from decimal import Decimal
 
-from orders.actors import Actor
+from core.actors import Actor
 from orders.models import Order, OrderStatus
-from orders.services import DeliveryAddress, OrderLine, order_place, order_transition
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
 from payments.services import payment_record_result
 
 ADDRESS = DeliveryAddress(

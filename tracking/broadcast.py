@@ -1,10 +1,10 @@
 """Fan-out of committed tracking events and courier positions to the channel layer.
 
-`broadcast_event` is one of `ORDERFLOW_EVENT_SUBSCRIBERS`: tracking.publishing calls it after
-the transaction commits. A channel layer that is down or slow costs a logged warning and at
-most `ORDERFLOW_BROADCAST_TIMEOUT_SECONDS`, never the transition itself; sockets recover the
-missed events from the history by sequence number (`?after=N`, or the gap fill in
-tracking.streams).
+`broadcast_event` is tracking's subscriber to committed events (registered in
+`TrackingConfig.ready`): core.publishing calls it after the transaction commits. A channel
+layer that is down or slow costs a logged warning and at most
+`ORDERFLOW_BROADCAST_TIMEOUT_SECONDS`, never the transition itself; sockets recover the missed
+events from the history by sequence number (`?after=N`, or the gap fill in tracking.streams).
 """
 
 import asyncio
@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from orders.models import Order
+from orders.models import EventType, Order, TrackingEvent
 from orders.selectors import order_is_claimable
 from tracking.groups import (
     AVAILABLE_ORDERS_GROUP,
@@ -23,7 +23,6 @@ from tracking.groups import (
     order_group,
     restaurant_group,
 )
-from tracking.models import EventType, TrackingEvent
 from tracking.payloads import event_payload, location_payload, offer_payload
 from tracking.selectors import orders_in_transit_for_courier
 
@@ -74,7 +73,7 @@ def broadcast_event(event: TrackingEvent) -> None:
 
 
 def broadcast_events(events: list[TrackingEvent]) -> None:
-    """Many committed events in one round trip to the layer (tracking.publishing hands a batch
+    """Many committed events in one round trip to the layer (core.publishing hands a batch
     over, e.g. a sweep's cancellations). One order's events go out in their order, one round
     after the other; different orders' go out together."""
     rounds: list[list[tuple[str, dict]]] = []
@@ -136,7 +135,7 @@ def _send(*rounds: list[tuple[str, dict]], what: str) -> None:
     messages = [message for messages in rounds for message in messages]
     try:
         results = async_to_sync(send_all)()
-    except Exception as exc:  # noqa: BLE001 - the layer's failure must not become the caller's
+    except Exception as exc:
         logger.warning("broadcast of %s failed: %r; clients recover it by sequence", what, exc)
         return
     failed = [

@@ -6,7 +6,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 
 | code | meaning |
 | --- | --- |
-| 1000 | no more live changes are expected (tracking.payloads.order_is_final); everything was sent |
+| 1000 | no more live changes are expected (orders.transitions.order_is_final); everything was sent |
 | 4400 | a malformed query parameter (e.g. `after`) |
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
@@ -24,17 +24,18 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from core.actors import ActorRole
+from core.errors import ApplicationError
+from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
-from orders.errors import ApplicationError
-from orders.models import ActorRole
-from orders.services import order_enforce_deadline
+from orders.services.deadlines import order_enforce_deadline
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.payloads import payload_is_final
 from tracking.selectors import (
-    OrderAccess,
+    OrderWatch,
     courier_board,
-    order_access,
+    order_watch,
     restaurant_may_watch,
     restaurant_queue_snapshot,
     user_is_courier,
@@ -52,18 +53,17 @@ CLOSE_NOT_FOUND = 4404
 MAX_SEQUENCE = 2**31 - 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_HUB_SUBSCRIPTIONS = 100
-LOCATION_MIN_INTERVAL_SECONDS = 1.0
 
 
 @database_sync_to_async
-def get_order_access(*, user, order_id) -> OrderAccess | None:
-    """order_access, once a deadline that has passed is carried out (like GET /api/orders/{id}/status/):
+def get_order_watch(*, user, order_id) -> OrderWatch | None:
+    """order_watch, once a deadline that has passed is carried out (like GET /api/orders/{id}/status/):
     a socket never shows an overdue order as still waiting."""
-    access = order_access(user=user, order_id=order_id)
-    if access is not None and access.overdue(timezone.now()):
-        order_enforce_deadline(order_id=access.snapshot["order_id"])
-        access = order_access(user=user, order_id=order_id)
-    return access
+    watch = order_watch(user=user, order_id=order_id)
+    if watch is not None and watch.overdue(timezone.now()):
+        order_enforce_deadline(order_id=watch.snapshot["order_id"])
+        watch = order_watch(user=user, order_id=order_id)
+    return watch
 
 
 def parse_after(value) -> int | None:
@@ -141,7 +141,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in list(self.joined):
             try:
                 await self.leave(group)
-            except Exception:  # noqa: BLE001 - a layer that is down forgets the group anyway
+            except Exception:
                 logger.warning("could not leave group %s", group)
 
     async def send_error(self, code: str, detail: str, **extra) -> None:
@@ -175,12 +175,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
 
 class OrderConsumer(LiveConsumer):
-    """`ws/orders/<order_id>/[?after=N]`: one order, as seed 001 describes it.
+    """`ws/orders/<order_id>/[?after=N]`: one order, as the order-process API describes it.
 
     Sends a `snapshot` (lean status, last sequence, courier position when on the road), then
     with `after` every event with a higher sequence from the history, then live events, each
     exactly once and in sequence order. Closes with 1000 once no more live changes are expected
-    (tracking.payloads.order_is_final: a cancelled paid order's refund is followed to its end).
+    (orders.transitions.order_is_final: a cancelled paid order's refund is followed to its end).
     """
 
     async def connect(self):
@@ -191,7 +191,7 @@ class OrderConsumer(LiveConsumer):
         except ValueError:
             return await self.refuse(CLOSE_BAD_REQUEST)
         self.order_id = str(self.scope["url_route"]["kwargs"]["order_id"])
-        access = await get_order_access(user=self.user, order_id=self.order_id)
+        access = await get_order_watch(user=self.user, order_id=self.order_id)
         if access is None:
             return await self.refuse(CLOSE_NOT_FOUND)
         self.actor = access.actor
@@ -220,7 +220,7 @@ class OrderConsumer(LiveConsumer):
 
 
 class OrdersHubConsumer(LiveConsumer):
-    """`ws/orders/`: one socket, many orders (seed 000's hub).
+    """`ws/orders/`: one socket, many orders (the customer tracking API's hub).
 
     Client messages: `{"action": "subscribe", "order_id": ..., "after": N}` (after optional)
     and `{"action": "unsubscribe", "order_id": ...}`. A subscription is answered like
@@ -261,7 +261,7 @@ class OrdersHubConsumer(LiveConsumer):
             return await self.send_error(
                 "too_many_subscriptions", f"At most {MAX_HUB_SUBSCRIPTIONS} orders per socket.", order_id=order_id
             )
-        access = await get_order_access(user=self.user, order_id=order_id)
+        access = await get_order_watch(user=self.user, order_id=order_id)
         if access is None:
             return await self.send_error(
                 "order_not_found", "No order with this id is visible to you.", order_id=order_id
@@ -390,10 +390,9 @@ class CourierConsumer(LiveConsumer):
         if content.get("action") != "location":
             return await self.send_error("bad_request", "The only action here is location.")
         now = time.monotonic()
-        if now - self.location_reported_at < LOCATION_MIN_INTERVAL_SECONDS:
-            return await self.send_error(
-                "too_many_requests", f"At most one position every {LOCATION_MIN_INTERVAL_SECONDS:g} seconds."
-            )
+        interval = courier_location_interval()
+        if now - self.location_reported_at < interval:
+            return await self.send_error("too_many_requests", f"At most one position every {interval:g} seconds.")
         self.location_reported_at = now
         try:
             sample = await database_sync_to_async(courier_record_location)(

@@ -4,21 +4,17 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from delivery.geo import haversine_km, travel_minutes
-from orders.models import OrderStatus, RefundStatus
-from orders.transitions import TERMINAL_STATUSES
-from tracking.models import EventType, TrackingEvent
+from core.geo import haversine_km, travel_minutes
+from core.timestamps import iso
+from orders.models import EventType, OrderStatus, RefundStatus, TrackingEvent
+from orders.transitions import order_is_final
 
 # Courier positions travel with the events but are not events: they have no sequence.
 LOCATION_UPDATED = "order.location_updated"
 
 
-def _iso(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def event_payload(event: TrackingEvent) -> dict:
-    """Seed 001's event fields plus seed 000's ids and times and the per-order sequence.
+    """The order-process API's event fields plus the customer tracking API's ids and times and the per-order sequence.
 
     Reads `event.order`, so select it with the event when building many payloads.
     """
@@ -39,28 +35,11 @@ def event_payload(event: TrackingEvent) -> dict:
         "actor_role": event.actor_role,
         "reason": event.reason,
         "metadata": event.metadata,
-        "timestamp": _iso(event.created_at),
-        "occurred_at": _iso(event.created_at),
-        "estimated_delivery_time": _iso(event.estimated_delivery_at),
-        "actual_delivery_time": _iso(delivered_at),
+        "timestamp": iso(event.created_at),
+        "occurred_at": iso(event.created_at),
+        "estimated_delivery_time": iso(event.estimated_delivery_at),
+        "actual_delivery_time": iso(delivered_at),
     }
-
-
-# Statuses after which the order itself is done but a refund may still be on its way.
-REFUNDABLE_END_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.RESTAURANT_REJECTED, OrderStatus.RETURNED})
-# Refund states after which nothing changes on its own (FAILED waits for a person).
-SETTLED_REFUND_STATUSES = frozenset({RefundStatus.NONE, RefundStatus.COMPLETED, RefundStatus.FAILED})
-
-
-def order_is_final(*, status: str, refund_status: str) -> bool:
-    """Whether no more live changes are expected for an order in this state.
-
-    Live tracking ends at the door (DELIVERED: a later return is seen by polling or the
-    history); a cancelled, rejected or returned order stays live while its refund moves.
-    """
-    if status in TERMINAL_STATUSES or status == OrderStatus.DELIVERED:
-        return True
-    return status in REFUNDABLE_END_STATUSES and refund_status in SETTLED_REFUND_STATUSES
 
 
 def payload_is_final(payload: dict) -> bool:
@@ -94,8 +73,8 @@ def status_payload(row: dict) -> dict:
         "payment_status": row["payment_status"],
         "delivery_status": row["delivery_status"],
         "refund_status": row["refund_status"],
-        "last_update_timestamp": _iso(row["updated_at"]),
-        "estimated_delivery_time": _iso(row["estimated_delivery_at"]),
+        "last_update_timestamp": iso(row["updated_at"]),
+        "estimated_delivery_time": iso(row["estimated_delivery_at"]),
         "sequence": row["sequence"],
     }
 
@@ -117,9 +96,9 @@ def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
         "order_number": order["number"],
         "latitude": float(latitude),
         "longitude": float(longitude),
-        "recorded_at": _iso(recorded_at),
+        "recorded_at": iso(recorded_at),
         "distance_km": round(distance_km, 3) if distance_km is not None else None,
-        "estimated_delivery_time": _iso(eta),
+        "estimated_delivery_time": iso(eta),
     }
 
 
@@ -131,6 +110,6 @@ def offer_payload(offer) -> dict:
         "order_number": offer.order.number,
         "state": offer.state,
         "distance_km": float(offer.distance_km),
-        "offered_at": _iso(offer.offered_at),
-        "expires_at": _iso(offer.expires_at),
+        "offered_at": iso(offer.offered_at),
+        "expires_at": iso(offer.expires_at),
     }

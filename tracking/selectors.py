@@ -3,32 +3,31 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.actors import Actor
+from core.errors import OrderNotFound
 from delivery.models import CourierProfile
 from delivery.selectors import courier_last_position, courier_offers_open
-from orders.actors import Actor
-from orders.errors import OrderNotFound
-from orders.models import Order, OrderStatus
+from orders.models import Order, TrackingEvent
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
+    order_access,
     order_status_snapshot,
     orders_available_for_courier,
     orders_visible_to,
     restaurant_queue,
-    staff_restaurant_ids,
 )
-from orders.transitions import ACTIVE_STATUSES
-from tracking.models import TrackingEvent
+from orders.transitions import ACTIVE_STATUSES, CARRYING_STATUSES
+from restaurants.selectors import staff_restaurant_ids
 from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
-
-# An order whose courier position is worth showing: the food is on its way.
-IN_TRANSIT_STATUSES = (OrderStatus.ORDER_PICKED_UP, OrderStatus.OUT_FOR_DELIVERY)
 
 # Most orders a queue or offer snapshot lists.
 SNAPSHOT_LIMIT = 200
 
 
 @dataclass(frozen=True)
-class OrderAccess:
+class OrderWatch:
+    """What a socket watching one order starts from: who is watching, and the lean status."""
+
     actor: Actor
     snapshot: dict
     deadline_at: datetime | None = None
@@ -41,31 +40,21 @@ def user_is_courier(user) -> bool:
     return CourierProfile.objects.filter(user=user).exists()
 
 
-def _actors_for(user) -> list[Actor]:
-    """The capacities in which `user` might see an order, most specific relationship first."""
-    actors = [Actor.customer(user), Actor.restaurant(user)]
-    if user_is_courier(user):
-        actors.append(Actor.courier(user))
-    if user.is_superuser:
-        actors.append(Actor.admin(user))
-    return actors
-
-
-def order_access(*, user, order_id) -> OrderAccess | None:
-    """The actor in which `user` sees the order and its lean status, or None if they may not."""
-    for actor in _actors_for(user):
-        try:
-            row = order_status_snapshot(actor=actor, order_id=order_id)
-        except OrderNotFound:
-            continue
-        return OrderAccess(actor=actor, snapshot=order_snapshot_payload(row), deadline_at=row["deadline_at"])
-    return None
+def order_watch(*, user, order_id) -> OrderWatch | None:
+    """The order's lean status for `user` in their capacity towards it (orders.selectors.order_access),
+    or None if they may not see it."""
+    try:
+        access = order_access(user=user, order_id=order_id)
+    except OrderNotFound:
+        return None
+    row = order_status_snapshot(actor=access.actor, order_id=access.order_id)
+    return OrderWatch(actor=access.actor, snapshot=order_snapshot_payload(row), deadline_at=row["deadline_at"])
 
 
 def order_snapshot_payload(row: dict) -> dict:
     snapshot = status_payload(row)
     snapshot["courier_location"] = (
-        courier_location_for_order(order_id=row["id"]) if (row["status"] in IN_TRANSIT_STATUSES) else None
+        courier_location_for_order(order_id=row["id"]) if (row["status"] in CARRYING_STATUSES) else None
     )
     return snapshot
 
@@ -126,9 +115,7 @@ def courier_board(*, courier) -> dict:
     visible = orders_visible_to(actor=Actor.courier(courier))
     assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
     # The orders of GET /api/orders/available/, nearest first.
-    available = orders_available_for_courier(
-        position=courier_last_position(courier=courier), courier=courier
-    )
+    available = orders_available_for_courier(position=courier_last_position(courier=courier), courier=courier)
     return {
         "assigned": [status_payload(row) for row in assigned.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
         "available": [status_payload(row) for row in available.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
@@ -139,6 +126,6 @@ def courier_board(*, courier) -> dict:
 def orders_in_transit_for_courier(*, courier) -> list[dict]:
     return list(
         orders_visible_to(actor=Actor.courier(courier))
-        .filter(courier=courier, status__in=IN_TRANSIT_STATUSES)
+        .filter(courier=courier, status__in=CARRYING_STATUSES)
         .values("id", "number", "delivery_latitude", "delivery_longitude")
     )

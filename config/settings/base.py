@@ -31,11 +31,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "channels",
+    "core",
     "orders",
     "restaurants",
+    # Each app registers its subscribers to committed order events in its AppConfig.ready(),
+    # and they run in this order: clients hear of an event (tracking) before the follow-up
+    # work it starts (delivery's courier offers).
+    "tracking",
     "delivery",
     "payments",
-    "tracking",
 ]
 
 MIDDLEWARE = [
@@ -135,13 +139,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSONParser, minus the 500s on deep nesting, NaN/Infinity and overflowing numbers.
     "DEFAULT_PARSER_CLASSES": [
-        "config.errors.StrictJSONParser",
+        "core.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "orders.errors.problem_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.problem_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -165,9 +169,7 @@ SPECTACULAR_SETTINGS = {
 # server: ./scripts/serve starts a worker and beat on it. See the README, "Background work".
 CELERY_LOCAL_DIR = Path(env("ORDERFLOW_CELERY_DIR", default=str(BASE_DIR / ".celery")))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
-CELERY_RESULT_BACKEND = env(
-    "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}"
-)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_LOCAL_DIR / "queue"),
@@ -238,7 +240,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS * 2},
     },
     "idempotency-keys-purge": {
-        "task": "orders.tasks.idempotency_purge_expired_task",
+        "task": "core.tasks.idempotency_purge_expired_task",
         "schedule": 3600.0,
         "options": {"expires": 7200.0},
     },
@@ -267,19 +269,6 @@ ORDERFLOW_RETURN_WINDOW_SECONDS = env.int("ORDERFLOW_RETURN_WINDOW_SECONDS", def
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
-
-# Called after commit with each tracking event written; see tracking/publishing.py.
-ORDERFLOW_EVENT_SUBSCRIBERS = env.list(
-    "ORDERFLOW_EVENT_SUBSCRIBERS",
-    default=[
-        # Polls see a transition no later than sockets do.
-        "orders.snapshots.status_snapshot_on_event",
-        "tracking.publishing.log_event",
-        # Clients hear of the event before the follow-up work it starts.
-        "tracking.broadcast.broadcast_event",
-        "delivery.subscribers.offer_confirmed_orders",
-    ],
-)
 
 # How long an order's lean status stays in Redis for pollers (orders/snapshots.py).
 ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS = env.int("ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS", default=300)

@@ -1,10 +1,13 @@
 """Helpers for the API tests: orders put into a state through the real services."""
 
-from delivery.models import HandoffCode, HandoffPurpose
-from delivery.services import otp_code
-from orders.actors import Actor
-from orders.models import Order, OrderStatus
-from orders.services import DeliveryAddress, OrderLine, order_assign_courier, order_place, order_transition
+from decimal import Decimal
+
+from core.actors import Actor
+from delivery.models import HandoffCode
+from delivery.services import order_assign_courier, otp_code
+from orders.models import HandoffPurpose, Order, OrderStatus
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
 from payments.services import payment_record_result
 
 ADDRESS = {
@@ -16,6 +19,11 @@ ADDRESS = {
     "latitude": 37.787,
     "longitude": -122.396,
 }
+
+# The same address as the services take it (coordinates as decimals).
+STORED_ADDRESS = DeliveryAddress(
+    **{**ADDRESS, "latitude": Decimal(str(ADDRESS["latitude"])), "longitude": Decimal(str(ADDRESS["longitude"]))}
+)
 
 
 def order_body(menu, *, delivery_type="delivery", payment_method="cod", **extra) -> dict:
@@ -46,7 +54,7 @@ def place(customer, menu, *, delivery_type="delivery", payment_method="cod", pai
         lines=[OrderLine(menu_item_id=menu["pizza"].pk, quantity=1, choice_ids=[menu["small"].pk])],
         delivery_type=delivery_type,
         payment_method=payment_method,
-        address=DeliveryAddress(**{k: v for k, v in ADDRESS.items()}) if delivery_type == "delivery" else None,
+        address=STORED_ADDRESS if delivery_type == "delivery" else None,
     )
     if paid:
         order = payment_record_result(order_id=order.pk, succeeded=True, provider_reference=f"pi_{order.number}")

@@ -7,9 +7,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from orders.models import Order
+from orders.models import EventType, Order, TrackingEvent
 from tests.api.support import kitchen_ready, order_body
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from delivery.models import CourierProfile, HandoffPurpose
-from orders.models import Order, OrderStatus
+from delivery.models import CourierProfile
+from orders.models import HandoffPurpose, Order, OrderStatus
 from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
 from tests.factories import OrderFactory, RestaurantFactory
 

@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from delivery.models import HandoffCode, HandoffPurpose
-from orders.models import Order, OrderStatus
+from delivery.models import HandoffCode
+from orders.models import HandoffPurpose, Order, OrderStatus
 from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
 
 pytestmark = pytest.mark.django_db

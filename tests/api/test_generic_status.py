@@ -1,9 +1,7 @@
 import pytest
 
-from delivery.models import HandoffPurpose
-from orders.models import Order, OrderStatus
+from orders.models import HandoffPurpose, Order, OrderStatus, TrackingEvent
 from tests.api.support import assign, code, kitchen_ready, place, problem
-from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

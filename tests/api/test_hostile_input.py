@@ -1,6 +1,7 @@
 """Input a client should never send still gets a 400 problem (or a 404), never a 500."""
 
 import base64
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -44,14 +45,17 @@ def test_an_integer_too_long_to_read_is_400(alice):
 
 
 def test_metadata_with_infinity_is_refused_by_the_service(customer, menu):
-    from orders.actors import Actor
-    from orders.errors import ValidationFailed
-    from orders.services import order_transition
+    from core.actors import Actor
+    from core.errors import ValidationFailed
+    from orders.services.transitions import order_transition
 
     order = place(customer, menu)
     with pytest.raises(ValidationFailed) as caught:
         order_transition(
-            order_id=order.pk, target=OrderStatus.CANCELLED, actor=Actor.customer(customer), metadata={"a": float("inf")}
+            order_id=order.pk,
+            target=OrderStatus.CANCELLED,
+            actor=Actor.customer(customer),
+            metadata={"a": float("inf")},
         )
     assert "metadata" in caught.value.errors
 
@@ -231,4 +235,3 @@ def test_another_restaurants_queue_is_404(kitchen):
     response = kitchen.get("/api/restaurants/orders/queue/", {"restaurant": str(RestaurantFactory().pk)})
 
     problem(response, 404, "restaurant_not_found")
-

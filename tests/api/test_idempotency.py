@@ -3,11 +3,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders.idempotency import body_fingerprint
-from orders.models import IdempotencyRecord, IdempotencyState, Order, OrderStatus
-from orders.services import idempotency_purge_expired
+from core.idempotency import body_fingerprint
+from core.models import IdempotencyRecord, IdempotencyState
+from core.services import idempotency_purge_expired
+from orders.models import Order, OrderStatus, TrackingEvent
 from tests.api.support import advance, order_body, place, problem
-from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

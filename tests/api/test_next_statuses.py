@@ -2,10 +2,10 @@
 
 import pytest
 
-from orders.actors import Actor
-from orders.errors import InvalidTransition
+from core.actors import Actor
+from core.errors import InvalidTransition
 from orders.models import OrderStatus
-from orders.services import order_transition
+from orders.services.transitions import order_transition
 from orders.transitions import next_statuses_for
 from tests.api.support import advance, place, problem
 

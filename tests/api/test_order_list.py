@@ -91,7 +91,7 @@ def test_superuser_lists_every_order(admin, customer, other_customer, restaurant
     assert len(numbers(admin.get("/api/orders/"))) == 2
 
 
-# ---------------------------------------------------------------- tabs (seed 004)
+# ---------------------------------------------------------------- tabs (the mobile order API)
 
 TAB_CASES = [
     # (status, delivery type, returned, tab)

@@ -61,4 +61,3 @@ def test_a_pickup_order_never_shows_a_position(alice, customer, menu):
     order = place(customer, menu, delivery_type="pickup")
 
     assert alice.get(f"/api/orders/{order.pk}/").json()["delivery_person_location"] is None
-

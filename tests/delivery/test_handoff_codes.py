@@ -11,14 +11,13 @@ from django.db import connection
 from django.utils import timezone
 from freezegun import freeze_time
 
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, OrderNotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests
 from delivery.models import HandoffCode
 from delivery.services import otp_check, otp_code, otp_issue, otp_resend, otp_reveal
-from orders.errors import Conflict, Forbidden, OrderNotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests
-from orders.actors import Actor
-from orders.models import DeliveryStatus, DeliveryType, Order, PaymentMethod, PaymentStatus
-from orders.services import order_transition
+from orders.models import DeliveryStatus, DeliveryType, Order, PaymentMethod, PaymentStatus, TrackingEvent
+from orders.services.transitions import order_transition
 from tests.factories import OrderFactory
-from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +139,10 @@ def test_too_many_wrong_codes_lock_the_code(waiting_order, actors):
     assert status_of(order) == "OUT_FOR_DELIVERY"
 
 
-@pytest.mark.parametrize(("purpose", "delivery_type", "valid_minutes"),
-                         [("pickup", "delivery", 15), ("delivery", "delivery", 30), ("pickup", "pickup", 15)])
+@pytest.mark.parametrize(
+    ("purpose", "delivery_type", "valid_minutes"),
+    [("pickup", "delivery", 15), ("delivery", "delivery", 30), ("pickup", "pickup", 15)],
+)
 def test_codes_expire(purpose, delivery_type, valid_minutes, waiting_order, actors):
     with freeze_time(NOON) as clock:
         just_in_time = waiting_order(purpose, delivery_type)
@@ -328,7 +329,10 @@ def _walk_a_code_through_its_life(order, actors, clock):
 @pytest.fixture
 def picked_up_order(customer, restaurant, courier_user):
     return OrderFactory(
-        status="ORDER_PICKED_UP", customer=customer, restaurant=restaurant, courier=courier_user,
+        status="ORDER_PICKED_UP",
+        customer=customer,
+        restaurant=restaurant,
+        courier=courier_user,
         delivery_status=DeliveryStatus.PICKED_UP,
     )
 

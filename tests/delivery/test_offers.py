@@ -6,15 +6,21 @@ from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, NotFound
 from delivery.models import CourierOffer, OfferState
 from delivery.selectors import courier_offers_open
-from delivery.services import courier_offer_accept, courier_offer_decline, courier_offer_next, courier_offers_renew
+from delivery.services import (
+    courier_offer_accept,
+    courier_offer_decline,
+    courier_offer_next,
+    courier_offers_renew,
+    order_assign_courier,
+)
 from delivery.tasks import courier_offer_task, courier_offers_renew_task
-from orders.actors import Actor
-from orders.errors import Conflict, Forbidden, NotFound
 from orders.models import DeliveryStatus, OrderStatus
 from orders.selectors import orders_available_to_couriers
-from orders.services import order_assign_courier, order_cancel
+from orders.services.transitions import order_cancel
 from tests.factories import CourierFactory, OrderFactory
 from tests.lifecycle import move, place
 
@@ -48,8 +54,9 @@ def confirmed(customer, menu, staff_user):
 
 
 @freeze_time(START)
-def test_confirming_a_delivery_order_offers_it_to_the_nearest_courier(customer, menu, staff_user, couriers,
-                                                                     django_capture_on_commit_callbacks):
+def test_confirming_a_delivery_order_offers_it_to_the_nearest_courier(
+    customer, menu, staff_user, couriers, django_capture_on_commit_callbacks
+):
     order = place(customer, menu)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -64,8 +71,7 @@ def test_confirming_a_delivery_order_offers_it_to_the_nearest_courier(customer, 
     assert order in orders_available_to_couriers(), "anyone may still claim it meanwhile"
 
 
-def test_a_pickup_order_is_offered_to_nobody(customer, menu, staff_user, couriers,
-                                            django_capture_on_commit_callbacks):
+def test_a_pickup_order_is_offered_to_nobody(customer, menu, staff_user, couriers, django_capture_on_commit_callbacks):
     order = place(customer, menu, delivery_type="pickup")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -103,8 +109,7 @@ def test_an_expired_offer_goes_to_the_next_nearest_courier_and_never_back(confir
     assert confirmed.courier is None and confirmed in orders_available_to_couriers()
 
 
-def test_busy_offline_far_and_already_considering_couriers_are_skipped(customer, menu, staff_user, confirmed,
-                                                                       couriers):
+def test_busy_offline_far_and_already_considering_couriers_are_skipped(customer, menu, staff_user, confirmed, couriers):
     courier_at("offline", NEAR, is_online=False)
     courier_at("too_far", OUT_OF_RANGE)
     busy_order = OrderFactory(status=OrderStatus.PREPARING, courier=couriers["near"], restaurant=confirmed.restaurant)

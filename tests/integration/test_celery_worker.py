@@ -19,12 +19,12 @@ from django.db import connection
 from django.test import Client
 
 from config.celery import app as celery_app
-from orders.models import ActorRole, OrderStatus, PaymentStatus, RefundStatus
+from core.actors import ActorRole
+from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
 from payments.models import Refund, RefundRecordStatus, SimulatedProviderOperation
 from payments.services import refund_idempotency_key
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from tests.lifecycle import place
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -65,8 +65,17 @@ class Workers:
             **env,
         }
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=1", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", f"--hostname={name}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname={name}@%h",
         ]
         if beat:
             command += ["--beat", f"--schedule={self.tmp_path / 'beat-schedule'}"]
@@ -123,16 +132,28 @@ def wait_for(condition, workers: Workers, what: str):
 
 def pay_over_http(order) -> None:
     body = json.dumps(
-        {"id": f"evt_{order.pk.hex}", "type": "payment.succeeded",
-         "data": {"order_id": str(order.pk), "reference": f"sim_ch_{order.pk.hex}",
-                  "amount": str(order.total), "currency": order.currency}}
+        {
+            "id": f"evt_{order.pk.hex}",
+            "type": "payment.succeeded",
+            "data": {
+                "order_id": str(order.pk),
+                "reference": f"sim_ch_{order.pk.hex}",
+                "amount": str(order.total),
+                "currency": order.currency,
+            },
+        }
     ).encode()
     timestamp = str(int(time.time()))
     response = Client().post(
-        "/api/payments/webhook/", data=body, content_type="application/json",
-        headers={TIMESTAMP_HEADER: timestamp,
-                 SIGNATURE_HEADER: webhook_signature(secret=settings.ORDERFLOW_PAYMENT_WEBHOOK_SECRET,
-                                                     timestamp=timestamp, body=body)},
+        "/api/payments/webhook/",
+        data=body,
+        content_type="application/json",
+        headers={
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: webhook_signature(
+                secret=settings.ORDERFLOW_PAYMENT_WEBHOOK_SECRET, timestamp=timestamp, body=body
+            ),
+        },
     )
     assert response.status_code == 200, response.content
 
@@ -160,7 +181,8 @@ def test_a_cancelled_paid_order_is_refunded_by_the_worker(workers, customer, men
 
     refund = wait_for(
         lambda: Refund.objects.filter(order=order, status=RefundRecordStatus.COMPLETED).first(),
-        workers, "the refund to complete",
+        workers,
+        "the refund to complete",
     )
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUND_COMPLETED
@@ -177,7 +199,8 @@ def test_beat_cancels_an_order_nobody_confirms(workers, customer, menu, settings
 
     wait_for(
         lambda: type(order).objects.filter(pk=order.pk, status=OrderStatus.CANCELLED).exists(),
-        workers, "the sweep to cancel the order",
+        workers,
+        "the sweep to cancel the order",
     )
     order.refresh_from_db()
     assert (order.cancelled_by, order.cancellation_reason) == (ActorRole.SYSTEM, "restaurant_timeout")
@@ -193,8 +216,11 @@ def test_a_worker_killed_mid_refund_neither_loses_nor_repeats_it(workers, custom
     cancel(order, customer)
     refund = wait_for(lambda: Refund.objects.filter(order=order).first(), workers, "the refund")
     key = refund_idempotency_key(refund)
-    wait_for(lambda: SimulatedProviderOperation.objects.filter(idempotency_key=key).exists(), workers,
-             "the provider to receive the refund")
+    wait_for(
+        lambda: SimulatedProviderOperation.objects.filter(idempotency_key=key).exists(),
+        workers,
+        "the provider to receive the refund",
+    )
 
     workers.kill(slow)
 
@@ -203,7 +229,8 @@ def test_a_worker_killed_mid_refund_neither_loses_nor_repeats_it(workers, custom
     workers.start()
     wait_for(
         lambda: Refund.objects.filter(pk=refund.pk, status=RefundRecordStatus.COMPLETED).exists(),
-        workers, "the second worker to finish the refund",
+        workers,
+        "the second worker to finish the refund",
     )
     refund.refresh_from_db()
     operation = SimulatedProviderOperation.objects.get(idempotency_key=key)

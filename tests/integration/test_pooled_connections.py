@@ -32,9 +32,7 @@ def limited_role() -> str:
     database = settings.DATABASES["default"]["NAME"]
     role = f"orderflow_limited_{database}"[:63]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DO $$ BEGIN CREATE ROLE %s LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$" % role
-        )
+        cursor.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         cursor.execute(f"ALTER ROLE {role} LOGIN CONNECTION LIMIT {ROLE_CONNECTION_LIMIT}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
@@ -65,7 +63,9 @@ def test_more_clients_than_the_database_allows_connections_get_no_5xx(limited_se
     def client(n: int) -> list[int]:
         with requests.Session() as session:
             return [
-                session.get(f"{limited_server.http}{paths[(n + i) % len(paths)]}", headers=headers, timeout=60).status_code
+                session.get(
+                    f"{limited_server.http}{paths[(n + i) % len(paths)]}", headers=headers, timeout=60
+                ).status_code
                 for i in range(REQUESTS_PER_CLIENT)
             ]
 

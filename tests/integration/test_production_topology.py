@@ -52,7 +52,7 @@ def topology():
         ORDERFLOW_WS_DRAIN_SECONDS="5",
     )
     env.pop("ORDERFLOW_DB_POOL", None)
-    log = open(Path(run_dir) / "script.log", "w")  # noqa: SIM115 - closed below
+    log = open(Path(run_dir) / "script.log", "w")
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "serve-production")],
         cwd=ROOT,

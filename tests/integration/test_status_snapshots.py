@@ -12,10 +12,11 @@ from freezegun import freeze_time
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from core.actors import Actor
+from delivery.services import order_assign_courier
 from orders import snapshots
-from orders.actors import Actor
 from orders.models import Order, OrderStatus
-from orders.services import order_assign_courier, order_transition
+from orders.services.transitions import order_transition
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_read, status_snapshot_store
 from restaurants.models import StaffMembership
 from tests.api.support import place
@@ -52,7 +53,9 @@ def test_a_poll_right_after_each_committed_transition_shows_it(customer, staff_u
     etag = poll(client, order)["ETag"]
 
     for target in (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING):
-        assert kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": target}, format="json").status_code == 200
+        assert (
+            kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": target}, format="json").status_code == 200
+        )
         answer = poll(client, order, HTTP_IF_NONE_MATCH=etag)
         assert answer.status_code == 200 and answer.json()["status"] == target
         etag = answer["ETag"]
@@ -97,7 +100,9 @@ def test_staff_whose_membership_is_revoked_are_refused(customer, staff_user, men
     assert response.json()["code"] == "order_not_found"
 
 
-def test_someone_else_gets_404_with_the_snapshot_in_place(customer, other_customer, other_staff_user, courier_user, menu):
+def test_someone_else_gets_404_with_the_snapshot_in_place(
+    customer, other_customer, other_staff_user, courier_user, menu
+):
     order = place(customer, menu)
     assert status_snapshot_read(order.pk) is not None
 
@@ -106,7 +111,9 @@ def test_someone_else_gets_404_with_the_snapshot_in_place(customer, other_custom
         assert response.status_code == 404 and response.json()["code"] == "order_not_found"
 
 
-def test_an_offered_courier_and_an_admin_read_through_the_database(customer, staff_user, courier_user, admin_user, menu):
+def test_an_offered_courier_and_an_admin_read_through_the_database(
+    customer, staff_user, courier_user, admin_user, menu
+):
     courier_user.courier_profile.is_online = True
     courier_user.courier_profile.save(update_fields=["is_online"])
     order = place(customer, menu)
@@ -153,15 +160,19 @@ def test_polls_fall_back_to_the_database_when_redis_is_unreachable(customer, sta
     monkeypatch.setattr(snapshots, "_client", None)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     try:
-        order_transition(
-            order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user)
-        )
+        order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
         body = poll(signed_in(customer), order).json()
     finally:
         monkeypatch.setattr(snapshots, "_client", None)
 
     assert (body["status"], body["sequence"]) == ("RESTAURANT_CONFIRMED", 2)
     assert set(body) == {
-        "order_id", "order_number", "status", "payment_status", "delivery_status", "last_update",
-        "estimated_delivery_time", "sequence",
+        "order_id",
+        "order_number",
+        "status",
+        "payment_status",
+        "delivery_status",
+        "last_update",
+        "estimated_delivery_time",
+        "sequence",
     }

@@ -9,13 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders.models import DeadlineKind, Order, OrderStatus
-from orders.services import orders_sweep_overdue
-from orders.snapshots import status_snapshot_read
+from orders.models import DeadlineKind, EventType, Order, OrderStatus
+from orders.services.deadlines import orders_sweep_overdue
+from orders.snapshots import status_snapshot_on_event, status_snapshot_read
 from tests.lifecycle import place, place_paid
 from tracking import broadcast
 from tracking.groups import order_group
-from tracking.models import EventType
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -35,13 +34,10 @@ record_single.many = record_batch
 
 
 @pytest.fixture
-def recorded(settings):
+def recorded(event_subscribers):
     BATCHES.clear()
     SINGLES.clear()
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = [
-        "orders.snapshots.status_snapshot_on_event",
-        f"{__name__}.record_single",
-    ]
+    event_subscribers([status_snapshot_on_event, record_single])
     yield
     BATCHES.clear()
     SINGLES.clear()
@@ -103,7 +99,9 @@ def test_a_batch_broadcast_sends_one_order_s_events_in_rounds(customer, menu, mo
     broadcast.broadcast_events(events)
 
     def turns(order):
-        return [turn for turn, messages in enumerate(sent_rounds) for group, _ in messages if group == order_group(order.pk)]
+        return [
+            turn for turn, messages in enumerate(sent_rounds) for group, _ in messages if group == order_group(order.pk)
+        ]
 
     assert turns(first) == list(range(first.events.count())) and len(turns(first)) > 1
     assert turns(second) == list(range(second.events.count()))

@@ -8,12 +8,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from orders.actors import Actor
-from orders.errors import InvalidTransition
-from orders.models import Order, OrderStatus
-from orders.services import order_enforce_deadline, order_transition, orders_sweep_overdue
+from core.actors import Actor
+from core.errors import InvalidTransition
+from orders.models import EventType, Order, OrderStatus
+from orders.services.deadlines import order_enforce_deadline, orders_sweep_overdue
+from orders.services.transitions import order_transition
 from tests.lifecycle import place
-from tracking.models import EventType
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

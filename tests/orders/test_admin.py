@@ -1,4 +1,5 @@
 import logging
+from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -7,18 +8,19 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from delivery.models import HandoffPurpose
+from core.actors import Actor
 from delivery.services import otp_reveal
-from orders.actors import Actor
-from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.services import DeliveryAddress, OrderLine, order_place, order_transition
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod, TrackingEvent
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
 from restaurants.services import staff_group_ensure
 from tests.factories import MenuItemFactory, OrderFactory, UserFactory
-from tracking.models import TrackingEvent
 
 S = OrderStatus
 CHANGELIST = reverse("admin:orders_order_changelist")
-ADDRESS = DeliveryAddress(street="500 Howard Street", city="San Francisco", latitude="37.787", longitude="-122.396")
+ADDRESS = DeliveryAddress(
+    street="500 Howard Street", city="San Francisco", latitude=Decimal("37.787"), longitude=Decimal("-122.396")
+)
 EVENT_FIELDS = ("sequence", "event_type", "from_status", "to_status", "actor_role", "actor_name", "reason")
 
 
@@ -407,7 +409,7 @@ def test_staff_see_only_their_menu(staff_client, restaurant, other_restaurant, a
     [
         "admin:payments_payment_changelist",
         "admin:payments_refund_changelist",
-        "admin:tracking_trackingevent_changelist",
+        "admin:orders_trackingevent_changelist",
         "admin:delivery_handoffcode_changelist",
     ],
 )

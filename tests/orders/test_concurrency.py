@@ -4,20 +4,23 @@ Each thread has its own database connection and waits at a barrier, so the
 calls really do overlap; the order's row lock must serialise them.
 """
 
+import itertools
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
 
-from orders.actors import Actor
-from orders.errors import ApplicationError, Conflict, InvalidTransition
-from orders.models import Order
-from orders.services import DeliveryAddress, OrderLine, order_assign_courier, order_place, order_transition
+from core.actors import Actor
+from core.errors import ApplicationError, Conflict, InvalidTransition
+from delivery.services import order_assign_courier
+from orders.models import Order, TrackingEvent
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
 from payments.services import payment_record_result
 from payments.tasks import refund_process_task
-from tracking.models import TrackingEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +36,7 @@ def race(calls: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
         try:
             barrier.wait()
             outcomes[index] = ("ok", call())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+        except BaseException as exc:
             outcomes[index] = ("error", exc)
         finally:
             connection.close()
@@ -53,7 +56,7 @@ def assert_gapless_history(order: Order) -> list[TrackingEvent]:
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert order.sequence == len(events)
     # Each event starts where the previous one left the order, and the last is where it is now.
-    for previous, event in zip(events, events[1:]):
+    for previous, event in itertools.pairwise(events):
         assert event.from_status == previous.to_status, (previous, event)
     assert events[-1].to_status == order.status
     return events
@@ -68,8 +71,12 @@ def place(customer, restaurant, menu):
             lines=[OrderLine(menu_item_id=menu["salad"].pk, quantity=2)],
             delivery_type="delivery",
             payment_method=payment_method,
-            address=DeliveryAddress(street="500 Howard Street", city="San Francisco", latitude=37.787,
-                                    longitude=-122.396),
+            address=DeliveryAddress(
+                street="500 Howard Street",
+                city="San Francisco",
+                latitude=Decimal("37.787"),
+                longitude=Decimal("-122.396"),
+            ),
         )
 
     return place_order
@@ -81,7 +88,9 @@ CONFLICTS = {
     "confirm vs reject": ([], ("restaurant", "RESTAURANT_CONFIRMED"), ("admin", "RESTAURANT_REJECTED")),
     "customer cancel vs reject": ([], ("customer", "CANCELLED"), ("restaurant", "RESTAURANT_REJECTED")),
     "customer cancel vs start preparing": (
-        [("restaurant", "RESTAURANT_CONFIRMED")], ("customer", "CANCELLED"), ("restaurant", "PREPARING")
+        [("restaurant", "RESTAURANT_CONFIRMED")],
+        ("customer", "CANCELLED"),
+        ("restaurant", "PREPARING"),
     ),
 }
 
@@ -93,12 +102,14 @@ def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
         order_transition(order_id=order.pk, target=target, actor=actors[role])
     events_before = TrackingEvent.objects.filter(order=order).count()
 
-    outcomes = race([
-        lambda role=role, target=target: order_transition(
-            order_id=order.pk, target=target, actor=actors[role], reason="race"
-        )
-        for role, target in (first, second)
-    ])
+    outcomes = race(
+        [
+            lambda role=role, target=target: order_transition(
+                order_id=order.pk, target=target, actor=actors[role], reason="race"
+            )
+            for role, target in (first, second)
+        ]
+    )
 
     winners = [index for index, (kind, _) in enumerate(outcomes) if kind == "ok"]
     losers = [value for kind, value in outcomes if kind == "error"]
@@ -119,10 +130,14 @@ def test_two_couriers_claiming_one_order_one_gets_it(status_path, place, actors,
         order_transition(order_id=order.pk, target=target, actor=actors["restaurant"])
     couriers = [courier_user, other_courier_user]
 
-    outcomes = race([
-        lambda courier=courier: order_assign_courier(order_id=order.pk, courier=courier, actor=Actor.courier(courier))
-        for courier in couriers
-    ])
+    outcomes = race(
+        [
+            lambda courier=courier: order_assign_courier(
+                order_id=order.pk, courier=courier, actor=Actor.courier(courier)
+            )
+            for courier in couriers
+        ]
+    )
 
     winners = [couriers[index] for index, (kind, _) in enumerate(outcomes) if kind == "ok"]
     losers = [value for kind, value in outcomes if kind == "error"]

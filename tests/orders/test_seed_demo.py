@@ -8,11 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from delivery.models import CourierProfile
-from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus, RefundStatus
+from orders.models import DeliveryType, EventType, Order, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
 from payments.models import Payment, Refund
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership
 from restaurants.services import STAFF_GROUP_NAME
-from tracking.models import EventType, TrackingEvent
 
 S = OrderStatus
 USERNAMES = ["admin", "alice", "carol", "pizza_staff", "sushi_staff", "dave", "erin", "frank"]

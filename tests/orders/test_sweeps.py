@@ -4,14 +4,24 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from orders.errors import InvalidTransition
-from orders.models import ActorRole, DeadlineKind, DeliveryType, Order, OrderStatus, PaymentStatus, RefundStatus
-from orders.services import SweepReport, order_enforce_deadline, order_transition, orders_sweep_overdue
+from core.actors import ActorRole
+from core.errors import InvalidTransition
+from orders.models import (
+    DeadlineKind,
+    DeliveryType,
+    EventType,
+    Order,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+    TrackingEvent,
+)
+from orders.services.deadlines import SweepReport, order_enforce_deadline, orders_sweep_overdue
+from orders.services.transitions import order_transition
 from orders.tasks import orders_sweep_overdue_task
 from payments.models import Refund
 from tests.factories import OrderFactory
 from tests.lifecycle import move, place, place_paid, to_ready
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = pytest.mark.django_db
 

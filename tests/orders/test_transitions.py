@@ -16,25 +16,26 @@ from django.db import transaction
 from django.utils import timezone
 from freezegun import freeze_time
 
-from delivery.models import HandoffCode, HandoffPurpose
-from delivery.services import otp_code, otp_issue
-from orders.actors import Actor
-from orders.errors import Conflict, Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
+from delivery.models import HandoffCode
+from delivery.services import order_assign_courier, otp_code, otp_issue
 from orders.models import (
     DeadlineKind,
     DeliveryStatus,
     DeliveryType,
+    HandoffPurpose,
     Order,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
+    TrackingEvent,
 )
-from orders.services import order_assign_courier, order_cancel, order_transition
+from orders.services.transitions import order_cancel, order_transition
 from orders.transitions import TERMINAL_STATUSES, TRANSITIONS
 from payments.models import Payment, PaymentRecordStatus, Refund, RefundRecordStatus
 from tests.factories import OrderFactory, UserFactory
-from tracking.models import TrackingEvent
 
 ROLES = ("customer", "restaurant", "courier", "admin", "payment", "system")
 
@@ -210,9 +211,7 @@ def _role_may_ever_reach(role, target):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("source", "target"), list(itertools.product(STATUSES, STATUSES)), ids=lambda status: status
-)
+@pytest.mark.parametrize(("source", "target"), list(itertools.product(STATUSES, STATUSES)), ids=lambda status: status)
 def test_every_cell_of_the_table(source, target, make_order, actors):
     pair = (source, target)
     delivery_type = DeliveryType.PICKUP if pair in PICKUP_ORDERS_ONLY else DeliveryType.DELIVERY
@@ -416,8 +415,9 @@ def test_a_pickup_order_cannot_be_picked_up_by_a_courier(make_order, actors, cou
 @pytest.mark.django_db
 @pytest.mark.parametrize("source", ["CANCELLED", "RESTAURANT_REJECTED"])
 def test_an_unpaid_order_has_no_refund_to_complete(source, make_order, actors):
-    order = make_order(source, payment_method=PaymentMethod.COD, payment_status=PaymentStatus.PENDING,
-                       refund_status=RefundStatus.NONE)
+    order = make_order(
+        source, payment_method=PaymentMethod.COD, payment_status=PaymentStatus.PENDING, refund_status=RefundStatus.NONE
+    )
     error = expect_refusal(
         lambda: order_transition(order_id=order.pk, target="REFUND_COMPLETED", actor=actors["system"]),
         InvalidTransition,
@@ -432,8 +432,9 @@ def test_an_unpaid_order_has_no_refund_to_complete(source, make_order, actors):
 def test_a_customer_cannot_cancel_once_preparation_started(source, make_order, actors):
     order = make_order(source)
     before = order_row(order)
-    error = expect_refusal(lambda: order_cancel(order_id=order.pk, actor=actors["customer"]),
-                           InvalidTransition, "invalid_transition")
+    error = expect_refusal(
+        lambda: order_cancel(order_id=order.pk, actor=actors["customer"]), InvalidTransition, "invalid_transition"
+    )
     assert error.status_code == 409
     assert error.extra == {"current_status": source, "allowed_statuses": []}
     assert order_row(order) == before
@@ -498,16 +499,46 @@ NOON = "2026-03-04 12:00:00"
 @pytest.mark.parametrize(
     ("source", "target", "role", "delivery_type", "kind", "wait_setting"),
     [
-        ("PAYMENT_PENDING", "PAYMENT_SUCCESS", "payment", "delivery", DeadlineKind.CONFIRMATION,
-         "ORDERFLOW_CONFIRM_TIMEOUT_SECONDS"),
-        ("PREPARING", "READY_FOR_PICKUP", "restaurant", "delivery", DeadlineKind.PICKUP,
-         "ORDERFLOW_PICKUP_TIMEOUT_SECONDS"),
-        ("PREPARING", "READY_FOR_PICKUP", "restaurant", "pickup", DeadlineKind.COLLECTION,
-         "ORDERFLOW_COLLECTION_TIMEOUT_SECONDS"),
-        ("OUT_FOR_DELIVERY", "DELIVERED", "courier", "delivery", DeadlineKind.RETURN_WINDOW,
-         "ORDERFLOW_RETURN_WINDOW_SECONDS"),
-        ("READY_FOR_PICKUP", "DELIVERED", "restaurant", "pickup", DeadlineKind.RETURN_WINDOW,
-         "ORDERFLOW_RETURN_WINDOW_SECONDS"),
+        (
+            "PAYMENT_PENDING",
+            "PAYMENT_SUCCESS",
+            "payment",
+            "delivery",
+            DeadlineKind.CONFIRMATION,
+            "ORDERFLOW_CONFIRM_TIMEOUT_SECONDS",
+        ),
+        (
+            "PREPARING",
+            "READY_FOR_PICKUP",
+            "restaurant",
+            "delivery",
+            DeadlineKind.PICKUP,
+            "ORDERFLOW_PICKUP_TIMEOUT_SECONDS",
+        ),
+        (
+            "PREPARING",
+            "READY_FOR_PICKUP",
+            "restaurant",
+            "pickup",
+            DeadlineKind.COLLECTION,
+            "ORDERFLOW_COLLECTION_TIMEOUT_SECONDS",
+        ),
+        (
+            "OUT_FOR_DELIVERY",
+            "DELIVERED",
+            "courier",
+            "delivery",
+            DeadlineKind.RETURN_WINDOW,
+            "ORDERFLOW_RETURN_WINDOW_SECONDS",
+        ),
+        (
+            "READY_FOR_PICKUP",
+            "DELIVERED",
+            "restaurant",
+            "pickup",
+            DeadlineKind.RETURN_WINDOW,
+            "ORDERFLOW_RETURN_WINDOW_SECONDS",
+        ),
         ("PAYMENT_PENDING", "PAYMENT_FAILED", "payment", "delivery", "", None),
         ("PAYMENT_PENDING", "CANCELLED", "system", "delivery", "", None),
         ("ORDER_PLACED", "RESTAURANT_CONFIRMED", "restaurant", "delivery", "", None),
@@ -522,8 +553,7 @@ def test_waiting_states_set_the_next_deadline_and_others_clear_it(
 ):
     with freeze_time(NOON):
         now = timezone.now()
-        order = make_order(source, delivery_type=delivery_type, deadline_at=now,
-                           deadline_kind=DeadlineKind.PAYMENT)
+        order = make_order(source, delivery_type=delivery_type, deadline_at=now, deadline_kind=DeadlineKind.PAYMENT)
         _move(order, target, actors[role])
     if wait_setting is None:
         assert (order.deadline_at, order.deadline_kind) == (None, "")
@@ -545,13 +575,17 @@ def test_waiting_states_set_the_next_deadline_and_others_clear_it(
 )
 def test_a_paid_order_that_will_not_be_kept_gets_a_refund(source, target, role, make_order, actors):
     order = make_order(source, total=Decimal("31.40"))
-    payment = Payment.objects.create(order=order, provider="simulated", amount=order.total, currency="USD",
-                                     status=PaymentRecordStatus.SUCCEEDED)
+    payment = Payment.objects.create(
+        order=order, provider="simulated", amount=order.total, currency="USD", status=PaymentRecordStatus.SUCCEEDED
+    )
     result = _move(order, target, actors[role])
 
     refund = Refund.objects.get(order=order)
     assert (refund.status, refund.amount, refund.currency, refund.payment) == (
-        RefundRecordStatus.PENDING, Decimal("31.40"), "USD", payment
+        RefundRecordStatus.PENDING,
+        Decimal("31.40"),
+        "USD",
+        payment,
     )
     assert order.refund_status == RefundStatus.PENDING
     refund_event = TrackingEvent.objects.get(order=order, event_type="order.refund_updated")
@@ -589,8 +623,9 @@ def test_an_unpaid_order_is_cancelled_without_a_refund(source, target, role, mak
     [("OUT_FOR_DELIVERY", "courier", "delivery"), ("READY_FOR_PICKUP", "restaurant", "pickup")],
 )
 def test_cash_is_paid_when_the_food_is_handed_over(source, role, delivery_type, make_order, actors):
-    order = make_order(source, delivery_type=delivery_type, payment_method=PaymentMethod.COD,
-                       payment_status=PaymentStatus.PENDING)
+    order = make_order(
+        source, delivery_type=delivery_type, payment_method=PaymentMethod.COD, payment_status=PaymentStatus.PENDING
+    )
     result = _move(order, "DELIVERED", actors[role])
     assert order.payment_status == PaymentStatus.PAID
     assert order.paid_at == order.delivered_at == result.event.created_at
@@ -623,8 +658,10 @@ def test_the_courier_steps_move_the_delivery_status(source, target, role, delive
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("source", "target", "role", "purpose"),
-    [("PREPARING", "READY_FOR_PICKUP", "restaurant", "pickup"),
-     ("ORDER_PICKED_UP", "OUT_FOR_DELIVERY", "courier", "delivery")],
+    [
+        ("PREPARING", "READY_FOR_PICKUP", "restaurant", "pickup"),
+        ("ORDER_PICKED_UP", "OUT_FOR_DELIVERY", "courier", "delivery"),
+    ],
 )
 def test_entering_a_handoff_state_issues_its_code(source, target, role, purpose, make_order, actors):
     order = make_order(source)
@@ -645,9 +682,9 @@ def record_published(event):
 
 
 @pytest.fixture
-def published(settings):
+def published(event_subscribers):
     PUBLISHED.clear()
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = [f"{__name__}.record_published"]
+    event_subscribers([record_published])
     yield PUBLISHED
     PUBLISHED.clear()
 
@@ -687,15 +724,12 @@ class Boom(Exception):
 
 
 @pytest.mark.django_db
-def test_a_rolled_back_transition_publishes_nothing(
-    make_order, actors, published, django_capture_on_commit_callbacks
-):
+def test_a_rolled_back_transition_publishes_nothing(make_order, actors, published, django_capture_on_commit_callbacks):
     order = make_order("PAYMENT_SUCCESS")
     before = order_row(order)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(Boom), transaction.atomic():
-            order_cancel(order_id=order.pk, actor=actors["customer"])
-            raise Boom
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Boom), transaction.atomic():
+        order_cancel(order_id=order.pk, actor=actors["customer"])
+        raise Boom
     assert callbacks == []
     assert published == []
     assert order_row(order) == before
@@ -706,9 +740,8 @@ def test_a_rolled_back_transition_publishes_nothing(
 @pytest.mark.django_db
 def test_a_refused_transition_publishes_nothing(make_order, actors, published, django_capture_on_commit_callbacks):
     order = make_order("PREPARING")
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(InvalidTransition):
-            order_cancel(order_id=order.pk, actor=actors["customer"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(InvalidTransition):
+        order_cancel(order_id=order.pk, actor=actors["customer"])
     assert callbacks == []
     assert published == []
 
@@ -735,8 +768,9 @@ def test_a_courier_claiming_an_order_just_taken_by_another_is_told_so(make_order
 def test_a_courier_cannot_claim_an_order_that_is_not_on_offer(
     status, delivery_type, make_order, actors, other_courier_user
 ):
-    order = make_order(status, delivery_type=delivery_type,
-                       courier=other_courier_user if status == "ORDER_PICKED_UP" else None)
+    order = make_order(
+        status, delivery_type=delivery_type, courier=other_courier_user if status == "ORDER_PICKED_UP" else None
+    )
     before = order_row(order)
     expect_refusal(
         lambda: order_assign_courier(order_id=order.pk, courier=actors["courier"].user, actor=actors["courier"]),

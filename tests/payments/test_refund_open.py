@@ -1,10 +1,9 @@
 import pytest
 
-from orders.models import DeliveryStatus, OrderStatus, PaymentMethod, PaymentStatus, RefundStatus
-from orders.services import order_transition
+from orders.models import DeliveryStatus, OrderStatus, PaymentMethod, PaymentStatus, RefundStatus, TrackingEvent
+from orders.services.transitions import order_transition
 from payments.models import Refund, RefundRecordStatus
 from tests.factories import OrderFactory
-from tracking.models import TrackingEvent
 
 
 def delivered_order(restaurant, payment_method):

@@ -6,10 +6,10 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 from django.utils import timezone
 
-from orders.actors import Actor
-from orders.errors import Conflict
-from orders.models import OrderStatus, PaymentStatus, RefundStatus
-from orders.services import order_cancel
+from core.actors import Actor
+from core.errors import Conflict
+from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
+from orders.services.transitions import order_cancel
 from payments import providers
 from payments.admin import RefundAdmin
 from payments.models import Refund, RefundRecordStatus, SimulatedProviderOperation
@@ -17,7 +17,6 @@ from payments.providers import ProviderError, ProviderResult, SimulatedProvider
 from payments.services import RefundRetryLater, refund_process, refund_retry, refunds_requeue_stale
 from payments.tasks import refund_process_task
 from tests.lifecycle import move, place, place_paid
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +60,9 @@ def cancelled_paid(customer, menu, actors):
     return order
 
 
-def test_cancelling_a_paid_order_queues_its_refund_after_commit(customer, menu, actors,
-                                                                 django_capture_on_commit_callbacks):
+def test_cancelling_a_paid_order_queues_its_refund_after_commit(
+    customer, menu, actors, django_capture_on_commit_callbacks
+):
     order = place_paid(customer, menu)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -191,8 +191,9 @@ def test_a_permanent_failure_is_failed_at_once(cancelled_paid, provider):
     assert refund_states(cancelled_paid) == ["PENDING", "PROCESSING", "FAILED"]
 
 
-def test_a_person_retries_a_failed_refund_from_the_admin(cancelled_paid, provider, admin_user,
-                                                          django_capture_on_commit_callbacks):
+def test_a_person_retries_a_failed_refund_from_the_admin(
+    cancelled_paid, provider, admin_user, django_capture_on_commit_callbacks
+):
     provider(ProviderError("charge not found", transient=False), "sim_re_after_retry")
     refund = Refund.objects.get(order=cancelled_paid)
     refund_process(refund_id=refund.pk)
@@ -304,8 +305,9 @@ class TestSimulatedProvider:
         assert isinstance(providers.get_provider(), ScriptedProvider)
 
 
-def test_an_unreachable_broker_does_not_undo_the_cancellation(customer, menu, actors, monkeypatch,
-                                                              django_capture_on_commit_callbacks):
+def test_an_unreachable_broker_does_not_undo_the_cancellation(
+    customer, menu, actors, monkeypatch, django_capture_on_commit_callbacks
+):
     order = place_paid(customer, menu)
 
     def broker_down(*args, **kwargs):

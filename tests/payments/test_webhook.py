@@ -6,13 +6,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import OrderStatus, PaymentStatus, RefundStatus
-from orders.services import order_enforce_deadline
+from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, TrackingEvent
+from orders.services.deadlines import order_enforce_deadline
 from payments.models import Payment, PaymentRecordStatus, PaymentWebhookEvent, Refund
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from tests.factories import OrderFactory
 from tests.lifecycle import place
-from tracking.models import EventType, TrackingEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +31,13 @@ def event(order, *, event_id="evt_1", kind="payment.succeeded", **data):
     return {
         "id": event_id,
         "type": kind,
-        "data": {"order_id": str(order.pk), "reference": "sim_ch_abc", "amount": str(order.total),
-                 "currency": order.currency, **data},
+        "data": {
+            "order_id": str(order.pk),
+            "reference": "sim_ch_abc",
+            "amount": str(order.total),
+            "currency": order.currency,
+            **data,
+        },
     }
 
 
@@ -170,15 +174,32 @@ def test_an_unknown_order_is_not_found_and_not_remembered(db):
         (b'"text"', "validation_error"),
         (b"{}", "validation_error"),
         (json.dumps({"id": "e", "type": "payment.refunded", "data": {"order_id": "x"}}).encode(), "validation_error"),
-        (json.dumps({"id": 5, "type": "payment.succeeded", "data": {"order_id": "not-a-uuid"}}).encode(),
-         "validation_error"),
+        (
+            json.dumps({"id": 5, "type": "payment.succeeded", "data": {"order_id": "not-a-uuid"}}).encode(),
+            "validation_error",
+        ),
         (json.dumps({"id": "e", "type": "payment.succeeded", "data": "order"}).encode(), "validation_error"),
         (json.dumps({"id": ["e"], "type": ["payment.succeeded"], "data": {}}).encode(), "validation_error"),
-        (json.dumps({"id": "e" * 101, "type": "payment.succeeded",
-                     "data": {"order_id": "5f0f6c56-8a53-4f5c-9e43-29b0cbd7b6a1"}}).encode(), "validation_error"),
-        (json.dumps({"id": "e", "type": "payment.succeeded",
-                     "data": {"order_id": "5f0f6c56-8a53-4f5c-9e43-29b0cbd7b6a1", "amount": "1e400"}}).encode(),
-         "validation_error"),
+        (
+            json.dumps(
+                {
+                    "id": "e" * 101,
+                    "type": "payment.succeeded",
+                    "data": {"order_id": "5f0f6c56-8a53-4f5c-9e43-29b0cbd7b6a1"},
+                }
+            ).encode(),
+            "validation_error",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "e",
+                    "type": "payment.succeeded",
+                    "data": {"order_id": "5f0f6c56-8a53-4f5c-9e43-29b0cbd7b6a1", "amount": "1e400"},
+                }
+            ).encode(),
+            "validation_error",
+        ),
     ],
 )
 def test_a_malformed_body_is_a_problem_not_a_crash(pending_order, body, code):

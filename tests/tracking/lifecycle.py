@@ -1,12 +1,17 @@
 """Driving an order through its life with the services, for the live-update tests."""
 
-from delivery.models import HandoffCode, HandoffPurpose
-from delivery.services import otp_code
-from orders.actors import Actor
-from orders.models import Order, OrderStatus
-from orders.services import DeliveryAddress, OrderLine, order_assign_courier, order_place, order_transition
+from decimal import Decimal
 
-ADDRESS = DeliveryAddress(street="500 Howard Street", city="San Francisco", latitude="37.787", longitude="-122.396")
+from core.actors import Actor
+from delivery.models import HandoffCode
+from delivery.services import order_assign_courier, otp_code
+from orders.models import HandoffPurpose, Order, OrderStatus
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
+
+ADDRESS = DeliveryAddress(
+    street="500 Howard Street", city="San Francisco", latitude=Decimal("37.787"), longitude=Decimal("-122.396")
+)
 
 
 def place(*, customer, restaurant, item, delivery_type="delivery", payment_method="cod") -> Order:

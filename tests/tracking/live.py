@@ -194,7 +194,7 @@ def event_sequences(messages: list[dict], kind: str = "event") -> list[int]:
 
 
 class HttpDriver:
-    """Drives an order through the REST API (paths of seed 001 / the API issue) on the server."""
+    """Drives an order through the REST API (paths of the order-process API) on the server."""
 
     name = "http"
 

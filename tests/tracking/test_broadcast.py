@@ -59,8 +59,8 @@ def record(event):
 
 
 @pytest.fixture
-def sent(settings):
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = ["tests.tracking.test_broadcast.record"]
+def sent(event_subscribers):
+    event_subscribers([record])
     SENT.clear()
     return SENT
 

@@ -10,11 +10,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from core.actors import Actor
 from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
-from orders.actors import Actor
-from orders.models import Order, PaymentStatus
-from orders.services import order_transition
+from orders.models import Order, PaymentStatus, TrackingEvent
+from orders.services.transitions import order_transition
+from orders.subscribers import log_event
 from payments.models import Refund
 from payments.services import payment_record_result, refund_process
 from tests.factories import OrderFactory
@@ -28,8 +29,8 @@ from tests.tracking.conftest import (
     session_cookie,
     socket,
 )
+from tracking.broadcast import broadcast_event
 from tracking.groups import order_group
-from tracking.models import TrackingEvent
 from tracking.payloads import event_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -264,14 +265,14 @@ async def test_a_live_copy_of_a_replayed_event_is_not_sent_twice(confirmed, cust
 
 @run_async
 async def test_a_lost_broadcast_is_filled_from_the_history_before_the_next_event(
-    placed, customer, staff_user, settings
+    placed, customer, staff_user, event_subscribers
 ):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     await receive(communicator)
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = ["tracking.publishing.log_event"]  # the layer "misses" one
+    event_subscribers([log_event])  # the layer "misses" one
     await db(lifecycle.confirm)(placed.pk, staff_user)
     assert await communicator.receive_nothing(timeout=0.2)
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = ["tracking.broadcast.broadcast_event"]
+    event_subscribers([broadcast_event])
     await db(lifecycle.start_preparing)(placed.pk, staff_user)
     assert events_of([await receive(communicator), await receive(communicator)]) == [
         (2, "order.status_changed"),
@@ -281,10 +282,10 @@ async def test_a_lost_broadcast_is_filled_from_the_history_before_the_next_event
 
 
 @run_async
-async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, customer, staff_user, settings):
+async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, customer, staff_user, event_subscribers):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     await receive(communicator)
-    settings.ORDERFLOW_EVENT_SUBSCRIBERS = []
+    event_subscribers([])
     await db(lifecycle.confirm)(placed.pk, staff_user)
     await db(lifecycle.start_preparing)(placed.pk, staff_user)
     events = await db(

@@ -9,14 +9,13 @@ through the services in this process, whose broadcast crosses Redis to the serve
 import time
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from channels_redis.core import RedisChannelLayer
-
 from config.settings.base import redis_channel_layer
-from delivery.models import HandoffPurpose
 from delivery.services import courier_set_availability
+from orders.models import HandoffPurpose
 from tests.tracking import lifecycle
 from tests.tracking.live import (
     HttpDriver,
@@ -116,7 +115,7 @@ def sockets():
         if live.close_code is None:
             try:
                 live.close()
-            except Exception:  # noqa: BLE001 - the server may be gone already
+            except Exception:
                 pass
     loop.stop()
 

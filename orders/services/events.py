@@ -1,13 +1,14 @@
+"""The order's history: one immutable event per change, numbered without gaps."""
+
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from orders.actors import Actor
-from orders.models import Order
-from tracking.models import EventType, TrackingEvent
-from tracking.publishing import publish_on_commit
+from core.actors import Actor
+from core.publishing import publish_on_commit
+from orders.models import EventType, Order, TrackingEvent
 
 
 def event_record(

@@ -1,33 +1,22 @@
-"""How the API answers requests it cannot route or parse: RFC 7807, never HTML or a 500.
+"""How the API answers requests it cannot route: RFC 7807, never HTML or a 500.
 
 `not_found` answers unrouted paths under /api/ (also under DEBUG, through the catch-all at
-the end of `config.api_urls`); `StrictJSONParser` turns JSON that Python can decode but the
-API cannot store (too deep, NaN/Infinity, numbers out of range) into a 400.
+the end of `config.api_urls`).
 """
 
 import json
-import math
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+
+from core.errors import PROBLEM_CONTENT_TYPE, NotFound, problem_body
 
 
 def _problem_404(detail: str) -> HttpResponse:
-    # Imported here: DRF imports this module (the parser setting) while orders.errors is loading.
-    from orders.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
-
-    body = {
-        "type": PROBLEM_TYPE_BASE + "not-found",
-        "title": "Not found",
-        "status": 404,
-        "detail": detail,
-        "code": "not_found",
-    }
+    body = problem_body(status=404, code="not_found", title=NotFound.title, detail=detail)
     return HttpResponse(json.dumps(body), status=404, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -58,28 +47,3 @@ def api_not_found(request, *args, **kwargs):
     if safe and settings.APPEND_SLASH and not request.path.endswith("/") and _routed(request.path + "/"):
         return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
     return not_found(request)
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"Number out of range: {text[:40]}")
-    return number
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-class StrictJSONParser(JSONParser):
-    """DRF's JSON parser, but every body Python cannot turn into storable JSON is a ParseError."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        text = stream.read() if stream is not None else b""
-        encoding = (parser_context or {}).get("encoding") or "utf-8"
-        try:
-            return json.loads(text.decode(encoding), parse_float=_finite_float, parse_constant=_no_constant)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
-        except ValueError as exc:  # includes UnicodeDecodeError and ints beyond Python's digit limit
-            raise ParseError(f"JSON parse error - {exc}") from None

@@ -13,18 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from delivery.models import CourierProfile, HandoffPurpose
-from delivery.services import otp_reveal
-from orders.actors import Actor
-from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.services import (
-    DeliveryAddress,
-    OrderLine,
-    order_assign_courier,
-    order_cancel,
-    order_place,
-    order_transition,
-)
+from core.actors import Actor
+from delivery.models import CourierProfile
+from delivery.services import order_assign_courier, otp_reveal
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_cancel, order_transition
 from payments.services import payment_record_result
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership, StaffRole
 from restaurants.services import staff_group_ensure
@@ -69,8 +63,8 @@ ADDRESSES = {
         state="CA",
         postal_code="94111",
         country="US",
-        latitude="37.795000",
-        longitude="-122.398600",
+        latitude=Decimal("37.795000"),
+        longitude=Decimal("-122.398600"),
     ),
     "carol": DeliveryAddress(
         street="700 Valencia Street",
@@ -78,8 +72,8 @@ ADDRESSES = {
         state="CA",
         postal_code="94110",
         country="US",
-        latitude="37.760300",
-        longitude="-122.421600",
+        latitude=Decimal("37.760300"),
+        longitude=Decimal("-122.421600"),
     ),
 }
 
@@ -136,8 +130,8 @@ MENUS = (
     Menu(
         restaurant="Pizza Palace",
         address="1455 Market Street, San Francisco, CA 94103",
-        latitude="37.774929",
-        longitude="-122.419416",
+        latitude=Decimal("37.774929"),
+        longitude=Decimal("-122.419416"),
         delivery_fee="2.99",
         tax_rate="0.0863",
         average_prep_minutes=20,
@@ -159,8 +153,8 @@ MENUS = (
     Menu(
         restaurant="Sushi Bar",
         address="345 Stockton Street, San Francisco, CA 94108",
-        latitude="37.788300",
-        longitude="-122.406800",
+        latitude=Decimal("37.788300"),
+        longitude=Decimal("-122.406800"),
         delivery_fee="3.49",
         tax_rate="0.0863",
         average_prep_minutes=15,

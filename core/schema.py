@@ -2,8 +2,26 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
-from orders.serializers import ProblemSerializer
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 7807 problem details, as every error is answered."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. order_not_found.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="validation_error: messages per field.",
+    )
+    current_status = serializers.CharField(required=False, help_text="invalid_transition: the order's status now.")
+    allowed_statuses = serializers.ListField(child=serializers.CharField(), required=False)
+    attempts_left = serializers.IntegerField(required=False, help_text="otp_invalid: attempts left.")
+
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",

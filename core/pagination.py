@@ -1,4 +1,4 @@
-"""Page-number pagination by default (seed 001), cursor pagination on request (seed 002).
+"""Page-number pagination by default (the order-process API), cursor pagination on request (the three-status order API).
 
 `?page=2&page_size=50` answers `count/next/previous/results`; `?pagination=cursor` (first
 page) or `?cursor=<next_cursor>` answers `has_more/next_cursor/results`. Page sizes are
@@ -13,7 +13,7 @@ from django.conf import settings
 from rest_framework import pagination
 from rest_framework.response import Response
 
-from orders.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 PAGE = "page"
 MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)  # PostgreSQL's limit

@@ -1,11 +1,11 @@
-"""`Idempotency-Key` for every POST action (seed 002, Stripe's rules), in one view mixin.
+"""`Idempotency-Key` for every POST action (the three-status order API, Stripe's rules), in one view mixin.
 
 The key is reserved after authentication, permissions and throttling (so refusals there are
 not remembered) and before the action runs. What is kept and replayed is the answer the
 action gave, success or refusal (a 409 stays a 409), except answers that say the request
 itself was unusable (malformed or invalid input, 429s, 5xx): those release the key so the
-corrected request can use it. Records live in `orders.IdempotencyRecord`; the services in
-`orders/services.py` do the writes.
+corrected request can use it. Records live in `core.IdempotencyRecord`; the services in
+`core/services.py` do the writes.
 """
 
 import hashlib
@@ -15,9 +15,9 @@ from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from rest_framework.renderers import JSONRenderer
 
-from orders.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
-from orders.models import IdempotencyRecord, IdempotencyState
-from orders.services import idempotency_begin, idempotency_complete, idempotency_release
+from core.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
+from core.models import IdempotencyRecord, IdempotencyState
+from core.services import idempotency_begin, idempotency_complete, idempotency_release
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

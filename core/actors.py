@@ -1,8 +1,18 @@
+"""Who is acting on an order, and in which capacity."""
+
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
 
-from orders.models import ActorRole
+
+class ActorRole(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    RESTAURANT = "restaurant", "Restaurant"
+    COURIER = "courier", "Courier"
+    ADMIN = "admin", "Platform admin"
+    PAYMENT = "payment", "Payment provider"
+    SYSTEM = "system", "System"
 
 
 @dataclass(frozen=True)

@@ -102,10 +102,9 @@ class TooManyRequests(ApplicationError):
     title = "Too many requests"
 
 
-def problem_response(
-    *, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
-) -> Response:
-    body = {
+def problem_body(*, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None) -> dict:
+    """The RFC 7807 body of every error the service answers, from any layer."""
+    return {
         "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
         "title": title,
         "status": status,
@@ -113,6 +112,12 @@ def problem_response(
         "code": code,
         **(extra or {}),
     }
+
+
+def problem_response(
+    *, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
+) -> Response:
+    body = problem_body(status=status, code=code, title=title, detail=detail, extra=extra)
     return Response(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 

@@ -1,0 +1,1 @@
+"""Every write to an order, one job a module: placing, transitions, deadlines, events."""

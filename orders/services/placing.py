@@ -1,0 +1,254 @@
+"""Placing an order: prices from the menu, snapshots of what was ordered, the first event."""
+
+import secrets
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import Conflict, ValidationFailed
+from orders import hooks
+from orders.models import (
+    DeliveryType,
+    EventType,
+    Order,
+    OrderItem,
+    OrderItemCustomization,
+    OrderStatus,
+    PaymentMethod,
+)
+from orders.schedule import deadline_for, eta_after_ready
+from orders.services.events import event_record
+from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
+
+CENT = Decimal("0.01")
+MAX_TIP = Decimal("1000.00")
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    menu_item_id: uuid.UUID
+    quantity: int
+    choice_ids: Sequence[int] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryAddress:
+    street: str
+    city: str
+    latitude: Decimal
+    longitude: Decimal
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+@dataclass
+class _Errors:
+    fields: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, name: str, message: str) -> None:
+        self.fields[name].append(message)
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            raise ValidationFailed(dict(self.fields), "The order cannot be placed as requested.")
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _new_order_number(now: datetime) -> str:
+    suffix = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
+    return f"ORD-{now:%Y%m%d}-{suffix}"
+
+
+def order_place(
+    *,
+    customer: AbstractBaseUser,
+    restaurant_id: uuid.UUID,
+    lines: Sequence[OrderLine],
+    delivery_type: str,
+    payment_method: str,
+    address: DeliveryAddress | None = None,
+    tip: Decimal = Decimal("0.00"),
+    notes: str = "",
+) -> Order:
+    """Place an order from the restaurant's menu; prices always come from the menu.
+
+    Its input has the shape `orders.serializers.OrderPlaceSerializer` checks (types, ranges,
+    lengths, a delivery order's address). What only the database can tell is checked here: the
+    restaurant takes orders, each item and choice is on its menu and available, and the menu's
+    rules for choices hold. Every such problem is reported at once, and nothing is written.
+    """
+    errors = _Errors()
+    restaurant = Restaurant.objects.filter(pk=restaurant_id).first()
+    if restaurant is None:
+        errors.add("restaurant", "No such restaurant.")
+    elif not restaurant.is_open:
+        errors.add("restaurant", "This restaurant is not taking orders right now.")
+    priced_lines = _price_lines(lines, restaurant, errors)
+    errors.raise_if_any()
+
+    subtotal = sum((line["line_total"] for line in priced_lines), Decimal("0.00"))
+    discount = Decimal("0.00")
+    delivery_fee = restaurant.delivery_fee if delivery_type == DeliveryType.DELIVERY else Decimal("0.00")
+    tax = _money((subtotal - discount) * restaurant.tax_rate)
+    total = subtotal - discount + delivery_fee + tip + tax
+    now = timezone.now()
+    is_online = payment_method == PaymentMethod.ONLINE
+
+    order = Order(
+        customer=customer,
+        restaurant=restaurant,
+        status=OrderStatus.PAYMENT_PENDING if is_online else OrderStatus.ORDER_PLACED,
+        delivery_type=delivery_type,
+        payment_method=payment_method,
+        currency=restaurant.currency,
+        subtotal=subtotal,
+        discount=discount,
+        delivery_fee=delivery_fee,
+        tip=tip,
+        tax=tax,
+        total=total,
+        notes=notes.strip(),
+        placed_at=now,
+        updated_at=now,
+        estimated_prep_minutes=restaurant.average_prep_minutes,
+        estimated_ready_at=now + timedelta(minutes=restaurant.average_prep_minutes),
+    )
+    if delivery_type == DeliveryType.DELIVERY:
+        order.delivery_street = address.street.strip()
+        order.delivery_city = address.city.strip()
+        order.delivery_state = address.state.strip()
+        order.delivery_postal_code = address.postal_code.strip()
+        order.delivery_country = address.country.strip()
+        order.delivery_latitude = address.latitude
+        order.delivery_longitude = address.longitude
+    order.estimated_delivery_at = eta_after_ready(order, restaurant, order.estimated_ready_at)
+    order.deadline_at, order.deadline_kind = deadline_for(order, now)
+
+    actor = Actor.customer(customer)
+    with transaction.atomic():
+        _save_with_unique_number(order, now)
+        _save_lines(order, priced_lines)
+        event = event_record(
+            order=order,
+            event_type=EventType.PLACED,
+            actor=actor,
+            to_status=order.status,
+            metadata={"payment_method": payment_method, "delivery_type": delivery_type},
+            at=now,
+        )
+        hooks.run_order_change_hooks(order=order, event=event, actor=actor, now=now)
+    return order
+
+
+def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict]:
+    """Each line priced from the menu, or its problems added to `errors`."""
+    item_ids = {line.menu_item_id for line in lines}
+    choice_ids = {choice_id for line in lines for choice_id in line.choice_ids}
+    menu_items = MenuItem.objects.in_bulk(item_ids)
+    choices = CustomizationChoice.objects.select_related("group").in_bulk(choice_ids) if choice_ids else {}
+    required_groups = defaultdict(list)
+    for group in CustomizationGroup.objects.filter(menu_item_id__in=item_ids, min_choices__gt=0):
+        required_groups[group.menu_item_id].append(group)
+
+    priced = []
+    for index, line in enumerate(lines):
+        where = f"items[{index}]"
+        item = menu_items.get(line.menu_item_id)
+        if item is None or restaurant is None or item.restaurant_id != restaurant.pk:
+            errors.add(f"{where}.menu_item", "No such item on this restaurant's menu.")
+            continue
+        if not item.is_available:
+            errors.add(f"{where}.menu_item", f"{item.name} is not available right now.")
+            continue
+
+        picked = []
+        for choice_id in line.choice_ids:
+            choice = choices.get(choice_id)
+            if choice is None or choice.group.menu_item_id != item.pk:
+                errors.add(f"{where}.customizations", f"{choice_id} is not a choice for {item.name}.")
+            elif not choice.is_available:
+                errors.add(f"{where}.customizations", f"{choice.name} is not available right now.")
+            else:
+                picked.append(choice)
+        if len({choice.pk for choice in picked}) != len(picked):
+            errors.add(f"{where}.customizations", "A choice may be picked only once.")
+        per_group = Counter(choice.group_id for choice in picked)
+        for choice in picked:
+            if per_group[choice.group_id] > choice.group.max_choices:
+                errors.add(
+                    f"{where}.customizations",
+                    f"Pick at most {choice.group.max_choices} of {choice.group.name}.",
+                )
+                per_group[choice.group_id] = 0
+        for group in required_groups[item.pk]:
+            if per_group.get(group.pk, 0) < group.min_choices:
+                errors.add(f"{where}.customizations", f"Pick at least {group.min_choices} of {group.name}.")
+
+        unit_price = item.price + sum((choice.price_adjustment for choice in picked), Decimal("0.00"))
+        priced.append(
+            {
+                "item": item,
+                "choices": picked,
+                "quantity": line.quantity,
+                "unit_price": _money(unit_price),
+                "line_total": _money(unit_price * line.quantity),
+                "notes": line.notes.strip(),
+            }
+        )
+    return priced
+
+
+def _save_with_unique_number(order: Order, now: datetime) -> None:
+    for _ in range(5):
+        order.number = _new_order_number(now)
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+            return
+        except IntegrityError:
+            if Order.objects.filter(number=order.number).exists():
+                continue
+            raise
+    raise Conflict("Could not allocate an order number; try again.", code="order_number_exhausted")
+
+
+def _save_lines(order: Order, priced_lines: list[dict]) -> None:
+    items = []
+    customizations = []
+    for line in priced_lines:
+        order_item = OrderItem(
+            order=order,
+            menu_item=line["item"],
+            name=line["item"].name,
+            unit_price=line["unit_price"],
+            quantity=line["quantity"],
+            line_total=line["line_total"],
+            notes=line["notes"],
+        )
+        items.append(order_item)
+        customizations.extend(
+            OrderItemCustomization(
+                order_item=order_item,
+                choice=choice,
+                group_name=choice.group.name,
+                choice_name=choice.name,
+                price_adjustment=choice.price_adjustment,
+            )
+            for choice in line["choices"]
+        )
+    OrderItem.objects.bulk_create(items)
+    OrderItemCustomization.objects.bulk_create(customizations)

@@ -1,0 +1,235 @@
+"""`order_transition`: the only writer of `Order.status`."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from core.actors import Actor, ActorRole
+from core.errors import ApplicationError, Forbidden, InvalidTransition, ValidationFailed
+from orders import hooks
+from orders.models import (
+    DeliveryStatus,
+    DeliveryType,
+    EventType,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    RefundStatus,
+    TrackingEvent,
+)
+from orders.schedule import deadline_for, eta_after_ready
+from orders.selectors import order_get_visible
+from orders.services.events import event_record
+from orders.transitions import (
+    CANCELLING_STATUSES,
+    RULES,
+    next_statuses_for,
+    normalise_status,
+    role_may_reach,
+    rule_applies,
+)
+
+MAX_REASON_LENGTH = 500
+MAX_METADATA_BYTES = 4096
+MAX_PREP_MINUTES = 240
+
+STATUS_TIMESTAMPS: dict[OrderStatus, str] = {
+    OrderStatus.PAYMENT_SUCCESS: "paid_at",
+    OrderStatus.RESTAURANT_CONFIRMED: "confirmed_at",
+    OrderStatus.RESTAURANT_REJECTED: "cancelled_at",
+    OrderStatus.PREPARING: "preparing_at",
+    OrderStatus.READY_FOR_PICKUP: "ready_at",
+    OrderStatus.ORDER_PICKED_UP: "picked_up_at",
+    OrderStatus.OUT_FOR_DELIVERY: "out_for_delivery_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.COMPLETED: "completed_at",
+    OrderStatus.RETURNED: "returned_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+}
+
+STATUS_EVENTS: dict[OrderStatus, EventType] = {
+    OrderStatus.PAYMENT_SUCCESS: EventType.PAYMENT_SUCCEEDED,
+    OrderStatus.PAYMENT_FAILED: EventType.PAYMENT_FAILED,
+    OrderStatus.READY_FOR_PICKUP: EventType.READY_FOR_PICKUP,
+    OrderStatus.ORDER_PICKED_UP: EventType.PICKED_UP,
+    OrderStatus.OUT_FOR_DELIVERY: EventType.OUT_FOR_DELIVERY,
+    OrderStatus.DELIVERED: EventType.DELIVERED,
+    OrderStatus.CANCELLED: EventType.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    order: Order
+    previous_status: str
+    event: TrackingEvent
+
+
+def _clean_metadata(metadata: Any) -> dict:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValidationFailed({"metadata": ["Must be an object."]})
+    try:
+        # allow_nan=False: Infinity and NaN are not JSON, and PostgreSQL's jsonb refuses them.
+        encoded = DjangoJSONEncoder(allow_nan=False).encode(metadata)
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            {"metadata": ["Must be plain JSON (finite numbers, strings, lists, objects)."]}
+        ) from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValidationFailed({"metadata": [f"At most {MAX_METADATA_BYTES} bytes."]})
+    return metadata
+
+
+def _prep_minutes(metadata: dict) -> int | None:
+    value = metadata.get("estimated_prep_time")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PREP_MINUTES:
+        raise ValidationFailed(
+            {"estimated_prep_time": [f"Must be a whole number of minutes from 1 to {MAX_PREP_MINUTES}."]}
+        )
+    return value
+
+
+def order_transition(
+    *,
+    order_id: Any,
+    target: str,
+    actor: Actor,
+    reason: str = "",
+    metadata: dict | None = None,
+    otp: str | None = None,
+) -> TransitionResult:
+    """Move an order to `target` if the table allows it for this actor, and record why.
+
+    Locks the order row, so two people acting at once get one success and one
+    conflict. The tracking event and everything it triggers follow the commit.
+    """
+    target_status = normalise_status(target)
+    if target_status is None:
+        raise ValidationFailed({"status_code": [f"{target!r} is not an order status."]})
+    reason = str(reason or "").strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed({"reason": [f"At most {MAX_REASON_LENGTH} characters."]})
+    metadata = _clean_metadata(metadata)
+    prep_minutes = _prep_minutes(metadata)
+    if not role_may_reach(actor.role, target_status):
+        raise Forbidden(
+            f"A {ActorRole(actor.role).label.lower()} may not move an order to {target_status}.",
+            code="transition_forbidden",
+        )
+
+    now = timezone.now()
+    handoff_error: ApplicationError | None = None
+    with transaction.atomic():
+        order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        rule = RULES.get((OrderStatus(order.status), target_status))
+        if rule is None or not rule_applies(rule, order=order, role=actor.role):
+            raise InvalidTransition(
+                f"The order is {order.status}; it cannot move to {target_status}.",
+                current_status=order.status,
+                allowed_statuses=next_statuses_for(order=order, role=actor.role),
+            )
+        if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
+            raise Forbidden("Only the courier assigned to this order may do this.", code="not_assigned_courier")
+        if actor.role in rule.reason_required_for and not reason:
+            raise ValidationFailed({"reason": ["A reason is required."]})
+        if rule.handoff:
+            if not otp:
+                raise ValidationFailed({"otp": ["The handoff code is required."]})
+            try:
+                hooks.verify_handoff(order=order, purpose=rule.handoff, code=str(otp), now=now)
+            except ApplicationError as exc:
+                # Commit the used-up attempt before refusing, so guessing is not free.
+                handoff_error = exc
+        if handoff_error is None:
+            previous_status = order.status
+            event = _apply(order, target_status, actor, reason, metadata, prep_minutes, now)
+    if handoff_error is not None:
+        raise handoff_error
+    return TransitionResult(order=order, previous_status=previous_status, event=event)
+
+
+def _apply(
+    order: Order,
+    target: OrderStatus,
+    actor: Actor,
+    reason: str,
+    metadata: dict,
+    prep_minutes: int | None,
+    now: datetime,
+) -> TrackingEvent:
+    previous = order.status
+    order.status = target
+    changed = {"status", "deadline_at", "deadline_kind"}
+    timestamp_field = STATUS_TIMESTAMPS.get(target)
+    if timestamp_field:
+        setattr(order, timestamp_field, now)
+        changed.add(timestamp_field)
+
+    if target == OrderStatus.PAYMENT_SUCCESS:
+        order.payment_status = PaymentStatus.PAID
+        changed.add("payment_status")
+    elif target == OrderStatus.PAYMENT_FAILED:
+        order.payment_status = PaymentStatus.FAILED
+        changed.add("payment_status")
+    elif target == OrderStatus.REFUND_COMPLETED:
+        order.payment_status = PaymentStatus.REFUNDED
+        order.refund_status = RefundStatus.COMPLETED
+        changed |= {"payment_status", "refund_status"}
+    elif target == OrderStatus.ORDER_PICKED_UP:
+        order.delivery_status = DeliveryStatus.PICKED_UP
+        changed.add("delivery_status")
+    elif target == OrderStatus.OUT_FOR_DELIVERY:
+        order.delivery_status = DeliveryStatus.IN_TRANSIT
+        order.estimated_delivery_at = eta_after_ready(order, order.restaurant, now)
+        changed |= {"delivery_status", "estimated_delivery_at"}
+    elif target == OrderStatus.DELIVERED:
+        if order.delivery_type == DeliveryType.DELIVERY:
+            order.delivery_status = DeliveryStatus.DELIVERED
+            changed.add("delivery_status")
+        if order.payment_method == PaymentMethod.COD:
+            # Cash changes hands at the door or the counter.
+            order.payment_status = PaymentStatus.PAID
+            order.paid_at = now
+            changed |= {"payment_status", "paid_at"}
+    elif target == OrderStatus.RESTAURANT_CONFIRMED:
+        minutes = prep_minutes or order.restaurant.average_prep_minutes
+        order.estimated_prep_minutes = minutes
+        order.estimated_ready_at = now + timedelta(minutes=minutes)
+        order.estimated_delivery_at = eta_after_ready(order, order.restaurant, order.estimated_ready_at)
+        changed |= {"estimated_prep_minutes", "estimated_ready_at", "estimated_delivery_at"}
+    elif target == OrderStatus.READY_FOR_PICKUP:
+        order.estimated_delivery_at = eta_after_ready(order, order.restaurant, now)
+        changed.add("estimated_delivery_at")
+
+    if target in CANCELLING_STATUSES:
+        order.cancelled_by = actor.role
+        order.cancellation_reason = reason
+        changed |= {"cancelled_by", "cancellation_reason"}
+
+    order.deadline_at, order.deadline_kind = deadline_for(order, now)
+    event = event_record(
+        order=order,
+        event_type=STATUS_EVENTS.get(target, EventType.STATUS_CHANGED),
+        actor=actor,
+        changed_fields=changed,
+        from_status=previous,
+        to_status=target,
+        reason=reason,
+        metadata=metadata,
+        at=now,
+    )
+    hooks.run_order_change_hooks(order=order, event=event, actor=actor, now=now)
+    return event
+
+
+def order_cancel(*, order_id: Any, actor: Actor, reason: str = "") -> TransitionResult:
+    return order_transition(order_id=order_id, target=OrderStatus.CANCELLED, actor=actor, reason=reason)
