@@ -110,15 +110,53 @@ def status_snapshot_store_on_commit(row: dict) -> None:
 
 def status_snapshot_read(order_id: Any) -> dict | None:
     """The stored snapshot of the order, or None (no Redis, nothing stored, Redis unreachable)."""
+    return status_snapshot_and_user_read(order_id, None)[0]
+
+
+def status_snapshot_and_user_read(order_id: Any, user_id: Any) -> tuple[dict | None, bool]:
+    """The order's snapshot and whether the user is known to be active, in one round trip.
+
+    (None, False) without Redis or when it cannot be reached.
+    """
     client = _redis()
     if client is None:
-        return None
+        return None, False
     try:
-        body = client.hget(f"{KEY_PREFIX}{order_id}", "body")
+        with client.pipeline(transaction=False) as pipeline:
+            pipeline.hget(f"{KEY_PREFIX}{order_id}", "body")
+            pipeline.exists(f"{ACTIVE_USER_PREFIX}{user_id}")
+            body, active = pipeline.execute()
     except redis.RedisError as exc:
         logger.warning("status snapshot of order %s unreadable: %r; reading the database", order_id, exc)
-        return None
-    return json.loads(body) if body is not None else None
+        return None, False
+    return (json.loads(body) if body is not None else None), bool(active)
+
+
+# Users the database showed active, so that a poll needs no user query. Saving or deleting a
+# user forgets them (OrdersConfig connects `active_user_forget`); an update that bypasses
+# save() is seen after the TTL.
+ACTIVE_USER_PREFIX = "orderflow:active-user:"
+
+
+def active_user_store(user_id: Any) -> None:
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.set(f"{ACTIVE_USER_PREFIX}{user_id}", 1, ex=settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS)
+    except redis.RedisError as exc:
+        logger.warning("active user %s not stored: %r", user_id, exc)
+
+
+def active_user_forget(sender=None, instance=None, **kwargs) -> None:
+    """A `post_save`/`post_delete` receiver for the user model: the next poll reads the user row."""
+    client = _redis()
+    if client is None or instance is None:
+        return
+    try:
+        client.delete(f"{ACTIVE_USER_PREFIX}{instance.pk}")
+    except redis.RedisError as exc:
+        logger.warning("active user %s not forgotten: %r; forgotten after the TTL", instance.pk, exc)
 
 
 def status_snapshot_on_event(event: TrackingEvent) -> None:

@@ -10,6 +10,7 @@ process left behind.
 
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -21,11 +22,26 @@ from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.api.support import place
-from tests.tracking.live import ROOT, LiveSocket, SocketLoop, _wait_for_port, free_port
+from tests.tracking.live import ROOT, LiveSocket, SocketLoop, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 STOP_SECONDS = 30
+# A fresh checkout collects the static files first (every file hashed and compressed).
+START_SECONDS = 180
+
+
+def wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> None:
+    give_up = time.monotonic() + START_SECONDS
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve-production exited with {process.returncode}: {log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"serve-production did not listen on {port} within {START_SECONDS}s: {log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -62,7 +78,7 @@ def topology():
         start_new_session=True,
     )
     try:
-        _wait_for_port(port, process, "serve-production")
+        wait_until_listening(port, process, Path(run_dir) / "script.log")
         yield process, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
     finally:
         if process.poll() is None:

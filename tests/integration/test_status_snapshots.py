@@ -34,12 +34,15 @@ def poll(client, order, **headers):
     return client.get(f"/api/orders/{order.pk}/status/", **headers)
 
 
-def test_placing_stores_the_snapshot_and_a_customer_poll_is_one_user_read(customer, menu, django_assert_num_queries):
+def test_placing_stores_the_snapshot_and_a_customer_poll_reads_no_table(customer, menu, django_assert_num_queries):
     order = place(customer, menu)
     assert status_snapshot_read(order.pk)["status"]["sequence"] == 1
+    client = signed_in(customer)
+    with django_assert_num_queries(3):  # the first poll: the user, the relation, the row
+        client.get(f"/api/orders/{order.pk}/status/")
 
-    with django_assert_num_queries(1):  # the JWT's user; the status comes from Redis
-        response = poll(signed_in(customer), order)
+    with django_assert_num_queries(0):  # then the JWT alone, and one round trip to Redis
+        response = poll(client, order)
 
     assert response.status_code == 200
     assert response.json()["status"] == "ORDER_PLACED"
@@ -85,7 +88,8 @@ def test_a_deactivated_user_is_refused_although_the_snapshot_names_them(customer
     customer.is_active = False
     customer.save(update_fields=["is_active"])
 
-    assert poll(client, order).status_code == 401
+    refused = poll(client, order)
+    assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
 
 
 def test_staff_whose_membership_is_revoked_are_refused(customer, staff_user, menu):
