@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -143,10 +144,22 @@ class Server:
         self.what = what
         try:
             _wait_for_port(port, self.process, what)
-            time.sleep(2)  # workers that fork after the socket is bound
+            self.wait_until_answering()
         except Exception:
             self.stop()
             raise
+
+    def wait_until_answering(self, seconds: float = 120) -> None:
+        """Until every worker answers (they fork and load Django after the socket is bound)."""
+        give_up = time.monotonic() + seconds
+        answered = 0
+        while answered < 20:
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"{self.what} does not answer")
+            try:
+                answered += urllib.request.urlopen(f"{self.url}/bench/constant/", timeout=10).status == 200
+            except OSError:
+                time.sleep(0.2)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -187,8 +200,8 @@ def wrk(url: str, lines: list[str], *, seconds: float, connections: int) -> dict
         script.write(WRK_SCRIPT)
     try:
         output = subprocess.run(
-            ["wrk", f"-t{min(4, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s", "-s",
-             script.name, url],
+            ["wrk", f"-t{min(4, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+             "--timeout", "5s", "-s", script.name, url],
             env=dict(os.environ, BENCH_REQUESTS=requests_file.name),
             capture_output=True, text=True, check=True, timeout=seconds + 60,
         ).stdout  # fmt: skip
