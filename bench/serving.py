@@ -83,12 +83,12 @@ def build() -> dict:
         name="Bench Kitchen", address="1 Bench Street", latitude=Decimal("37.7749"), longitude=Decimal("-122.4194")
     )
     item = MenuItem.objects.create(restaurant=restaurant, name="Bench Pizza", price=Decimal("12.00"))
-    staff = users.create_user(username="bench-staff", password="bench-pass-123")
+    staff = users.create_user(username="bench-staff")
     StaffMembership.objects.create(user=staff, restaurant=restaurant)
-    admin = users.create_superuser(username="bench-admin", password="bench-pass-123")
+    admin = users.create_superuser(username="bench-admin", password=None)
     orders = []
     for n in range(ORDERS):
-        customer = users.create_user(username=f"bench-customer-{n}", password="bench-pass-123")
+        customer = users.create_user(username=f"bench-customer-{n}")  # signed in by token: no hashing
         order = order_place(
             customer=customer,
             restaurant_id=restaurant.pk,
@@ -99,7 +99,7 @@ def build() -> dict:
         orders.append({"id": str(order.pk), "token": token(customer), "etag": f'"{order.pk}:{order.sequence}"'})
     couriers = []
     for n in range(COURIERS):
-        courier = users.create_user(username=f"bench-courier-{n}", password="bench-pass-123")
+        courier = users.create_user(username=f"bench-courier-{n}")
         CourierProfile.objects.create(user=courier, is_online=True)
         couriers.append(token(courier))
     return {
