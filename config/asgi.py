@@ -15,11 +15,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_asgi_app = get_asgi_application()
 
 from tracking.auth import websocket_auth_stack  # noqa: E402
+from tracking.contracts.routing import websocket_urlpatterns as contract_websocket_urlpatterns  # noqa: E402
 from tracking.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+        "websocket": websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns)),
     }
 )

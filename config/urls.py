@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/payments/", include("payments.urls")),
+    # The client contracts (tracking/contracts): their own paths, before the native API's.
+    path("", include("tracking.contracts.urls")),
     path("api/", include("config.api_urls")),
     # Last: an unknown API path (or one missing its trailing slash) is a problem+json 404 even
     # under DEBUG, where Django would answer HTML or, for a POST, raise APPEND_SLASH's RuntimeError.

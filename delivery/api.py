@@ -15,6 +15,7 @@ from core.actors import Actor, ActorRole
 from core.api import validated
 from core.idempotency import IdempotentPostMixin
 from core.pagination import PagePagination
+from core.query_params import PAGE_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
 from delivery.models import CourierOffer
 from delivery.permissions import IsCourier
@@ -156,6 +157,7 @@ class DeliveryViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path="offers")
     def offers(self, request):
+        query_params_check(request.query_params, ())
         offers = courier_offers_open(courier=request.user)[:OFFERS_LIMIT]
         return Response(CourierOfferSerializer(offers, many=True).data)
 
@@ -330,6 +332,7 @@ class CourierOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         permission_classes=[IsAuthenticated, IsCourier],
     )
     def available(self, request):
+        query_params_check(request.query_params, PAGE_PARAMS)
         position = courier_last_position(courier=request.user)
         page = self.paginate_queryset(orders_available_for_courier(position=position, courier=request.user))
         data = AvailableOrderSerializer(page, many=True, context={"courier_position": position}).data

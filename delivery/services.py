@@ -293,11 +293,11 @@ def _offer_close(offer: CourierOffer, state: OfferState, now: datetime) -> None:
     after_commit(lambda: broadcast_courier_offer(offer))
 
 
-def _order_wants_courier(order: Order) -> bool:
+def order_wants_courier(order: Order) -> bool:
     return order_is_claimable(delivery_type=order.delivery_type, courier_id=order.courier_id, status=order.status)
 
 
-def _nearest_free_courier(order: Order) -> tuple[CourierProfile, float] | None:
+def nearest_free_courier(order: Order) -> tuple[CourierProfile, float] | None:
     restaurant = order.restaurant
     radius = settings.ORDERFLOW_COURIER_OFFER_RADIUS_KM
     lat, lon = float(restaurant.latitude), float(restaurant.longitude)
@@ -339,7 +339,7 @@ def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> Courier
         if order is None:
             return None
         pending = order.courier_offers.select_for_update().filter(state=OfferState.PENDING).first()
-        wants_courier = _order_wants_courier(order)
+        wants_courier = order_wants_courier(order)
         if pending is not None:
             if wants_courier and pending.expires_at > now:
                 return pending
@@ -351,7 +351,7 @@ def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> Courier
                 _offer_close(pending, OfferState.WITHDRAWN, now)
         if not wants_courier:
             return None
-        found = _nearest_free_courier(order)
+        found = nearest_free_courier(order)
         if found is None:
             logger.info("no courier left to offer order %s", order.pk)
             return None

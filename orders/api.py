@@ -19,6 +19,7 @@ from core.actors import Actor, ActorRole
 from core.api import validated
 from core.idempotency import IdempotentPostMixin
 from core.pagination import PageOrCursorPagination
+from core.query_params import PAGINATION_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
 from orders.filters import OrderFilter
 from orders.models import Order, OrderStatus
@@ -107,6 +108,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         responses={200: OrderSummarySerializer(many=True), **problems(400, 401)},
     )
     def list(self, request, *args, **kwargs):
+        query_params_check(request.query_params, {*OrderFilter.base_filters, *PAGINATION_PARAMS})
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -210,6 +212,7 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
+        query_params_check(request.query_params, ())
         access = order_access(user=request.user, order_id=pk)
         return Response(HistorySerializer(order_with_events(actor=access.actor, order_id=access.order_id)).data)
 

@@ -16,6 +16,7 @@ from core.api import validated
 from core.errors import NotFound
 from core.idempotency import IdempotentPostMixin
 from core.pagination import PagePagination
+from core.query_params import PAGE_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
 from orders.api import action_response
 from orders.models import OrderStatus
@@ -56,6 +57,7 @@ class RestaurantViewSet(viewsets.GenericViewSet):
         responses={200: RestaurantSerializer(many=True), **problems(400, 401)},
     )
     def list(self, request):
+        query_params_check(request.query_params, {"search", *PAGE_PARAMS})
         search = validated(RestaurantSearchSerializer, request.query_params).get("search", "")
         page = self.paginate_queryset(restaurants_open(search=search.strip()))
         return self.get_paginated_response(RestaurantSerializer(page, many=True).data)
@@ -91,6 +93,7 @@ class RestaurantOrderViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"])
     def queue(self, request):
+        query_params_check(request.query_params, {"restaurant"})
         restaurant_id = validated(QueueQuerySerializer, request.query_params).get("restaurant")
         if restaurant_id is not None and restaurant_id not in staff_restaurant_ids(request.user):
             # Someone else's kitchen is missing, not merely empty.

@@ -23,3 +23,13 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+
+# The documented JavaScript clients that the contract tests run (tests/js) need their npm packages;
+# installed from the lock file when node is present, again only when the lock file changes.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  js_stamp="tests/js/node_modules/.installed-$(sha256sum tests/js/package-lock.json | cut -c1-16)"
+  if [ ! -f "$js_stamp" ]; then
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$js_stamp"
+  fi
+fi

@@ -42,6 +42,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def offers_dispatch(settings):
+    """Courier dispatch by offers (a courier accepts) instead of the default automatic assignment."""
+    settings.ORDERFLOW_COURIER_DISPATCH = "offers"
+
+
+@pytest.fixture
 def restaurant(db):
     return RestaurantFactory(name="Pizza Palace")
 

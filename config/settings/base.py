@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.database import postgresql_with_pool
 
@@ -302,6 +303,18 @@ ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS = env.int("ORDERFLOW_REFUND_STALE_PROC
 ORDERFLOW_COURIER_OFFER_SECONDS = env.int("ORDERFLOW_COURIER_OFFER_SECONDS", default=60)
 # Couriers further than this from the restaurant are not offered the order.
 ORDERFLOW_COURIER_OFFER_RADIUS_KM = env.float("ORDERFLOW_COURIER_OFFER_RADIUS_KM", default=15.0)
+# How a confirmed delivery order gets its courier: `auto` assigns the nearest free online courier
+# at once (the order-process API's behaviour); `offers` offers it to one courier at a time.
+ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto")
+if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
+    raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH must be auto or offers.")
+
+# The mobile orders API's payment provider signs its webhook (`Paymongo-Signature`) with this.
+ORDERFLOW_PAYMONGO_WEBHOOK_SECRET = env("ORDERFLOW_PAYMONGO_WEBHOOK_SECRET", default=ORDERFLOW_PAYMENT_WEBHOOK_SECRET)
+
+# The customer tracking API's SignalR hub pings each connection this often (SignalR's 15 s default;
+# clients give up on a server silent for 30 s).
+ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS = env.float("ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS", default=15.0)
 
 ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
 ORDERFLOW_ALLOW_DEMO_DATA = True

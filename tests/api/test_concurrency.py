@@ -35,6 +35,7 @@ def _race(requests_by_name: dict) -> dict:
     return responses
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @pytest.mark.parametrize("round_", range(5))
 def test_two_couriers_racing_for_one_order_get_one_200_and_one_409(
     customer, staff_user, courier_user, other_courier_user, menu, round_

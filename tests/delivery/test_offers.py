@@ -24,7 +24,7 @@ from orders.services.transitions import order_cancel
 from tests.factories import CourierFactory, OrderFactory
 from tests.lifecycle import move, place
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("offers_dispatch")]
 
 START = "2026-03-01 12:00:00"
 

@@ -47,7 +47,7 @@ def limited_server():
     server = ServerProcess(
         database_url=url,
         redis_url=settings.REDIS_URL,
-        extra_env={"ORDERFLOW_DB_POOL_MIN_SIZE": "1", "ORDERFLOW_DB_POOL_MAX_SIZE": str(POOL_SIZE)},
+        environment={"ORDERFLOW_DB_POOL_MIN_SIZE": "1", "ORDERFLOW_DB_POOL_MAX_SIZE": str(POOL_SIZE)},
     )
     yield server
     server.stop()

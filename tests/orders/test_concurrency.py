@@ -95,6 +95,7 @@ CONFLICTS = {
 }
 
 
+@pytest.mark.usefixtures("offers_dispatch")  # counts events: no courier assigned on confirmation
 @pytest.mark.parametrize(("setup", "first", "second"), CONFLICTS.values(), ids=CONFLICTS.keys())
 def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
     order = place()
@@ -123,6 +124,7 @@ def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
     assert len(events) == events_before + 1
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @pytest.mark.parametrize("status_path", [["RESTAURANT_CONFIRMED"], ["RESTAURANT_CONFIRMED", "PREPARING"]])
 def test_two_couriers_claiming_one_order_one_gets_it(status_path, place, actors, courier_user, other_courier_user):
     order = place()

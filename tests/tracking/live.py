@@ -47,7 +47,7 @@ class ServerProcess:
         database_url: str,
         redis_url: str,
         settings_module: str = "config.settings.test",
-        extra_env: dict | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="orderflow-daphne-", suffix=".log", delete=False)
@@ -60,7 +60,7 @@ class ServerProcess:
             # Pooled, as production and every ASGI server run (config/settings/database.py).
             ORDERFLOW_DB_POOL="1",
         )
-        env.update(extra_env or {})
+        env.update(environment or {})
         daphne = Path(sys.executable).with_name("daphne")
         self.process = subprocess.Popen(
             [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],

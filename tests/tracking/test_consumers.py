@@ -300,6 +300,7 @@ async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, cust
     await communicator.disconnect()
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_delivery_ends_the_stream_with_a_polite_close(placed, customer, staff_user, courier_user):
     order_id = placed.pk
@@ -531,6 +532,7 @@ async def test_couriers_see_claimable_orders_until_one_of_them_claims_it(
     await erin.disconnect()
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_the_courier_an_order_is_offered_to_is_told_and_told_when_the_offer_closes(
     placed, staff_user, courier_user, other_courier_user
@@ -563,6 +565,7 @@ async def test_the_courier_an_order_is_offered_to_is_told_and_told_when_the_offe
     await erin.disconnect()
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_a_courier_snapshot_lists_assigned_and_claimable_orders(
     placed, customer, restaurant, menu, staff_user, courier_user
@@ -596,6 +599,7 @@ async def _out_for_delivery(order, staff, courier):
         await db(step)(order.pk, courier)
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_a_position_sent_on_the_courier_socket_reaches_the_customer_with_an_eta(
     placed, customer, staff_user, courier_user
@@ -621,6 +625,7 @@ async def test_a_position_sent_on_the_courier_socket_reaches_the_customer_with_a
         await communicator.disconnect()
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_a_position_posted_to_the_rest_api_reaches_the_tracking_socket(
     placed, customer, staff_user, courier_user
@@ -641,6 +646,7 @@ async def test_a_position_posted_to_the_rest_api_reaches_the_tracking_socket(
     await tracking.disconnect()
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_a_position_of_unknown_age_still_gives_the_snapshot_an_eta(placed, customer, staff_user, courier_user):
     await _out_for_delivery(placed, staff_user, courier_user)
@@ -664,6 +670,7 @@ async def test_bad_positions_are_refused_on_the_courier_socket(courier_user):
     await dave.disconnect()
 
 
+@pytest.mark.usefixtures("offers_dispatch")
 @run_async
 async def test_positions_are_throttled_per_order_and_the_latest_wins(
     placed, customer, staff_user, courier_user, settings

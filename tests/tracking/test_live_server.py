@@ -27,7 +27,14 @@ from tests.tracking.live import (
     has_event,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.live_server,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("offers_dispatch"),
+]
+# Couriers claim orders here (in this process and on the server), so none is assigned on confirmation.
+OFFERS = {"ORDERFLOW_COURIER_DISPATCH": "offers"}
 
 USER_PASSWORD = "pass-12345"  # tests.factories.UserFactory
 QUIET_SECONDS = 0.5
@@ -85,7 +92,7 @@ def database_url() -> str:
 @pytest.fixture(scope="module")
 def server(django_db_setup):
     """One server for the module, on the test database (its name is known once it exists)."""
-    process = ServerProcess(database_url=database_url(), redis_url=settings.REDIS_URL)
+    process = ServerProcess(database_url=database_url(), redis_url=settings.REDIS_URL, environment=OFFERS)
     yield process
     process.stop()
 
@@ -246,7 +253,7 @@ def test_a_transition_while_redis_is_down_succeeds_and_is_recovered_on_reconnect
     make_driver, sockets, restaurant, menu, customer, staff_user, settings, caplog
 ):
     redis_server = RedisProcess()
-    server = ServerProcess(database_url=database_url(), redis_url=redis_server.url)
+    server = ServerProcess(database_url=database_url(), redis_url=redis_server.url, environment=OFFERS)
     try:
         driver = make_driver(server)
         if driver.name == "services":

@@ -1,0 +1,61 @@
+"""What every contract's HTTP views share: the native errors, re-enveloped the contract's way.
+
+Errors are still raised as the one `ApplicationError` family and mapped once to a problem by
+`core.errors.problem_exception_handler`; a contract only re-shapes that problem into the
+body its document shows (`error_body`), keeping the status code and headers.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import problem_exception_handler
+
+PASSED_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
+
+
+class ContractView(APIView):
+    permission_classes = [IsAuthenticated]
+    # Each contract's reference is its own document (and the README); the OpenAPI schema
+    # describes the native API.
+    schema = None
+    error_content_type = "application/json"
+
+    def error_body(self, problem: dict) -> dict:
+        raise NotImplementedError
+
+    def get_exception_handler(self):
+        def handler(exc, context):
+            response = problem_exception_handler(exc, context)
+            if response is None:
+                return None
+            reshaped = Response(
+                self.error_body(response.data), status=response.status_code, content_type=self.error_content_type
+            )
+            for header in PASSED_HEADERS:
+                if response.has_header(header):
+                    reshaped[header] = response[header]
+            return reshaped
+
+        return handler
+
+
+def iso_z(moment: datetime | None, *, millis: bool = False) -> str | None:
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    if millis:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def number(amount: Decimal | None) -> float | None:
+    """A decimal amount as a JSON number, as the documents show money (28.50, not "28.50")."""
+    return None if amount is None else float(amount)
+
+
+def minor_units(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
