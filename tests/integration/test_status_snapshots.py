@@ -49,7 +49,8 @@ def test_placing_stores_the_snapshot_and_a_customer_poll_reads_no_table(customer
     assert response["ETag"] == f'"{order.pk}:1"'
 
 
-def test_a_poll_right_after_each_committed_transition_shows_it(customer, staff_user, courier_user, menu):
+def test_a_poll_right_after_each_committed_transition_shows_it(customer, staff_user, courier_user, menu, settings):
+    settings.ORDERFLOW_COURIER_DISPATCH = "offers"  # the courier is assigned below, by the test
     order = place(customer, menu)
     client = signed_in(customer)
     kitchen = signed_in(staff_user)
