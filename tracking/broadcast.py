@@ -28,6 +28,9 @@ from tracking.selectors import orders_in_transit_for_courier
 
 logger = logging.getLogger(__name__)
 
+# Group sends in flight at once in one broadcast (redis-py's pool holds 100 connections).
+SENDS_AT_ONCE = 50
+
 
 def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
     """The (group, message) pairs that carry one event to everyone who may see it."""
@@ -126,9 +129,16 @@ def _send(*rounds: list[tuple[str, dict]], what: str) -> None:
     timeout = settings.ORDERFLOW_BROADCAST_TIMEOUT_SECONDS
 
     async def send_all() -> list:
+        # Bounded: the layer's connection pool refuses more sends at once than it has connections.
+        slots = asyncio.Semaphore(SENDS_AT_ONCE)
+
+        async def send(group: str, message: dict) -> None:
+            async with slots:
+                await layer.group_send(group, message)
+
         results = []
         for messages in rounds:
-            sends = [layer.group_send(group, message) for group, message in messages]
+            sends = [send(group, message) for group, message in messages]
             results += await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), timeout)
         return results
 

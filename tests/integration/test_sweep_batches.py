@@ -7,8 +7,11 @@ order's events in their order, and an order the sweep cannot move spoils nothing
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from config.settings.base import redis_channel_layer
 from orders.models import DeadlineKind, EventType, Order, OrderStatus
 from orders.services.deadlines import orders_sweep_overdue
 from orders.snapshots import status_snapshot_on_event, status_snapshot_read
@@ -105,3 +108,18 @@ def test_a_batch_broadcast_sends_one_order_s_events_in_rounds(customer, menu, mo
 
     assert turns(first) == list(range(first.events.count())) and len(turns(first)) > 1
     assert turns(second) == list(range(second.events.count()))
+
+
+def test_a_batch_larger_than_the_layer_s_connection_pool_is_broadcast_whole(customer, menu, settings, caplog):
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(settings.REDIS_URL)}
+    orders = [place(customer, menu) for _ in range(120)]
+    events = [order.events.get() for order in orders]
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(order_group(orders[-1].pk), channel)
+
+    broadcast.broadcast_events(events)  # 240 group sends (order and restaurant groups)
+
+    received = async_to_sync(layer.receive)(channel)
+    assert received["event"]["order_id"] == str(orders[-1].pk)
+    assert "failed" not in caplog.text
