@@ -10,6 +10,7 @@ COPY restaurants ./restaurants
 COPY delivery ./delivery
 COPY payments ./payments
 COPY tracking ./tracking
+COPY pages ./pages
 RUN pip install --no-cache-dir .
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic --noinput

@@ -6,8 +6,10 @@ from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
+from notifications.api import NotificationPreferenceView
 from orders.api import OrderViewSet
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
+from tracking.api import TrackedOrderEventsView, TrackedOrderStatusView, TrackedOrderView, TrackingLinkView
 
 router = SimpleRouter()
 # The kitchen's routes first: `restaurants/orders/...` must not read as a restaurant id.
@@ -23,5 +25,10 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
+    path("orders/<str:pk>/tracking-link/", TrackingLinkView.as_view(), name="order-tracking-link"),
+    path("track/<str:token>/", TrackedOrderView.as_view(), name="tracked-order"),
+    path("track/<str:token>/status/", TrackedOrderStatusView.as_view(), name="tracked-order-status"),
+    path("track/<str:token>/events/", TrackedOrderEventsView.as_view(), name="tracked-order-events"),
     path("", include(router.urls)),
 ]

@@ -14,6 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # Django must be set up before the consumers (and the models they read) are imported.
 django_asgi_app = get_asgi_application()
 
+from notifications.metrics import WebSocketCountMiddleware  # noqa: E402
 from tracking.auth import websocket_auth_stack  # noqa: E402
 from tracking.contracts.routing import websocket_urlpatterns as contract_websocket_urlpatterns  # noqa: E402
 from tracking.routing import websocket_urlpatterns  # noqa: E402
@@ -21,6 +22,8 @@ from tracking.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns)),
+        "websocket": WebSocketCountMiddleware(
+            websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))
+        ),
     }
 )

@@ -119,4 +119,9 @@ def enqueue_after_commit(task_name: str, *args: Any) -> None:
 
 def enqueue(task_name: str, *args: Any) -> None:
     """Queue the Celery task registered as `task_name` now."""
-    current_app.tasks[task_name].delay(*args)
+    registered = current_app.tasks
+    if task_name not in registered:
+        # Celery discovers the apps' tasks modules when a worker starts; a web process that has
+        # not imported this one yet discovers them now (once).
+        current_app.loader.import_default_modules()
+    registered[task_name].delay(*args)

@@ -34,6 +34,7 @@ from core.geo import haversine_km, parse_coordinate
 from core.parsing import parse_uuid
 from core.publishing import after_commit, enqueue_after_commit
 from delivery.models import CourierLocation, CourierOffer, CourierProfile, HandoffCode, OfferState
+from delivery.signals import handoff_code_resent
 from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
 from orders.selectors import (
     order_get_visible,
@@ -191,6 +192,10 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
         handoff.sends += 1
         handoff.last_sent_at = now
         handoff.save(update_fields=["counter", "expires_at", "attempts_left", "sends", "last_sent_at"])
+        sends = handoff.sends
+        after_commit(
+            lambda: handoff_code_resent.send(sender=HandoffCode, order_id=order.pk, purpose=purpose, sends=sends)
+        )
     logger.info("handoff code resent order=%s purpose=%s sends=%s", order.pk, purpose, handoff.sends)
     return handoff
 

@@ -121,13 +121,15 @@ class OrderViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericV
         data = validated(OrderPlaceSerializer, request.data)
         order = order_place(customer=request.user, **order_place_arguments(data))
         detail = order_detail(actor=Actor.customer(request.user), order_id=order.pk)
-        body = OrderDetailSerializer(detail, context={"include": (), "role": ActorRole.CUSTOMER}).data
+        context = {"include": (), "role": ActorRole.CUSTOMER, "request": request}
+        body = OrderDetailSerializer(detail, context=context).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     def _detail(self, request, access: OrderAccess) -> Response:
         include = validated(DetailQuerySerializer, request.query_params).get("include", ())
         order = order_detail(actor=access.actor, order_id=access.order_id, include=include)
-        return Response(OrderDetailSerializer(order, context={"include": include, "role": access.actor.role}).data)
+        context = {"include": include, "role": access.actor.role, "request": request}
+        return Response(OrderDetailSerializer(order, context=context).data)
 
     @extend_schema(
         summary="One order in full",

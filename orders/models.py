@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from decimal import Decimal
 
@@ -73,9 +74,18 @@ class DeadlineKind(models.TextChoices):
     RETURN_WINDOW = "return_window", "Return window"
 
 
+def new_tracking_token() -> str:
+    """An unguessable token for an order's public tracking link (128 random bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(max_length=32, unique=True)
+    # The public tracking link's secret, made at placement; None once the link is revoked.
+    tracking_token = models.CharField(
+        max_length=43, unique=True, null=True, blank=True, default=new_tracking_token, editable=False
+    )
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     restaurant = models.ForeignKey("restaurants.Restaurant", on_delete=models.PROTECT, related_name="orders")
     courier = models.ForeignKey(

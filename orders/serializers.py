@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -22,6 +23,7 @@ from orders.models import (
 from orders.selectors import DETAIL_INCLUDES, courier_position
 from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
+from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
 from orders.transitions import next_statuses_for
 
 # ---------------------------------------------------------------- shared pieces
@@ -273,6 +275,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
     restaurant_longitude = serializers.DecimalField(source="restaurant.longitude", max_digits=9, decimal_places=6)
     restaurant_address = serializers.CharField(source="restaurant.address")
     next_statuses = serializers.SerializerMethodField()
+    tracking_url = serializers.SerializerMethodField()
     items = OrderItemSerializer(many=True)
     history = HistoryEntrySerializer(source="events", many=True, required=False)
     payments = PaymentSerializer(many=True, required=False)
@@ -314,6 +317,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
             "restaurant_address",
             "sequence",
             "next_statuses",
+            "tracking_url",
             "items",
             "history",
             "payments",
@@ -330,6 +334,15 @@ class OrderDetailSerializer(OrderSummarySerializer):
 
     def get_customer_name(self, order) -> str:
         return order.customer.get_full_name() or order.customer.get_username()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_tracking_url(self, order) -> str | None:
+        """The public tracking link, for the customer (and admins) to share; null once revoked."""
+        if self.context.get("role") not in LINK_OWNER_ROLES:
+            return None
+        path = tracking_link_path(order.tracking_token)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if (path and request is not None) else path
 
     def get_delivery_person_name(self, order) -> str | None:
         if order.courier is None:

@@ -65,3 +65,15 @@ def test_imports_are_found_wherever_they_hide(tmp_path, source, expected):
     module = tmp_path / "module.py"
     module.write_text(source)
     assert imported_modules(module) == expected
+
+
+def test_nothing_below_imports_notifications():
+    """Webhooks, notifications and metrics sit above every domain app: they hear of changes as a subscriber."""
+    below = modules_of("core", "orders", "restaurants", "delivery", "payments", "tracking")
+    assert offending_imports(below, ("notifications",)) == []
+
+
+def test_no_app_imports_the_pages():
+    """The pages (pages/) sit on top, beside the API and the sockets: nothing below reads them."""
+    apps = modules_of("core", *DOMAIN_APPS, "config/settings")
+    assert offending_imports(apps, ("pages",)) == []

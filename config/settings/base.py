@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "core",
     "orders",
@@ -41,10 +42,15 @@ INSTALLED_APPS = [
     "tracking",
     "delivery",
     "payments",
+    # Above all of them: webhooks, notifications and the counters behind /metrics.
+    "notifications",
+    "pages",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every page asset (the admin's, Swagger UI's, the pages') is served by the application itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -121,8 +127,21 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production, static files are read from the apps directly (no collectstatic needed).
+WHITENOISE_USE_FINDERS = env.bool("ORDERFLOW_STATIC_FROM_APPS", default=True)
+if WHITENOISE_USE_FINDERS:
+    # WhiteNoise also indexes STATIC_ROOT, and warns at every start when the folder is missing.
+    STATIC_ROOT.mkdir(exist_ok=True)
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# The pages (pages/): how often a page polls when its WebSocket cannot connect (10-15 s), and
+# a bound on the reconnect backoff.
+ORDERFLOW_PAGE_POLL_SECONDS = env.int("ORDERFLOW_PAGE_POLL_SECONDS", default=12)
+ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS = env.int("ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,
@@ -154,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order lifecycle and live tracking, after checkout.",
     "VERSION": "0.1.0",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "orders.models.PaymentStatus",
@@ -245,6 +268,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 7200.0},
     },
+    "webhooks-dispatch-due": {
+        "task": "notifications.tasks.webhooks_dispatch_due_task",
+        "schedule": env.float("ORDERFLOW_WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=10.0),
+        "options": {"expires": env.float("ORDERFLOW_WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
+    },
+    "notifications-dispatch-due": {
+        "task": "notifications.tasks.notifications_dispatch_due_task",
+        "schedule": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0),
+        "options": {"expires": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
+    },
     "courier-offers-renew": {
         "task": "delivery.tasks.courier_offers_renew_task",
         "schedule": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS,
@@ -333,3 +366,48 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
 }
+
+# ---------------------------------------------------------------- outbound webhooks (notifications/webhooks.py)
+ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = env.float("ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# A delivery being posted is leased for the timeout plus this (DNS, a slow worker); a worker that
+# dies leaves the lease to run out, and the delivery is sent again.
+ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = env.float("ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS", default=30.0)
+ORDERFLOW_WEBHOOK_MAX_ATTEMPTS = env.int("ORDERFLOW_WEBHOOK_MAX_ATTEMPTS", default=12)
+ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS", default=5.0)
+ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=3600.0)
+# The circuit breaker: this many failed attempts in a row, failing for at least this long, pause the endpoint.
+ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES", default=20)
+ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=600.0)
+# Loopback, private, link-local and other non-public addresses are never called unless this is on.
+ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Certificates trusted for https endpoints (a PEM file); empty: the system's.
+ORDERFLOW_WEBHOOK_CA_BUNDLE = env("ORDERFLOW_WEBHOOK_CA_BUNDLE", default="")
+
+# ---------------------------------------------------------------- notifications (notifications/services.py)
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orderflow <no-reply@orderflow.local>")
+ORDERFLOW_SMS_PROVIDER = env("ORDERFLOW_SMS_PROVIDER", default="simulated")
+ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS", default=0.1)
+ORDERFLOW_SIMULATED_SMS_FAILURE_RATE = env.float("ORDERFLOW_SIMULATED_SMS_FAILURE_RATE", default=0.0)
+ORDERFLOW_NOTIFICATION_CHANNELS: dict[str, str] = {}
+ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = env.int("ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS", default=6)
+# A message being sent is leased this long; a worker that dies leaves the lease to run out.
+ORDERFLOW_NOTIFICATION_LEASE_SECONDS = env.float("ORDERFLOW_NOTIFICATION_LEASE_SECONDS", default=60.0)
+ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS = env.float("ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS", default=10.0)
+ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.float(
+    "ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", default=600.0
+)
+# Who is told when a webhook endpoint is paused; empty: every active superuser with an email address.
+ORDERFLOW_OPERATOR_EMAILS = env.list("ORDERFLOW_OPERATOR_EMAILS", default=[])
+
+# ---------------------------------------------------------------- operations
+# /metrics answers a request carrying "Authorization: Bearer <this>", or a signed-in staff user.
+ORDERFLOW_METRICS_TOKEN = env("ORDERFLOW_METRICS_TOKEN", default="")
+# A refund PROCESSING longer than this is listed for the operator as stuck.
+ORDERFLOW_REFUND_STUCK_SECONDS = env.int("ORDERFLOW_REFUND_STUCK_SECONDS", default=30 * 60)

@@ -13,6 +13,11 @@ ORDERFLOW_OTP_SECRET = "test-otp-secret"
 ORDERFLOW_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
 ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS = 0.0
 ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE = 0.0
+# Tests deliver webhooks to receivers on loopback, quickly.
+ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = 2.0
+ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS = 0.0
+ORDERFLOW_METRICS_TOKEN = "test-metrics-token"
 # The test process itself holds plain connections (pytest-django creates and flushes the test
 # database through them); server processes started by tests set ORDERFLOW_DB_POOL=1 to run
 # pooled, as in production.

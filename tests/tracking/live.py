@@ -48,8 +48,9 @@ class ServerProcess:
         redis_url: str,
         settings_module: str = "config.settings.test",
         environment: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="orderflow-daphne-", suffix=".log", delete=False)
         env = dict(
             os.environ,

@@ -1,0 +1,50 @@
+"""GET /metrics: Prometheus text format, for a scraper holding ORDERFLOW_METRICS_TOKEN or a staff user.
+
+What the figures are is `notifications.metrics`; anyone else gets a problem+json 401 or 403.
+"""
+
+import hmac
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.views import APIView
+
+from notifications.metrics import REGISTRY
+
+SCRAPER = "metrics-token"
+
+
+class MetricsTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <ORDERFLOW_METRICS_TOKEN>`; no token configured means no scraper."""
+
+    def authenticate(self, request):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        expected = settings.ORDERFLOW_METRICS_TOKEN
+        if scheme.lower() != "bearer" or not token or not expected:
+            return None
+        if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+            return None
+        return AnonymousUser(), SCRAPER
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="metrics"'
+
+
+class IsScraperOrStaff(BasePermission):
+    message = "Metrics are for the platform's operators."
+
+    def has_permission(self, request, view):
+        return request.auth == SCRAPER or bool(request.user and request.user.is_staff)
+
+
+class MetricsView(APIView):
+    authentication_classes = [MetricsTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsScraperOrStaff]
+    schema = None
+
+    def get(self, request):
+        return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,24 @@
+from rest_framework import serializers
+
+from notifications.models import Milestone
+
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
+
+class NotificationPreferenceSerializer(serializers.Serializer):
+    email_enabled = serializers.BooleanField(required=False)
+    sms_enabled = serializers.BooleanField(required=False)
+    phone = serializers.RegexField(
+        PHONE_PATTERN,
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        error_messages={"invalid": "An international number: +, country code, number (E.164)."},
+    )
+    milestones = serializers.ListField(
+        child=serializers.ChoiceField(choices=Milestone.choices), required=False, allow_empty=True, max_length=20
+    )
+
+
+class NotificationPreferenceResponseSerializer(NotificationPreferenceSerializer):
+    email = serializers.EmailField(read_only=True, help_text="Where email goes: the account's address.")

@@ -1,0 +1,311 @@
+"""The notifier: messages to customers, restaurant staff and operators, through an outbox.
+
+Each message is a `Notification` row (one recipient, one channel), written by `notify` and
+sent after commit by `notification_send_task`; a failure is retried with backoff and
+jitter up to ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS, then left FAILED for a person
+(`notification_retry`). A handoff code is read from the order's current code at the
+moment of sending and never written to the outbox, a log or a metric.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.publishing import after_commit
+from delivery.models import HandoffCode
+from delivery.services import otp_code
+from notifications import metrics
+from notifications.channels import SendFailed, get_channel
+from notifications.models import (
+    Channel,
+    Milestone,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationState,
+)
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Address:
+    channel: str
+    recipient: str
+
+
+def user_addresses(user) -> list[Address]:
+    """Where `user` wants to be told: email unless switched off, SMS when switched on with a phone."""
+    preference = NotificationPreference.objects.filter(user=user).first()
+    email_enabled = preference.email_enabled if preference else True
+    addresses = []
+    if email_enabled and user.email:
+        addresses.append(Address(Channel.EMAIL, user.email))
+    if preference and preference.sms_enabled and preference.phone:
+        addresses.append(Address(Channel.SMS, preference.phone))
+    return addresses
+
+
+def user_wants_milestone(user, milestone: str) -> bool:
+    preference = NotificationPreference.objects.filter(user=user).first()
+    return preference is None or milestone in (preference.milestones or [])
+
+
+def _enqueue(notification_id: int) -> None:
+    from notifications.tasks import notification_send_task
+
+    after_commit(lambda: notification_send_task.delay(notification_id))
+
+
+def notify(
+    *,
+    kind: str,
+    address: Address,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    user=None,
+    order: Order | None = None,
+    code_purpose: str = "",
+    code_sends: int | None = None,
+) -> Notification:
+    """Put one message in the outbox (once per `dedupe_key`) and send it after commit."""
+    with transaction.atomic():
+        notification, created = Notification.objects.get_or_create(
+            dedupe_key=dedupe_key[:200],
+            defaults={
+                "kind": kind,
+                "channel": address.channel,
+                "recipient": address.recipient,
+                "user": user,
+                "order": order,
+                "subject": subject,
+                "body": body,
+                "code_purpose": code_purpose,
+                "code_sends": code_sends,
+                "next_attempt_at": timezone.now(),
+            },
+        )
+        if created:
+            _enqueue(notification.pk)
+    return notification
+
+
+def notify_user(*, user, kind: str, subject: str, body: str, dedupe_key: str, **kwargs: Any) -> list[Notification]:
+    return [
+        notify(
+            kind=kind,
+            address=address,
+            subject=subject,
+            body=body,
+            user=user,
+            dedupe_key=f"{dedupe_key}:{user.pk}:{address.channel}",
+            **kwargs,
+        )
+        for address in user_addresses(user)
+    ]
+
+
+def operator_addresses() -> list[Address]:
+    emails = settings.ORDERFLOW_OPERATOR_EMAILS or list(
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+    return [Address(Channel.EMAIL, email) for email in emails]
+
+
+def notify_operators(*, subject: str, body: str, dedupe_key: str) -> list[Notification]:
+    addresses = operator_addresses()
+    if not addresses:
+        logger.warning("no operator to tell: %s (set ORDERFLOW_OPERATOR_EMAILS)", subject)
+    return [
+        notify(
+            kind=NotificationKind.OPERATOR,
+            address=address,
+            subject=subject,
+            body=body,
+            dedupe_key=f"{dedupe_key}:{address.recipient}",
+        )
+        for address in addresses
+    ]
+
+
+def _backoff_seconds(attempts: int) -> float:
+    ceiling = min(
+        settings.ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS,
+        settings.ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0),
+    )
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def _render(notification: Notification, now: datetime) -> str | None:
+    """The text to send, the current code filled in; None when that code was replaced or used."""
+    if not notification.code_purpose:
+        return notification.body
+    handoff = HandoffCode.objects.filter(order_id=notification.order_id, purpose=notification.code_purpose).first()
+    if (
+        handoff is None
+        or handoff.verified_at is not None
+        or handoff.sends != notification.code_sends
+        or now >= handoff.expires_at
+    ):
+        return None
+    return notification.body.replace(Notification.CODE_PLACEHOLDER, otp_code(handoff))
+
+
+def notification_send(*, notification_id: Any, now: datetime | None = None) -> Notification | None:
+    """Send one outbox message if it is due; safe to call any number of times.
+
+    The message is leased in a short transaction, sent outside any transaction (a slow mail
+    server holds no database lock) and the outcome recorded in another. A worker that dies
+    mid-send leaves the lease to run out (ORDERFLOW_NOTIFICATION_LEASE_SECONDS); the message
+    is then sent again with the same idempotency key.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        try:
+            notification = Notification.objects.select_for_update(nowait=True).filter(pk=notification_id).first()
+        except DatabaseError:
+            return None  # another worker is taking it
+        if notification is None or notification.state != NotificationState.PENDING:
+            return notification
+        if notification.next_attempt_at > now or (notification.leased_until and notification.leased_until > now):
+            return notification
+        notification.leased_until = now + timedelta(seconds=settings.ORDERFLOW_NOTIFICATION_LEASE_SECONDS)
+        notification.save(update_fields=["leased_until"])
+    text = _render(notification, now)
+    reference, error = "", None
+    if text is not None:
+        try:
+            reference = get_channel(notification.channel).send(
+                to=notification.recipient,
+                subject=notification.subject,
+                text=text,
+                idempotency_key=f"orderflow-notification-{notification.pk}",
+            )[:100]
+        except SendFailed as exc:
+            error = exc
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=notification.pk)
+        notification.leased_until = None
+        notification.attempts += 1
+        if text is None:
+            notification.state = NotificationState.SUPERSEDED
+            outcome = "superseded"
+        elif error is None:
+            notification.provider_reference = reference
+            notification.state = NotificationState.SENT
+            notification.sent_at = now
+            notification.last_error = ""
+            outcome = "sent"
+        else:
+            notification.last_error = str(error)[:300]
+            outcome = "failed"
+            if not error.transient or notification.attempts >= settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS:
+                notification.state = NotificationState.FAILED
+                logger.warning(
+                    "notification %s (%s by %s) failed: %s",
+                    notification.pk,
+                    notification.kind,
+                    notification.channel,
+                    notification.last_error,
+                )
+            else:
+                notification.next_attempt_at = now + timedelta(seconds=_backoff_seconds(notification.attempts))
+        notification.save(
+            update_fields=[
+                "leased_until",
+                "attempts",
+                "state",
+                "provider_reference",
+                "sent_at",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
+        metrics.metric_add(metrics.NOTIFICATIONS_SENT, {"channel": notification.channel, "outcome": outcome})
+    logger.info(
+        "notification %s kind=%s channel=%s order=%s %s",
+        notification.pk,
+        notification.kind,
+        notification.channel,
+        notification.order_id,
+        outcome,
+    )
+    if notification.state == NotificationState.PENDING:
+        from notifications.tasks import notification_send_task
+
+        try:
+            notification_send_task.apply_async(
+                (notification.pk,), countdown=(notification.next_attempt_at - now).total_seconds()
+            )
+        except Exception:
+            logger.warning("notification %s retry could not be queued; beat will", notification.pk, exc_info=True)
+    return notification
+
+
+def notification_retry(*, notification_id: Any, actor: Actor) -> Notification:
+    """A person sends a FAILED message round again."""
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
+        if notification is None:
+            raise NotFound("No such notification.", code="notification_not_found")
+        if notification.state != NotificationState.FAILED:
+            raise Conflict(
+                f"The notification is {notification.state}; only a failed one can be retried.",
+                code="notification_not_failed",
+            )
+        notification.state = NotificationState.PENDING
+        notification.attempts = 0
+        notification.next_attempt_at = timezone.now()
+        notification.save(update_fields=["state", "attempts", "next_attempt_at"])
+        _enqueue(notification.pk)
+    logger.info("notification %s retried by %s", notification.pk, actor.display_name)
+    return notification
+
+
+def notifications_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat: queue pending messages that are due (retries, and tasks lost with a broker)."""
+    from notifications.tasks import notification_send_task
+
+    now = now or timezone.now()
+    due = list(
+        Notification.objects.filter(state=NotificationState.PENDING, next_attempt_at__lte=now)
+        .exclude(leased_until__gt=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for notification_id in due:
+        try:
+            notification_send_task.delay(notification_id)
+        except Exception:
+            logger.warning("notification %s could not be queued", notification_id, exc_info=True)
+    return len(due)
+
+
+def notification_preference_update(*, user, changes: dict[str, Any]) -> NotificationPreference:
+    """Change how `user` wants to be told; SMS needs a phone number."""
+    with transaction.atomic():
+        preference, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        for field_name in ("email_enabled", "sms_enabled", "phone"):
+            if field_name in changes:
+                setattr(preference, field_name, changes[field_name])
+        if "milestones" in changes:
+            preference.milestones = [m for m in Milestone.values if m in set(changes["milestones"])]
+        if preference.sms_enabled and not preference.phone:
+            raise ValidationFailed({"phone": ["A phone number is needed to receive SMS."]})
+        preference.save()
+    return preference

@@ -1,0 +1,430 @@
+"""Outbound webhooks: every committed order event, signed, to each subscribed endpoint, in order.
+
+- `webhooks_record_event` (an event subscriber, after commit) writes one WebhookDelivery per
+  matching endpoint, catching up any earlier event of the order the endpoint has not got yet
+  (two processes may commit an order's events close together), and queues the delivery.
+- `webhook_deliver_queue` works through one endpoint's pending deliveries for one order,
+  lowest sequence first, under a row lock (NOWAIT: a second worker on the same queue leaves
+  it to the first), so an order's events reach an endpoint in sequence order. The HTTP call
+  is made while the row is locked: a worker killed mid-call rolls back, the delivery stays
+  pending and the re-delivered task (or the beat sweep) sends it again with the same event id.
+- A failed attempt waits with exponential backoff and jitter; after
+  ORDERFLOW_WEBHOOK_MAX_ATTEMPTS the delivery is given up (and the next one goes). After
+  ORDERFLOW_WEBHOOK_BREAKER_FAILURES consecutive failures lasting at least
+  ORDERFLOW_WEBHOOK_BREAKER_SECONDS the endpoint is paused (events are still recorded) and
+  the operators are told; `webhook_endpoint_enable` resumes it.
+"""
+
+import json
+import logging
+import random
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import urllib3
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import Conflict, NotFound
+from core.publishing import after_commit
+from notifications import metrics
+from notifications.http import DeliveryRefused, HttpAnswer, post
+from notifications.models import (
+    DeliveryState,
+    EndpointState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from notifications.signing import (
+    ATTEMPT_HEADER,
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signature_header,
+)
+from orders.models import TrackingEvent
+from tracking.payloads import event_payload
+
+logger = logging.getLogger(__name__)
+
+TEST_EVENT_TYPE = "webhook.test"
+USER_AGENT = "orderflow-webhooks/1"
+
+
+def _enqueue(endpoint_id: int, order_id) -> None:
+    from notifications.tasks import webhook_deliver_task
+
+    after_commit(lambda: webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id else None))
+
+
+def _endpoint_wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    return not endpoint.event_types or event_type in endpoint.event_types
+
+
+def webhooks_record_event(event: TrackingEvent) -> int:
+    """Event subscriber: queue `event` (and any earlier one still missing) for every matching endpoint."""
+    order = event.order
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.exclude(state=EndpointState.DISABLED).filter(
+            Q(restaurant__isnull=True) | Q(restaurant_id=order.restaurant_id)
+        )
+        if _endpoint_wants(endpoint, event.event_type)
+    ]
+    created = 0
+    for endpoint in endpoints:
+        with transaction.atomic():
+            missing = (
+                TrackingEvent.objects.filter(
+                    order_id=event.order_id, sequence__lte=event.sequence, created_at__gte=endpoint.created_at
+                )
+                .exclude(webhook_deliveries__endpoint=endpoint)
+                .select_related("order")
+                .order_by("sequence")
+            )
+            now = timezone.now()
+            rows = [
+                WebhookDelivery(
+                    endpoint=endpoint,
+                    tracking_event=missed,
+                    order_id=missed.order_id,
+                    sequence=missed.sequence,
+                    event_id=missed.pk,
+                    event_type=missed.event_type,
+                    payload=event_payload(missed),
+                    next_attempt_at=now,
+                )
+                for missed in missing
+                if _endpoint_wants(endpoint, missed.event_type)
+            ]
+            created += len(WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True))
+            if endpoint.state == EndpointState.ACTIVE:
+                _enqueue(endpoint.pk, event.order_id)
+    return created
+
+
+def _backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with jitter: base * 2^(n-1), capped, then a random half to the whole of it."""
+    ceiling = min(
+        settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS,
+        settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0),
+    )
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int) -> tuple[str, HttpAnswer | None, str]:
+    """Make one HTTP attempt: (outcome, answer, error)."""
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_ID_HEADER: str(delivery.event_id),
+        EVENT_TYPE_HEADER: delivery.event_type,
+        ATTEMPT_HEADER: str(attempt),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature_header(
+            secrets=[endpoint.secret, endpoint.previous_secret], timestamp=timestamp, body=body
+        ),
+    }
+    try:
+        answer = post(
+            url=endpoint.url,
+            body=body,
+            headers=headers,
+            timeout=settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS,
+            allow_private=settings.ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+            ca_certs=settings.ORDERFLOW_WEBHOOK_CA_BUNDLE or None,
+        )
+    except DeliveryRefused as exc:
+        return "refused", None, str(exc)[:300]
+    except urllib3.exceptions.TimeoutError as exc:
+        return (
+            "timeout",
+            None,
+            f"no answer within {settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS} s ({type(exc).__name__})",
+        )
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        return "connection_error", None, f"{type(exc).__name__}: {exc}"[:300]
+    if 200 <= answer.status < 300:
+        return "success", answer, ""
+    if 300 <= answer.status < 400:
+        return "redirect", answer, f"redirect to {answer.location or '?'} not followed"[:300]
+    return "http_error", answer, f"HTTP {answer.status}"
+
+
+def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | bool | None:
+    """The queue's first pending delivery, locked; None if the queue is empty, False if another worker holds it.
+
+    One query: ORDER BY ... LIMIT 1 FOR UPDATE NOWAIT fails at once when that first row is
+    locked, so a second worker never skips ahead to the next sequence.
+    """
+    queue = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, state=DeliveryState.PENDING)
+    queue = queue.filter(order_id=order_id) if order_id else queue.filter(order__isnull=True)
+    try:
+        with transaction.atomic():
+            return (
+                queue.select_for_update(nowait=True, of=("self",))
+                .select_related("endpoint")
+                .order_by("sequence", "created_at")
+                .first()
+            )
+    except DatabaseError:
+        return False
+
+
+def _lease_seconds() -> float:
+    return settings.ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS + settings.ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS
+
+
+def webhook_deliver_queue(*, endpoint_id: int, order_id: Any = None, now: datetime | None = None) -> int:
+    """Send what is due in one endpoint's queue for one order (or its test events), in sequence order.
+
+    The head of the queue is leased in a short transaction, posted outside any transaction,
+    and the outcome recorded in another: no database lock is held while the receiver answers.
+    A lease left by a worker that died expires after the timeout plus a margin, and the head is
+    sent again (same event id). Stops at the first failure (the rest waits behind it) and
+    returns how many were delivered.
+    """
+    delivered = 0
+    while True:
+        current = now or timezone.now()
+        with transaction.atomic():
+            head = _lock_head(endpoint_id, order_id)
+            if not head:
+                return delivered
+            endpoint = head.endpoint
+            leased = head.leased_until is not None and head.leased_until > current
+            if endpoint.state != EndpointState.ACTIVE or head.next_attempt_at > current or leased:
+                return delivered
+            head.leased_until = current + timedelta(seconds=_lease_seconds())
+            head.save(update_fields=["leased_until"])
+        attempt = head.attempts + 1
+        outcome, answer, error = _request(head, endpoint, attempt)
+        succeeded = outcome == "success"
+        with transaction.atomic():
+            head = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=head.pk)
+            _record_attempt(head, attempt, outcome, answer, error, current)
+            if succeeded:
+                _endpoint_succeeded(head.endpoint)
+            else:
+                _endpoint_failed(head.endpoint, error, current)
+            changes = [(metrics.WEBHOOK_DELIVERIES, {"outcome": outcome}, 1.0)]
+            if answer is not None:
+                changes += metrics.histogram_changes(metrics.WEBHOOK_LATENCY, answer.latency_ms / 1000)
+            metrics.metric_add_many(changes)
+        if not succeeded:
+            if head.state == DeliveryState.PENDING:
+                _schedule_retry(endpoint_id, order_id, head.next_attempt_at - current)
+                return delivered
+            continue
+        delivered += 1
+
+
+def _schedule_retry(endpoint_id: int, order_id, wait: timedelta) -> None:
+    from notifications.tasks import webhook_deliver_task
+
+    try:
+        webhook_deliver_task.apply_async(
+            (endpoint_id, str(order_id) if order_id else None), countdown=max(wait.total_seconds(), 0)
+        )
+    except Exception:
+        # The beat sweep (webhooks_dispatch_due) finds it when it is due.
+        logger.warning("webhook retry for endpoint %s could not be queued", endpoint_id, exc_info=True)
+
+
+def _record_attempt(delivery, attempt, outcome, answer, error, now) -> None:
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=attempt,
+        attempted_at=now,
+        outcome=outcome,
+        status_code=answer.status if answer else None,
+        latency_ms=round(answer.latency_ms, 2) if answer else None,
+        response_excerpt=answer.excerpt if answer else "",
+        error=error,
+    )
+    delivery.leased_until = None
+    if delivery.state != DeliveryState.PENDING:
+        # Its lease ran out and another worker settled it meanwhile: the log keeps this attempt too.
+        delivery.save(update_fields=["leased_until"])
+        return
+    delivery.attempts = max(delivery.attempts, attempt)
+    delivery.last_status_code = answer.status if answer else None
+    delivery.last_latency_ms = round(answer.latency_ms, 2) if answer else None
+    delivery.last_error = error
+    if outcome == "success":
+        delivery.state = DeliveryState.SUCCEEDED
+        delivery.delivered_at = now
+    elif attempt >= settings.ORDERFLOW_WEBHOOK_MAX_ATTEMPTS:
+        delivery.state = DeliveryState.FAILED
+        logger.warning(
+            "webhook delivery %s to endpoint %s given up after %s attempts", delivery.pk, delivery.endpoint_id, attempt
+        )
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=_backoff_seconds(attempt))
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "leased_until",
+            "last_status_code",
+            "last_latency_ms",
+            "last_error",
+            "state",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
+
+
+def _endpoint_succeeded(endpoint: WebhookEndpoint) -> None:
+    if endpoint.consecutive_failures:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0, failing_since=None)
+
+
+def _endpoint_failed(endpoint: WebhookEndpoint, error: str, now: datetime) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    sustained = now - (endpoint.failing_since or now) >= timedelta(seconds=settings.ORDERFLOW_WEBHOOK_BREAKER_SECONDS)
+    if (
+        endpoint.state == EndpointState.ACTIVE
+        and endpoint.consecutive_failures >= settings.ORDERFLOW_WEBHOOK_BREAKER_FAILURES
+        and sustained
+    ):
+        endpoint.state = EndpointState.PAUSED
+        endpoint.paused_at = now
+        endpoint.paused_reason = f"{endpoint.consecutive_failures} failures in a row; last: {error}"[:300]
+        endpoint.save(update_fields=["state", "paused_at", "paused_reason"])
+        logger.warning(
+            "webhook endpoint %s (%s) paused after %s consecutive failures",
+            endpoint.pk,
+            endpoint.name,
+            endpoint.consecutive_failures,
+        )
+        from notifications.services import notify_operators
+
+        notify_operators(
+            subject=f"Webhook endpoint paused: {endpoint.name}",
+            body=(
+                f"The webhook endpoint {endpoint.name!r} ({endpoint.url}) failed {endpoint.consecutive_failures} "
+                f"times in a row since {endpoint.failing_since:%Y-%m-%d %H:%M:%S} UTC and has been paused. "
+                f"Last error: {error}\n\nIts events are kept; re-enable it in the admin (Webhook endpoints) "
+                "once the receiver works again, and they are sent in order."
+            ),
+            dedupe_key=f"webhook-paused:{endpoint.pk}:{now.isoformat()}",
+        )
+
+
+def webhook_endpoint_enable(*, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
+    """A person closes the breaker (or switches a disabled endpoint back on): pending events go out in order."""
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        if endpoint is None:
+            raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
+        endpoint.state = EndpointState.ACTIVE
+        endpoint.consecutive_failures = 0
+        endpoint.failing_since = None
+        endpoint.paused_at = None
+        endpoint.paused_reason = ""
+        endpoint.save(update_fields=["state", "consecutive_failures", "failing_since", "paused_at", "paused_reason"])
+        now = timezone.now()
+        queues = (
+            WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING)
+            .values_list("order_id", flat=True)
+            .distinct()
+        )
+        for order_id in set(queues):
+            WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING, order_id=order_id).update(
+                next_attempt_at=now
+            )
+            _enqueue(endpoint.pk, order_id)
+    logger.info("webhook endpoint %s enabled by %s", endpoint.pk, actor.display_name)
+    return endpoint
+
+
+def webhook_endpoint_disable(*, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
+    updated = WebhookEndpoint.objects.filter(pk=endpoint_id).update(state=EndpointState.DISABLED)
+    if not updated:
+        raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
+    logger.info("webhook endpoint %s disabled by %s", endpoint_id, actor.display_name)
+    return WebhookEndpoint.objects.get(pk=endpoint_id)
+
+
+def webhook_endpoint_send_test(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
+    """Queue a `webhook.test` event (no order) to the endpoint, signed like any other."""
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
+    if endpoint.state != EndpointState.ACTIVE:
+        raise Conflict("Enable the endpoint before sending it a test event.", code="webhook_endpoint_not_active")
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    stamp = now.isoformat().replace("+00:00", "Z")
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            tracking_event=None,
+            order=None,
+            sequence=0,
+            event_id=event_id,
+            event_type=TEST_EVENT_TYPE,
+            payload={
+                "event_id": str(event_id),
+                "event_type": TEST_EVENT_TYPE,
+                "sequence": 0,
+                "order_id": None,
+                "timestamp": stamp,
+                "occurred_at": stamp,
+                "updated_by": actor.display_name,
+                "metadata": {"endpoint": endpoint.name},
+            },
+            next_attempt_at=now,
+        )
+        _enqueue(endpoint.pk, None)
+    return delivery
+
+
+def webhook_delivery_resend(*, delivery_id: int, actor: Actor) -> WebhookDelivery:
+    """Send a delivery again (same event id and body), whatever became of it."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:
+            raise NotFound("No such webhook delivery.", code="webhook_delivery_not_found")
+        delivery.state = DeliveryState.PENDING
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["state", "next_attempt_at"])
+        if delivery.endpoint.state == EndpointState.ACTIVE:
+            _enqueue(delivery.endpoint_id, delivery.order_id)
+    logger.info("webhook delivery %s resent by %s", delivery.pk, actor.display_name)
+    return delivery
+
+
+def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat: queue every active endpoint's queues whose head is due (retries; tasks lost with a broker)."""
+    now = now or timezone.now()
+    queues = (
+        WebhookDelivery.objects.filter(
+            state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__state=EndpointState.ACTIVE
+        )
+        .exclude(leased_until__gt=now)
+        .values_list("endpoint_id", "order_id")
+        .distinct()[:limit]
+    )
+    queued = 0
+    for endpoint_id, order_id in queues:
+        try:
+            from notifications.tasks import webhook_deliver_task
+
+            webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id else None)
+            queued += 1
+        except Exception:
+            logger.warning("webhook queue of endpoint %s could not be queued", endpoint_id, exc_info=True)
+    return queued

@@ -1,0 +1,265 @@
+/* The tracking page (public link or the signed-in customer's page): status, timeline with
+   times, ETA counting down, courier and their position, the final state. */
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("tracker-config").textContent);
+  var api = window.orderflow.api;
+  var root = document.getElementById("tracker");
+  var statusEl = document.getElementById("status");
+  var etaEl = document.getElementById("eta");
+  var etaCountdown = document.getElementById("eta-countdown");
+  var etaClock = document.getElementById("eta-clock");
+  var finalEl = document.getElementById("final");
+  var connectionEl = document.getElementById("connection");
+  var courierEl = document.getElementById("courier");
+  var courierName = document.getElementById("courier-name");
+  var timeline = document.getElementById("timeline");
+  var mapFigure = document.getElementById("map");
+  var map = window.orderflowMap ? window.orderflowMap(document.getElementById("map-svg")) : null;
+
+  var ON_THE_ROAD = ["ORDER_PICKED_UP", "OUT_FOR_DELIVERY"];
+  var ALWAYS_FINAL = ["DELIVERED", "COMPLETED", "REFUND_COMPLETED", "PAYMENT_FAILED"];
+  var REFUNDABLE_END = ["CANCELLED", "RESTAURANT_REJECTED", "RETURNED"];
+  var SETTLED_REFUND = ["NONE", "COMPLETED", "FAILED"];
+  var STATUS_NAMES = {
+    PAYMENT_PENDING: "Payment Pending", PAYMENT_FAILED: "Payment Failed", PAYMENT_SUCCESS: "Payment Successful",
+    ORDER_PLACED: "Order Placed", RESTAURANT_CONFIRMED: "Order Confirmed", RESTAURANT_REJECTED: "Rejected by Restaurant",
+    PREPARING: "Food Being Prepared", READY_FOR_PICKUP: "Ready for Pickup", ORDER_PICKED_UP: "Order Picked Up",
+    OUT_FOR_DELIVERY: "Out for Delivery", DELIVERED: "Delivered", COMPLETED: "Completed", RETURNED: "Returned",
+    CANCELLED: "Cancelled", REFUND_COMPLETED: "Refund Completed"
+  };
+
+  var replaying = true; // while the events the page was rendered with are applied
+  var state = {
+    status: config.snapshot.status,
+    refund: config.snapshot.refund_status,
+    eta: config.snapshot.estimated_delivery_time,
+    courier: config.snapshot.courier,
+    location: config.snapshot.courier_location
+  };
+
+  function isFinal(status, refund) {
+    if (ALWAYS_FINAL.indexOf(status) >= 0) return true;
+    return REFUNDABLE_END.indexOf(status) >= 0 && SETTLED_REFUND.indexOf(refund) >= 0;
+  }
+
+  function clock(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  /* Events from the socket, the public events endpoint or the customer's history, in one shape. */
+  function normalise(event) {
+    var status = event.new_status || event.status || null;
+    var refund = event.refund_status;
+    if (!refund) {
+      if (event.event_type === "order.refund_updated") refund = (event.metadata || {}).refund_status || "NONE";
+      else refund = status === "REFUND_COMPLETED" ? "COMPLETED" : "NONE";
+    }
+    return {
+      sequence: event.sequence,
+      eventType: event.event_type,
+      status: status,
+      refund: refund,
+      at: event.timestamp || event.created_at,
+      eta: event.estimated_delivery_time,
+      courier: event.courier
+    };
+  }
+
+  function stepFor(status) {
+    for (var i = 0; i < config.steps.length; i += 1) {
+      if (config.steps[i].statuses.indexOf(status) >= 0) return i;
+    }
+    return -1;
+  }
+
+  function markStep(status, at) {
+    var index = stepFor(status);
+    if (index < 0) {
+      if (!status || timeline.querySelector('[data-outcome="' + status + '"]')) return;
+      var item = document.createElement("li");
+      item.className = "step step-outcome is-done";
+      item.setAttribute("data-outcome", status);
+      item.innerHTML = '<span class="step-label"></span> <time></time>';
+      item.querySelector(".step-label").textContent = STATUS_NAMES[status] || status;
+      var time = item.querySelector("time");
+      time.setAttribute("datetime", at || "");
+      time.textContent = at ? clock(at) : "";
+      timeline.appendChild(item);
+      return;
+    }
+    var items = timeline.querySelectorAll("[data-step]");
+    for (var i = 0; i <= index; i += 1) items[i].classList.add("is-done");
+    var reached = items[index].querySelector("time");
+    if (at && !reached.getAttribute("datetime")) {
+      reached.setAttribute("datetime", at);
+      reached.textContent = clock(at);
+    }
+    items.forEach(function (item, i) {
+      item.classList.toggle("is-current", i === index);
+      if (i === index) item.setAttribute("aria-current", "step");
+      else item.removeAttribute("aria-current");
+    });
+  }
+
+  function renderStatus() {
+    var name = STATUS_NAMES[state.status] || state.status;
+    if (statusEl.textContent !== name) statusEl.textContent = name;
+    root.setAttribute("data-status", state.status);
+    var final = isFinal(state.status, state.refund);
+    if (final) {
+      finalEl.hidden = false;
+      finalEl.textContent =
+        state.status === "DELIVERED" || state.status === "COMPLETED"
+          ? "Delivered. Enjoy your meal!"
+          : "This order is " + name.toLowerCase() + (state.refund !== "NONE" ? " (refund " + state.refund.toLowerCase() + ")" : "") + ".";
+    }
+    var showCourier = state.courier && !final;
+    courierEl.hidden = !showCourier;
+    if (showCourier) courierName.textContent = state.courier.first_name;
+    var onRoad = ON_THE_ROAD.indexOf(state.status) >= 0;
+    if (mapFigure) mapFigure.hidden = !(onRoad && state.location);
+    if (map && onRoad && state.location) map.update(config.snapshot.restaurant, state.location, config.destination);
+    renderEta();
+    if (config.mode === "customer" && window.orderflowCustomer) window.orderflowCustomer.update(state.status, final);
+  }
+
+  function renderEta() {
+    var final = isFinal(state.status, state.refund);
+    if (!state.eta || final) {
+      etaEl.hidden = true;
+      return;
+    }
+    var left = Math.round((new Date(state.eta) - Date.now()) / 1000);
+    etaEl.hidden = false;
+    etaClock.textContent = "(" + clock(state.eta) + ")";
+    if (left <= 0) {
+      etaCountdown.textContent = "any minute now";
+    } else {
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      etaCountdown.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+    }
+  }
+
+  function applyEvent(raw) {
+    var event = normalise(raw);
+    if (event.status) {
+      state.status = event.status;
+      markStep(event.status, event.at);
+    }
+    state.refund = event.refund;
+    if (event.eta !== undefined) state.eta = event.eta;
+    if (event.courier !== undefined) state.courier = event.courier;
+    else if (!replaying && config.mode === "customer" && event.eventType === "order.assigned") refreshCourier();
+    if (!replaying) {
+      if (ON_THE_ROAD.indexOf(state.status) < 0) state.location = null;
+      else if (!state.location) refreshLocation();
+    }
+    root.setAttribute("data-sequence", String(feed.lastSequence));
+    root.setAttribute("data-applied", feed.applied.join(","));
+    renderStatus();
+  }
+
+  /* The courier's latest position when the order takes the road (later ones arrive live). */
+  function refreshLocation() {
+    if (config.mode === "public") {
+      api(config.viewUrl).then(function (view) {
+        if (view.courier_location && !state.location) applyLocation(view.courier_location);
+      }, function () {});
+      return;
+    }
+    api(config.etaUrl).then(function (eta) {
+      var position = eta.delivery_person_location;
+      if (position && !state.location) {
+        state.location = { latitude: Number(position.latitude), longitude: Number(position.longitude) };
+        renderStatus();
+      }
+    }, function () {});
+  }
+
+  function refreshCourier() {
+    api(config.detailUrl).then(function (order) {
+      var name = (order.delivery_person_name || "").split(" ")[0];
+      state.courier = name ? { first_name: name } : null;
+      renderStatus();
+    }, function () {});
+  }
+
+  function applySnapshot(snapshot) {
+    if (snapshot.courier !== undefined) state.courier = snapshot.courier;
+    if (snapshot.courier_location !== undefined) state.location = snapshot.courier_location;
+    renderStatus();
+  }
+
+  function applyLocation(location) {
+    state.location = location;
+    if (location.estimated_delivery_time) state.eta = location.estimated_delivery_time;
+    renderStatus();
+  }
+
+  function poll(after) {
+    if (config.mode === "public") {
+      return api(config.statusUrl).then(function (status) {
+        if (status.sequence <= after) return { status: status, final: status.final };
+        return api(config.eventsUrl + "?after=" + after).then(function (body) {
+          return { events: body.events, status: status, final: status.final };
+        });
+      });
+    }
+    return api(config.statusUrl).then(function (status) {
+      if (status.sequence <= after) return { status: status };
+      return api(config.historyUrl).then(function (body) {
+        var events = body.history.filter(function (event) {
+          return event.sequence > after;
+        });
+        return { events: events, status: status };
+      });
+    });
+  }
+
+  var feed = new window.orderflow.LiveFeed({
+    socketPath: config.socketPath,
+    lastSequence: 0,
+    pollSeconds: config.pollSeconds,
+    reconnectMaxSeconds: config.reconnectMaxSeconds,
+    onEvent: applyEvent,
+    onSnapshot: applySnapshot,
+    onLocation: applyLocation,
+    onStatus: function (status) {
+      if (status.estimated_delivery_time !== undefined) state.eta = status.estimated_delivery_time;
+      renderEta();
+    },
+    poll: poll,
+    onState: function (name) {
+      var labels = {
+        live: "Live",
+        reconnecting: "Reconnecting… (checking every " + config.pollSeconds + " s)",
+        polling: "Checking every " + config.pollSeconds + " s",
+        final: "Final",
+        gone: "This link no longer works."
+      };
+      connectionEl.textContent = labels[name] || name;
+      root.setAttribute("data-connection", name);
+    },
+    onGone: function () {
+      finalEl.hidden = false;
+      finalEl.textContent = "This tracking link no longer works.";
+    }
+  });
+
+  // The page was rendered with every event so far: apply them, then follow from the last.
+  config.events.forEach(function (event) {
+    feed.receive(Object.assign({}, event, { type: "event" }));
+  });
+  replaying = false;
+  renderStatus();
+  window.setInterval(renderEta, 1000);
+  if (isFinal(state.status, state.refund)) {
+    feed.setState("final");
+  } else {
+    feed.start();
+  }
+  window.orderflowTracker = { feed: feed, state: state };
+})();
