@@ -21,4 +21,5 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=collects
     REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+# HTTP; docker-compose.yml runs the WebSocket processes and the proxy next to it.
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "4", "config.wsgi:application"]

@@ -4,7 +4,9 @@ Measures, in the same run and on the same table:
   - the sweep's query for overdue order ids (partial index `order_deadline_idx`), against the
     same query made to scan the whole table (index scans switched off): the baseline;
   - the same two when nothing is overdue (what most sweeps, every few seconds, find);
-  - carrying out all 10,000 deadlines through the transition service, batch by batch.
+  - carrying out all 10,000 deadlines through the transition service: the first 2,000 one per
+    transaction, each event published on its own (the baseline), the rest in batched
+    transactions whose events are published together.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow_jobs .venv/bin/python bench/sweep.py
 """
@@ -20,6 +22,7 @@ from _setup import scratch_database
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from orders.models import DeadlineKind, Order, OrderStatus
@@ -100,6 +103,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--overdue", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--baseline", type=int, default=2_000, help="overdue orders carried out one at a time")
     args = parser.parse_args()
     batch = settings.ORDERFLOW_SWEEP_BATCH_SIZE
 
@@ -122,22 +126,35 @@ def main() -> None:
             scanned = timed(full_scan(fn), args.repeat)
             print(f"{label:34} {indexed * 1000:9.2f} ms {scanned * 1000:9.2f} ms {scanned / indexed:8.1f}x")
 
-        started = time.perf_counter()
-        enforced = batches = 0
-        while True:
-            report = orders_sweep_overdue(now=now, limit=batch)
-            enforced += report.enforced
-            batches += 1
-            if report.found < batch:
-                break
-        elapsed = time.perf_counter() - started
+        # Baseline, same run: the first orders one per transaction, each event published on its own.
+        with override_settings(ORDERFLOW_SWEEP_TRANSACTION_SIZE=1):
+            single = carry_out(now, batch, args.baseline)
+        batched = carry_out(now, batch, args.overdue - args.baseline)
         cancelled = Order.objects.filter(status=OrderStatus.CANCELLED).count()
-        assert enforced == cancelled == args.overdue, (enforced, cancelled)
-        print(
-            f"\nsweep: {enforced:,} overdue orders cancelled through the transition service "
-            f"in {elapsed:.1f} s ({batches} batches of {batch}): {enforced / elapsed:,.0f} orders/s, "
-            f"{elapsed / enforced * 1000:.2f} ms each (lock, check, save, event)"
-        )
+        assert single[0] + batched[0] == cancelled == args.overdue, (single, batched, cancelled)
+        print("\ncarrying out deadlines through the transition service (lock, check, save, event, publish):")
+        size = settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE
+        for label, (enforced, elapsed) in (
+            ("baseline: one order per transaction", single),
+            (f"batched: {size} orders per transaction", batched),
+        ):
+            print(
+                f"  {label:40} {enforced:6,} in {elapsed:5.1f} s: {enforced / elapsed:6,.0f} orders/s, "
+                f"{elapsed / enforced * 1000:.2f} ms each"
+            )
+        print(f"  speed-up: {(batched[0] / batched[1]) / (single[0] / single[1]):.1f}x")
+
+
+def carry_out(now, batch: int, count: int) -> tuple[int, float]:
+    """Sweep until `count` overdue orders are carried out: (carried out, seconds)."""
+    started = time.perf_counter()
+    enforced = 0
+    while enforced < count:
+        report = orders_sweep_overdue(now=now, limit=min(batch, count - enforced))
+        enforced += report.enforced
+        if report.found == 0:
+            break
+    return enforced, time.perf_counter() - started
 
 
 if __name__ == "__main__":

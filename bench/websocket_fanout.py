@@ -27,7 +27,10 @@ import io
 import json
 import os
 import resource
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,7 +60,7 @@ from delivery.models import HandoffPurpose  # noqa: E402
 from orders.models import Order  # noqa: E402
 from restaurants.models import MenuItem, Restaurant  # noqa: E402
 from tests.tracking.lifecycle import handoff_code  # noqa: E402
-from tests.tracking.live import ServerProcess  # noqa: E402
+from tests.tracking.live import ServerProcess, free_port  # noqa: E402
 
 ADDRESS = {
     "street": "500 Howard Street",
@@ -153,20 +156,37 @@ class Subscribers:
         self.received: dict[tuple[str, int], list[float]] = {}  # (order, sequence) -> arrival times
         self.per_socket: list[list[int]] = []
         self.readers = []
+        self.failed_handshakes = 0
+        self.count_by_order: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
 
     async def connect(self, order_id: str, count: int, batch: int = 100) -> None:
-        url = f"{self.server.ws}/ws/orders/{order_id}/?token={self.token}"
         for start in range(0, count, batch):
-            connections = await asyncio.gather(
-                *(websockets.connect(url, open_timeout=60, max_queue=None) for _ in range(min(batch, count - start)))
-            )
-            for connection in connections:
-                snapshot = json.loads(await connection.recv())
-                assert snapshot["type"] == "snapshot", snapshot
-                seen: list[int] = []
-                self.per_socket.append(seen)
-                self.sockets.append(connection)
-                self.readers.append(asyncio.create_task(self._read(connection, order_id, seen)))
+            await self.connect_at_once([order_id] * min(batch, count - start))
+
+    async def connect_at_once(self, order_ids: list[str]) -> None:
+        """Open one socket per entry of `order_ids`, all at once. A handshake that fails (refused,
+        timed out, no snapshot) is counted in `failed_handshakes`, not raised."""
+        outcomes = await asyncio.gather(*(self._open(order_id) for order_id in order_ids), return_exceptions=True)
+        for order_id, outcome in zip(order_ids, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self.failed_handshakes += 1
+                self.failures.setdefault(type(outcome).__name__, 0)
+                self.failures[type(outcome).__name__] += 1
+                continue
+            seen: list[int] = []
+            self.per_socket.append(seen)
+            self.count_by_order[order_id] = self.count_by_order.get(order_id, 0) + 1
+            self.sockets.append(outcome)
+            self.readers.append(asyncio.create_task(self._read(outcome, order_id, seen)))
+
+    async def _open(self, order_id: str):
+        url = f"{self.server.ws}/ws/orders/{order_id}/?token={self.token}"
+        connection = await websockets.connect(url, open_timeout=60, max_queue=None)
+        snapshot = json.loads(await asyncio.wait_for(connection.recv(), 60))
+        if snapshot["type"] != "snapshot":
+            raise RuntimeError(f"no snapshot: {snapshot}")
+        return connection
 
     async def _read(self, connection, order_id: str, seen: list[int]) -> None:
         try:
@@ -184,7 +204,7 @@ class Subscribers:
         await asyncio.gather(*self.readers, return_exceptions=True)
 
 
-async def drive(driver: Driver, orders: list[str], subscribers: Subscribers, per_order: int) -> dict:
+async def drive(driver: Driver, orders: list[str], subscribers: Subscribers) -> dict:
     """Walk every order through its lifecycle, one transition at a time; measure each event."""
     from_response: list[float] = []
     from_request: list[float] = []
@@ -194,6 +214,7 @@ async def drive(driver: Driver, orders: list[str], subscribers: Subscribers, per
     for index in range(7):
         for order_id in orders:
             started, answered, sequence = await sync_to_async(_timed)(order_id, order_steps[order_id][index])
+            per_order = subscribers.count_by_order.get(order_id, 0)
             expected += per_order
             transitions += 1
             key = (order_id, sequence)
@@ -204,7 +225,7 @@ async def drive(driver: Driver, orders: list[str], subscribers: Subscribers, per
             from_response += [arrival - answered for arrival in arrivals]
             from_request += [arrival - started for arrival in arrivals]
     await asyncio.sleep(0.5)  # let duplicates, if any, arrive
-    delivered = sum(len(times) for times in subscribers.received.values())
+    delivered = sum(len(times) for (order_id, _), times in subscribers.received.items() if order_id in orders)
     in_order = all(seen == sorted(set(seen)) for seen in subscribers.per_socket)
     return {
         "transitions": transitions,
@@ -257,50 +278,79 @@ async def main() -> None:
     parser.add_argument("--per-order", type=int, default=10)
     parser.add_argument("--hot", type=int, default=1000)
     parser.add_argument("--baseline-samples", type=int, default=500)
+    parser.add_argument("--idle", type=int, default=5000, help="idle sockets held after the fan-out phases")
+    parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument(
+        "--topology",
+        choices=["production", "daphne"],
+        default="production",
+        help="scripts/serve-production (nginx, daphne x cores) or one daphne process",
+    )
     args = parser.parse_args()
     if not settings.REDIS_URL:
         sys.exit("set REDIS_URL: the benchmark measures the Redis channel layer")
     spread_sockets = args.spread_orders * args.per_order
-    raise_file_limit(2 * (spread_sockets + args.hot) + 512)
+    raise_file_limit(2 * (spread_sockets + args.hot + args.idle) + 512)
 
     await sync_to_async(call_command)("migrate", verbosity=0)
     await sync_to_async(call_command)("seed_demo", stdout=io.StringIO())
     accounts, restaurant, item = await sync_to_async(_demo)()
     database_url = os.environ.get("DATABASE_URL", f"sqlite:///{settings.DATABASES['default']['NAME']}")
-    server = ServerProcess(
-        database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local"
-    )
+    if args.topology == "production":
+        server = ProductionTopology(database_url=database_url)
+    else:
+        server = ServerProcess(
+            database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local"
+        )
     try:
         os.environ["LOG_LEVEL"] = "WARNING"
         driver = Driver(server, accounts)
         token = str(AccessToken.for_user(accounts["customer"]))
-        print(f"server: daphne pid {server.process.pid} on {server.http}; transitions via {driver.name}")
+        print(f"server: {server_name(server)} on {server.http}; transitions via {driver.name}")
 
         raw = await channel_layer_round_trip(args.baseline_samples)
 
         single_order = await sync_to_async(driver.place)(restaurant, item)
         single = Subscribers(server, token)
         await single.connect(single_order, 1)
-        single_result = await drive(driver, [single_order], single, 1)
+        single_result = await drive(driver, [single_order], single)
         await single.close()
 
         spread_orders = [await sync_to_async(driver.place)(restaurant, item) for _ in range(args.spread_orders)]
         hot_order = await sync_to_async(driver.place)(restaurant, item)
+        # Orders left waiting, for the idle sockets (a delivered order's socket closes at once).
+        waiting_orders = [await sync_to_async(driver.place)(restaurant, item) for _ in range(20 if args.idle else 0)]
         await asyncio.sleep(1)
-        rss_before = rss_kib(server.process.pid)
+        rss_before = server_rss_kib(server)
+        # Every socket of both phases at once, as after a deploy or a network blip.
+        burst = Subscribers(server, token)
+        await burst.connect_at_once(
+            [*(o for o in spread_orders for _ in range(args.per_order)), *[hot_order] * args.hot]
+        )
         spread = Subscribers(server, token)
-        for order_id in spread_orders:
-            await spread.connect(order_id, args.per_order)
         hot = Subscribers(server, token)
-        await hot.connect(hot_order, args.hot)
+        split_burst(burst, spread, hot, hot_order)
         await asyncio.sleep(1)
-        rss_after = rss_kib(server.process.pid)
+        rss_after = server_rss_kib(server)
         sockets = len(spread.sockets) + len(hot.sockets)
 
-        spread_result = await drive(driver, spread_orders, spread, args.per_order)
-        hot_result = await drive(driver, [hot_order], hot, args.hot)
+        spread_result = await drive(driver, spread_orders, spread)
+        hot_result = await drive(driver, [hot_order], hot)
         await spread.close()
         await hot.close()
+
+        idle = None
+        if args.idle:
+            idle_before = server_rss_kib(server)
+            idle = Subscribers(server, token)
+            for start in range(0, args.idle, 500):
+                await idle.connect_at_once(
+                    [waiting_orders[n % len(waiting_orders)] for n in range(start, min(args.idle, start + 500))]
+                )
+            await asyncio.sleep(args.idle_seconds)
+            idle_after = server_rss_kib(server)
+            still_open = sum(connection.close_code is None for connection in idle.sockets)
+            await idle.close()
     finally:
         server.stop()
 
@@ -310,9 +360,19 @@ async def main() -> None:
         f"and 1 order x {args.hot}); transitions via {driver.name}"
     )
     print(
-        f"server memory: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the sockets: "
-        f"{(rss_after - rss_before) / sockets:.1f} KiB per socket"
+        f"failed handshakes, {args.spread_orders * args.per_order + args.hot} sockets opened at once: "
+        f"{burst.failed_handshakes} {burst.failures or ''}"
     )
+    print(
+        f"server memory: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the sockets: "
+        f"{(rss_after - rss_before) / max(1, sockets):.1f} KiB per socket"
+    )
+    if idle is not None:
+        print(
+            f"idle: {len(idle.sockets)} of {args.idle} sockets opened ({idle.failed_handshakes} failed handshakes), "
+            f"{still_open} still open after {args.idle_seconds} s; server memory {idle_before / 1024:.1f} -> "
+            f"{idle_after / 1024:.1f} MiB: {(idle_after - idle_before) / max(1, len(idle.sockets)):.1f} KiB per socket"
+        )
     print()
     print(
         "| latency to the event on each subscriber, ms | samples | from the HTTP response: p50 | p99 | "
@@ -331,9 +391,105 @@ async def main() -> None:
             f"| {name} | {result['transitions']} | {result['expected']} | {result['delivered']} | "
             f"{result['lost']} | {result['duplicates']} | {'yes' if result['in_order'] else 'NO'} |"
         )
+    if burst.failed_handshakes or (idle is not None and (idle.failed_handshakes or still_open < len(idle.sockets))):
+        sys.exit("handshakes failed or idle sockets were dropped")
     total_lost = sum(r["lost"] + r["duplicates"] for r in (single_result, spread_result, hot_result))
     if total_lost or not all(r["in_order"] for r in (single_result, spread_result, hot_result)):
         sys.exit("events were lost, duplicated or out of order")
+
+
+class ProductionTopology:
+    """`scripts/serve-production` on a free port (no Celery: offers are not measured here)."""
+
+    def __init__(self, *, database_url: str) -> None:
+        port = free_port()
+        self.run_dir = tempfile.mkdtemp(prefix="orderflow-fanout-")
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="config.settings.production",
+            DATABASE_URL=database_url,
+            REDIS_URL=settings.REDIS_URL,
+            DJANGO_SECRET_KEY=settings.SECRET_KEY,
+            ORDERFLOW_OTP_SECRET=settings.ORDERFLOW_OTP_SECRET,
+            ORDERFLOW_PAYMENT_WEBHOOK_SECRET=settings.ORDERFLOW_PAYMENT_WEBHOOK_SECRET,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
+            ORDERFLOW_RUN_DIR=self.run_dir,
+            ORDERFLOW_MIGRATE="0",
+            ORDERFLOW_SERVE_WORKER="0",
+        )
+        self.log = open(Path(self.run_dir) / "script.log", "w")
+        self.process = subprocess.Popen(
+            [str(ROOT / "scripts" / "serve-production")],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}"
+        give_up = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"{self.http}/health/", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if self.process.poll() is not None or time.monotonic() > give_up:
+                self.stop()
+                sys.exit(f"serve-production did not start: {(Path(self.run_dir) / 'script.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+
+    def websocket_pids(self) -> list[int]:
+        pids = []
+        for proc in Path("/proc").iterdir():
+            try:
+                command = (proc / "cmdline").read_bytes()
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            if (
+                b"config.websocket_server" in command
+                and int(stat[stat.rindex(")") + 2 :].split()[3]) == self.process.pid
+            ):
+                pids.append(int(proc.name))
+        return pids
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def server_name(server) -> str:
+    if isinstance(server, ProductionTopology):
+        return f"scripts/serve-production (nginx, daphne pids {server.websocket_pids()})"
+    return f"daphne pid {server.process.pid}"
+
+
+def server_rss_kib(server) -> int:
+    """The resident memory of the process(es) holding the sockets."""
+    if isinstance(server, ProductionTopology):
+        return sum(rss_kib(pid) for pid in server.websocket_pids())
+    return rss_kib(server.process.pid)
+
+
+def split_burst(burst: Subscribers, spread: Subscribers, hot: Subscribers, hot_order: str) -> None:
+    """Hand the sockets opened in one burst to the phase of their order."""
+    for connection, seen, reader in zip(burst.sockets, burst.per_socket, burst.readers, strict=True):
+        order_id = connection.request.path.split("/")[3]
+        phase = hot if order_id == hot_order else spread
+        phase.sockets.append(connection)
+        phase.per_socket.append(seen)
+        phase.readers.append(reader)
+        phase.count_by_order[order_id] = phase.count_by_order.get(order_id, 0) + 1
+    spread.received = hot.received = burst.received
 
 
 def _demo():

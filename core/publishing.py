@@ -11,7 +11,9 @@ by sequence number.
 """
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
 
 from celery import current_app
@@ -36,16 +38,35 @@ def subscribers() -> tuple[Subscriber, ...]:
 
 
 def publish(event: Any) -> None:
+    publish_many([event])
+
+
+def publish_many(events: list[Any]) -> None:
+    """Hand committed events to each subscriber in turn: all at once to a subscriber with a
+    `many` attribute (a callable taking the list), one by one to the others (and always, when
+    there is only one)."""
     for subscriber in tuple(_subscribers):
-        try:
-            subscriber(event)
-        except Exception:
-            logger.exception(
-                "event subscriber %s failed for order %s sequence %s",
-                getattr(subscriber, "__qualname__", subscriber),
-                getattr(event, "order_id", None),
-                getattr(event, "sequence", None),
-            )
+        many = getattr(subscriber, "many", None)
+        if many is not None and len(events) > 1:
+            _call(subscriber, many, events)
+        else:
+            for event in events:
+                _call(subscriber, subscriber, event)
+
+
+def _call(subscriber: Subscriber, call: Callable[[Any], object], argument: Any) -> None:
+    try:
+        call(argument)
+    except Exception:
+        events = argument if isinstance(argument, list) else [argument]
+        logger.exception(
+            "event subscriber %s failed for %s",
+            getattr(subscriber, "__qualname__", subscriber),
+            ", ".join(
+                f"order {getattr(event, 'order_id', None)} sequence {getattr(event, 'sequence', None)}"
+                for event in events
+            ),
+        )
 
 
 def after_commit(callback: Callable[[], object]) -> None:
@@ -53,8 +74,37 @@ def after_commit(callback: Callable[[], object]) -> None:
     transaction.on_commit(callback, robust=True)
 
 
+_collecting = threading.local()
+
+
 def publish_on_commit(event: Any) -> None:
-    after_commit(lambda: publish(event))
+    after_commit(lambda: _deliver(event))
+
+
+def _deliver(event: Any) -> None:
+    collected = getattr(_collecting, "events", None)
+    if collected is None:
+        publish(event)
+    else:
+        collected.append(event)
+
+
+@contextmanager
+def publishing_collected():
+    """Inside this block, events committed by the transactions it contains are held back and
+    handed to the subscribers together when it ends (a batch of deadline cancellations: one
+    broadcast round trip instead of one each). Only committed events are held: an event of a
+    rolled-back transaction or savepoint never reaches the list, exactly as with one at a time."""
+    if getattr(_collecting, "events", None) is not None:
+        yield
+        return
+    _collecting.events = []
+    try:
+        yield
+    finally:
+        events, _collecting.events = _collecting.events, None
+        if events:
+            publish_many(events)
 
 
 def enqueue_after_commit(task_name: str, *args: Any) -> None:

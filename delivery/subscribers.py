@@ -9,12 +9,27 @@ from orders.models import DeliveryType, EventType, OrderStatus, TrackingEvent
 def offer_confirmed_orders(event: TrackingEvent) -> None:
     """A confirmed delivery order gets its courier (assigned at once, or offered, by the dispatch
     mode); an order that got one (or ended) withdraws its open offer."""
-    confirmed = event.event_type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.RESTAURANT_CONFIRMED
-    if confirmed and event.order.delivery_type == DeliveryType.DELIVERY:
-        task = courier_offer_task if dispatch_mode() == OFFERS else courier_assign_task
-        task.delay(str(event.order_id))
-    elif (
-        event.event_type in (EventType.ASSIGNED, EventType.CANCELLED)
-        and CourierOffer.objects.filter(order_id=event.order_id, state=OfferState.PENDING).exists()
-    ):
-        courier_offer_task.delay(str(event.order_id))
+    offer_confirmed_orders_many([event])
+
+
+def offer_confirmed_orders_many(events: list[TrackingEvent]) -> None:
+    """The same for a batch of committed events (a sweep's cancellations): one query for all."""
+    ending = (EventType.ASSIGNED, EventType.CANCELLED)
+    ended = {event.order_id for event in events if event.event_type in ending}
+    with_open_offer = (
+        set(
+            CourierOffer.objects.filter(order_id__in=ended, state=OfferState.PENDING).values_list("order_id", flat=True)
+        )
+        if ended
+        else set()
+    )
+    for event in events:
+        confirmed = event.event_type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.RESTAURANT_CONFIRMED
+        if confirmed and event.order.delivery_type == DeliveryType.DELIVERY:
+            task = courier_offer_task if dispatch_mode() == OFFERS else courier_assign_task
+            task.delay(str(event.order_id))
+        elif event.event_type in ending and event.order_id in with_open_offer:
+            courier_offer_task.delay(str(event.order_id))
+
+
+offer_confirmed_orders.many = offer_confirmed_orders_many

@@ -87,10 +87,10 @@ STATUS_SNAPSHOT_FIELDS = (
 )
 
 
-def order_status_snapshot(*, actor: Actor, order_id) -> dict:
+def order_status_snapshot(*, actor: Actor, order_id, fields: tuple[str, ...] = STATUS_SNAPSHOT_FIELDS) -> dict:
     """The lean status of one order, read from the order row alone: what pollers and sockets get."""
     try:
-        row = orders_visible_to(actor=actor).filter(pk=order_id).values(*STATUS_SNAPSHOT_FIELDS).first()
+        row = orders_visible_to(actor=actor).filter(pk=order_id).values(*fields).first()
     except (DjangoValidationError, ValueError, TypeError):
         row = None
     if row is None:

@@ -28,6 +28,9 @@ from tracking.selectors import orders_in_transit_for_courier
 
 logger = logging.getLogger(__name__)
 
+# Group sends in flight at once in one broadcast (redis-py's pool holds 100 connections).
+SENDS_AT_ONCE = 50
+
 
 def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
     """The (group, message) pairs that carry one event to everyone who may see it."""
@@ -72,6 +75,23 @@ def broadcast_event(event: TrackingEvent) -> None:
     _send(event_messages(event), what=f"order {event.order_id} sequence {event.sequence}")
 
 
+def broadcast_events(events: list[TrackingEvent]) -> None:
+    """Many committed events in one round trip to the layer (core.publishing hands a batch
+    over, e.g. a sweep's cancellations). One order's events go out in their order, one round
+    after the other; different orders' go out together."""
+    rounds: list[list[tuple[str, dict]]] = []
+    seen: dict = {}
+    for event in events:
+        turn = seen[event.order_id] = seen.get(event.order_id, -1) + 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].extend(event_messages(event))
+    _send(*rounds, what=f"{len(events)} events of {len(seen)} orders")
+
+
+broadcast_event.many = broadcast_events
+
+
 def broadcast_courier_offer(offer) -> None:
     """Tell a courier about an offer made to them (delivery.CourierOffer), or that it closed."""
     message = {"type": "courier.offer", "offer": offer_payload(offer)}
@@ -101,16 +121,28 @@ def broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -
         _send(messages, what=f"courier {courier.pk} position")
 
 
-def _send(messages: list[tuple[str, dict]], *, what: str) -> None:
+def _send(*rounds: list[tuple[str, dict]], what: str) -> None:
+    """Send each round's messages at once, the rounds one after the other."""
     layer = get_channel_layer()
     if layer is None:
         return
     timeout = settings.ORDERFLOW_BROADCAST_TIMEOUT_SECONDS
 
     async def send_all() -> list:
-        sends = [layer.group_send(group, message) for group, message in messages]
-        return await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), timeout)
+        # Bounded: the layer's connection pool refuses more sends at once than it has connections.
+        slots = asyncio.Semaphore(SENDS_AT_ONCE)
 
+        async def send(group: str, message: dict) -> None:
+            async with slots:
+                await layer.group_send(group, message)
+
+        results = []
+        for messages in rounds:
+            sends = [send(group, message) for group, message in messages]
+            results += await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), timeout)
+        return results
+
+    messages = [message for messages in rounds for message in messages]
     try:
         results = async_to_sync(send_all)()
     except Exception as exc:

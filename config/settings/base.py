@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.settings.database import postgresql_with_pool
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -96,6 +98,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"] = postgresql_with_pool(DATABASES["default"], env)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -312,6 +316,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
 
 ORDERFLOW_SWEEP_INTERVAL_SECONDS = env.float("ORDERFLOW_SWEEP_INTERVAL_SECONDS", default=5.0)
 ORDERFLOW_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_SWEEP_BATCH_SIZE", default=500)
+# Overdue orders carried out in one transaction (one commit, one broadcast round trip).
+ORDERFLOW_SWEEP_TRANSACTION_SIZE = env.int("ORDERFLOW_SWEEP_TRANSACTION_SIZE", default=100)
 # One sweep stops taking new batches after this long; the next one carries on.
 ORDERFLOW_SWEEP_BUDGET_SECONDS = env.float("ORDERFLOW_SWEEP_BUDGET_SECONDS", default=60.0)
 ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS = env.float("ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS", default=60.0)
@@ -369,6 +375,9 @@ ORDERFLOW_RETURN_WINDOW_SECONDS = env.int("ORDERFLOW_RETURN_WINDOW_SECONDS", def
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
+
+# How long an order's lean status stays in Redis for pollers (orders/snapshots.py).
+ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS = env.int("ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS", default=300)
 
 # Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
 # shortest time between two courier positions of one order on one socket (the latest wins).

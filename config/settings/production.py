@@ -4,13 +4,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import CELERY_BROKER_URL, env
+from config.settings.database import postgresql_with_pool
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ORDERFLOW_OTP_SECRET = env("ORDERFLOW_OTP_SECRET")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Pooled (config/settings/database.py): persistent per-thread connections run PostgreSQL out
+# of connections under ASGI.
+DATABASES = {"default": postgresql_with_pool(env.db("DATABASE_URL"), env)}
 ORDERFLOW_ALLOW_DEMO_DATA = False
 ORDERFLOW_PAYMENT_WEBHOOK_SECRET = env("ORDERFLOW_PAYMENT_WEBHOOK_SECRET")
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -1,5 +1,5 @@
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REDIS_URL
+from config.settings.base import DATABASES, REDIS_URL, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run tasks inside the test (after the test's commit callbacks); the integration
@@ -18,3 +18,8 @@ ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
 ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = 2.0
 ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS = 0.0
 ORDERFLOW_METRICS_TOKEN = "test-metrics-token"
+# The test process itself holds plain connections (pytest-django creates and flushes the test
+# database through them); server processes started by tests set ORDERFLOW_DB_POOL=1 to run
+# pooled, as in production.
+if not env.bool("ORDERFLOW_DB_POOL", default=False):
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import InvalidTransition
 from core.parsing import parse_uuid
+from core.publishing import publishing_collected
 from orders.models import DeadlineKind, Order, OrderStatus
 from orders.services.transitions import TransitionResult, order_transition
 
@@ -56,34 +58,49 @@ def _enforce_due_deadline(order_id: Any, now: datetime) -> TransitionResult | No
             .values_list("deadline_kind", flat=True)
             .first()
         )
-        if due is None:
-            return None
-        target = DEADLINE_TARGETS.get(due)
-        if target is not None:
-            try:
-                return order_transition(order_id=order_id, target=target, actor=Actor.system(), reason=due)
-            except InvalidTransition:
-                pass
-        # A deadline the table cannot honour would be found again by every sweep.
-        logger.warning("order %s: deadline %r cannot be carried out; dropping it", order_id, due)
-        Order.objects.filter(pk=order_id).update(deadline_at=None, deadline_kind="")
+        return None if due is None else _carry_out_deadline(order_id, due)
+
+
+def _carry_out_deadline(order_id: Any, due: str) -> TransitionResult | None:
+    """The deadline's transition for an order whose row lock the caller holds."""
+    target = DEADLINE_TARGETS.get(due)
+    if target is not None:
+        try:
+            return order_transition(order_id=order_id, target=target, actor=Actor.system(), reason=due)
+        except InvalidTransition:
+            pass
+    # A deadline the table cannot honour would be found again by every sweep.
+    logger.warning("order %s: deadline %r cannot be carried out; dropping it", order_id, due)
+    Order.objects.filter(pk=order_id).update(deadline_at=None, deadline_kind="")
     return None
 
 
 def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> SweepReport:
     """Carry out up to `limit` overdue deadlines, oldest first.
 
-    One query on the partial index `order_deadline_idx` finds them; each then goes
-    through the transition service as the system, in its own short transaction.
+    One query on the partial index `order_deadline_idx` finds them. They are carried out in
+    transactions of `ORDERFLOW_SWEEP_TRANSACTION_SIZE`: one query locks those not locked by
+    someone else (SKIP LOCKED, deadline checked again under the lock), each goes through the
+    transition service as the system (a savepoint each, so one refusal spoils nothing), one
+    commit; their events reach the subscribers together after it.
     """
     now = now or timezone.now()
     overdue = list(
         Order.objects.filter(deadline_at__lte=now).order_by("deadline_at").values_list("pk", flat=True)[:limit]
     )
+    size = settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE
     enforced = 0
-    for order_id in overdue:
-        if _enforce_due_deadline(order_id, now) is not None:
-            enforced += 1
+    for start in range(0, len(overdue), size):
+        with publishing_collected(), transaction.atomic():
+            due = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=overdue[start : start + size], deadline_at__lte=now)
+                .order_by("deadline_at")
+                .values_list("pk", "deadline_kind")
+            )
+            for order_id, kind in due:
+                if _carry_out_deadline(order_id, kind) is not None:
+                    enforced += 1
     if overdue:
         logger.info("deadline sweep: %s overdue, %s enforced", len(overdue), enforced)
     return SweepReport(found=len(overdue), enforced=enforced)

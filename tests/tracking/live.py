@@ -58,8 +58,10 @@ class ServerProcess:
             DATABASE_URL=database_url,
             REDIS_URL=redis_url,
             PYTHONUNBUFFERED="1",
-            **(environment or {}),
+            # Pooled, as production and every ASGI server run (config/settings/database.py).
+            ORDERFLOW_DB_POOL="1",
         )
+        env.update(environment or {})
         daphne = Path(sys.executable).with_name("daphne")
         self.process = subprocess.Popen(
             [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],

@@ -1,0 +1,88 @@
+"""One WebSocket server process: daphne, with a graceful shutdown.
+
+    python -m config.websocket_server -e tcp:port=8101:interface=127.0.0.1:backlog=4096 config.asgi:application
+
+Takes daphne's own options. On SIGTERM (or SIGINT) it stops listening, so the proxy sends new
+handshakes to the other processes; sends every open socket a close frame with code 1012
+(Service Restart: reconnect, with `after` = the last sequence received, and miss nothing);
+waits up to `ORDERFLOW_WS_DRAIN_SECONDS` (5) for the clients to finish the closing handshake;
+then stops the consumers and exits, waiting at most `ORDERFLOW_WS_STOP_SECONDS` (3) for them.
+
+`backlog` in the endpoint is the listen queue: a reconnect storm (every client of a restarted
+process at once) queues up there instead of being refused.
+"""
+
+import logging
+import os
+import sys
+import time
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import defer, reactor
+
+logger = logging.getLogger("orderflow.websocket_server")
+
+# RFC 6455 registry: 1012 Service Restart. autobahn's sendClose only lets 1000 and 3000-4999
+# through, so the frame is sent with sendCloseFrame, which performs the same closing handshake.
+CLOSE_SERVICE_RESTART = 1012
+CLOSE_REASON = b"server restarting; reconnect with after"
+
+
+class GracefulServer(Server):
+    def run(self):
+        self.ports = []
+        super().run()
+
+    def listen_success(self, port):
+        self.ports.append(port)
+        super().listen_success(port)
+
+    def kill_all_applications(self):
+        drain_seconds = float(os.environ.get("ORDERFLOW_WS_DRAIN_SECONDS", "5"))
+        stop_seconds = float(os.environ.get("ORDERFLOW_WS_STOP_SECONDS", "3"))
+
+        def stop_consumers(_):
+            stopped = super(GracefulServer, self).kill_all_applications()
+            # A consumer stuck in a thread must not keep the process alive.
+            stopped.addTimeout(stop_seconds, reactor)
+            stopped.addErrback(lambda failure: logger.warning("shutdown: consumers not stopped: %s", failure))
+            return stopped
+
+        return self.close_sockets(drain_seconds).addCallback(stop_consumers)
+
+    def close_sockets(self, drain_seconds: float) -> defer.Deferred:
+        for port in self.ports:
+            port.stopListening()
+        sockets = [
+            protocol
+            for protocol in self.connections
+            if isinstance(protocol, WebSocketProtocol) and protocol.state == WebSocketProtocol.STATE_OPEN
+        ]
+        for protocol in sockets:
+            protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, reasonUtf8=CLOSE_REASON, isReply=False)
+        logger.warning("shutdown: closing %s sockets with %s", len(sockets), CLOSE_SERVICE_RESTART)
+        done = defer.Deferred()
+        give_up = time.monotonic() + drain_seconds
+
+        def check():
+            if all(protocol.state == WebSocketProtocol.STATE_CLOSED for protocol in sockets):
+                done.callback(None)
+            elif time.monotonic() >= give_up:
+                open_count = sum(protocol.state != WebSocketProtocol.STATE_CLOSED for protocol in sockets)
+                logger.warning("shutdown: %s sockets still open after %ss", open_count, drain_seconds)
+                done.callback(None)
+            else:
+                reactor.callLater(0.05, check)
+
+        check()
+        return done
+
+
+class GracefulCommandLineInterface(CommandLineInterface):
+    server_class = GracefulServer
+
+
+if __name__ == "__main__":
+    GracefulCommandLineInterface().run(sys.argv[1:])

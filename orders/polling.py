@@ -1,0 +1,80 @@
+"""The lean status poll: `GET /api/orders/{id}/status/`, the most frequent request there is.
+
+Fast path: one JWT check (signature and expiry, no query: `PollJWTAuthentication`) and one
+round trip to Redis for the order's snapshot (orders.snapshots) and the user's "known active"
+mark. It answers when the mark is there, the caller is one of the readers the snapshot names
+and its deadline is not due: a customer or the assigned courier costs no query at all;
+restaurant staff one (their membership can be revoked without any change to the order).
+
+Everything else takes the database path, exactly the poll as it is without Redis: the user row
+(a deactivated or deleted user is refused with 401, as everywhere), the caller's relation to
+the order (a platform admin, a courier the order is offered to, a stranger: 404), the deadline
+carried out if it has passed (sweep-on-poll), the row; then the snapshot and the mark are
+stored for the next poll.
+"""
+
+import time
+from typing import Any
+
+from django.utils import timezone
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.models import TokenUser
+
+from core.errors import OrderNotFound
+from core.parsing import parse_uuid
+from orders.selectors import order_access, order_status_snapshot
+from orders.services.deadlines import order_enforce_deadline
+from orders.snapshots import (
+    SNAPSHOT_FIELDS,
+    active_user_store,
+    lean_status,
+    status_snapshot_and_user_read,
+    status_snapshot_store_on_commit,
+)
+from restaurants.models import StaffMembership
+
+
+class PollJWTAuthentication(JWTAuthentication):
+    """A JWT checked without reading the user: the poll reads what it needs from Redis and
+    falls back to the user row (`order_status_for_poll`)."""
+
+    def get_user(self, validated_token) -> TokenUser:
+        return TokenUser(validated_token)
+
+
+def _may_read(user_id: str, snapshot: dict) -> bool:
+    if user_id in (str(snapshot["customer_id"]), str(snapshot["courier_id"])):
+        return True
+    return StaffMembership.objects.filter(user_id=user_id, restaurant_id=snapshot["restaurant_id"]).exists()
+
+
+def order_status_for_poll(*, user, order_id: Any) -> dict:
+    """The lean status of an order `user` may see (OrderNotFound otherwise, as for a missing one).
+
+    `user` is a user, or the `TokenUser` of `PollJWTAuthentication`, which is replaced by the
+    user row whenever the fast path does not answer.
+    """
+    order_uuid = parse_uuid(order_id)
+    if order_uuid is None:
+        raise OrderNotFound("No order with this id is visible to you.")
+    snapshot, known_active = status_snapshot_and_user_read(order_uuid, user.pk)
+    # A user row (a session, or a test's forced user) was checked by its authentication already.
+    if snapshot is not None and (known_active or not isinstance(user, TokenUser)):
+        deadline = snapshot["deadline_at"]
+        if (deadline is None or deadline > time.time()) and _may_read(str(user.pk), snapshot):
+            return snapshot["status"]
+    if isinstance(user, TokenUser):
+        user = JWTAuthentication().get_user(user.token)  # refuses a deactivated or deleted user
+        active_user_store(user.pk)
+    access = order_access(user=user, order_id=order_uuid)
+    row = _row(access)
+    if row["deadline_at"] is not None and row["deadline_at"] <= timezone.now():
+        # Sweep-on-poll: an overdue order is never shown as still waiting.
+        order_enforce_deadline(order_id=access.order_id)
+        row = _row(access)
+    status_snapshot_store_on_commit(row)
+    return lean_status(row)
+
+
+def _row(access) -> dict:
+    return order_status_snapshot(actor=access.actor, order_id=access.order_id, fields=SNAPSHOT_FIELDS)

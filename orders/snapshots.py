@@ -1,0 +1,178 @@
+"""Each order's lean status, kept in Redis so that a poll costs one cache read.
+
+`status_snapshot_on_event` is a tracking-event subscriber: after a transaction commits, it
+reads the order's row and stores the poll's answer under the order's id, together with who
+may read it (the customer, the courier, the restaurant) and the deadline. A write never
+replaces a newer snapshot (a higher sequence) with an older one, whatever the order in which
+server processes get to it. A snapshot lives `ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS`, which
+also bounds how long one could outlive a write lost while Redis was unreachable.
+
+Without Redis (the embedded default) there are no snapshots: every poll reads the database.
+"""
+
+import json
+import logging
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from core.timestamps import iso
+from orders.models import Order, TrackingEvent
+from orders.selectors import STATUS_SNAPSHOT_FIELDS
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "orderflow:order-status:"
+SNAPSHOT_FIELDS = (*STATUS_SNAPSHOT_FIELDS, "customer_id", "courier_id", "restaurant_id")
+
+# Replace the stored snapshot unless it is newer (a higher sequence). An equal sequence does
+# replace it: writes that carry no event (a deadline dropped) keep the same sequence.
+_WRITE_UNLESS_NEWER = """
+local stored = redis.call('HGET', KEYS[1], 'sequence')
+if stored and tonumber(stored) > tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'sequence', ARGV[1], 'body', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+_client: redis.Redis | None = None
+_write_script = None
+
+
+def _redis() -> redis.Redis | None:
+    global _client, _write_script
+    if not settings.REDIS_URL:
+        return None
+    if _client is None:
+        # Short timeouts: a slow Redis must cost a poll little before it falls back to the database.
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _write_script = _client.register_script(_WRITE_UNLESS_NEWER)
+    return _client
+
+
+def lean_status(row: dict) -> dict:
+    """The polling answer: a few short fields, well under 300 bytes."""
+    return {
+        "order_id": str(row["id"]),
+        "order_number": row["number"],
+        "status": row["status"],
+        "payment_status": row["payment_status"],
+        "delivery_status": row["delivery_status"],
+        "last_update": iso(row["updated_at"], timespec="seconds"),
+        "estimated_delivery_time": iso(row["estimated_delivery_at"], timespec="seconds"),
+        "sequence": row["sequence"],
+    }
+
+
+def _snapshot(row: dict) -> dict:
+    return {
+        "status": lean_status(row),
+        "customer_id": row["customer_id"],
+        "courier_id": row["courier_id"],
+        "restaurant_id": str(row["restaurant_id"]),
+        "deadline_at": row["deadline_at"].timestamp() if row["deadline_at"] else None,
+    }
+
+
+def status_snapshot_store(row: dict) -> None:
+    """Store the snapshot of a committed order row (a dict of `SNAPSHOT_FIELDS`)."""
+    status_snapshots_store([row])
+
+
+def status_snapshots_store(rows: list[dict]) -> None:
+    """Store several in one round trip to Redis."""
+    client = _redis()
+    if client is None or not rows:
+        return
+    ttl = settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS
+    try:
+        with client.pipeline(transaction=False) as pipeline:
+            for row in rows:
+                body = json.dumps(_snapshot(row), separators=(",", ":"))
+                _write_script(keys=[f"{KEY_PREFIX}{row['id']}"], args=[row["sequence"], body, ttl], client=pipeline)
+            pipeline.execute()
+    except redis.RedisError as exc:
+        logger.warning(
+            "status snapshots of %s not stored: %r; polls read the database",
+            ", ".join(str(row["id"]) for row in rows),
+            exc,
+        )
+
+
+def status_snapshot_store_on_commit(row: dict) -> None:
+    """Store what a poll read from the database, once that is known to be committed."""
+    transaction.on_commit(lambda: status_snapshot_store(row), robust=True)
+
+
+def status_snapshot_read(order_id: Any) -> dict | None:
+    """The stored snapshot of the order, or None (no Redis, nothing stored, Redis unreachable)."""
+    return status_snapshot_and_user_read(order_id, None)[0]
+
+
+def status_snapshot_and_user_read(order_id: Any, user_id: Any) -> tuple[dict | None, bool]:
+    """The order's snapshot and whether the user is known to be active, in one round trip.
+
+    (None, False) without Redis or when it cannot be reached.
+    """
+    client = _redis()
+    if client is None:
+        return None, False
+    try:
+        with client.pipeline(transaction=False) as pipeline:
+            pipeline.hget(f"{KEY_PREFIX}{order_id}", "body")
+            pipeline.exists(f"{ACTIVE_USER_PREFIX}{user_id}")
+            body, active = pipeline.execute()
+    except redis.RedisError as exc:
+        logger.warning("status snapshot of order %s unreadable: %r; reading the database", order_id, exc)
+        return None, False
+    return (json.loads(body) if body is not None else None), bool(active)
+
+
+# Users the database showed active, so that a poll needs no user query. Saving or deleting a
+# user forgets them (OrdersConfig connects `active_user_forget`); an update that bypasses
+# save() is seen after the TTL.
+ACTIVE_USER_PREFIX = "orderflow:active-user:"
+
+
+def active_user_store(user_id: Any) -> None:
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.set(f"{ACTIVE_USER_PREFIX}{user_id}", 1, ex=settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS)
+    except redis.RedisError as exc:
+        logger.warning("active user %s not stored: %r", user_id, exc)
+
+
+def active_user_forget(sender=None, instance=None, **kwargs) -> None:
+    """A `post_save`/`post_delete` receiver for the user model: the next poll reads the user row."""
+    client = _redis()
+    if client is None or instance is None:
+        return
+    try:
+        client.delete(f"{ACTIVE_USER_PREFIX}{instance.pk}")
+    except redis.RedisError as exc:
+        logger.warning("active user %s not forgotten: %r; forgotten after the TTL", instance.pk, exc)
+
+
+def status_snapshot_on_event(event: TrackingEvent) -> None:
+    """Tracking-event subscriber: the order's snapshot after the transaction that wrote `event`."""
+    status_snapshot_on_events([event])
+
+
+def status_snapshot_on_events(events: list[TrackingEvent]) -> None:
+    """The same for a batch of committed events: one read of the rows, one round trip to Redis."""
+    if _redis() is None:
+        return
+    # An event followed by a later one of the same order in its transaction leaves the
+    # snapshot to that one.
+    order_ids = {event.order_id for event in events if event.order.sequence <= event.sequence}
+    if order_ids:
+        status_snapshots_store(list(Order.objects.filter(pk__in=order_ids).values(*SNAPSHOT_FIELDS)))
+
+
+status_snapshot_on_event.many = status_snapshot_on_events

@@ -1,0 +1,146 @@
+"""End to end through the production topology: `scripts/serve-production` on the test database,
+production settings, requests and a WebSocket through nginx, then a graceful stop.
+
+The script starts nginx, the WSGI server and two daphne WebSocket processes; the test talks
+only to nginx's port: the health check, a static file nginx serves itself, the lean status
+with a real JWT, an order's socket that receives the event of a transition made over HTTP,
+and, when the script is stopped, a close frame with 1012 (reconnect with `after`), with no
+process left behind.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.api.support import place
+from tests.tracking.live import ROOT, LiveSocket, SocketLoop, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+STOP_SECONDS = 30
+# A fresh checkout collects the static files first (every file hashed and compressed).
+START_SECONDS = 180
+
+
+def wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> None:
+    give_up = time.monotonic() + START_SECONDS
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve-production exited with {process.returncode}: {log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"serve-production did not listen on {port} within {START_SECONDS}s: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def topology():
+    db = settings.DATABASES["default"]
+    port = free_port()
+    run_dir = tempfile.mkdtemp(prefix="orderflow-topology-")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,  # tokens made by this process must verify there
+        ORDERFLOW_OTP_SECRET="topology-test-otp-secret",
+        ORDERFLOW_PAYMENT_WEBHOOK_SECRET="topology-test-webhook-secret",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
+        ORDERFLOW_RUN_DIR=run_dir,
+        ORDERFLOW_MIGRATE="0",  # the test database is migrated already
+        ORDERFLOW_SERVE_WORKER="0",
+        ORDERFLOW_HTTP_WORKERS="1",
+        ORDERFLOW_WS_PROCESSES="2",
+        ORDERFLOW_DB_POOL_MAX_SIZE="2",
+        ORDERFLOW_WS_DRAIN_SECONDS="5",
+    )
+    env.pop("ORDERFLOW_DB_POOL", None)
+    log = open(Path(run_dir) / "script.log", "w")
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "serve-production")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until_listening(port, process, Path(run_dir) / "script.log")
+        yield process, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+def _session_members(session_id: int) -> list[str]:
+    """Live processes of the script's session: everything it started, whatever their group."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[3]) == session_id:
+            found.append(command)
+    return found
+
+
+def test_http_and_a_websocket_through_the_proxy_then_a_graceful_stop(topology, customer, staff_user, menu):
+    process, http, ws = topology
+    order = place(customer, menu)
+    customer_auth = {"Authorization": f"Bearer {AccessToken.for_user(customer)}"}
+    staff_auth = {"Authorization": f"Bearer {AccessToken.for_user(staff_user)}"}
+
+    health = requests.get(f"{http}/health/", timeout=10)
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    static = requests.get(f"{http}/static/admin/css/base.css", timeout=10)
+    assert static.status_code == 200 and "text/css" in static.headers["Content-Type"]
+    status = requests.get(f"{http}/api/orders/{order.pk}/status/", headers=customer_auth, timeout=10)
+    assert status.status_code == 200 and status.json()["status"] == "ORDER_PLACED"
+    assert requests.get(f"{http}/api/orders/{order.pk}/status/", timeout=10).status_code == 401
+
+    loop = SocketLoop()
+    try:
+        live = LiveSocket(loop, f"{ws}/ws/orders/{order.pk}/?token={AccessToken.for_user(customer)}")
+        live.wait_for(lambda messages: messages and messages[0]["type"] == "snapshot")
+        confirmed = requests.post(
+            f"{http}/api/restaurants/orders/{order.pk}/confirm/", json={}, headers=staff_auth, timeout=10
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        live.wait_for(lambda messages: any(m.get("sequence") == 2 and m["type"] == "event" for m in messages))
+        polled = requests.get(f"{http}/api/orders/{order.pk}/status/", headers=customer_auth, timeout=10)
+        assert polled.json()["status"] == "RESTAURANT_CONFIRMED"
+
+        process.send_signal(signal.SIGTERM)
+        assert live.wait_closed(timeout=STOP_SECONDS) == 1012
+    finally:
+        loop.stop()
+
+    process.wait(STOP_SECONDS)
+    deadline = time.monotonic() + 10
+    while _session_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_members(process.pid) == []
