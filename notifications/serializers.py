@@ -1,13 +1,23 @@
 from rest_framework import serializers
 
+from core.inputs import InputSerializer
 from notifications.models import Milestone
 
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 
 
-class NotificationPreferenceSerializer(serializers.Serializer):
-    email_enabled = serializers.BooleanField(required=False)
-    sms_enabled = serializers.BooleanField(required=False)
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, as JSON writes them: not 0, 1, "yes" or "true"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class NotificationPreferenceSerializer(InputSerializer):
+    email_enabled = StrictBooleanField(required=False)
+    sms_enabled = StrictBooleanField(required=False)
     phone = serializers.RegexField(
         PHONE_PATTERN,
         required=False,

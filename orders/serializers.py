@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -338,7 +337,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
     def get_customer_name(self, order) -> str:
         return order.customer.get_full_name() or order.customer.get_username()
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_tracking_url(self, order) -> str | None:
         """The public tracking link, for the customer (and admins) to share; null once revoked."""
         if self.context.get("role") not in LINK_OWNER_ROLES:

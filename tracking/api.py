@@ -27,7 +27,9 @@ MAX_SEQUENCE = 2**31 - 1
 
 
 class AfterSerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, max_value=MAX_SEQUENCE, required=False, default=0)
+    after = serializers.IntegerField(
+        min_value=0, max_value=MAX_SEQUENCE, required=False, default=0, help_text="The last sequence you have."
+    )
 
 
 class PublicEndpoint(APIView):
@@ -71,7 +73,7 @@ class TrackedOrderStatusView(PublicEndpoint):
 class TrackedOrderEventsView(PublicEndpoint):
     @extend_schema(
         summary="A tracked order's events after a sequence (public link)",
-        parameters=[TOKEN, OpenApiParameter("after", OpenApiTypes.INT, description="The last sequence you have.")],
+        parameters=[TOKEN, AfterSerializer],
         responses={200: PublicEventsSerializer, 400: problems(400)[400], 404: LINK_NOT_FOUND},
     )
     def get(self, request, token):
@@ -92,7 +94,7 @@ class TrackingLinkView(IdempotentPostMixin, APIView):
         request=None,
         responses={
             200: inline_serializer("TrackingLink", {"tracking_url": serializers.URLField()}),
-            **problems(401, 403, 404),
+            **problems(401, 403, 404, 422),
         },
     )
     def post(self, request, pk):
