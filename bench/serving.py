@@ -10,7 +10,8 @@ mounted in the same server (bench/baseline_urls.py: a constant JSON view, a naiv
    process per core where the server has workers: daphne (ASGI, one process), granian (WSGI),
    gunicorn (WSGI, sync workers);
 2. the production topology (`scripts/serve-production`: nginx, the chosen HTTP server, daphne
-   WebSocket processes), `wrk` with `--connections` clients for `--seconds` per URL: the
+   WebSocket processes), `wrk` with `--connections` clients for `--seconds` per URL (after one
+   second of the same load, not counted, so that every worker has seen the tokens once): the
    constant view, the naive retrieve, the lean status (customers, each their own order; 200),
    the same with `If-None-Match` (304), the lean status through the database (platform admin);
 3. a mixed scenario with locust (headless, `--users` for `--locust-seconds`): customers
@@ -127,6 +128,7 @@ def server_env(database: str) -> dict:
         ORDERFLOW_OTP_SECRET="bench-otp-secret",
         ORDERFLOW_PAYMENT_WEBHOOK_SECRET="bench-webhook-secret",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",  # plain HTTP on loopback, as scripts/serve-production serves it
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
     )
@@ -182,9 +184,9 @@ def candidates(port: int) -> dict[str, list[str]]:
         "daphne (ASGI), 1 process": [
             str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application",
         ],
-        f"granian (WSGI), {cores} workers x 4 threads": [
+        f"granian (WSGI), {cores} workers x 2 threads": [
             str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", cores, "--blocking-threads", "4", "--backlog", "4096", "config.wsgi:application",
+            "--workers", cores, "--blocking-threads", "2", "--backlog", "4096", "config.wsgi:application",
         ],
         f"gunicorn (WSGI), {cores} sync workers": [
             str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", cores, "--backlog", "4096",
@@ -292,6 +294,8 @@ def main() -> None:
                 port = free_port()
                 server = Server(candidates(port)[name], env, port, name)
                 try:
+                    for warm_up in ("Django view, constant JSON (baseline)", "lean status, 200"):
+                        wrk(server.url, sets[warm_up], seconds=1, connections=args.connections)
                     constant = wrk(server.url, sets["Django view, constant JSON (baseline)"],
                                    seconds=args.compare_seconds, connections=args.connections)  # fmt: skip
                     lean = wrk(server.url, sets["lean status, 200"],
@@ -320,6 +324,8 @@ def main() -> None:
             print("| --- | --- | --- | --- | --- | --- |")
             results = {}
             for name, lines in sets.items():
+                # Steady state: each worker process has checked these tokens and users once.
+                wrk(server.url, lines, seconds=1, connections=args.connections)
                 results[name] = wrk(server.url, lines, seconds=args.seconds, connections=args.connections)
                 print(row(name, results[name]))
             lean, constant = results["lean status, 200"], results["Django view, constant JSON (baseline)"]

@@ -4,12 +4,15 @@ from django.urls import include, path, re_path
 from config.health import health
 from config.metrics import MetricsView
 from core.views import api_not_found
+from orders.api import order_status
 
 admin.site.site_header = "orderflow"
 admin.site.site_title = "orderflow admin"
 admin.site.index_title = "Orders, menus and deliveries"
 
 urlpatterns = [
+    # First: the most frequent request there is (the lean poll) is resolved before anything else.
+    path("api/orders/<str:pk>/status/", order_status, name="order-status-poll"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("metrics", MetricsView.as_view(), name="metrics"),

@@ -7,6 +7,8 @@ generic status change act in whatever capacity the user has towards that order
 serializer and calls one service.
 """
 
+from django.http import HttpResponse, HttpResponseNotModified
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -24,7 +26,7 @@ from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problem
 from core.throttling import CodeGuessLimitMixin
 from orders.filters import OrderFilter
 from orders.models import Order, OrderStatus
-from orders.polling import PollJWTAuthentication, order_status_for_poll
+from orders.polling import PollJWTAuthentication, order_status_for_poll, status_etag, status_response_from_snapshot
 from orders.selectors import (
     OrderAccess,
     order_access,
@@ -177,7 +179,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     @action(detail=True, methods=["get"], url_path="status")
     def status_snapshot(self, request, pk=None):
         body = order_status_for_poll(user=request.user, order_id=pk)
-        etag = f'"{body["order_id"]}:{body["sequence"]}"'
+        etag = status_etag(body)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _etag_matches(request.headers.get("If-None-Match"), etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -244,3 +246,36 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         access = order_access(user=request.user, order_id=pk)
         result = order_cancel(order_id=access.order_id, actor=access.actor, reason=data["reason"])
         return action_response(result, "Order cancelled successfully", refund_status=result.order.refund_status)
+
+
+_status_view = OrderViewSet.as_view({"get": "status_snapshot", "post": "change_status"}, basename="order", detail=True)
+_JSON_ACCEPTED = frozenset({"", "*/*", "application/json"})
+# What OrderViewSet adds to the same answer (DRF: the allowed methods and content negotiation).
+_STATUS_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept", "Allow": "GET, POST, HEAD, OPTIONS"}
+
+
+@csrf_exempt  # as every DRF view: the session's CSRF check is the viewset's own
+def order_status(request, pk):
+    """`/api/orders/{id}/status/`, mounted ahead of the router (config/urls.py).
+
+    A plain GET that Redis answers alone (`status_response_from_snapshot`: a bearer token, no
+    query string, JSON accepted) skips DRF: the lean poll's fast path. Everything else, misses
+    included, is `OrderViewSet` (`status_snapshot`, `change_status`), which sends the same bytes.
+    """
+    if request.method == "GET" and not request.META.get("QUERY_STRING") and _accepts_json(request):
+        answer = status_response_from_snapshot(request.headers.get("Authorization"), pk)
+        if answer is not None:
+            body, etag = answer
+            if _etag_matches(request.headers.get("If-None-Match"), etag):
+                response = HttpResponseNotModified()
+            else:
+                response = HttpResponse(body, content_type="application/json")
+            for header, value in _STATUS_HEADERS.items():
+                response[header] = value
+            response["ETag"] = etag
+            return response
+    return _status_view(request, pk=pk)
+
+
+def _accepts_json(request) -> bool:
+    return request.headers.get("Accept", "").strip() in _JSON_ACCEPTED

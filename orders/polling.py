@@ -13,12 +13,15 @@ carried out if it has passed (sweep-on-poll), the row; then the snapshot and the
 stored for the next poll.
 """
 
+import functools
 import time
 from typing import Any
 
 from django.utils import timezone
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from core.errors import OrderNotFound
 from core.parsing import parse_uuid
@@ -29,6 +32,7 @@ from orders.snapshots import (
     active_user_store,
     lean_status,
     status_snapshot_and_user_read,
+    status_snapshot_response_and_user_read,
     status_snapshot_store_on_commit,
 )
 from restaurants.models import StaffMembership
@@ -40,6 +44,49 @@ class PollJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token) -> TokenUser:
         return TokenUser(validated_token)
+
+
+def status_etag(body: dict) -> str:
+    return f'"{body["order_id"]}:{body["sequence"]}"'
+
+
+def status_response_from_snapshot(authorization: str | None, order_id: str) -> tuple[bytes, str] | None:
+    """The poll answered from Redis alone: (JSON body, ETag), or None for the full path.
+
+    Answers only what the full path would answer the same: a valid, unexpired access token
+    (`Authorization: Bearer ...`) of a user known to be active, an order whose snapshot names
+    that user as a reader, a deadline not yet due. Anything else (a bad token included, which
+    the full path refuses with its 401) returns None.
+    """
+    scheme, _, raw = (authorization or "").partition(" ")
+    if scheme not in jwt_settings.AUTH_HEADER_TYPES or not raw:
+        return None
+    try:
+        user_id, expires_at = _access_token_claims(raw)
+    except (InvalidToken, KeyError):
+        return None
+    order_uuid = parse_uuid(order_id)
+    if expires_at <= time.time() or order_uuid is None:
+        return None
+    snapshot, response, known_active = status_snapshot_response_and_user_read(order_uuid, user_id)
+    if snapshot is None or response is None or not known_active:
+        return None
+    deadline = snapshot["deadline_at"]
+    if (deadline is not None and deadline <= time.time()) or not _may_read(user_id, snapshot):
+        return None
+    return response, status_etag(snapshot["status"])
+
+
+@functools.lru_cache(maxsize=16384)
+def _access_token_claims(raw: str) -> tuple[str, float]:
+    """(user id, expiry) of an access token whose signature and type were checked once.
+
+    The same token string is sent with every poll of a phone: its signature is checked on the
+    first only; its expiry is checked by the caller each time. An invalid token raises
+    `InvalidToken` (one without a user id `KeyError`) and is not remembered.
+    """
+    token = JWTAuthentication().get_validated_token(raw.encode())
+    return str(token[jwt_settings.USER_ID_CLAIM]), float(token["exp"])
 
 
 def _may_read(user_id: str, snapshot: dict) -> bool:

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from delivery.api import CourierOrderViewSet
 from orders.models import EventType, Order, TrackingEvent
 from tests.api.support import kitchen_ready, order_body
 
@@ -35,7 +36,23 @@ def _race(requests_by_name: dict) -> dict:
     return responses
 
 
-@pytest.mark.usefixtures("offers_dispatch")
+@pytest.fixture
+def both_asked_before_either_acts(monkeypatch):
+    """Both couriers' requests have come in (`asked_at`) before either claims: really at once.
+
+    Without it, one thread may start only after the other committed, and a courier who asks
+    for an order already taken is told it is missing (test_courier_api), not that they lost."""
+    barrier = threading.Barrier(2)
+    initial = CourierOrderViewSet.initial
+
+    def initial_then_wait(self, request, *args, **kwargs):
+        initial(self, request, *args, **kwargs)
+        barrier.wait(timeout=10)
+
+    monkeypatch.setattr(CourierOrderViewSet, "initial", initial_then_wait)
+
+
+@pytest.mark.usefixtures("offers_dispatch", "both_asked_before_either_acts")
 @pytest.mark.parametrize("round_", range(5))
 def test_two_couriers_racing_for_one_order_get_one_200_and_one_409(
     customer, staff_user, courier_user, other_courier_user, menu, round_

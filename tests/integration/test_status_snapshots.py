@@ -12,6 +12,7 @@ from freezegun import freeze_time
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+import orders.api
 from core.actors import Actor
 from delivery.services import order_assign_courier
 from orders import snapshots
@@ -181,3 +182,45 @@ def test_polls_fall_back_to_the_database_when_redis_is_unreachable(customer, sta
         "estimated_delivery_time",
         "sequence",
     }
+
+
+def test_the_fast_path_sends_what_the_full_path_sends(customer, menu, monkeypatch):
+    order = place(customer, menu)
+    client = signed_in(customer)
+    poll(client, order)  # the user is now known to be active
+    fast, fast_304 = poll(client, order), poll(client, order, HTTP_IF_NONE_MATCH=f'"{order.pk}:1"')
+
+    monkeypatch.setattr(orders.api, "status_response_from_snapshot", lambda *args: None)
+    full, full_304 = poll(client, order), poll(client, order, HTTP_IF_NONE_MATCH=f'"{order.pk}:1"')
+
+    assert fast.content == full.content
+    assert (fast_304.status_code, full_304.status_code) == (304, 304)
+    for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "Allow", "Content-Security-Policy"):
+        assert fast[header] == full[header], header
+        assert fast_304.get(header) == full_304.get(header), header
+
+
+def test_a_remembered_token_is_refused_once_it_expires(customer, menu, settings):
+    order = place(customer, menu)
+    client = signed_in(customer)
+    assert poll(client, order).status_code == 200 and poll(client, order).status_code == 200
+
+    later = timezone.now() + settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] + timedelta(seconds=1)
+    with freeze_time(later):
+        refused = poll(client, order)
+
+    assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
+
+
+def test_polls_the_fast_path_leaves_alone_are_answered_the_same(customer, menu):
+    order = place(customer, menu)
+    client = signed_in(customer)
+    poll(client, order)
+
+    with_query = client.get(f"/api/orders/{order.pk}/status/?format=json")
+    assert with_query.status_code == 200 and with_query.json()["status"] == "ORDER_PLACED"
+    browsable = client.get(f"/api/orders/{order.pk}/status/", HTTP_ACCEPT="text/html")
+    assert browsable.status_code == 200 and browsable["Content-Type"].startswith("text/html")
+    tampered = APIClient()
+    tampered.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}x")
+    assert poll(tampered, order).status_code == 401
