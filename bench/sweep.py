@@ -12,6 +12,8 @@ Measures, in the same run and on the same table:
 """
 
 import argparse
+import multiprocessing
+import os
 import statistics
 import time
 import uuid
@@ -104,6 +106,7 @@ def main() -> None:
     parser.add_argument("--overdue", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--baseline", type=int, default=2_000, help="overdue orders carried out one at a time")
+    parser.add_argument("--sweepers", type=int, default=os.cpu_count(), help="sweeps at once (default: one per core)")
     args = parser.parse_args()
     batch = settings.ORDERFLOW_SWEEP_BATCH_SIZE
 
@@ -129,20 +132,28 @@ def main() -> None:
         # Baseline, same run: the first orders one per transaction, each event published on its own.
         with override_settings(ORDERFLOW_SWEEP_TRANSACTION_SIZE=1):
             single = carry_out(now, batch, args.baseline)
-        batched = carry_out(now, batch, args.overdue - args.baseline)
+        rest = args.overdue - args.baseline
+        batched = carry_out(now, batch, rest // 2)
+        parallel = carry_out_in_parallel(now, batch, rest - batched[0], args.sweepers)
         cancelled = Order.objects.filter(status=OrderStatus.CANCELLED).count()
-        assert single[0] + batched[0] == cancelled == args.overdue, (single, batched, cancelled)
+        assert single[0] + batched[0] + parallel[0] == cancelled == args.overdue, (single, batched, parallel, cancelled)
         print("\ncarrying out deadlines through the transition service (lock, check, save, event, publish):")
         size = settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE
-        for label, (enforced, elapsed) in (
+        runs = (
             ("baseline: one order per transaction", single),
             (f"batched: {size} orders per transaction", batched),
-        ):
+            (f"batched, {args.sweepers} sweeps at once", parallel),
+        )
+        for label, (enforced, elapsed) in runs:
             print(
                 f"  {label:40} {enforced:6,} in {elapsed:5.1f} s: {enforced / elapsed:6,.0f} orders/s, "
                 f"{elapsed / enforced * 1000:.2f} ms each"
             )
-        print(f"  speed-up: {(batched[0] / batched[1]) / (single[0] / single[1]):.1f}x")
+        baseline_rate = single[0] / single[1]
+        print(
+            f"  speed-up: {(batched[0] / batched[1]) / baseline_rate:.1f}x batched, "
+            f"{(parallel[0] / parallel[1]) / baseline_rate:.1f}x with {args.sweepers} sweeps at once"
+        )
 
 
 def carry_out(now, batch: int, count: int) -> tuple[int, float]:
@@ -155,6 +166,27 @@ def carry_out(now, batch: int, count: int) -> tuple[int, float]:
         if report.found == 0:
             break
     return enforced, time.perf_counter() - started
+
+
+def carry_out_in_parallel(now, batch: int, count: int, sweepers: int) -> tuple[int, float]:
+    """`sweepers` processes sweeping at once, as a Celery worker's processes do when a sweep is
+    still busy with a backlog when the next one starts: SKIP LOCKED shares the orders out."""
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()  # each process opens its own connections
+    context = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    with context.Pool(sweepers) as pool:
+        results = pool.starmap(_sweeper, [(now, batch, count // sweepers + 1)] * sweepers)
+    return sum(results), time.perf_counter() - started
+
+
+def _sweeper(now, batch: int, count: int) -> int:
+    connection.close()
+    try:
+        return carry_out(now, batch, count)[0]
+    finally:
+        connection.close()
 
 
 if __name__ == "__main__":

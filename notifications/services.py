@@ -44,9 +44,15 @@ class Address:
     recipient: str
 
 
-def user_addresses(user) -> list[Address]:
-    """Where `user` wants to be told: email unless switched off, SMS when switched on with a phone."""
-    preference = NotificationPreference.objects.filter(user=user).first()
+_UNREAD = object()
+
+
+def user_addresses(user, preference: Any = _UNREAD) -> list[Address]:
+    """Where `user` wants to be told: email unless switched off, SMS when switched on with a phone.
+
+    `preference` is the user's NotificationPreference (or None) when the caller read it already."""
+    if preference is _UNREAD:
+        preference = NotificationPreference.objects.filter(user=user).first()
     email_enabled = preference.email_enabled if preference else True
     addresses = []
     if email_enabled and user.email:
@@ -56,8 +62,7 @@ def user_addresses(user) -> list[Address]:
     return addresses
 
 
-def user_wants_milestone(user, milestone: str) -> bool:
-    preference = NotificationPreference.objects.filter(user=user).first()
+def preference_wants_milestone(preference: NotificationPreference | None, milestone: str) -> bool:
     return preference is None or milestone in (preference.milestones or [])
 
 
@@ -101,7 +106,9 @@ def notify(
     return notification
 
 
-def notify_user(*, user, kind: str, subject: str, body: str, dedupe_key: str, **kwargs: Any) -> list[Notification]:
+def notify_user(
+    *, user, kind: str, subject: str, body: str, dedupe_key: str, preference: Any = _UNREAD, **kwargs: Any
+) -> list[Notification]:
     return [
         notify(
             kind=kind,
@@ -112,7 +119,7 @@ def notify_user(*, user, kind: str, subject: str, body: str, dedupe_key: str, **
             dedupe_key=f"{dedupe_key}:{user.pk}:{address.channel}",
             **kwargs,
         )
-        for address in user_addresses(user)
+        for address in user_addresses(user, preference)
     ]
 
 

@@ -2,8 +2,8 @@
 
 from delivery.models import HandoffCode
 from notifications import metrics
-from notifications.models import Milestone, Notification, NotificationKind
-from notifications.services import notify_user, user_wants_milestone
+from notifications.models import Milestone, Notification, NotificationKind, NotificationPreference
+from notifications.services import notify_user, preference_wants_milestone
 from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderStatus, TrackingEvent
 from restaurants.models import StaffMembership
 
@@ -84,7 +84,28 @@ def _send_code(order: Order, purpose: str, dedupe_key: str) -> bool:
 
 def notify_order_event(event: TrackingEvent) -> None:
     """Event subscriber: the code a new status waits for, to whoever reads it; milestones to the customer."""
-    order = Order.objects.select_related("customer", "restaurant").get(pk=event.order_id)
+    notify_order_events([event])
+
+
+def notify_order_events(events: list[TrackingEvent]) -> None:
+    """The same for a batch of committed events (a sweep's): orders and preferences read once."""
+    orders = Order.objects.select_related("customer", "restaurant").in_bulk({event.order_id for event in events})
+    preferences = {
+        preference.user_id: preference
+        for preference in NotificationPreference.objects.filter(
+            user_id__in={order.customer_id for order in orders.values()}
+        )
+    }
+    for event in events:
+        order = orders.get(event.order_id)
+        if order is not None:
+            _notify(event, order, preferences.get(order.customer_id))
+
+
+notify_order_event.many = notify_order_events
+
+
+def _notify(event: TrackingEvent, order: Order, preference: NotificationPreference | None) -> None:
     code_told = False
     if event.event_type == EventType.OUT_FOR_DELIVERY:
         code_told = _send_code(order, HandoffPurpose.DELIVERY, f"code:{event.pk}")
@@ -96,7 +117,7 @@ def notify_order_event(event: TrackingEvent) -> None:
         return
     milestone = MILESTONES.get(event.to_status)
     # A code message to the customer already says the order is ready or on its way.
-    if milestone is None or code_told or not user_wants_milestone(order.customer, milestone):
+    if milestone is None or code_told or not preference_wants_milestone(preference, milestone):
         return
     text = MILESTONE_TEXT[milestone].format(number=order.number, restaurant=order.restaurant.name)
     notify_user(
@@ -106,6 +127,7 @@ def notify_order_event(event: TrackingEvent) -> None:
         body=text,
         order=order,
         dedupe_key=f"milestone:{event.pk}",
+        preference=preference,
     )
 
 
@@ -117,11 +139,21 @@ def notify_code_resent(sender, *, order_id, purpose: str, sends: int, **kwargs) 
 
 def count_event(event: TrackingEvent) -> None:
     """Event subscriber: the counters behind /metrics, in one statement."""
-    changes = [(metrics.EVENTS, {"event_type": event.event_type}, 1.0)]
-    if event.event_type == EventType.REFUND_UPDATED:
-        status = event.metadata.get("refund_status")
-        if status in ("COMPLETED", "FAILED"):
-            changes.append((metrics.REFUND_OUTCOMES, {"outcome": status.lower()}, 1.0))
-    elif event.to_status and event.to_status != event.from_status:
-        changes.append((metrics.TRANSITIONS, {"status": event.to_status}, 1.0))
+    count_events([event])
+
+
+def count_events(events: list[TrackingEvent]) -> None:
+    """The same for a batch of committed events: still one statement."""
+    changes = []
+    for event in events:
+        changes.append((metrics.EVENTS, {"event_type": event.event_type}, 1.0))
+        if event.event_type == EventType.REFUND_UPDATED:
+            status = event.metadata.get("refund_status")
+            if status in ("COMPLETED", "FAILED"):
+                changes.append((metrics.REFUND_OUTCOMES, {"outcome": status.lower()}, 1.0))
+        elif event.to_status and event.to_status != event.from_status:
+            changes.append((metrics.TRANSITIONS, {"status": event.to_status}, 1.0))
     metrics.metric_add_many(changes)
+
+
+count_event.many = count_events

@@ -26,7 +26,7 @@ from typing import Any
 import urllib3
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from core.actors import Actor
@@ -70,14 +70,35 @@ def _endpoint_wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 def webhooks_record_event(event: TrackingEvent) -> int:
     """Event subscriber: queue `event` (and any earlier one still missing) for every matching endpoint."""
-    order = event.order
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.exclude(state=EndpointState.DISABLED).filter(
-            Q(restaurant__isnull=True) | Q(restaurant_id=order.restaurant_id)
+    return webhooks_record_events([event])
+
+
+def webhooks_record_events(events: list[TrackingEvent]) -> int:
+    """The same for a batch of committed events (a sweep's): the endpoints are read once."""
+    endpoints = list(WebhookEndpoint.objects.exclude(state=EndpointState.DISABLED))
+    if not endpoints:
+        return 0
+    restaurants = dict(
+        TrackingEvent.objects.filter(pk__in=[event.pk for event in events]).values_list("pk", "order__restaurant_id")
+    )
+    return sum(
+        _record_for_endpoints(
+            event,
+            [
+                endpoint
+                for endpoint in endpoints
+                if endpoint.restaurant_id in (None, restaurants.get(event.pk))
+                and _endpoint_wants(endpoint, event.event_type)
+            ],
         )
-        if _endpoint_wants(endpoint, event.event_type)
-    ]
+        for event in events
+    )
+
+
+webhooks_record_event.many = webhooks_record_events
+
+
+def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]) -> int:
     created = 0
     for endpoint in endpoints:
         with transaction.atomic():

@@ -10,14 +10,21 @@ from orders.services.deadlines import orders_sweep_overdue
 
 
 @shared_task
-def orders_sweep_overdue_task() -> dict:
-    """Carry out every overdue deadline, a batch at a time, within the sweep's time budget."""
+def orders_sweep_overdue_task(helper: bool = False) -> dict:
+    """Carry out every overdue deadline, a batch at a time, within the sweep's time budget.
+
+    A first batch that is full means a backlog: ORDERFLOW_SWEEP_HELPERS more sweeps (`helper`,
+    which queue none) are queued to work through it alongside, on other worker processes.
+    """
     now = timezone.now()
     batch_size = settings.ORDERFLOW_SWEEP_BATCH_SIZE
     stop_at = time.monotonic() + settings.ORDERFLOW_SWEEP_BUDGET_SECONDS
     found = enforced = 0
     while True:
         report = orders_sweep_overdue(now=now, limit=batch_size)
+        if not helper and found == 0 and report.found == batch_size:
+            for _ in range(settings.ORDERFLOW_SWEEP_HELPERS):
+                orders_sweep_overdue_task.delay(helper=True)
         found += report.found
         enforced += report.enforced
         # A short batch was the last one; a batch with nothing done holds only orders

@@ -9,10 +9,12 @@ events from the history by sequence number (`?after=N`, or the gap fill in track
 
 import asyncio
 import logging
+import os
+import threading
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from orders.models import EventType, Order, TrackingEvent
@@ -121,6 +123,28 @@ def broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -
         _send(messages, what=f"courier {courier.pk} position")
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+_loop_lock = threading.Lock()
+
+
+def _layer_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for sends to a Redis channel layer, run by a daemon thread.
+
+    The layer keeps its Redis connections per event loop. async_to_sync, called from sync code
+    (a WSGI request, a Celery task, the sweep), runs each call in a new loop: every broadcast
+    would connect anew. One loop for the life of the process (a forked child makes its own)
+    keeps them: a sweep's batch of sends costs less than half.
+    """
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="orderflow-layer-sends", daemon=True).start()
+            _loop_pid = os.getpid()
+        return _loop
+
+
 def _send(*rounds: list[tuple[str, dict]], what: str) -> None:
     """Send each round's messages at once, the rounds one after the other."""
     layer = get_channel_layer()
@@ -144,7 +168,11 @@ def _send(*rounds: list[tuple[str, dict]], what: str) -> None:
 
     messages = [message for messages in rounds for message in messages]
     try:
-        results = async_to_sync(send_all)()
+        if isinstance(layer, InMemoryChannelLayer):
+            # Its queues belong to the loop the consumers run on: async_to_sync finds that one.
+            results = async_to_sync(send_all)()
+        else:
+            results = asyncio.run_coroutine_threadsafe(send_all(), _layer_loop()).result(timeout * len(rounds) + 1)
     except Exception as exc:
         logger.warning("broadcast of %s failed: %r; clients recover it by sequence", what, exc)
         return

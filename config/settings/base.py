@@ -320,6 +320,9 @@ ORDERFLOW_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_SWEEP_BATCH_SIZE", default=500)
 ORDERFLOW_SWEEP_TRANSACTION_SIZE = env.int("ORDERFLOW_SWEEP_TRANSACTION_SIZE", default=100)
 # One sweep stops taking new batches after this long; the next one carries on.
 ORDERFLOW_SWEEP_BUDGET_SECONDS = env.float("ORDERFLOW_SWEEP_BUDGET_SECONDS", default=60.0)
+# A sweep whose first batch is full (a backlog) queues this many more to work alongside it
+# (SKIP LOCKED shares the orders out); with one worker process per core, one per extra core.
+ORDERFLOW_SWEEP_HELPERS = env.int("ORDERFLOW_SWEEP_HELPERS", default=1)
 ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS = env.float("ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS", default=60.0)
 ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS = env.float("ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS", default=5.0)
 

@@ -52,26 +52,27 @@ def order_enforce_deadline(*, order_id: Any, now: datetime | None = None) -> Tra
 
 def _enforce_due_deadline(order_id: Any, now: datetime) -> TransitionResult | None:
     with transaction.atomic():
-        due = (
-            Order.objects.select_for_update(skip_locked=True)
-            .filter(pk=order_id, deadline_at__lte=now)
-            .values_list("deadline_kind", flat=True)
-            .first()
-        )
-        return None if due is None else _carry_out_deadline(order_id, due)
+        order = _due_and_locked(now).filter(pk=order_id).first()
+        return None if order is None else _carry_out_deadline(order)
 
 
-def _carry_out_deadline(order_id: Any, due: str) -> TransitionResult | None:
-    """The deadline's transition for an order whose row lock the caller holds."""
+def _due_and_locked(now: datetime):
+    """Orders whose deadline is due, locked unless someone else holds them (they are left alone)."""
+    return Order.objects.select_for_update(skip_locked=True, of=("self",)).filter(deadline_at__lte=now)
+
+
+def _carry_out_deadline(order: Order) -> TransitionResult | None:
+    """The deadline's transition for an order whose row (`order`) the caller locked."""
+    due = order.deadline_kind
     target = DEADLINE_TARGETS.get(due)
     if target is not None:
         try:
-            return order_transition(order_id=order_id, target=target, actor=Actor.system(), reason=due)
+            return order_transition(order_id=order.pk, target=target, actor=Actor.system(), reason=due, locked=order)
         except InvalidTransition:
             pass
     # A deadline the table cannot honour would be found again by every sweep.
-    logger.warning("order %s: deadline %r cannot be carried out; dropping it", order_id, due)
-    Order.objects.filter(pk=order_id).update(deadline_at=None, deadline_kind="")
+    logger.warning("order %s: deadline %r cannot be carried out; dropping it", order.pk, due)
+    Order.objects.filter(pk=order.pk).update(deadline_at=None, deadline_kind="")
     return None
 
 
@@ -79,10 +80,10 @@ def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> Sw
     """Carry out up to `limit` overdue deadlines, oldest first.
 
     One query on the partial index `order_deadline_idx` finds them. They are carried out in
-    transactions of `ORDERFLOW_SWEEP_TRANSACTION_SIZE`: one query locks those not locked by
-    someone else (SKIP LOCKED, deadline checked again under the lock), each goes through the
-    transition service as the system (a savepoint each, so one refusal spoils nothing), one
-    commit; their events reach the subscribers together after it.
+    transactions of `ORDERFLOW_SWEEP_TRANSACTION_SIZE`: one query locks and reads those not
+    locked by someone else (SKIP LOCKED, deadline checked again under the lock), each goes
+    through the transition service as the system with its locked row (a savepoint each, so one
+    refusal spoils nothing), one commit; their events reach the subscribers together after it.
     """
     now = now or timezone.now()
     overdue = list(
@@ -92,14 +93,8 @@ def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> Sw
     enforced = 0
     for start in range(0, len(overdue), size):
         with publishing_collected(), transaction.atomic():
-            due = (
-                Order.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=overdue[start : start + size], deadline_at__lte=now)
-                .order_by("deadline_at")
-                .values_list("pk", "deadline_kind")
-            )
-            for order_id, kind in due:
-                if _carry_out_deadline(order_id, kind) is not None:
+            for order in _due_and_locked(now).filter(pk__in=overdue[start : start + size]).order_by("deadline_at"):
+                if _carry_out_deadline(order) is not None:
                     enforced += 1
     if overdue:
         logger.info("deadline sweep: %s overdue, %s enforced", len(overdue), enforced)

@@ -106,11 +106,14 @@ def order_transition(
     reason: str = "",
     metadata: dict | None = None,
     otp: str | None = None,
+    locked: Order | None = None,
 ) -> TransitionResult:
     """Move an order to `target` if the table allows it for this actor, and record why.
 
     Locks the order row, so two people acting at once get one success and one
     conflict. The tracking event and everything it triggers follow the commit.
+    `locked` is the order's row when the caller locked it already in the current
+    transaction, with others in one query (the deadline sweep does, as the system).
     """
     target_status = normalise_status(target)
     if target_status is None:
@@ -129,7 +132,12 @@ def order_transition(
     now = timezone.now()
     handoff_error: ApplicationError | None = None
     with transaction.atomic():
-        order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        if locked is None:
+            order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        else:
+            if actor.role != ActorRole.SYSTEM or locked.pk != order_id:
+                raise ValueError("only the system passes a row it locked, and only that order's")
+            order = locked
         rule = RULES.get((OrderStatus(order.status), target_status))
         if rule is None or not rule_applies(rule, order=order, role=actor.role):
             raise InvalidTransition(

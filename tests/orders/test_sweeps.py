@@ -178,6 +178,7 @@ def test_the_sweep_task_run_twice_cancels_once(customer, menu):
 @freeze_time(START)
 def test_the_sweep_task_works_through_every_batch(customer, menu, settings):
     settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
+    settings.ORDERFLOW_SWEEP_HELPERS = 0
     orders = [place(customer, menu) for _ in range(7)]
     fresh = place(customer, menu)
     Order.objects.filter(pk=fresh.pk).update(deadline_at=timezone.now() + timedelta(days=1))
@@ -212,3 +213,32 @@ def test_cash_order_cancelled_by_a_timeout_is_not_refunded(customer, menu):
 
     order.refresh_from_db()
     assert order.payment_status == PaymentStatus.PENDING and order.refund_status == RefundStatus.NONE
+
+
+@freeze_time(START)
+def test_a_backlog_queues_helper_sweeps_that_share_it_out(customer, menu, settings, monkeypatch):
+    settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
+    settings.ORDERFLOW_SWEEP_HELPERS = 1
+    orders = [place(customer, menu) for _ in range(7)]
+    helpers = []
+    monkeypatch.setattr(orders_sweep_overdue_task, "delay", lambda **kwargs: helpers.append(kwargs))
+
+    with freeze_time("2026-03-01 13:00:00"):
+        main = orders_sweep_overdue_task()
+        helped = orders_sweep_overdue_task(**helpers[0])  # what the queued helper does
+
+    assert helpers == [{"helper": True}]  # one, queued by the full first batch; a helper queues none
+    assert main == {"found": 7, "enforced": 7} and helped == {"found": 0, "enforced": 0}
+    assert all(_cancellations(order).count() == 1 for order in orders)
+
+
+@freeze_time(START)
+def test_a_sweep_without_a_backlog_queues_no_helper(customer, menu, settings, monkeypatch):
+    settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
+    place(customer, menu)
+    helpers = []
+    monkeypatch.setattr(orders_sweep_overdue_task, "delay", lambda **kwargs: helpers.append(kwargs))
+
+    with freeze_time("2026-03-01 13:00:00"):
+        assert orders_sweep_overdue_task() == {"found": 1, "enforced": 1}
+    assert helpers == []
