@@ -23,6 +23,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound
 from core.parsing import parse_uuid
 from orders.selectors import order_access, order_status_snapshot
@@ -32,7 +33,9 @@ from orders.snapshots import (
     active_user_store,
     lean_status,
     status_snapshot_and_user_read,
+    status_snapshot_read,
     status_snapshot_response_and_user_read,
+    status_snapshot_row,
     status_snapshot_store_on_commit,
 )
 from restaurants.models import StaffMembership
@@ -87,6 +90,31 @@ def _access_token_claims(raw: str) -> tuple[str, float]:
     """
     token = JWTAuthentication().get_validated_token(raw.encode())
     return str(token[jwt_settings.USER_ID_CLAIM]), float(token["exp"])
+
+
+def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None:
+    """A live socket's handshake: (actor, the order's status row) from Redis, or None.
+
+    `user` is a user row (the socket's authentication read it, so it is active). Answers when
+    the snapshot names the user as its customer, its courier or staff of its restaurant, in the
+    roles `order_access` would give them; anyone else (an admin, a courier the order is offered
+    to, a stranger) and a missing snapshot are for the database to decide.
+    """
+    order_uuid = parse_uuid(order_id)
+    snapshot = status_snapshot_read(order_uuid) if order_uuid is not None else None
+    row = status_snapshot_row(snapshot) if snapshot is not None else None
+    if row is None:
+        return None
+    user_id = str(user.pk)
+    if user_id == str(snapshot["customer_id"]):
+        role = ActorRole.CUSTOMER
+    elif StaffMembership.objects.filter(user_id=user.pk, restaurant_id=snapshot["restaurant_id"]).exists():
+        role = ActorRole.RESTAURANT
+    elif user_id == str(snapshot["courier_id"]):
+        role = ActorRole.COURIER
+    else:
+        return None
+    return Actor(role, user), row
 
 
 def _may_read(user_id: str, snapshot: dict) -> bool:

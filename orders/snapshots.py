@@ -12,6 +12,8 @@ Without Redis (the embedded default) there are no snapshots: every poll reads th
 
 import json
 import logging
+import uuid
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -74,11 +76,34 @@ def lean_status(row: dict) -> dict:
 def _snapshot(row: dict) -> dict:
     return {
         "status": lean_status(row),
+        # The row itself, for a socket's snapshot (tracking.selectors.order_watch).
+        "row": {field: _jsonable(row[field]) for field in STATUS_SNAPSHOT_FIELDS},
         "customer_id": row["customer_id"],
         "courier_id": row["courier_id"],
         "restaurant_id": str(row["restaurant_id"]),
         "deadline_at": row["deadline_at"].timestamp() if row["deadline_at"] else None,
     }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def status_snapshot_row(snapshot: dict) -> dict | None:
+    """The order's status row as stored with the snapshot (what `order_status_snapshot` reads)."""
+    row = snapshot.get("row")
+    if row is None:
+        return None
+    return {**row, **{field: _datetime(row[field]) for field in _DATETIME_FIELDS}}
+
+
+_DATETIME_FIELDS = ("updated_at", "estimated_delivery_at", "deadline_at")
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def status_snapshot_store(row: dict) -> None:

@@ -8,6 +8,7 @@ from core.errors import OrderNotFound
 from delivery.models import CourierProfile
 from delivery.selectors import courier_last_position, courier_offers_open
 from orders.models import Order, TrackingEvent
+from orders.polling import order_row_from_snapshot
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
     order_access,
@@ -42,7 +43,12 @@ def user_is_courier(user) -> bool:
 
 def order_watch(*, user, order_id) -> OrderWatch | None:
     """The order's lean status for `user` in their capacity towards it (orders.selectors.order_access),
-    or None if they may not see it."""
+    or None if they may not see it. Read from the order's Redis snapshot when that names the user
+    (orders.polling.order_row_from_snapshot), from the database otherwise."""
+    cached = order_row_from_snapshot(user=user, order_id=order_id)
+    if cached is not None:
+        actor, row = cached
+        return OrderWatch(actor=actor, snapshot=order_snapshot_payload(row), deadline_at=row["deadline_at"])
     try:
         access = order_access(user=user, order_id=order_id)
     except OrderNotFound:

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 import orders.api
-from core.actors import Actor
+import tracking.selectors
+from core.actors import Actor, ActorRole
 from delivery.services import order_assign_courier
 from orders import snapshots
 from orders.models import Order, OrderStatus
@@ -21,6 +22,7 @@ from orders.services.transitions import order_transition
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_read, status_snapshot_store
 from restaurants.models import StaffMembership
 from tests.api.support import place
+from tracking.selectors import order_watch
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -224,3 +226,39 @@ def test_polls_the_fast_path_leaves_alone_are_answered_the_same(customer, menu):
     tampered = APIClient()
     tampered.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}x")
     assert poll(tampered, order).status_code == 401
+
+
+# ---------------------------------------------------------------- a live socket's handshake
+
+
+def _watch_from_database(user, order, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(tracking.selectors, "order_row_from_snapshot", lambda **kwargs: None)
+        return order_watch(user=user, order_id=str(order.pk))
+
+
+def test_a_socket_handshake_reads_the_snapshot_not_the_order(
+    customer, staff_user, menu, monkeypatch, django_assert_num_queries
+):
+    order = place(customer, menu)
+    order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
+
+    with django_assert_num_queries(0):
+        watch = order_watch(user=customer, order_id=str(order.pk))
+    with django_assert_num_queries(1):  # staff: is the membership still there
+        kitchen = order_watch(user=staff_user, order_id=str(order.pk))
+
+    assert watch.snapshot == _watch_from_database(customer, order, monkeypatch).snapshot
+    assert watch.snapshot["status"] == "RESTAURANT_CONFIRMED" and watch.snapshot["sequence"] == 2
+    assert (watch.actor.role, kitchen.actor.role) == (ActorRole.CUSTOMER, ActorRole.RESTAURANT)
+    assert watch.deadline_at == _watch_from_database(customer, order, monkeypatch).deadline_at
+
+
+def test_a_socket_handshake_refuses_whom_the_database_refuses(customer, other_customer, staff_user, admin_user, menu):
+    order = place(customer, menu)
+    StaffMembership.objects.filter(user=staff_user).delete()
+
+    assert order_watch(user=other_customer, order_id=str(order.pk)) is None
+    assert order_watch(user=staff_user, order_id=str(order.pk)) is None
+    admin = order_watch(user=admin_user, order_id=str(order.pk))  # from the database
+    assert admin.actor.role == ActorRole.ADMIN and admin.snapshot["status"] == "ORDER_PLACED"

@@ -15,6 +15,7 @@ from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
 from orders.models import Order, PaymentStatus, TrackingEvent
 from orders.services.transitions import order_transition
+from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_store
 from orders.subscribers import log_event
 from payments.models import Refund
 from payments.services import payment_record_result, refund_process
@@ -805,7 +806,12 @@ async def test_the_hub_follows_a_refund_to_the_end(customer, restaurant, menu, s
 
 @run_async
 async def test_the_snapshot_of_an_overdue_order_shows_its_deadline_carried_out(placed, customer):
-    await db(lambda: Order.objects.filter(pk=placed.pk).update(deadline_at=timezone.now() - timedelta(seconds=1)))()
+    def deadline_passes():
+        Order.objects.filter(pk=placed.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+        # With Redis, the order's snapshot carries the deadline too (a transition stores both).
+        status_snapshot_store(Order.objects.filter(pk=placed.pk).values(*SNAPSHOT_FIELDS).get())
+
+    await db(deadline_passes)()
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     snapshot = await receive(communicator)
     assert (snapshot["status"], snapshot["sequence"]) == ("CANCELLED", 2)
