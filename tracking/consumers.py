@@ -16,6 +16,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 import asyncio
 import json
 import logging
+import random
 import time
 import uuid
 
@@ -89,6 +90,8 @@ def _start_after(snapshot: dict, after: int | None) -> int:
 
 # Pauses between attempts to leave a group while the layer is busy (then the membership expires).
 LEAVE_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0)
+# ... and to join one (then the socket closes, 1011, and the client reconnects with `after`).
+JOIN_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 def group_expiry(layer) -> float:
@@ -138,7 +141,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await super().send_json(content, close=close)
 
     async def join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
+        """Join a group; a busy layer (its connection pool used up by a burst of handshakes, as
+        after a deploy) is asked again a few times, with jitter, before the socket gives up."""
+        for delay in (*JOIN_RETRY_DELAYS, None):
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+                break
+            except Exception:
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
         self.joined.add(group)
         if self.renewal is None:
             self.renewal = asyncio.ensure_future(self._renew_memberships())

@@ -9,6 +9,7 @@ always has what a jump skipped.
 """
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
@@ -17,6 +18,26 @@ from tracking.payloads import payload_is_final
 from tracking.selectors import event_payloads_after
 
 fetch_events = database_sync_to_async(event_payloads_after)
+
+# Reads of the history under way in this process, per event loop: {(order, after, before): task}.
+_reads_under_way: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def fetch_events_committed_before(*, order_id: str, after: int, before: int | None = None) -> list[dict]:
+    """fetch_events for events that were committed before a broadcast this socket has received
+    (the gap before it, the rest of its transaction): every socket of the process that asks for
+    the same ones at the same moment shares one read. A hot order's thousand sockets then make one
+    query per event, not a thousand. (A read made at connection time is never shared: an event
+    committed between another socket's read and this one's joining the group would be missed.)
+    """
+    reads = _reads_under_way.setdefault(asyncio.get_running_loop(), {})
+    key = (str(order_id), after, before)
+    read = reads.get(key)
+    if read is None:
+        read = reads[key] = asyncio.ensure_future(fetch_events(order_id=order_id, after=after, before=before))
+        read.add_done_callback(lambda _: reads.pop(key, None))
+    events = await asyncio.shield(read)
+    return [dict(event) for event in events]  # each socket's own copies
 
 
 class OrderSequences:
@@ -43,7 +64,7 @@ class OrderSequences:
             return []
         batch = []
         if fill_gaps and last is not None and sequence > last + 1:
-            batch = await fetch_events(order_id=order_id, after=last, before=sequence)
+            batch = await fetch_events_committed_before(order_id=order_id, after=last, before=sequence)
         batch.append(payload)
         self._last[order_id] = sequence
         return batch
@@ -60,7 +81,7 @@ class OrderSequences:
         if batch:
             batch += await self.committed_with(message)
         if batch and payload_is_final(batch[-1]):
-            batch += await self.catch_up(message["event"]["order_id"])
+            batch += await self.catch_up(message["event"]["order_id"], committed_with_received=True)
         return batch
 
     async def committed_with(self, message: dict) -> list[dict]:
@@ -69,11 +90,15 @@ class OrderSequences:
         payload = message["event"]
         if message.get("last_sequence", payload["sequence"]) <= self._last.get(payload["order_id"], 0):
             return []
-        return await self.catch_up(payload["order_id"])
+        return await self.catch_up(payload["order_id"], committed_with_received=True)
 
-    async def catch_up(self, order_id: str) -> list[dict]:
-        """Events committed after the last one sent (e.g. with it, in the same transaction)."""
-        batch = await fetch_events(order_id=order_id, after=self._last.get(str(order_id), 0))
+    async def catch_up(self, order_id: str, *, committed_with_received: bool = False) -> list[dict]:
+        """Events committed after the last one sent (e.g. with it, in the same transaction).
+
+        `committed_with_received`: only the events committed together with one this socket
+        received are wanted, so the read may be shared (fetch_events_committed_before)."""
+        fetch = fetch_events_committed_before if committed_with_received else fetch_events
+        batch = await fetch(order_id=order_id, after=self._last.get(str(order_id), 0))
         if batch:
             self._last[str(order_id)] = batch[-1]["sequence"]
         return batch

@@ -30,6 +30,7 @@ from tests.tracking.conftest import (
     session_cookie,
     socket,
 )
+from tracking import streams
 from tracking.broadcast import broadcast_event
 from tracking.groups import order_group
 from tracking.payloads import event_payload
@@ -816,3 +817,28 @@ async def test_the_snapshot_of_an_overdue_order_shows_its_deadline_carried_out(p
     snapshot = await receive(communicator)
     assert (snapshot["status"], snapshot["sequence"]) == ("CANCELLED", 2)
     assert await close_code(communicator) == 1000
+
+
+@run_async
+async def test_sockets_of_one_order_share_the_history_read_after_its_final_event(
+    placed, customer, staff_user, monkeypatch
+):
+    reads = []
+    fetch = streams.fetch_events
+
+    async def counted(**kwargs):
+        reads.append(kwargs)
+        return await fetch(**kwargs)
+
+    monkeypatch.setattr(streams, "fetch_events", counted)
+    sockets = [await open_socket(f"ws/orders/{placed.pk}/", customer) for _ in range(5)]
+    for communicator in sockets:
+        await receive_all(communicator)
+    reads.clear()  # the reads made while connecting are each socket's own
+
+    await db(lifecycle.cancel)(placed.pk, staff_user)
+
+    for communicator in sockets:
+        messages = await receive_all(communicator)
+        assert events_of(messages) == [(2, "order.cancelled")] and messages[-1] == {"closed": 1000}
+    assert len(reads) == 1, reads  # one read of what the cancelling transaction wrote after it

@@ -90,3 +90,39 @@ async def test_a_membership_that_could_not_be_released_expires(placed, customer)
         assert not stuck.groups.get(order_group(placed.pk))  # ...and gone once it expired
     finally:
         channel_layers.backends.clear()
+
+
+class BusyToJoin(InMemoryChannelLayer):
+    """Refuses the first few group_add calls, as a layer whose pool a burst of handshakes used up."""
+
+    def __init__(self, refusals: int, **kwargs):
+        super().__init__(**kwargs)
+        self.refusals = refusals
+
+    async def group_add(self, group, channel):
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise ConnectionError("Too many connections")
+        return await super().group_add(group, channel)
+
+
+@run_async
+async def test_a_socket_joins_its_group_although_the_layer_refuses_at_first(placed, customer, staff_user):
+    busy = BusyToJoin(refusals=3, group_expiry=EXPIRY)
+    channel_layers.backends["default"] = busy
+    try:
+        communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
+        await receive_all(communicator)
+        for _ in range(50):  # the socket is asking again, after a pause
+            if busy.groups.get(order_group(placed.pk)):
+                break
+            await asyncio.sleep(0.1)
+        assert busy.refusals == 0 and len(busy.groups.get(order_group(placed.pk), {})) == 1
+
+        await database_sync_to_async(lifecycle.confirm)(placed.pk, staff_user)
+        await asyncio.sleep(0.3)
+        messages = await receive_all(communicator)
+        assert any(m.get("type") == "event" and m.get("sequence") == 2 for m in messages), messages
+        await communicator.disconnect()
+    finally:
+        channel_layers.backends.clear()
