@@ -34,6 +34,14 @@ def scratch_database():
     try:
         yield name
     finally:
+        connection.close()
+        connection.close_pool()
+        # Sessions a benchmark left behind (a worker thread's pooled connection) would stop the drop.
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 

@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/websocket_fanout.py [--spread-orders 100 --per-order 10 --hot 1000]
 
-Starts `daphne config.asgi:application` (Redis channel layer) on a free port, loads the demo
-accounts (`seed_demo`), and measures, in one run:
+In a scratch database (`<name>_bench` on PostgreSQL, created and dropped by the run), starts
+the production topology (`scripts/serve-production`; `--topology daphne`: one daphne process)
+with the Redis channel layer, loads the demo accounts (`seed_demo`), and measures, in one run:
 
 - baseline 1: a raw channel-layer round trip (group_send to a group of one, then receive),
   no server and no socket involved;
@@ -49,11 +50,14 @@ django.setup()
 
 import requests  # noqa: E402
 import websockets  # noqa: E402
+from _setup import database_url as scratch_url  # noqa: E402
+from _setup import scratch_database  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection as db_connection  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from delivery.models import HandoffPurpose  # noqa: E402
@@ -272,7 +276,7 @@ def describe(name: str, result: dict) -> str:
     return f"| {name} | {samples} | {cells(result['from_response'])} | {cells(result['from_request'])} |"
 
 
-async def main() -> None:
+async def main(database_url: str) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spread-orders", type=int, default=100)
     parser.add_argument("--per-order", type=int, default=10)
@@ -295,7 +299,6 @@ async def main() -> None:
     await sync_to_async(call_command)("migrate", verbosity=0)
     await sync_to_async(call_command)("seed_demo", stdout=io.StringIO())
     accounts, restaurant, item = await sync_to_async(_demo)()
-    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{settings.DATABASES['default']['NAME']}")
     if args.topology == "production":
         server = ProductionTopology(database_url=database_url)
     else:
@@ -509,4 +512,9 @@ def _demo():
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if db_connection.vendor == "postgresql":
+        # A scratch database (`<name>_bench`), created and dropped here, as for the other benchmarks.
+        with scratch_database() as scratch:
+            asyncio.run(main(scratch_url(scratch)))
+    else:
+        asyncio.run(main(f"sqlite:///{settings.DATABASES['default']['NAME']}"))
