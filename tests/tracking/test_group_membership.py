@@ -30,17 +30,26 @@ def placed(customer, restaurant, menu):
 
 
 class BusyLayer(InMemoryChannelLayer):
-    """Refuses the first few group_discard calls, as a layer with a full connection pool does."""
+    """Refuses the first few calls of one group method (`group_discard` unless told), as a layer
+    whose connection pool is used up does."""
 
-    def __init__(self, refusals: int, **kwargs):
+    def __init__(self, refusals: int, refusing: str = "group_discard", **kwargs):
         super().__init__(**kwargs)
         self.refusals = refusals
+        self.refusing = refusing
 
-    async def group_discard(self, group, channel):
-        if self.refusals > 0:
+    def _refuse(self, method: str) -> None:
+        if method == self.refusing and self.refusals > 0:
             self.refusals -= 1
             raise ConnectionError("Too many connections")
+
+    async def group_discard(self, group, channel):
+        self._refuse("group_discard")
         return await super().group_discard(group, channel)
+
+    async def group_add(self, group, channel):
+        self._refuse("group_add")
+        return await super().group_add(group, channel)
 
 
 @run_async
@@ -92,23 +101,9 @@ async def test_a_membership_that_could_not_be_released_expires(placed, customer)
         channel_layers.backends.clear()
 
 
-class BusyToJoin(InMemoryChannelLayer):
-    """Refuses the first few group_add calls, as a layer whose pool a burst of handshakes used up."""
-
-    def __init__(self, refusals: int, **kwargs):
-        super().__init__(**kwargs)
-        self.refusals = refusals
-
-    async def group_add(self, group, channel):
-        if self.refusals > 0:
-            self.refusals -= 1
-            raise ConnectionError("Too many connections")
-        return await super().group_add(group, channel)
-
-
 @run_async
 async def test_a_socket_joins_its_group_although_the_layer_refuses_at_first(placed, customer, staff_user):
-    busy = BusyToJoin(refusals=3, group_expiry=EXPIRY)
+    busy = BusyLayer(refusals=3, refusing="group_add", group_expiry=EXPIRY)
     channel_layers.backends["default"] = busy
     try:
         communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
