@@ -8,6 +8,7 @@ a 5xx: without the pool each request thread held its own connection until Postgr
 "too many clients".
 """
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -30,7 +31,8 @@ REQUESTS_PER_CLIENT = 8
 def limited_role() -> str:
     """A login role for this test database with at most ROLE_CONNECTION_LIMIT connections (idempotent)."""
     database = settings.DATABASES["default"]["NAME"]
-    role = f"orderflow_limited_{database}"[:63]
+    # Unquoted in SQL, so lower case (PostgreSQL folds it) and an identifier whatever the database's name.
+    role = re.sub(r"[^a-z0-9_]", "_", f"orderflow_limited_{database}".lower())[:63]
     with connection.cursor() as cursor:
         cursor.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         cursor.execute(f"ALTER ROLE {role} LOGIN CONNECTION LIMIT {ROLE_CONNECTION_LIMIT}")
