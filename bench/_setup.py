@@ -49,3 +49,32 @@ def database_url(name: str) -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+
+
+def customer_with_orders(count: int):
+    """A customer with `count` delivery orders of three lines each, placed through the service, and
+    an API client signed in as them with a JWT: (orders, client)."""
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from orders.services.placing import DeliveryAddress, OrderLine, order_place
+    from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory
+
+    customer = UserFactory(username="bench-customer")
+    restaurant = RestaurantFactory()
+    items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
+    address = DeliveryAddress(street="1 Bench Way", city="Benchville", latitude="37.78", longitude="-122.40")
+    orders = [
+        order_place(
+            customer=customer,
+            restaurant_id=restaurant.pk,
+            lines=[OrderLine(menu_item_id=item.pk, quantity=2) for item in items],
+            delivery_type="delivery",
+            payment_method="cod",
+            address=address,
+        )
+        for _ in range(count)
+    ]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
+    return orders, client

@@ -12,7 +12,6 @@ import os
 import statistics
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,13 +21,9 @@ import django
 
 django.setup()
 
+from _setup import customer_with_orders  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
-
-from orders.services.placing import DeliveryAddress, OrderLine, order_place  # noqa: E402
-from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory  # noqa: E402
 
 
 def measure(client, path, rounds, **headers):
@@ -59,25 +54,7 @@ def main():
     logging.disable(logging.INFO)
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
-        customer = UserFactory(username="bench-customer")
-        restaurant = RestaurantFactory()
-        items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
-        address = DeliveryAddress(
-            street="1 Bench Way", city="Benchville", latitude=Decimal("37.78"), longitude=Decimal("-122.40")
-        )
-        orders = [
-            order_place(
-                customer=customer,
-                restaurant_id=restaurant.pk,
-                lines=[OrderLine(menu_item_id=item.pk, quantity=2) for item in items],
-                delivery_type="delivery",
-                payment_method="cod",
-                address=address,
-            )
-            for _ in range(args.orders)
-        ]
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
+        orders, client = customer_with_orders(args.orders)
         order = orders[-1]
         etag = client.get(f"/api/orders/{order.pk}/status/")["ETag"]
         cases = {

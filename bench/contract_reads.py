@@ -17,14 +17,10 @@ import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-from _setup import scratch_database
+from _setup import customer_with_orders, scratch_database
 from django.db import connection
 from django.test.utils import setup_test_environment
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
-from orders.services.placing import DeliveryAddress, OrderLine, order_place
-from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory
 from tracking.contracts.mobile_orders import int_id
 
 
@@ -66,23 +62,7 @@ def main():
 
     setup_test_environment()
     with scratch_database():
-        customer = UserFactory(username="bench-customer")
-        restaurant = RestaurantFactory()
-        items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
-        address = DeliveryAddress(street="1 Bench Way", city="Benchville", latitude="37.78", longitude="-122.40")
-        orders = [
-            order_place(
-                customer=customer,
-                restaurant_id=restaurant.pk,
-                lines=[OrderLine(menu_item_id=item.pk, quantity=2) for item in items],
-                delivery_type="delivery",
-                payment_method="cod",
-                address=address,
-            )
-            for _ in range(args.orders)
-        ]
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
+        orders, client = customer_with_orders(args.orders)
         order = orders[-1]
         rounds, fewer = args.rounds, max(args.rounds // 3, 10)
         groups = {

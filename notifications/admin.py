@@ -49,6 +49,16 @@ class OperatorOnly:
         return request.user.is_active and request.user.is_superuser
 
 
+def service_action(description: str, call, done: str):
+    """An admin action calling `call(pk, actor)` (a service) for each selected row, as `_each` does."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        modeladmin._each(request, queryset.values_list("pk", flat=True), call, done)
+
+    return action
+
+
 class ServiceActionsMixin:
     def _each(self, request, ids, call, done: str) -> None:
         actor = Actor.admin(request.user)
@@ -108,32 +118,23 @@ class WebhookEndpointAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     readonly_fields = ("state", "consecutive_failures", "failing_since", "paused_at", "paused_reason", "created_at")
     actions = ["enable", "disable", "send_test_event"]
 
-    @admin.action(description="Enable (close the breaker): pending events go out in order")
-    def enable(self, request, queryset):
-        self._each(
-            request,
-            queryset.values_list("pk", flat=True),
-            lambda pk, actor: webhook_endpoint_enable(endpoint_id=pk, actor=actor),
-            "endpoint(s) enabled",
-        )
+    enable = service_action(
+        "Enable (close the breaker): pending events go out in order",
+        lambda pk, actor: webhook_endpoint_enable(endpoint_id=pk, actor=actor),
+        "endpoint(s) enabled",
+    )
 
-    @admin.action(description="Disable: record nothing more for them")
-    def disable(self, request, queryset):
-        self._each(
-            request,
-            queryset.values_list("pk", flat=True),
-            lambda pk, actor: webhook_endpoint_disable(endpoint_id=pk, actor=actor),
-            "endpoint(s) disabled",
-        )
+    disable = service_action(
+        "Disable: record nothing more for them",
+        lambda pk, actor: webhook_endpoint_disable(endpoint_id=pk, actor=actor),
+        "endpoint(s) disabled",
+    )
 
-    @admin.action(description="Send a test event")
-    def send_test_event(self, request, queryset):
-        self._each(
-            request,
-            queryset.values_list("pk", flat=True),
-            lambda pk, actor: webhook_endpoint_send_test(endpoint_id=pk, actor=actor),
-            "test event(s) queued",
-        )
+    send_test_event = service_action(
+        "Send a test event",
+        lambda pk, actor: webhook_endpoint_send_test(endpoint_id=pk, actor=actor),
+        "test event(s) queued",
+    )
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -182,14 +183,11 @@ class WebhookDeliveryAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser and obj is None
 
-    @admin.action(description="Resend the selected deliveries (same event id)")
-    def resend(self, request, queryset):
-        self._each(
-            request,
-            queryset.values_list("pk", flat=True),
-            lambda pk, actor: webhook_delivery_resend(delivery_id=pk, actor=actor),
-            "delivery(ies) queued again",
-        )
+    resend = service_action(
+        "Resend the selected deliveries (same event id)",
+        lambda pk, actor: webhook_delivery_resend(delivery_id=pk, actor=actor),
+        "delivery(ies) queued again",
+    )
 
 
 @admin.register(Notification)
@@ -278,14 +276,11 @@ class OverdueOrderAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     def overdue_by(self, order) -> str:
         return str(timezone.now() - order.deadline_at).split(".")[0]
 
-    @admin.action(description="Carry out their deadline now")
-    def enforce(self, request, queryset):
-        self._each(
-            request,
-            queryset.values_list("pk", flat=True),
-            lambda pk, actor: order_enforce_deadline(order_id=pk),
-            "order(s) handled",
-        )
+    enforce = service_action(
+        "Carry out their deadline now",
+        lambda pk, actor: order_enforce_deadline(order_id=pk),
+        "order(s) handled",
+    )
 
 
 @admin.register(RefundNeedingAttention)

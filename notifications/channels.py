@@ -7,7 +7,6 @@ ORDERFLOW_NOTIFICATION_CHANNELS maps a channel name to a dotted path, to add or 
 """
 
 import logging
-import random
 import secrets
 import smtplib
 import time
@@ -19,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.module_loading import import_string
 
+from core.simulation import SimulatedService
 from notifications.models import SimulatedSmsMessage
 
 logger = logging.getLogger(__name__)
@@ -69,28 +69,19 @@ class SmsProvider(ABC):
         """Send one text message; the same key sends once and answers with the same reference."""
 
 
-class SimulatedSmsProvider(SmsProvider):
+class SimulatedSmsProvider(SimulatedService, SmsProvider):
     """Behaves like an SMS gateway: it takes time, sometimes fails, and keeps its own books."""
 
     name = "simulated"
 
-    def __init__(self, *, latency_seconds: float, failure_rate: float, rng: random.Random | None = None) -> None:
-        self.latency_seconds = max(0.0, latency_seconds)
-        self.failure_rate = min(max(failure_rate, 0.0), 1.0)
-        self.rng = rng or random.Random()
-
-    @classmethod
-    def from_settings(cls) -> "SimulatedSmsProvider":
-        return cls(
-            latency_seconds=settings.ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS,
-            failure_rate=settings.ORDERFLOW_SIMULATED_SMS_FAILURE_RATE,
-        )
+    latency_setting = "ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS"
+    failure_rate_setting = "ORDERFLOW_SIMULATED_SMS_FAILURE_RATE"
 
     def send_sms(self, *, to: str, text: str, idempotency_key: str) -> str:
         if not to:
             raise SendFailed("no phone number", transient=False)
         time.sleep(self.latency_seconds)
-        if self.rng.random() < self.failure_rate:
+        if self.fails_now():
             raise SendFailed("the simulated SMS gateway is unavailable; try again", transient=True)
         for _ in range(2):
             if SimulatedSmsMessage.objects.filter(idempotency_key=idempotency_key).update(calls=F("calls") + 1):

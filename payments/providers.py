@@ -7,7 +7,6 @@ answers with the same reference, which is what makes a re-delivered task safe.
 """
 
 import logging
-import random
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -19,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.module_loading import import_string
 
+from core.simulation import SimulatedService
 from payments.models import SimulatedOperationKind, SimulatedProviderOperation
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class PaymentProvider(ABC):
         """Pay `amount` of the charge `payment_reference` back to the customer."""
 
 
-class SimulatedProvider(PaymentProvider):
+class SimulatedProvider(SimulatedService, PaymentProvider):
     """Behaves like a hosted provider: it takes time, sometimes fails, and keeps its own books.
 
     Latency and failure rate come from settings. A failure happens before any money
@@ -60,17 +60,8 @@ class SimulatedProvider(PaymentProvider):
 
     name = "simulated"
 
-    def __init__(self, *, latency_seconds: float, failure_rate: float, rng: random.Random | None = None) -> None:
-        self.latency_seconds = max(0.0, latency_seconds)
-        self.failure_rate = min(max(failure_rate, 0.0), 1.0)
-        self.rng = rng or random.Random()
-
-    @classmethod
-    def from_settings(cls) -> "SimulatedProvider":
-        return cls(
-            latency_seconds=settings.ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS,
-            failure_rate=settings.ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE,
-        )
+    latency_setting = "ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS"
+    failure_rate_setting = "ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE"
 
     def charge(self, *, amount: Decimal, currency: str, idempotency_key: str) -> ProviderResult:
         return self._operate(SimulatedOperationKind.CHARGE, amount, currency, idempotency_key, source="")
@@ -85,7 +76,7 @@ class SimulatedProvider(PaymentProvider):
     ) -> ProviderResult:
         if amount is None or Decimal(amount) <= 0:
             raise ProviderError("The amount must be positive.", transient=False)
-        if self.rng.random() < self.failure_rate:
+        if self.fails_now():
             time.sleep(self.latency_seconds)
             raise ProviderError("The simulated provider is unavailable; try again.", transient=True)
         operation = self._record(kind, Decimal(amount), currency, idempotency_key, source)
