@@ -71,9 +71,9 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    "BENCH {\"requests\": %d, \"seconds\": %.3f, \"p50\": %.3f, \"p99\": %.3f, \"errors\": %d}\n",
+    "BENCH {\"requests\": %d, \"seconds\": %.3f, \"p50\": %.3f, \"p99\": %.3f, \"errors\": %d, \"bytes\": %d}\n",
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    e.connect + e.read + e.write + e.timeout + e.status))
+    e.connect + e.read + e.write + e.timeout + e.status, summary.bytes))
 end
 """
 
@@ -151,6 +151,22 @@ class Server:
             self.stop()
             raise
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) used so far by the processes of this server's session
+        (the script and everything it started: nginx, the HTTP workers, the WebSocket processes)."""
+        total = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[3]) == self.process.pid:  # the session id
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def wait_until_answering(self, seconds: float = 120) -> None:
         """Until every worker answers (they fork and load Django after the socket is bound)."""
         give_up = time.monotonic() + seconds
@@ -195,11 +211,13 @@ def candidates(port: int) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-def wrk(url: str, lines: list[str], *, seconds: float, connections: int) -> dict:
+def wrk(url: str, lines: list[str], *, seconds: float, connections: int, server: "Server | None" = None) -> dict:
+    """wrk's figures for `lines`; with `server`, also the CPU time its processes spent per answer."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as requests_file:
         requests_file.write("\n".join(lines) + "\n")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
+    cpu_before = server.cpu_seconds() if server else 0.0
     try:
         output = subprocess.run(
             ["wrk", f"-t{min(4, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
@@ -212,6 +230,9 @@ def wrk(url: str, lines: list[str], *, seconds: float, connections: int) -> dict
         os.unlink(script.name)
     result = json.loads(re.search(r"^BENCH (.*)$", output, re.M).group(1))
     result["rps"] = result["requests"] / result["seconds"]
+    result["bytes_each"] = result["bytes"] / max(1, result["requests"])
+    if server:
+        result["cpu_us_each"] = (server.cpu_seconds() - cpu_before) / max(1, result["requests"]) * 1e6
     return result
 
 
@@ -229,7 +250,7 @@ def url_sets(data: dict) -> dict[str, list[str]]:
 def row(name: str, result: dict) -> str:
     return (
         f"| {name} | {result['rps']:,.0f} | {result['p50']:.1f} | {result['p99']:.1f} | {result['errors']} "
-        f"| {result['requests']:,} |"
+        f"| {result['requests']:,} | {result['cpu_us_each']:,.0f} | {result['bytes_each']:,.0f} |"
     )
 
 
@@ -320,20 +341,25 @@ def main() -> None:
         try:
             print(f"\n### Production topology (nginx, granian, daphne): wrk {args.connections} connections, "
                   f"{args.seconds:g} s per URL")  # fmt: skip
-            print("\n| URL | req/s | p50 ms | p99 ms | errors | requests |")
-            print("| --- | --- | --- | --- | --- | --- |")
+            print("\n| URL | req/s | p50 ms | p99 ms | errors | requests | server CPU µs each | bytes each |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
             results = {}
             for name, lines in sets.items():
                 # Steady state: each worker process has checked these tokens and users once.
                 wrk(server.url, lines, seconds=1, connections=args.connections)
-                results[name] = wrk(server.url, lines, seconds=args.seconds, connections=args.connections)
+                results[name] = wrk(
+                    server.url, lines, seconds=args.seconds, connections=args.connections, server=server
+                )
                 print(row(name, results[name]))
             lean, constant = results["lean status, 200"], results["Django view, constant JSON (baseline)"]
+            not_modified = results["lean status, If-None-Match: 304"]
             naive = results["naive DRF retrieve (baseline)"]
             print(
                 f"\nlean status: {lean['rps'] / constant['rps']:.2f}x the constant view, "
                 f"{lean['rps'] / naive['rps']:.1f}x the naive retrieve; "
-                f"304: {results['lean status, If-None-Match: 304']['rps'] / lean['rps']:.2f}x the 200's req/s"
+                f"304: {not_modified['rps'] / lean['rps']:.2f}x the 200's req/s, "
+                f"{not_modified['cpu_us_each'] / lean['cpu_us_each']:.2f}x its server CPU time per answer, "
+                f"{not_modified['bytes_each'] / lean['bytes_each']:.2f}x its bytes"
             )
 
             print(f"\n### Mixed scenario: locust, {args.users} users, {args.locust_seconds} s, through nginx\n")

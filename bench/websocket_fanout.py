@@ -49,6 +49,7 @@ import django  # noqa: E402
 django.setup()
 
 import requests  # noqa: E402
+import uvloop  # noqa: E402
 import websockets  # noqa: E402
 from _setup import database_url as scratch_url  # noqa: E402
 from _setup import scratch_database  # noqa: E402
@@ -88,6 +89,13 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -338,7 +346,12 @@ async def main(database_url: str) -> None:
         sockets = len(spread.sockets) + len(hot.sockets)
 
         spread_result = await drive(driver, spread_orders, spread)
+        # Where the hot phase's CPU time goes: the processes holding the sockets, and this one.
+        cpu_pids = [*server_socket_pids(server), os.getpid()]
+        cpu_before, hot_started = [cpu_seconds(pid) for pid in cpu_pids], time.monotonic()
         hot_result = await drive(driver, [hot_order], hot)
+        hot_cpu = [cpu_seconds(pid) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
+        hot_seconds = time.monotonic() - hot_started
         await spread.close()
         await hot.close()
 
@@ -369,6 +382,10 @@ async def main(database_url: str) -> None:
     print(
         f"server memory: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB with the sockets: "
         f"{(rss_after - rss_before) / max(1, sockets):.1f} KiB per socket"
+    )
+    print(
+        f"hot phase: {hot_seconds:.2f} s; CPU time in it: WebSocket server process(es) "
+        f"{', '.join(f'{seconds:.2f}' for seconds in hot_cpu[:-1])} s, this benchmark's clients {hot_cpu[-1]:.2f} s"
     )
     if idle is not None:
         print(
@@ -476,11 +493,15 @@ def server_name(server) -> str:
     return f"daphne pid {server.process.pid}"
 
 
-def server_rss_kib(server) -> int:
-    """The resident memory of the process(es) holding the sockets."""
+def server_socket_pids(server) -> list[int]:
+    """The process(es) holding the sockets."""
     if isinstance(server, ProductionTopology):
-        return sum(rss_kib(pid) for pid in server.websocket_pids())
-    return rss_kib(server.process.pid)
+        return server.websocket_pids()
+    return [server.process.pid]
+
+
+def server_rss_kib(server) -> int:
+    return sum(rss_kib(pid) for pid in server_socket_pids(server))
 
 
 def split_burst(burst: Subscribers, spread: Subscribers, hot: Subscribers, hot_order: str) -> None:
@@ -515,6 +536,6 @@ if __name__ == "__main__":
     if db_connection.vendor == "postgresql":
         # A scratch database (`<name>_bench`), created and dropped here, as for the other benchmarks.
         with scratch_database() as scratch:
-            asyncio.run(main(scratch_url(scratch)))
+            uvloop.run(main(scratch_url(scratch)))
     else:
-        asyncio.run(main(f"sqlite:///{settings.DATABASES['default']['NAME']}"))
+        uvloop.run(main(f"sqlite:///{settings.DATABASES['default']['NAME']}"))

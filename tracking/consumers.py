@@ -260,9 +260,8 @@ class OrderConsumer(LiveConsumer):
         if self.actor.role == ActorRole.COURIER and courier_id not in (None, self.user.pk):
             # Another courier claimed the order this courier was offered: no longer theirs to see.
             return await self.close(code=CLOSE_NOT_FOUND)
-        batch = await self.sequences.admit_with_committed(message)
-        await self.send_events(batch)
-        if batch and payload_is_final(batch[-1]):
+        last = await self.sequences.deliver(message, self.send_events)
+        if last is not None and payload_is_final(last):
             await self.close(code=CLOSE_FINAL)
 
 
@@ -342,9 +341,8 @@ class OrdersHubConsumer(LiveConsumer):
         courier_id = message.get("courier_id")
         if actor.role == ActorRole.COURIER and courier_id not in (None, self.user.pk):
             return await self.unsubscribe(order_id, reason="not_visible")
-        batch = await self.sequences.admit_with_committed(message)
-        await self.send_events(batch)
-        if batch and payload_is_final(batch[-1]):
+        last = await self.sequences.deliver(message, self.send_events)
+        if last is not None and payload_is_final(last):
             await self.unsubscribe(order_id, reason="final")
 
 

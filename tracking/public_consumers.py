@@ -62,15 +62,17 @@ class TrackConsumer(LiveConsumer):
     async def order_event(self, message):
         if self.closing:
             return
-        batch = await self.sequences.admit_with_committed(message)
-        if not batch:
+        last = await self.sequences.deliver(message, self.send_linked)
+        if last is not None and payload_is_final(last) and not self.closing:
+            await self.close(code=CLOSE_FINAL)
+
+    async def send_linked(self, batch: list[dict]) -> None:
+        """Send a batch with the courier's public details, unless the link stopped working."""
+        if self.closing:
             return
         live, courier = await self.link_courier()
-        if not live:
-            return
-        await self.send_public(batch, courier=courier)
-        if payload_is_final(batch[-1]):
-            await self.close(code=CLOSE_FINAL)
+        if live:
+            await self.send_public(batch, courier=courier)
 
     async def order_location(self, message):
         location = message["location"]

@@ -69,20 +69,28 @@ class OrderSequences:
         self._last[order_id] = sequence
         return batch
 
-    async def admit_with_committed(self, message: dict) -> list[dict]:
-        """admit() for an `order.event` message, then what its transaction wrote after it: the
-        batch ends with the order as that transaction left it.
+    async def deliver(self, message: dict, send: Callable[[list[dict]], Awaitable[None]]) -> dict | None:
+        """Send, with `send`, what an `order.event` message brings: admit() of its event, then what
+        its transaction wrote after it, so that the order is left as that transaction left it.
+        Returns the last payload sent (None if nothing was new).
 
-        Before an event that would end the stream, the history is read once more: the message's
-        `last_sequence` comes from the object that wrote the event, and a service may have
-        written more through another (a refund's completion, then REFUND_COMPLETED).
+        After an event that would end the stream, the history is read once more and what it
+        holds is sent in a second batch: the message's `last_sequence` comes from the object that
+        wrote the event, and a service may have written more through another (a refund's
+        completion, then REFUND_COMPLETED). The event itself goes out before that read.
         """
         batch = await self.admit(message["event"])
-        if batch:
-            batch += await self.committed_with(message)
-        if batch and payload_is_final(batch[-1]):
-            batch += await self.catch_up(message["event"]["order_id"], committed_with_received=True)
-        return batch
+        if not batch:
+            return None
+        batch += await self.committed_with(message)
+        await send(batch)
+        order_id = message["event"]["order_id"]
+        if payload_is_final(batch[-1]) and order_id in self:  # (`send` may have stopped following it)
+            rest = await self.catch_up(order_id, committed_with_received=True)
+            if rest:
+                await send(rest)
+                return rest[-1]
+        return batch[-1]
 
     async def committed_with(self, message: dict) -> list[dict]:
         """Events written in the same transaction as the broadcast one and after it (a refund

@@ -130,7 +130,7 @@ def redis_channel_layer(url: str) -> dict:
         "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
     }
     config = {"hosts": [host], "capacity": 1000, "group_expiry": ORDERFLOW_WS_GROUP_EXPIRY_SECONDS}
-    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
+    return {"BACKEND": "core.channel_layer.RedisChannelLayer", "CONFIG": config}
 
 
 if REDIS_URL:

@@ -1,6 +1,7 @@
 """The live sockets, through the real ASGI application (auth, routing, consumers) and the
 in-process channel layer; orders move through the same services the API and admin call."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -842,3 +843,25 @@ async def test_sockets_of_one_order_share_the_history_read_after_its_final_event
         messages = await receive_all(communicator)
         assert events_of(messages) == [(2, "order.cancelled")] and messages[-1] == {"closed": 1000}
     assert len(reads) == 1, reads  # one read of what the cancelling transaction wrote after it
+
+
+@run_async
+async def test_a_final_event_goes_out_before_the_history_is_read_after_it(placed, customer, staff_user, monkeypatch):
+    communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
+    await receive_all(communicator)
+    read_started, read_may_finish = asyncio.Event(), asyncio.Event()
+    fetch = streams.fetch_events
+
+    async def held(**kwargs):
+        read_started.set()
+        await read_may_finish.wait()
+        return await fetch(**kwargs)
+
+    monkeypatch.setattr(streams, "fetch_events", held)
+    await db(lifecycle.cancel)(placed.pk, staff_user)
+
+    event = await receive(communicator)  # while the read after it is held back
+    assert events_of([event]) == [(2, "order.cancelled")]
+    assert read_started.is_set() and await communicator.receive_nothing(timeout=0.2)
+    read_may_finish.set()
+    assert await close_code(communicator) == 1000

@@ -280,7 +280,7 @@ class CustomerOrdersHub(LiveConsumer):
     async def order_event(self, message):
         if message["event"]["order_id"] not in self.subscriptions:
             return
-        await self.send_events(await self.sequences.admit_with_committed(message))
+        await self.sequences.deliver(message, self.send_events)
 
     async def order_location(self, message):
         """Courier positions are not part of this contract."""

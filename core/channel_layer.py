@@ -1,0 +1,99 @@
+"""The Channels layer on Redis, with one reader per process for its sockets' channels.
+
+channels_redis's `RedisChannelLayer` lets every waiting `receive()` of a process-local channel
+race for a lock, and the winner pops the process's next message from Redis for everyone. Each
+waiting socket pays for that on every message: two new tasks, an `asyncio.wait`, and the
+cancellation of the loser, whose exception and traceback are garbage the collector has to find.
+A hot order's thousand sockets did that a thousand times per event.
+
+Here one task per process and event loop (the reader) pops the process's messages with the same
+`receive_single` (BZPOPMIN with its in-flight backup, so a cancelled pop loses nothing) and puts
+each into the queue of every local channel it names; a waiting `receive()` is then one
+`queue.get()`. The reader stops when no `receive()` is waiting, and a failure of the reader (Redis
+unreachable) is raised in every waiting `receive()`, as it would have been in the lock holder.
+Everything else (sending, groups, expiry, capacity) is channels_redis's own.
+"""
+
+import asyncio
+
+from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
+
+# How long a stopping reader is waited for.
+READER_STOP_SECONDS = 5
+
+
+class _ReaderFailed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class RedisChannelLayer(ChannelsRedisLayer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._reader: asyncio.Task | None = None
+
+    async def receive(self, channel):
+        if "!" not in channel:
+            return await super().receive(channel)
+        assert self.require_valid_channel_name(channel)
+        real_channel = self.non_local_name(channel)
+        assert real_channel.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        queue = self.receive_buffer[channel]
+        self.receive_count += 1
+        try:
+            if queue.empty():
+                self._start_reader(real_channel)
+            message = await queue.get()
+        except asyncio.CancelledError:
+            # The consumer stopped: its channel is gone, and with the last one, the reader.
+            self.receive_buffer.pop(channel, None)
+            self.receive_count -= 1
+            if not self.receive_count:
+                await self._stop_reader(real_channel)
+            raise
+        self.receive_count -= 1
+        if isinstance(message, _ReaderFailed):
+            raise message.error
+        return message
+
+    def _wake_channel(self, real_channel: str) -> str:
+        return f"{real_channel}reader.wake"
+
+    def _start_reader(self, real_channel: str) -> None:
+        loop = asyncio.get_running_loop()
+        if self._reader is not None and not self._reader.done() and self._reader.get_loop() is loop:
+            return
+        self._reader = loop.create_task(self._read(real_channel))
+
+    async def _stop_reader(self, real_channel: str) -> None:
+        """Stop the reader once nobody receives, and wait for it. It is woken with a message of its
+        own rather than cancelled: a Redis command cancelled while its connection is still being
+        set up holds the task for seconds, past the end of a test's event loop."""
+        reader = self._reader
+        if reader is None or reader.done() or reader.get_loop() is not asyncio.get_running_loop():
+            return
+        try:
+            await self.send(self._wake_channel(real_channel), {"type": "orderflow.reader.wake"})
+        except Exception:
+            reader.cancel()  # Redis is gone: so is any command the reader has under way
+        await asyncio.wait([reader], timeout=READER_STOP_SECONDS)
+
+    async def _read(self, real_channel: str) -> None:
+        """Pop this process's messages and hand each to its channels, while anyone is receiving."""
+        wake = self._wake_channel(real_channel)
+        try:
+            while self.receive_count:
+                message_channel, message = await self.receive_single(real_channel)
+                for name in message_channel if isinstance(message_channel, list) else [message_channel]:
+                    if name != wake:
+                        self.receive_buffer[name].put_nowait(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failure = _ReaderFailed(error)
+            for queue in self.receive_buffer.values():
+                if queue._getters:  # a receive() is waiting on it
+                    queue.put_nowait(failure)
+        finally:
+            if self._reader is asyncio.current_task():
+                self._reader = None
