@@ -27,6 +27,7 @@ from django.db import connection
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from config.gc_tuning import tune_garbage_collection
 from orders.models import DeadlineKind, Order, OrderStatus
 from orders.services.deadlines import orders_sweep_overdue
 from restaurants.models import Restaurant
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--sweepers", type=int, default=os.cpu_count(), help="sweeps at once (default: one per core)")
     args = parser.parse_args()
     batch = settings.ORDERFLOW_SWEEP_BATCH_SIZE
+    tune_garbage_collection()  # as in a Celery worker process (config/celery.py), where sweeps run
 
     with scratch_database():
         started = time.perf_counter()

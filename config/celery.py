@@ -6,9 +6,18 @@ Tasks live in each app's tasks.py: thin wrappers that take ids and call a servic
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("orderflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _tune_worker_process(**_) -> None:
+    """Each worker process, once it has loaded the tasks: see config/gc_tuning.py."""
+    from config.gc_tuning import tune_garbage_collection
+
+    tune_garbage_collection()

@@ -13,7 +13,6 @@ process at once) queues up there instead of being refused.
 """
 
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -33,6 +32,8 @@ from daphne.server import Server  # noqa: E402
 from daphne.ws_protocol import WebSocketProtocol  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 
+from config.gc_tuning import tune_garbage_collection  # noqa: E402
+
 logger = logging.getLogger("orderflow.websocket_server")
 
 # RFC 6455 registry: 1012 Service Restart. autobahn's sendClose only lets 1000 and 3000-4999
@@ -40,14 +41,6 @@ logger = logging.getLogger("orderflow.websocket_server")
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_REASON = b"server restarting; reconnect with after"
 
-
-# The garbage collector, tuned for a process holding thousands of sockets. With CPython's
-# defaults (700, 10, 10), a hot order's fan-out (a thousand sockets each handed one event) ran
-# two full collections of 90-120 ms each per process during the 7 events the benchmark sends,
-# and a dozen young ones of 5-25 ms: that was most of the tail. The objects loaded at startup
-# (Django, the URL and model registries) are frozen out of every collection, and young
-# collections run every 50,000 allocations instead of 700 (README, "Serving under load").
-GC_THRESHOLDS = (50_000, 20, 20)
 
 # autobahn formats the arguments of a debug log line for every frame it sends, with click's
 # colours, whether or not debug logging is on; uncoloured, that formatting costs a fraction.
@@ -57,9 +50,7 @@ autobahn.util._HAS_CLICK = False
 class GracefulServer(Server):
     def run(self):
         self.ports = []
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        tune_garbage_collection()  # config/gc_tuning.py: a hot order's tail was mostly collections
         super().run()
 
     def listen_success(self, port):

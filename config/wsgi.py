@@ -1,7 +1,16 @@
 import os
+from importlib import import_module
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from config.gc_tuning import tune_garbage_collection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 application = get_wsgi_application()
+
+# The URL configuration (and the views, serializers and DRF it imports) is loaded now rather than
+# by the first request, so that it is frozen out of garbage collection with the rest.
+import_module(settings.ROOT_URLCONF)
+tune_garbage_collection()
