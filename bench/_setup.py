@@ -45,6 +45,44 @@ def scratch_database():
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, session, ...)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def session_pids(session_id: int, *, command: bytes = b"") -> list[int]:
+    """The processes of a session (a server started with `start_new_session` and all it started),
+    those whose command line contains `command` when given."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        fields = _stat_fields(int(proc.name))
+        if fields is None or int(fields[3]) != session_id:
+            continue
+        try:
+            if command and command not in (proc / "cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        pids.append(int(proc.name))
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system) the processes `pids` have used so far (0 for one that is gone)."""
+    ticks = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def database_url(name: str) -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""

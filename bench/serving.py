@@ -36,7 +36,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import ROOT, database_url, scratch_database
+from _setup import ROOT, cpu_seconds, database_url, scratch_database, session_pids
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
@@ -152,20 +152,9 @@ class Server:
             raise
 
     def cpu_seconds(self) -> float:
-        """CPU time (user and system) used so far by the processes of this server's session
-        (the script and everything it started: nginx, the HTTP workers, the WebSocket processes)."""
-        total = 0
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                stat = (proc / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[3]) == self.process.pid:  # the session id
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        """CPU time used so far by the processes of this server's session (the script and
+        everything it started: nginx, the HTTP workers, the WebSocket processes)."""
+        return cpu_seconds(session_pids(self.process.pid))
 
     def wait_until_answering(self, seconds: float = 120) -> None:
         """Until every worker answers (they fork and load Django after the socket is bound)."""

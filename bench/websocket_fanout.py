@@ -51,8 +51,8 @@ django.setup()
 import requests  # noqa: E402
 import uvloop  # noqa: E402
 import websockets  # noqa: E402
+from _setup import cpu_seconds, scratch_database, session_pids  # noqa: E402
 from _setup import database_url as scratch_url  # noqa: E402
-from _setup import scratch_database  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -89,13 +89,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) a process has used so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -348,9 +341,9 @@ async def main(database_url: str) -> None:
         spread_result = await drive(driver, spread_orders, spread)
         # Where the hot phase's CPU time goes: the processes holding the sockets, and this one.
         cpu_pids = [*server_socket_pids(server), os.getpid()]
-        cpu_before, hot_started = [cpu_seconds(pid) for pid in cpu_pids], time.monotonic()
+        cpu_before, hot_started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
         hot_result = await drive(driver, [hot_order], hot)
-        hot_cpu = [cpu_seconds(pid) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
+        hot_cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
         hot_seconds = time.monotonic() - hot_started
         await spread.close()
         await hot.close()
@@ -462,19 +455,7 @@ class ProductionTopology:
             time.sleep(0.5)
 
     def websocket_pids(self) -> list[int]:
-        pids = []
-        for proc in Path("/proc").iterdir():
-            try:
-                command = (proc / "cmdline").read_bytes()
-                stat = (proc / "stat").read_text()
-            except OSError:
-                continue
-            if (
-                b"config.websocket_server" in command
-                and int(stat[stat.rindex(")") + 2 :].split()[3]) == self.process.pid
-            ):
-                pids.append(int(proc.name))
-        return pids
+        return session_pids(self.process.pid, command=b"config.websocket_server")
 
     def stop(self) -> None:
         if self.process.poll() is None:
