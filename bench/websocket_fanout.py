@@ -39,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The servers it starts run production settings, which refuse the local development secrets:
+# keys of the benchmark's own, shared with them (tokens made here verify there).
+os.environ.setdefault("DJANGO_SECRET_KEY", "orderflow-bench-secret-key-" + "b3nch-" * 8)
+os.environ.setdefault("ORDERFLOW_JWT_SIGNING_KEY", "orderflow-bench-jwt-signing-key-" + "b3nch-" * 8)
 # Background work (courier offers started by confirmations) is not measured here: its tasks go
 # to an in-process broker and are dropped, in this process and the server alike.
 os.environ["CELERY_BROKER_URL"] = "memory://"
@@ -423,6 +427,7 @@ class ProductionTopology:
             DATABASE_URL=database_url,
             REDIS_URL=settings.REDIS_URL,
             DJANGO_SECRET_KEY=settings.SECRET_KEY,
+            ORDERFLOW_JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],
             ORDERFLOW_OTP_SECRET=settings.ORDERFLOW_OTP_SECRET,
             ORDERFLOW_PAYMENT_WEBHOOK_SECRET=settings.ORDERFLOW_PAYMENT_WEBHOOK_SECRET,
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",

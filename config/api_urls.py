@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from config.tokens import TokenObtainView, TokenRefreshInputView
+from config.tokens import SignOutView, TokenObtainView, TokenRefreshInputView
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
 from notifications.api import NotificationPreferenceView
 from orders.api import OrderViewSet
@@ -23,6 +23,7 @@ router.register("delivery", DeliveryViewSet, basename="delivery")
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshInputView.as_view(), name="token-refresh"),
+    path("auth/logout/", SignOutView.as_view(), name="sign-out"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),

@@ -14,8 +14,9 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from core.auth_tokens import CredentialsJWTAuthentication
 
 
 def query_param(scope, name: str) -> str | None:
@@ -25,7 +26,7 @@ def query_param(scope, name: str) -> str | None:
 
 @database_sync_to_async
 def user_for_token(raw_token: str):
-    authentication = JWTAuthentication()
+    authentication = CredentialsJWTAuthentication()
     try:
         return authentication.get_user(authentication.get_validated_token(raw_token))
     except (InvalidToken, TokenError, AuthenticationFailed):

@@ -25,9 +25,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from core.auth_tokens import CredentialsJWTAuthentication
 from orders.models import Order
 from tracking.auth import query_param, user_for_token
 from tracking.consumers import LiveConsumer, get_order_watch
@@ -70,7 +70,7 @@ def _negotiate_user(request):
     """The user of a negotiate request: a Bearer token or `access_token`, else the session."""
     token = _bearer(request.headers.get("Authorization")) or request.GET.get("access_token")
     if token:
-        authentication = JWTAuthentication()
+        authentication = CredentialsJWTAuthentication()
         try:
             return authentication.get_user(authentication.get_validated_token(token))
         except (InvalidToken, TokenError, AuthenticationFailed):
