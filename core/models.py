@@ -57,3 +57,17 @@ class RevokedTokenFamily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family} ({self.reason})"
+
+
+class PlatformOperations(models.Model):
+    """No rows: holds the permissions of the platform's operators (auth's permission table needs a
+    model). `view_metrics`: read /metrics (config/metrics.py), for a person; Prometheus uses
+    ORDERFLOW_METRICS_TOKEN."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_metrics", "Can read the platform's metrics (/metrics)")]
+
+    def __str__(self) -> str:
+        return "platform operations"

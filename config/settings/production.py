@@ -38,6 +38,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The folder broker cannot re-deliver a task lost with its worker: production needs Redis.
     raise ImproperlyConfigured("Production needs REDIS_URL (or CELERY_BROKER_URL) for Celery.")
 
+# The OpenAPI document and Swagger UI: for signed-in staff unless the deployment says otherwise.
+ORDERFLOW_API_DOCS = env.str("ORDERFLOW_API_DOCS", default="staff")
+if ORDERFLOW_API_DOCS not in ("public", "staff", "off"):
+    raise ImproperlyConfigured("ORDERFLOW_API_DOCS must be public, staff or off.")
+
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # TLS ends at the proxy in front (or a balancer before it), which says so in X-Forwarded-Proto,
