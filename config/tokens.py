@@ -45,10 +45,18 @@ class TokenObtainView(TokenObtainPairView):
         return super().post(request, *args, **kwargs)
 
 
-class TokenRefreshInputView(APIView):
+class RefreshTokenView(APIView):
+    """The refresh token in the body is the credential: no other authentication, and a 401 (with
+    its `WWW-Authenticate`) when it is refused."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class TokenRefreshInputView(RefreshTokenView):
     @extend_schema(
         summary="A new access token and a new refresh token (the one sent is spent)",
         description="Sending a refresh token that was already used ends its whole sign-in: 401, and "
@@ -62,10 +70,7 @@ class TokenRefreshInputView(APIView):
         return Response(refresh_token_rotate(raw=serializer.validated_data["refresh"]))
 
 
-class SignOutView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class SignOutView(RefreshTokenView):
     @extend_schema(
         summary="Sign out: the refresh token's sign-in ends",
         description="Every refresh token of the sign-in stops working; access tokens already "

@@ -125,23 +125,24 @@ def refresh_token_verified(*, raw: str) -> FamilyRefreshToken:
     return token
 
 
-@transaction.atomic
 def refresh_token_rotate(*, raw: str) -> dict[str, str]:
     """A new access token and a new refresh token of the same family; the used one is spent.
 
     Two requests racing with one token: the blacklist row is created once, and the request that
-    did not create it is treated as a reuse.
+    did not create it is treated as a reuse. A revocation is committed before the refusal.
     """
     token = refresh_token_verified(raw=raw)
-    _, spent_now = token.blacklist()
+    with transaction.atomic():
+        _, spent_now = token.blacklist()
+        if spent_now:
+            access = str(token.access_token)
+            token.set_jti()
+            token.set_exp()
+            token.set_iat()
+            token.outstand()
     if not spent_now:
         refresh_token_family_revoke(token=token, reason="reused")
         raise InvalidToken("Token is blacklisted")
-    access = str(token.access_token)
-    token.set_jti()
-    token.set_exp()
-    token.set_iat()
-    token.outstand()
     return {"access": access, "refresh": str(token)}
 
 
