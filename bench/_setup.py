@@ -14,10 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-# The servers it starts run production settings, which refuse the local development secrets:
-# keys of the benchmark's own, shared with them (tokens made here verify there).
-os.environ.setdefault("DJANGO_SECRET_KEY", "orderflow-bench-secret-key-" + "b3nch-" * 8)
-os.environ.setdefault("ORDERFLOW_JWT_SIGNING_KEY", "orderflow-bench-jwt-signing-key-" + "b3nch-" * 8)
 
 import django  # noqa: E402
 

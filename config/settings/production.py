@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.settings.base import *  # noqa: F403
 from config.settings.base import CELERY_BROKER_URL, SIMPLE_JWT, env
 from config.settings.database import postgresql_with_pool
-from config.settings.development_secrets import DEVELOPMENT_SECRETS
+from config.settings.development_secrets import PUBLISHED_DEFAULTS
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -28,10 +28,9 @@ _secrets = {
     "ORDERFLOW_PAYMENT_WEBHOOK_SECRET": ORDERFLOW_PAYMENT_WEBHOOK_SECRET,
     "ORDERFLOW_PAYMONGO_WEBHOOK_SECRET": ORDERFLOW_PAYMONGO_WEBHOOK_SECRET,
 }
-_known = set(DEVELOPMENT_SECRETS.values())
-_weak = sorted(name for name, value in _secrets.items() if not value or value in _known)
+_weak = sorted(name for name, value in _secrets.items() if not value or value in PUBLISHED_DEFAULTS)
 if _weak:
-    raise ImproperlyConfigured(f"Production needs secrets of its own, not the development values: {', '.join(_weak)}.")
+    raise ImproperlyConfigured(f"Production needs secrets of its own, not published values: {', '.join(_weak)}.")
 if ORDERFLOW_JWT_SIGNING_KEY == SECRET_KEY:
     raise ImproperlyConfigured("ORDERFLOW_JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
 if CELERY_BROKER_URL.startswith("filesystem://"):
