@@ -31,8 +31,6 @@ _secrets = {
 _weak = sorted(name for name, value in _secrets.items() if not value or value in PUBLISHED_DEFAULTS)
 if _weak:
     raise ImproperlyConfigured(f"Production needs secrets of its own, not published values: {', '.join(_weak)}.")
-if ORDERFLOW_JWT_SIGNING_KEY == SECRET_KEY:
-    raise ImproperlyConfigured("ORDERFLOW_JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The folder broker cannot re-deliver a task lost with its worker: production needs Redis.
     raise ImproperlyConfigured("Production needs REDIS_URL (or CELERY_BROKER_URL) for Celery.")
