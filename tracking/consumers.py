@@ -152,7 +152,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         expires, and close the socket once its access has ended."""
         interval = settings.ORDERFLOW_WS_RECHECK_SECONDS
         while not self.closing:
-            wait = interval
+            # Spread over the last fifth of the interval: the sockets of one deploy do not all
+            # ask the database in the same second.
+            wait = interval * random.uniform(0.8, 1.0)
             expires_at = self.scope.get("token_expires_at")
             if expires_at is not None:
                 wait = min(wait, max(0.0, expires_at - time.time()))

@@ -224,3 +224,9 @@ def test_an_https_form_post_from_a_trusted_origin_passes_the_csrf_check(server, 
     )
 
     assert posted.status_code == status, posted.text[:500]
+
+
+def test_the_api_docs_are_for_staff_by_default(server):
+    for path in ("/api/schema/", "/api/docs/"):
+        response = requests.get(f"{server.http}{path}", headers=HTTPS, timeout=10)
+        assert response.status_code == 401, (path, response.status_code)
