@@ -161,6 +161,16 @@ def test_the_sign_in_pages_are_limited_too(small_limits, alice_password, path):
     assert elsewhere.status_code == 302
 
 
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_a_sign_in_post_without_its_csrf_token_counts_too(small_limits, alice_password, path):
+    bot = Client(REMOTE_ADDR="10.0.0.1", enforce_csrf_checks=True)
+    refused = [bot.post(path, {"username": "alice", "password": f"wrong-{n}"}) for n in range(4)]
+
+    assert [r.status_code for r in refused] == [403, 403, 403, 429]
+    assert refused[0].json()["code"] == "csrf_failed"
+    problem(refused[-1], 429, "rate_limited")
+
+
 # ---------------------------------------------------------------- across addresses: slowed, not shut
 
 
