@@ -12,6 +12,7 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 # Collected under the production settings, whose storage writes the manifest of hashed names
 # that they serve from; the placeholders only let the settings load (nothing is connected to).
 RUN DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=collectstatic-only \
+    ORDERFLOW_JWT_SIGNING_KEY=collectstatic-only-jwt \
     ORDERFLOW_OTP_SECRET=collectstatic-only ORDERFLOW_PAYMENT_WEBHOOK_SECRET=collectstatic-only \
     DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=postgres://collectstatic@localhost/none \
     REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput

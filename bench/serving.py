@@ -125,6 +125,7 @@ def server_env(database: str) -> dict:
         DJANGO_SETTINGS_MODULE="bench.baseline_settings",
         DATABASE_URL=database_url(database),
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
+        ORDERFLOW_JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],
         ORDERFLOW_OTP_SECRET="bench-otp-secret",
         ORDERFLOW_PAYMENT_WEBHOOK_SECRET="bench-webhook-secret",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",

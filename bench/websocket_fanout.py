@@ -423,6 +423,7 @@ class ProductionTopology:
             DATABASE_URL=database_url,
             REDIS_URL=settings.REDIS_URL,
             DJANGO_SECRET_KEY=settings.SECRET_KEY,
+            ORDERFLOW_JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],
             ORDERFLOW_OTP_SECRET=settings.ORDERFLOW_OTP_SECRET,
             ORDERFLOW_PAYMENT_WEBHOOK_SECRET=settings.ORDERFLOW_PAYMENT_WEBHOOK_SECRET,
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -1,10 +1,12 @@
 """Everything under /api/: JWT auth, the REST endpoints, the OpenAPI schema and its docs."""
 
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.routers import SimpleRouter
 
-from config.tokens import TokenObtainView, TokenRefreshInputView
+from config.tokens import SignOutView, TokenObtainView, TokenRefreshInputView
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
 from notifications.api import NotificationPreferenceView
 from orders.api import OrderViewSet
@@ -20,11 +22,25 @@ router.register("orders", CourierOrderViewSet, basename="courier-order")
 router.register("orders", OrderViewSet, basename="order")
 router.register("delivery", DeliveryViewSet, basename="delivery")
 
+# The OpenAPI document and Swagger UI (ORDERFLOW_API_DOCS): public, for signed-in staff, or absent.
+DOCS_PERMISSIONS = {"public": [AllowAny], "staff": [IsAdminUser]}
+docs_urlpatterns = []
+if settings.ORDERFLOW_API_DOCS in DOCS_PERMISSIONS:
+    permissions = DOCS_PERMISSIONS[settings.ORDERFLOW_API_DOCS]
+    docs_urlpatterns = [
+        path("schema/", SpectacularAPIView.as_view(permission_classes=permissions), name="schema"),
+        path(
+            "docs/",
+            SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=permissions),
+            name="docs",
+        ),
+    ]
+
 urlpatterns = [
+    *docs_urlpatterns,
     path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshInputView.as_view(), name="token-refresh"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    path("auth/logout/", SignOutView.as_view(), name="sign-out"),
     path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
     path("orders/<str:pk>/tracking-link/", TrackingLinkView.as_view(), name="order-tracking-link"),
     path("track/<str:token>/", TrackedOrderView.as_view(), name="tracked-order"),

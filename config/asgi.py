@@ -1,7 +1,8 @@
 """One ASGI application for HTTP (Django) and WebSocket (tracking's consumers), on one port.
 
-`manage.py runserver` serves it through daphne (first in INSTALLED_APPS); in production,
-`daphne config.asgi:application`.
+`manage.py runserver` serves it through daphne (first in INSTALLED_APPS) under manage.py's local
+settings; a server started without DJANGO_SETTINGS_MODULE runs production settings, which refuse
+to start without their secrets.
 """
 
 import os
@@ -9,7 +10,7 @@ import os
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 # Django must be set up before the consumers (and the models they read) are imported.
 django_asgi_app = get_asgi_application()

@@ -8,7 +8,8 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# As the servers (config/wsgi.py): production settings unless told otherwise.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("orderflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,4 +1,6 @@
-"""GET /metrics: Prometheus text format, for a scraper holding ORDERFLOW_METRICS_TOKEN or a staff user.
+"""GET /metrics: Prometheus text format, for a scraper holding ORDERFLOW_METRICS_TOKEN or a platform
+operator (a user with the `core.view_metrics` permission; superusers have it). Restaurant staff
+(`is_staff`, for the admin) do not: the figures are the whole platform's.
 
 What the figures are is `notifications.metrics`; anyone else gets a problem+json 401 or 403.
 """
@@ -34,16 +36,19 @@ class MetricsTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="metrics"'
 
 
-class IsScraperOrStaff(BasePermission):
+class IsScraperOrOperator(BasePermission):
     message = "Metrics are for the platform's operators."
 
     def has_permission(self, request, view):
-        return request.auth == SCRAPER or bool(request.user and request.user.is_staff)
+        if request.auth == SCRAPER:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.has_perm("core.view_metrics"))
 
 
 class MetricsView(APIView):
     authentication_classes = [MetricsTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsScraperOrStaff]
+    permission_classes = [IsScraperOrOperator]
     schema = None
 
     def get(self, request):

@@ -6,7 +6,9 @@ from django.core.wsgi import get_wsgi_application
 
 from config.gc_tuning import tune_garbage_collection
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# A server started without DJANGO_SETTINGS_MODULE runs production settings, which refuse to start
+# without their secrets; development settings are manage.py's default, never a server's.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 application = get_wsgi_application()
 

@@ -135,6 +135,15 @@ def problem_http_response(code: str, detail: str):
     return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def application_error_http_response(exc: ApplicationError) -> HttpResponse:
+    """A plain Django response for a domain error raised outside DRF (core.middleware)."""
+    body = problem_body(status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra)
+    response = HttpResponse(json.dumps(body), status=exc.status_code, content_type=PROBLEM_CONTENT_TYPE)
+    if exc.extra.get("retry_after") is not None:
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
 def problem_response(
     *, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
 ) -> Response:

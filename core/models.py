@@ -1,4 +1,4 @@
-"""What the shared plumbing stores: Idempotency-Key records."""
+"""What the shared plumbing stores: Idempotency-Key records, revoked sign-ins."""
 
 from django.conf import settings
 from django.db import models
@@ -36,3 +36,38 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}] ({self.state})"
+
+
+class RevokedTokenFamily(models.Model):
+    """A sign-in's refresh tokens (the first and every rotation of it), all revoked at once.
+
+    Written when the sign-in ends (`POST /api/auth/logout/`) or when a refresh token that was
+    already used is presented again (someone holds a copy): no token of the family refreshes any
+    more. Kept until the family's last token would have expired.
+    """
+
+    family = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True)
+    reason = models.CharField(max_length=16)
+    revoked_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="revoked_family_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.family} ({self.reason})"
+
+
+class PlatformOperations(models.Model):
+    """No rows: holds the permissions of the platform's operators (auth's permission table needs a
+    model). `view_metrics`: read /metrics (config/metrics.py), for a person; Prometheus uses
+    ORDERFLOW_METRICS_TOKEN."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_metrics", "Can read the platform's metrics (/metrics)")]
+
+    def __str__(self) -> str:
+        return "platform operations"

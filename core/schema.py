@@ -10,6 +10,7 @@ what `core.inputs.RejectUnknownFields` enforces.
 
 import re
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -155,3 +156,9 @@ class InputSerializerExtension(OpenApiSerializerExtension):
             elif prop.get("format") == "decimal":
                 prop["pattern"] = _decimal_pattern(prop.get("pattern"))
         return schema
+
+
+class CredentialsJWTScheme(SimpleJWTScheme):
+    """The API's bearer JWT (core.auth_tokens.CredentialsJWTAuthentication), documented as simplejwt's."""
+
+    target_class = "core.auth_tokens.CredentialsJWTAuthentication"

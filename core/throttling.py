@@ -1,19 +1,31 @@
-"""Limits on guessing: wrong passwords at sign-in, wrong handoff codes at the handoff endpoints.
+"""Limits on guessing: every way to present a password (core.authentication: /api/auth/token/,
+/login/, /admin/login/) and every handoff code (the API's handoff actions and the admin's handover).
 
-Only failures count, per account (or user) and per client address, in fixed windows kept in the
-cache (Redis when `REDIS_URL` is set, so every web process shares the counters). Once either
-count reaches its limit, further attempts are refused with 429 `rate_limited` and `Retry-After`
-(the seconds left in the window) before the password or code is even looked at. Handoff codes
-also lock after a few wrong attempts each (`otp_locked`); this limit is what stops a caller from
-spreading guesses over many orders, or over a code and its resends. While the cache is unreachable
-nothing is counted (and each code's own lockout, in the database, still holds): the site goes on.
+Only failures count, in fixed windows kept in the cache (Redis when `REDIS_URL` is set, so every
+web process shares the counters):
+
+- passwords: per (account, address) and per address. The account is the username as
+  authentication sees it (`normalise_username`: Unicode NFKC, no surrounding whitespace, case
+  folded), the address the client's as the trusted proxy saw it (core.middleware), an IPv6 one
+  by its /64 (`address_bucket`). Wrong passwords from one address therefore never refuse the
+  right one from another. Across all addresses an account is slowed, not shut (`AccountSlowdown`).
+- handoff codes: per signed-in user and per address (each code also locks itself, `otp_locked`;
+  this limit stops a caller from spreading guesses over many orders or over a code's resends).
+
+Once a count reaches its limit, further attempts are refused with 429 `rate_limited` and
+`Retry-After` before the password or code is even looked at. While the cache is unreachable
+nothing is counted (each code's own lockout, in the database, still holds): the site goes on.
 """
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,9 +35,52 @@ from core.errors import OtpInvalid, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+def normalise_username(raw: str) -> str:
+    """One spelling per account for counting: NFKC (as Django normalises usernames), stripped of
+    surrounding whitespace (as the sign-in forms and serializers do), case folded."""
+    return unicodedata.normalize("NFKC", raw).strip().casefold()
+
+
+def address_bucket(address: str) -> str:
+    """The counted address: an IPv4 address itself (an IPv4-mapped IPv6 one as IPv4), an IPv6
+    address by its /64, which one subscriber usually holds whole."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def client_address(request) -> str:
+    """The caller's address: REMOTE_ADDR, as core.middleware.TrustedProxyHeaders set it."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _window_retry_after(window_seconds: int) -> int:
+    now = time.time()
+    return max(1, math.ceil((math.floor(now / window_seconds) + 1) * window_seconds - now))
+
+
+def _refuse(seconds: int) -> None:
+    raise TooManyRequests(f"Too many failed attempts; try again in {seconds} seconds.", retry_after=seconds)
+
 
 @dataclass(frozen=True)
 class FailureLimit:
+    """Failures per fixed window under two keys: a subject (an account at an address, a user) and
+    the address alone."""
+
     scope: str
     per_subject: int
     per_address: int
@@ -35,7 +90,7 @@ class FailureLimit:
     def login(cls) -> "FailureLimit":
         return cls(
             "login",
-            settings.ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+            settings.ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
             settings.ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS,
             settings.ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS,
         )
@@ -53,16 +108,11 @@ class FailureLimit:
         window = int(time.time()) // self.window_seconds
         keys = [(self._key("address", address, window), self.per_address)]
         if subject:
-            keys.append((self._key("subject", subject.lower(), window), self.per_subject))
+            keys.append((self._key("subject", subject, window), self.per_subject))
         return keys
 
     def _key(self, kind: str, value: str, window: int) -> str:
-        digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-        return f"orderflow:failures:{self.scope}:{kind}:{digest}:{window}"
-
-    def retry_after(self) -> int:
-        now = time.time()
-        return max(1, math.ceil((math.floor(now / self.window_seconds) + 1) * self.window_seconds - now))
+        return f"orderflow:failures:{self.scope}:{kind}:{_digest(value)}:{window}"
 
     def check(self, *, subject: str | None, address: str) -> None:
         keys = self._keys(subject=subject, address=address)
@@ -72,25 +122,128 @@ class FailureLimit:
             logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
             return
         if any(counts.get(key, 0) >= limit for key, limit in keys):
-            seconds = self.retry_after()
-            raise TooManyRequests(f"Too many failed attempts; try again in {seconds} seconds.", retry_after=seconds)
+            _refuse(_window_retry_after(self.window_seconds))
 
     def record(self, *, subject: str | None, address: str) -> None:
         try:
             for key, _ in self._keys(subject=subject, address=address):
-                # add() then incr(): atomic on Redis, and the window's key expires with it.
-                cache.add(key, 0, timeout=self.window_seconds + 60)
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between the two calls: this failure opens the next count
-                    cache.add(key, 1, timeout=self.window_seconds + 60)
+                _increment(key, timeout=self.window_seconds + 60)
         except Exception:
             logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
 
 
-def client_address(request) -> str:
-    """The caller's address as DRF's throttles read it (`NUM_PROXIES` trusted proxies)."""
-    return BaseThrottle().get_ident(request) or "unknown"
+def _increment(key: str, *, timeout: int) -> int:
+    # add() then incr(): atomic on Redis, and the key expires with its window.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls: this failure opens the next count
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+class AccountSlowdown:
+    """Across all addresses, an account under attack is slowed, never shut for its owner.
+
+    Consecutive failures of the account are counted (forgotten at a sign-in, or
+    ORDERFLOW_LOGIN_ACCOUNT_MEMORY_SECONDS after the last one). From
+    ORDERFLOW_LOGIN_ACCOUNT_SLOW_AFTER on, each failure makes the account wait before its next
+    attempt, 1 s doubling per failure up to ORDERFLOW_LOGIN_ACCOUNT_MAX_DELAY_SECONDS; at
+    ORDERFLOW_LOGIN_ACCOUNT_MAX_FAILURES (NIST SP 800-63B: at most 100 consecutive failures) it
+    waits until the count is forgotten. Addresses the account signed in from before (for
+    ORDERFLOW_LOGIN_KNOWN_ADDRESS_SECONDS) skip the wait: the owner is not locked out by
+    someone else's guesses (SP 800-63B's own alternative).
+    """
+
+    def __init__(self, account: str, address: str) -> None:
+        self.account = _digest(account)
+        self.address = _digest(address)
+
+    @property
+    def _failures_key(self) -> str:
+        return f"orderflow:login-account:failures:{self.account}"
+
+    @property
+    def _wait_key(self) -> str:
+        return f"orderflow:login-account:wait-until:{self.account}"
+
+    @property
+    def _known_key(self) -> str:
+        return f"orderflow:login-account:known:{self.account}:{self.address}"
+
+    def check(self) -> None:
+        try:
+            values = cache.get_many([self._wait_key, self._known_key])
+        except Exception:
+            logger.warning("account slow-down: the cache is unreachable; not counting")
+            return
+        wait_until = values.get(self._wait_key)
+        if values.get(self._known_key) or wait_until is None:
+            return
+        seconds = math.ceil(wait_until - time.time())
+        if seconds > 0:
+            _refuse(seconds)
+
+    def failed(self) -> None:
+        memory = settings.ORDERFLOW_LOGIN_ACCOUNT_MEMORY_SECONDS
+        try:
+            failures = _increment(self._failures_key, timeout=memory)
+            cache.touch(self._failures_key, memory)
+            slow_after = settings.ORDERFLOW_LOGIN_ACCOUNT_SLOW_AFTER
+            if failures >= settings.ORDERFLOW_LOGIN_ACCOUNT_MAX_FAILURES:
+                delay = memory
+            elif failures >= slow_after:
+                delay = min(settings.ORDERFLOW_LOGIN_ACCOUNT_MAX_DELAY_SECONDS, 2 ** min(failures - slow_after, 30))
+            else:
+                return
+            cache.set(self._wait_key, time.time() + delay, timeout=delay + 1)
+        except Exception:
+            logger.warning("account slow-down: the cache is unreachable; not counting")
+
+    def succeeded(self) -> None:
+        try:
+            cache.delete_many([self._failures_key, self._wait_key])
+            cache.set(self._known_key, 1, timeout=settings.ORDERFLOW_LOGIN_KNOWN_ADDRESS_SECONDS)
+        except Exception:
+            logger.warning("account slow-down: the cache is unreachable; not counting")
+
+
+class LoginAttempt:
+    """One password presented for a username from an address: refused early, or counted after."""
+
+    def __init__(self, *, username: str, address: str) -> None:
+        self.account = normalise_username(username)
+        self.address = address_bucket(address)
+        self.limit = FailureLimit.login()
+        self.slowdown = AccountSlowdown(self.account, self.address)
+
+    @property
+    def _subject(self) -> str:
+        return f"account:{self.account}@{self.address}"
+
+    def check(self) -> None:
+        self.limit.check(subject=self._subject, address=self.address)
+        self.slowdown.check()
+
+    def failed(self) -> None:
+        self.limit.record(subject=self._subject, address=self.address)
+        self.slowdown.failed()
+
+    def succeeded(self) -> None:
+        self.slowdown.succeeded()
+
+
+def code_attempt(*, user_id, address: str, attempt: Callable[[], T]) -> T:
+    """Run `attempt` (a service call that checks a handoff code) under the code guessing limit:
+    refused with 429 while the user or the address has too many wrong codes; an `otp_invalid`
+    counts against both."""
+    limit, subject, bucket = FailureLimit.codes(), f"user:{user_id}", address_bucket(address)
+    limit.check(subject=subject, address=bucket)
+    try:
+        return attempt()
+    except OtpInvalid:
+        limit.record(subject=subject, address=bucket)
+        raise
 
 
 class CodeGuessThrottle(BaseThrottle):
@@ -98,7 +251,9 @@ class CodeGuessThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         if request.method == "POST":
-            FailureLimit.codes().check(subject=f"user:{request.user.pk}", address=client_address(request))
+            FailureLimit.codes().check(
+                subject=f"user:{request.user.pk}", address=address_bucket(client_address(request))
+            )
         return True
 
 
@@ -119,5 +274,7 @@ class CodeGuessLimitMixin:
 
     def handle_exception(self, exc):
         if isinstance(exc, OtpInvalid) and self.action in self.code_actions:
-            FailureLimit.codes().record(subject=f"user:{self.request.user.pk}", address=client_address(self.request))
+            FailureLimit.codes().record(
+                subject=f"user:{self.request.user.pk}", address=address_bucket(client_address(self.request))
+            )
         return super().handle_exception(exc)

@@ -12,11 +12,19 @@ import json
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 
-from core.errors import PROBLEM_CONTENT_TYPE, NotFound, problem_body, problem_http_response
+from core.errors import (
+    PROBLEM_CONTENT_TYPE,
+    NotFound,
+    TooManyRequests,
+    application_error_http_response,
+    problem_body,
+    problem_http_response,
+)
+from core.throttling import LoginAttempt, client_address
 
 
 def _problem_404(detail: str) -> HttpResponse:
@@ -80,6 +88,18 @@ def server_error(request):
 
 
 def csrf_failure(request, reason=""):
+    """A sign-in form posted without its CSRF token still presented a password: it is counted as a
+    failed attempt (and refused with 429 once over the limit), so skipping the token is no way
+    around the guessing limit."""
+    username, password = request.POST.get("username"), request.POST.get("password")
+    sign_in_pages = (settings.LOGIN_URL, reverse("admin:login"))
+    if request.method == "POST" and request.path in sign_in_pages and username and password is not None:
+        attempt = LoginAttempt(username=username, address=client_address(request))
+        try:
+            attempt.check()
+        except TooManyRequests as exc:
+            return application_error_http_response(exc)
+        attempt.failed()
     return problem_http_response(
         "csrf_failed", "A signed-in browser session must send its CSRF token; API clients send a Bearer token."
     )

@@ -90,7 +90,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         request = None if getattr(self, "swagger_fake_view", False) else getattr(self, "request", None)
         if request is not None and self.action_map.get(request.method.lower()) == "status_snapshot":
             return [
-                PollJWTAuthentication() if type(authenticator) is JWTAuthentication else authenticator
+                PollJWTAuthentication() if isinstance(authenticator, JWTAuthentication) else authenticator
                 for authenticator in super().get_authenticators()
             ]
         return super().get_authenticators()

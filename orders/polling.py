@@ -24,6 +24,7 @@ from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from core.actors import Actor, ActorRole
+from core.auth_tokens import CredentialsJWTAuthentication
 from core.errors import OrderNotFound
 from core.parsing import parse_uuid
 from orders.selectors import order_access, order_status_snapshot
@@ -139,7 +140,8 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
         if (deadline is None or deadline > time.time()) and _may_read(str(user.pk), snapshot):
             return snapshot["status"]
     if isinstance(user, TokenUser):
-        user = JWTAuthentication().get_user(user.token)  # refuses a deactivated or deleted user
+        # Refuses a deactivated or deleted user, and a token from before a password change.
+        user = CredentialsJWTAuthentication().get_user(user.token)
         active_user_store(user.pk)
     access = order_access(user=user, order_id=order_uuid)
     row = _row(access)

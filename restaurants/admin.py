@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from core.actors import Actor
 from core.admin import ReadOnlyAdminMixin
 from core.errors import ApplicationError
+from core.throttling import client_address, code_attempt
 from delivery.services import OTP_DIGITS, otp_reveal
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderItem, OrderStatus, TrackingEvent
 from orders.selectors import orders_visible_to
@@ -450,8 +451,13 @@ class OrderAdmin(admin.ModelAdmin):
             form_class=HandoverForm,
             title="Hand over to the customer",
             submit_label="Hand over",
-            change=lambda order, data: order_transition(
-                order_id=order.pk, target=OrderStatus.DELIVERED, actor=actor, otp=data[HANDOVER_CODE_FIELD]
+            # Under the same guessing limit as the API's handoff actions (a 429 here is a message).
+            change=lambda order, data: code_attempt(
+                user_id=request.user.pk,
+                address=client_address(request),
+                attempt=lambda: order_transition(
+                    order_id=order.pk, target=OrderStatus.DELIVERED, actor=actor, otp=data[HANDOVER_CODE_FIELD]
+                ),
             ),
             done="Handed over",
         )

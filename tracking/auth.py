@@ -3,19 +3,24 @@
 Mobile apps pass a simplejwt access token as `?token=<access>`; browsers (the admin, the
 tracking page) are recognised by their Django session cookie. A token, when given, is the
 only credential considered: a bad or expired one makes the socket anonymous (closed 4401)
-rather than falling back to a cookie.
+rather than falling back to a cookie. What was checked here is checked again while the socket
+is open (tracking/consumers.py, `LiveConsumer`).
 """
 
+from importlib import import_module
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from core.auth_tokens import CredentialsJWTAuthentication
 
 
 def query_param(scope, name: str) -> str | None:
@@ -23,17 +28,21 @@ def query_param(scope, name: str) -> str | None:
     return values[-1] if values else None
 
 
-@database_sync_to_async
-def user_for_token(raw_token: str):
-    authentication = JWTAuthentication()
+def _token_user_and_expiry(raw_token: str) -> tuple:
+    authentication = CredentialsJWTAuthentication()
     try:
-        return authentication.get_user(authentication.get_validated_token(raw_token))
-    except (InvalidToken, TokenError, AuthenticationFailed):
-        return AnonymousUser()
+        token = authentication.get_validated_token(raw_token)
+        return authentication.get_user(token), float(token["exp"])
+    except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
+        return AnonymousUser(), None
+
+
+token_user_and_expiry = database_sync_to_async(_token_user_and_expiry)
 
 
 class JwtQueryAuthMiddleware:
-    """Sets `scope["user"]` from the `token` query parameter, when there is one."""
+    """Sets `scope["user"]` from the `token` query parameter, when there is one, and
+    `scope["token_expires_at"]` (epoch seconds): the socket closes then (tracking/consumers.py)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -41,8 +50,28 @@ class JwtQueryAuthMiddleware:
     async def __call__(self, scope, receive, send):
         token = query_param(scope, "token")
         if token is not None:
-            scope = dict(scope, user=await user_for_token(token))
+            user, expires_at = await token_user_and_expiry(token)
+            scope = dict(scope, user=user, token_expires_at=expires_at)
         return await self.app(scope, receive, send)
+
+
+def _still_signed_in(scope) -> bool:
+    """Whether the socket's user may still be served: an active user, and for a socket opened with
+    the session cookie, a session that still names them with their current password."""
+    user = scope.get("user")
+    current = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if current is None:
+        return False
+    session = scope.get("session")
+    if scope.get("token_expires_at") is not None or session is None or not session.session_key:
+        return True
+    stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.session_key)
+    if stored.get(SESSION_KEY) != current._meta.pk.value_to_string(current):
+        return False
+    return constant_time_compare(stored.get(HASH_SESSION_KEY, ""), current.get_session_auth_hash())
+
+
+still_signed_in = database_sync_to_async(_still_signed_in)
 
 
 class BrowserOriginValidator(OriginValidator):

@@ -11,6 +11,13 @@ Close codes (after the handshake is accepted, so that clients can read them):
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
 | 4404 | no such order or restaurant, or not yours; also sent when it stops being visible |
+
+Open sockets check again (`LiveConsumer._recheck_access`) every ORDERFLOW_WS_RECHECK_SECONDS (at
+most 60 s) and when their access token expires: an expired token (4401; a client sends
+`{"action": "authenticate", "token": "<new access token>"}` before then to carry on), a
+deactivated user or an ended session (4401), or the access the socket was opened with ending
+(a staff membership, a courier assignment, a tracking link: 4404; a courier profile: 4403) close
+it, and nothing is sent after the close. A kitchen socket also checks before each event it sends.
 """
 
 import asyncio
@@ -19,6 +26,7 @@ import logging
 import random
 import time
 import uuid
+from datetime import UTC, datetime
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -31,13 +39,14 @@ from core.errors import ApplicationError
 from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
 from orders.services.deadlines import order_enforce_deadline
-from tracking.auth import query_param
+from tracking.auth import query_param, still_signed_in, token_user_and_expiry
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.payloads import payload_is_final
 from tracking.selectors import (
     OrderWatch,
     courier_board,
     order_watch,
+    order_watch_holds,
     restaurant_may_watch,
     restaurant_queue_snapshot,
     user_is_courier,
@@ -105,6 +114,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def websocket_connect(self, message):
         self.joined: set[str] = set()
         self.renewal: asyncio.Future | None = None
+        self.recheck: asyncio.Future | None = None
         self.closing = False
         self.sequences = OrderSequences()
         self.locations = LocationThrottle(self.send_json, settings.ORDERFLOW_LOCATION_THROTTLE_SECONDS)
@@ -128,8 +138,65 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return self.user is not None and self.user.is_authenticated
 
     async def refuse(self, code: int) -> None:
+        self.closing = True
         await self.accept()
         await self.close(code=code)
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol=subprotocol, headers=headers)
+        if not self.closing and self.recheck is None:
+            self.recheck = asyncio.ensure_future(self._recheck_access())
+
+    async def _recheck_access(self) -> None:
+        """Until the socket closes: wake every ORDERFLOW_WS_RECHECK_SECONDS, and when the token
+        expires, and close the socket once its access has ended."""
+        interval = settings.ORDERFLOW_WS_RECHECK_SECONDS
+        while not self.closing:
+            # Spread over the last fifth of the interval: the sockets of one deploy do not all
+            # ask the database in the same second.
+            wait = interval * random.uniform(0.8, 1.0)
+            expires_at = self.scope.get("token_expires_at")
+            if expires_at is not None:
+                wait = min(wait, max(0.0, expires_at - time.time()))
+            await asyncio.sleep(wait)
+            if self.closing:
+                return
+            try:
+                code = await self.access_ended()
+            except Exception:  # the database is away for a moment: ask again at the next tick
+                logger.warning("could not check a socket's access again", exc_info=True)
+                continue
+            if code is not None and not self.closing:
+                await self.end_access(code)
+                return
+
+    async def access_ended(self) -> int | None:
+        """The close code if the socket may no longer be served, else None."""
+        expires_at = self.scope.get("token_expires_at")
+        if expires_at is not None and expires_at <= time.time():
+            return CLOSE_UNAUTHENTICATED
+        if self.authenticated() and not await still_signed_in(self.scope):
+            return CLOSE_UNAUTHENTICATED
+        return await self.access_lost()
+
+    async def access_lost(self) -> int | None:
+        """What a kind of socket relies on beyond its user (an order it may see, a restaurant)."""
+        return None
+
+    async def end_access(self, code: int) -> None:
+        await self.close(code=code)
+
+    async def reauthenticate(self, raw_token) -> None:
+        """`{"action": "authenticate", "token": ...}`: a fresh access token of the same user keeps
+        a token socket open past the first token's expiry."""
+        if self.scope.get("token_expires_at") is None:
+            return await self.send_error("bad_request", "Only a socket opened with a token takes a new one.")
+        user, expires_at = await token_user_and_expiry(raw_token) if isinstance(raw_token, str) else (None, None)
+        if expires_at is None or not user.is_authenticated or user.pk != self.user.pk:
+            return await self.send_error("token_invalid", "The token is not valid for this socket.")
+        self.scope["token_expires_at"] = max(expires_at, self.scope["token_expires_at"])
+        expires = datetime.fromtimestamp(self.scope["token_expires_at"], tz=UTC)
+        await self.send_json({"type": "authenticated", "expires_at": expires.isoformat().replace("+00:00", "Z")})
 
     async def close(self, code=None, reason=None):
         self.closing = True
@@ -189,6 +256,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.locations.close()
         if self.renewal is not None:
             self.renewal.cancel()
+        if self.recheck is not None:
+            self.recheck.cancel()
         await asyncio.gather(*(self._leave_persistently(group) for group in list(self.joined)))
 
     async def send_error(self, code: str, detail: str, **extra) -> None:
@@ -205,6 +274,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         if not isinstance(content, dict):
             await self.send_error("bad_request", "Messages must be JSON objects.")
+            return
+        if content.get("action") == "authenticate":
+            await self.reauthenticate(content.get("token"))
             return
         await self.receive_json(content)
 
@@ -252,6 +324,10 @@ class OrderConsumer(LiveConsumer):
         await self.send_events(replay)
         if payload_is_final(replay[-1] if replay else access.snapshot):
             await self.close(code=CLOSE_FINAL)
+
+    async def access_lost(self) -> int | None:
+        holds = await database_sync_to_async(order_watch_holds)(user=self.user, order_id=self.order_id)
+        return None if holds else CLOSE_NOT_FOUND
 
     async def order_event(self, message):
         if self.closing:
@@ -324,6 +400,12 @@ class OrdersHubConsumer(LiveConsumer):
         if payload_is_final(replay[-1] if replay else access.snapshot):
             await self.unsubscribe(order_id, reason="final")
 
+    async def access_lost(self) -> int | None:
+        for order_id in list(self.actors):
+            if not await database_sync_to_async(order_watch_holds)(user=self.user, order_id=order_id):
+                await self.unsubscribe(order_id, reason="not_visible")
+        return None
+
     async def unsubscribe(self, order_id: str, *, reason: str) -> None:
         if self.actors.pop(order_id, None) is None:
             return await self.send_error("not_subscribed", "This order is not followed here.", order_id=order_id)
@@ -357,6 +439,7 @@ class RestaurantOrdersConsumer(LiveConsumer):
         if not self.authenticated():
             return await self.refuse(CLOSE_UNAUTHENTICATED)
         restaurant_id = str(self.scope["url_route"]["kwargs"]["restaurant_id"])
+        self.restaurant_id = restaurant_id
         actor = await database_sync_to_async(restaurant_may_watch)(user=self.user, restaurant_id=restaurant_id)
         if actor is None:
             return await self.refuse(CLOSE_NOT_FOUND)
@@ -367,7 +450,18 @@ class RestaurantOrdersConsumer(LiveConsumer):
             self.sequences.start(order["order_id"], order["sequence"])
         await self.send_json({"type": "snapshot", "restaurant_id": restaurant_id, "orders": orders})
 
+    async def access_lost(self) -> int | None:
+        actor = await database_sync_to_async(restaurant_may_watch)(user=self.user, restaurant_id=self.restaurant_id)
+        return CLOSE_NOT_FOUND if actor is None else None
+
     async def order_event(self, message):
+        # A kitchen's sockets are few and its orders private: its access is checked before each
+        # event, so a removed member sees no order placed after the removal.
+        if self.closing:
+            return
+        code = await self.access_lost()
+        if code is not None:
+            return await self.end_access(code)
         await self.send_events(await self.sequences.admit(message["event"]))
 
 
@@ -399,6 +493,9 @@ class CourierConsumer(LiveConsumer):
         for order in board["available"]:
             self.available.start(order["order_id"], order["sequence"])
         await self.send_json({"type": "snapshot", **board})
+
+    async def access_lost(self) -> int | None:
+        return None if await database_sync_to_async(user_is_courier)(self.user) else CLOSE_FORBIDDEN
 
     async def order_event(self, message):
         payload = message["event"]

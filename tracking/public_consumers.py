@@ -4,7 +4,8 @@ The same stream as `ws/orders/<id>/` (tracking.consumers.OrderConsumer): a snaps
 `after` every event with a higher sequence from the history, then live events, each exactly
 once and in order (tracking.streams), and close 1000 once no more live changes are expected.
 Only what a link may show goes out (tracking.public); before each message the socket checks
-that the link still opens the order, so a revoked link closes with 4404 at its next message.
+that the link still opens the order, so a revoked link closes with 4404 at its next message, or
+at the next re-check (ORDERFLOW_WS_RECHECK_SECONDS) when no message comes.
 """
 
 from channels.db import database_sync_to_async
@@ -52,6 +53,10 @@ class TrackConsumer(LiveConsumer):
     async def send_public(self, batch: list[dict], *, courier: dict | None) -> None:
         for payload in batch:
             await self.send_json({"type": "event", **public_event(payload, courier=courier)})
+
+    async def access_lost(self) -> int | None:
+        live, _ = await _link_courier(token=self.token, order_id=self.order_id)
+        return None if live else CLOSE_NOT_FOUND
 
     async def link_courier(self) -> tuple[bool, dict | None]:
         live, courier = await _link_courier(token=self.token, order_id=self.order_id)

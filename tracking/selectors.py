@@ -57,6 +57,16 @@ def order_watch(*, user, order_id) -> OrderWatch | None:
     return OrderWatch(actor=access.actor, snapshot=order_snapshot_payload(row), deadline_at=row["deadline_at"])
 
 
+def order_watch_holds(*, user, order_id) -> bool:
+    """Whether `user` may still see the order (an open socket's re-check): from the database, which
+    knows of a staff membership or a courier assignment that ended after the snapshot was written."""
+    try:
+        order_access(user=user, order_id=order_id)
+    except OrderNotFound:
+        return False
+    return True
+
+
 def order_snapshot_payload(row: dict) -> dict:
     snapshot = status_payload(row)
     snapshot["courier_location"] = (

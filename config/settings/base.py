@@ -2,6 +2,9 @@
 
 Embedded defaults (SQLite, in-process cache and channel layer) let the project run
 with nothing installed; DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
+No secret is set here: local.py and test.py give development values, production.py requires
+each from the environment, and this module alone does not start (Django refuses an empty
+SECRET_KEY, simplejwt with it).
 """
 
 from datetime import timedelta
@@ -16,7 +19,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="orderflow-local-development-key-not-for-production")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "rest_framework_simplejwt.token_blacklist",
     "corsheaders",
     "csp",
     "core",
@@ -50,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address and scheme, from the trusted proxy's headers only.
+    "core.middleware.TrustedProxyHeaders",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer: a preflight is answered here, and every answer (errors
     # included) carries the CORS headers an allowed origin needs to read it.
@@ -64,7 +69,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A domain error raised outside DRF (a guessing limit at a sign-in page) is a problem+json.
+    "core.middleware.ApplicationErrorResponse",
 ]
+
+# Passwords are checked by Django's model backend behind the guessing limits (core/authentication.py),
+# whichever way they arrive: /api/auth/token/, /login/, /admin/login/.
+AUTHENTICATION_BACKENDS = ["core.authentication.GuessLimitedModelBackend"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -219,7 +230,7 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "core.auth_tokens.CredentialsJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -233,8 +244,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "core.errors.problem_exception_handler",
     "DEFAULT_METADATA_CLASS": "core.metadata.DescriptionMetadata",
-    # Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles).
-    "NUM_PROXIES": env.int("ORDERFLOW_TRUSTED_PROXIES", default=0),
+    # The client's address is REMOTE_ADDR, which core.middleware.TrustedProxyHeaders has already
+    # set from the trusted proxy's header; DRF must not read X-Forwarded-For a second time.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -360,8 +372,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Order handoff codes are derived from this key (HOTP); the database holds no code.
-ORDERFLOW_OTP_SECRET = env("ORDERFLOW_OTP_SECRET", default=SECRET_KEY)
+# Order handoff codes are derived from ORDERFLOW_OTP_SECRET (HOTP; local.py, test.py, production.py);
+# the database holds no code.
 ORDERFLOW_OTP_MAX_ATTEMPTS = env.int("ORDERFLOW_OTP_MAX_ATTEMPTS", default=5)
 ORDERFLOW_OTP_RESEND_COOLDOWN_SECONDS = env.int("ORDERFLOW_OTP_RESEND_COOLDOWN_SECONDS", default=30)
 ORDERFLOW_OTP_MAX_RESENDS = env.int("ORDERFLOW_OTP_MAX_RESENDS", default=5)
@@ -389,10 +401,8 @@ ORDERFLOW_LOCATION_THROTTLE_SECONDS = env.float("ORDERFLOW_LOCATION_THROTTLE_SEC
 
 # ---------------------------------------------------------------- payments and refunds
 ORDERFLOW_PAYMENT_PROVIDER = env("ORDERFLOW_PAYMENT_PROVIDER", default="simulated")
-# Shared with the provider; signs the webhook (README, "Background work"). Production has no default.
-ORDERFLOW_PAYMENT_WEBHOOK_SECRET = env(
-    "ORDERFLOW_PAYMENT_WEBHOOK_SECRET", default="orderflow-local-webhook-secret-not-for-production"
-)
+# ORDERFLOW_PAYMENT_WEBHOOK_SECRET (shared with the provider; signs the webhook, README "Background
+# work") and ORDERFLOW_PAYMONGO_WEBHOOK_SECRET are secrets: local.py, test.py, production.py.
 ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # The simulated provider: how long each call takes and how often it fails (transiently).
 ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS", default=0.2)
@@ -417,9 +427,6 @@ ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto
 if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
     raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH must be auto or offers.")
 
-# The mobile orders API's payment provider signs its webhook (`Paymongo-Signature`) with this.
-ORDERFLOW_PAYMONGO_WEBHOOK_SECRET = env("ORDERFLOW_PAYMONGO_WEBHOOK_SECRET", default=ORDERFLOW_PAYMENT_WEBHOOK_SECRET)
-
 # The customer tracking API's SignalR hub pings each connection this often (SignalR's 15 s default;
 # clients give up on a server silent for 30 s).
 ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS = env.float("ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS", default=15.0)
@@ -437,18 +444,56 @@ ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default
 ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
 
-# Guessing limits (core/throttling.py): failures per window, per account or user and per address.
-ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT", default=10)
+# Guessing limits (core/throttling.py, README "Trust at the edge"): failures per window, counted per
+# (account, address) and per address (an IPv6 address by its /64); sign-ins also slow an account
+# down across all addresses after ORDERFLOW_LOGIN_ACCOUNT_SLOW_AFTER consecutive failures (the
+# wait doubles per failure up to the cap), and after ORDERFLOW_LOGIN_ACCOUNT_MAX_FAILURES (NIST
+# SP 800-63B: at most 100) take it only from addresses it signed in from before.
+ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = env.int(
+    "ORDERFLOW_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS", default=10
+)
 ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
 ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+ORDERFLOW_LOGIN_ACCOUNT_SLOW_AFTER = env.int("ORDERFLOW_LOGIN_ACCOUNT_SLOW_AFTER", default=60)
+ORDERFLOW_LOGIN_ACCOUNT_MAX_DELAY_SECONDS = env.int("ORDERFLOW_LOGIN_ACCOUNT_MAX_DELAY_SECONDS", default=20 * 60)
+ORDERFLOW_LOGIN_ACCOUNT_MAX_FAILURES = env.int("ORDERFLOW_LOGIN_ACCOUNT_MAX_FAILURES", default=100)
+# An account's consecutive failures are forgotten this long after the last one (or at a sign-in).
+ORDERFLOW_LOGIN_ACCOUNT_MEMORY_SECONDS = env.int("ORDERFLOW_LOGIN_ACCOUNT_MEMORY_SECONDS", default=24 * 60 * 60)
+# Addresses an account signed in from are known to it this long (they skip the account's slow-down).
+ORDERFLOW_LOGIN_KNOWN_ADDRESS_SECONDS = env.int("ORDERFLOW_LOGIN_KNOWN_ADDRESS_SECONDS", default=30 * 24 * 60 * 60)
 ORDERFLOW_CODE_MAX_FAILURES_PER_USER = env.int("ORDERFLOW_CODE_MAX_FAILURES_PER_USER", default=20)
 ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS = env.int("ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS", default=60)
 ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS = env.int("ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
+# JWTs (config/tokens.py, core/auth_tokens.py): short access tokens; refresh tokens rotate at each
+# use, and a used one presented again revokes its whole family. The signing key is a secret of its
+# own, ORDERFLOW_JWT_SIGNING_KEY (local.py, test.py, production.py), never SECRET_KEY.
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "ALGORITHM": "HS256",
 }
+
+# Open sockets check again, this often, that their token has not expired, their user is active and
+# the access they were opened with still holds (tracking/consumers.py); at most 60 s.
+ORDERFLOW_WS_RECHECK_SECONDS = env.float("ORDERFLOW_WS_RECHECK_SECONDS", default=30.0)
+if not 0 < ORDERFLOW_WS_RECHECK_SECONDS <= 60:
+    raise ImproperlyConfigured("ORDERFLOW_WS_RECHECK_SECONDS must be more than 0 and at most 60.")
+
+# ---------------------------------------------------------------- the edge (README, "Trust at the edge")
+# Peers whose X-Forwarded-For (its last entry: one hop) and X-Forwarded-Proto are believed: the
+# proxy in front (nginx), by address or network. Anyone else's are dropped (core/middleware.py).
+ORDERFLOW_PROXY_ADDRESSES = env.list("ORDERFLOW_PROXY_ADDRESSES", default=["127.0.0.1", "::1"])
+# The original request was HTTPS when the trusted proxy says so.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Origins whose HTTPS form posts pass the CSRF origin check (e.g. https://orders.example.com).
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The OpenAPI document and Swagger UI: public (anyone), staff (signed-in staff) or off.
+ORDERFLOW_API_DOCS = env.str("ORDERFLOW_API_DOCS", default="public")
+if ORDERFLOW_API_DOCS not in ("public", "staff", "off"):
+    raise ImproperlyConfigured("ORDERFLOW_API_DOCS must be public, staff or off.")
 
 # ---------------------------------------------------------------- outbound webhooks (notifications/webhooks.py)
 ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = env.float("ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
@@ -490,7 +535,8 @@ ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.float(
 ORDERFLOW_OPERATOR_EMAILS = env.list("ORDERFLOW_OPERATOR_EMAILS", default=[])
 
 # ---------------------------------------------------------------- operations
-# /metrics answers a request carrying "Authorization: Bearer <this>", or a signed-in staff user.
+# /metrics answers a request carrying "Authorization: Bearer <this>", or a signed-in user holding the
+# `core.view_metrics` permission (platform operators; superusers hold every permission).
 ORDERFLOW_METRICS_TOKEN = env("ORDERFLOW_METRICS_TOKEN", default="")
 # A refund PROCESSING longer than this is listed for the operator as stuck.
 ORDERFLOW_REFUND_STUCK_SECONDS = env.int("ORDERFLOW_REFUND_STUCK_SECONDS", default=30 * 60)

@@ -1,5 +1,5 @@
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, REDIS_URL, env
+from config.settings.base import DATABASES, REDIS_URL, SIMPLE_JWT, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run tasks inside the test (after the test's commit callbacks); the integration
@@ -9,8 +9,14 @@ if not REDIS_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Test values of their own (not the local ones): servers that tests start under production
+# settings are handed these, so that tokens made here verify there.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="orderflow-test-secret-key-" + "t35t-" * 8)
+ORDERFLOW_JWT_SIGNING_KEY = env("ORDERFLOW_JWT_SIGNING_KEY", default="orderflow-test-jwt-signing-key-" + "jw7-" * 8)
+SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": ORDERFLOW_JWT_SIGNING_KEY}
 ORDERFLOW_OTP_SECRET = "test-otp-secret"
 ORDERFLOW_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
+ORDERFLOW_PAYMONGO_WEBHOOK_SECRET = ORDERFLOW_PAYMENT_WEBHOOK_SECRET
 ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS = 0.0
 ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE = 0.0
 # Tests deliver webhooks to receivers on loopback, quickly.

@@ -1,5 +1,7 @@
 """Production settings, for real: static files collected as the image collects them, a daphne
-process with DEBUG off, and `manage.py check --deploy` with nothing to say."""
+process with DEBUG off, and `manage.py check --deploy` with nothing to say. The server listens on
+127.0.0.1, where the trusted proxy (nginx) would connect from: its X-Forwarded-Proto counts, a
+client's from another address does not."""
 
 import os
 import re
@@ -11,6 +13,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from requests.adapters import HTTPAdapter
 
 from tests.factories import UserFactory
 from tests.tracking.live import ROOT, ServerProcess
@@ -29,6 +32,8 @@ def production_environment(static_root) -> dict:
     return {
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "production-test-" + "k3y-" * 12,
+        "ORDERFLOW_JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
         "ORDERFLOW_OTP_SECRET": "production-test-otp-secret",
         "ORDERFLOW_PAYMENT_WEBHOOK_SECRET": "production-test-webhook-secret",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -181,3 +186,47 @@ def test_errors_from_every_layer_are_problem_json(server):
         timeout=10,
     )
     problem(multipart, 400, "bad_request")
+
+
+class FromAddress(HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def test_x_forwarded_proto_counts_from_the_trusted_proxy_only(server):
+    stranger = requests.Session()
+    stranger.mount("http://", FromAddress("127.0.0.2"))
+
+    from_proxy = requests.get(f"{server.http}/admin/login/", headers=HTTPS, allow_redirects=False, timeout=10)
+    forged = stranger.get(f"{server.http}/admin/login/", headers=HTTPS, allow_redirects=False, timeout=10)
+
+    assert from_proxy.status_code == 200 and "Strict-Transport-Security" in from_proxy.headers
+    assert forged.status_code == 301 and "Strict-Transport-Security" not in forged.headers
+
+
+@pytest.mark.parametrize("origin, status", [("https://shop.example.com", 200), ("https://evil.example.net", 403)])
+def test_an_https_form_post_from_a_trusted_origin_passes_the_csrf_check(server, origin, status):
+    page = requests.get(f"{server.http}/login/", headers=HTTPS, timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+    posted = requests.post(
+        f"{server.http}/login/",
+        data={"csrfmiddlewaretoken": token, "username": "nobody", "password": "wrong-password"},
+        headers={**HTTPS, "Origin": origin},
+        cookies={"csrftoken": page.cookies["csrftoken"]},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+    assert posted.status_code == status, posted.text[:500]
+
+
+def test_the_api_docs_are_for_staff_by_default(server):
+    for path in ("/api/schema/", "/api/docs/"):
+        response = requests.get(f"{server.http}{path}", headers=HTTPS, timeout=10)
+        assert response.status_code == 401, (path, response.status_code)

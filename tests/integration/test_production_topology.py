@@ -57,7 +57,8 @@ def topology():
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
-        DJANGO_SECRET_KEY=settings.SECRET_KEY,  # tokens made by this process must verify there
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
+        ORDERFLOW_JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],  # tokens made here must verify there
         ORDERFLOW_OTP_SECRET="topology-test-otp-secret",
         ORDERFLOW_PAYMENT_WEBHOOK_SECRET="topology-test-webhook-secret",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,10 +42,22 @@ def test_metrics_are_not_public(client, customer):
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
 
-def test_staff_and_the_scraper_token_may_read_them(client):
+def test_operators_and_the_scraper_token_may_read_them(client):
     assert client.get("/metrics", **TOKEN).status_code == 200
-    client.force_login(UserFactory(username="ops", is_staff=True))
+    operator = UserFactory(username="ops")
+    operator.user_permissions.add(Permission.objects.get(codename="view_metrics", content_type__app_label="core"))
+    client.force_login(operator)
     assert client.get("/metrics").status_code == 200
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    assert client.get("/metrics").status_code == 200
+
+
+def test_restaurant_staff_may_not_read_them(client, staff_user):
+    staff_user.is_staff = True  # staff use the admin
+    staff_user.save()
+    client.force_login(staff_user)
+    refused = client.get("/metrics")
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
 
 def test_no_token_configured_lets_no_scraper_in(client, settings):

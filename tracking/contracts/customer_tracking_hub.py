@@ -25,15 +25,16 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from core.auth_tokens import CredentialsJWTAuthentication
 from orders.models import Order
-from tracking.auth import query_param, user_for_token
+from tracking.auth import query_param, token_user_and_expiry
 from tracking.consumers import LiveConsumer, get_order_watch
 from tracking.contracts.customer_tracking import READERS, STATUSES
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
+from tracking.selectors import order_watch_holds
 
 RECORD_SEPARATOR = "\x1e"
 HUB_PATH = "hubs/customer-orders"
@@ -70,7 +71,7 @@ def _negotiate_user(request):
     """The user of a negotiate request: a Bearer token or `access_token`, else the session."""
     token = _bearer(request.headers.get("Authorization")) or request.GET.get("access_token")
     if token:
-        authentication = JWTAuthentication()
+        authentication = CredentialsJWTAuthentication()
         try:
             return authentication.get_user(authentication.get_validated_token(token))
         except (InvalidToken, TokenError, AuthenticationFailed):
@@ -155,7 +156,12 @@ class CustomerOrdersHub(LiveConsumer):
         self.buffer = ""
         headers = dict(self.scope.get("headers") or [])
         token = query_param(self.scope, "access_token") or _bearer(headers.get(b"authorization", b"").decode("latin1"))
-        user = await user_for_token(token) if token else self.scope.get("user")
+        if token:
+            # The socket closes when the token expires (LiveConsumer's re-check): clients
+            # reconnect with a fresh one from their accessTokenFactory.
+            user, self.scope["token_expires_at"] = await token_user_and_expiry(token)
+        else:
+            user = self.scope.get("user")
         if user is None or not user.is_authenticated or connection_user_id(query_param(self.scope, "id")) != user.pk:
             # Refused before the upgrade, as a hub that requires authorization answers (HTTP 403).
             return await self.close()
@@ -261,6 +267,16 @@ class CustomerOrdersHub(LiveConsumer):
         # What committed between the snapshot and joining the group is sent now.
         await self.send_events(await self.sequences.catch_up(order_id))
         return None
+
+    async def access_lost(self) -> int | None:
+        for order_id in list(self.subscriptions):
+            if not await database_sync_to_async(order_watch_holds)(user=self.user, order_id=order_id):
+                await self.unsubscribe(order_id)
+        return None
+
+    async def end_access(self, code: int) -> None:
+        await self.send_record({"type": CLOSE, "error": "The sign-in has ended.", "allowReconnect": True})
+        await self.close(code=code)
 
     async def unsubscribe(self, order_id: str) -> str | None:
         if self.subscriptions.pop(order_id, None) is not None or order_id in self.sequences:
