@@ -37,6 +37,7 @@ from delivery.models import CourierLocation, CourierOffer, CourierProfile, Hando
 from delivery.signals import handoff_code_resent
 from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
 from orders.selectors import (
+    courier_within_reach,
     order_get_visible,
     order_is_claimable,
     orders_available_to_couriers,
@@ -252,6 +253,33 @@ def _lock_for_assignment(*, actor: Actor, order_id: Any, asked_at: datetime) -> 
     return order
 
 
+def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: Actor) -> None:
+    """A courier claims only orders within the dispatch radius of their last position, and nobody
+    gives a courier more than ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS at once. The courier's profile
+    is locked (after the order, as everywhere) so that two claims at once cannot both pass."""
+    profile = CourierProfile.objects.select_for_update().get(user=courier)
+    if actor.role == ActorRole.COURIER:
+        position = (profile.latitude, profile.longitude)
+        if profile.latitude is None or profile.longitude is None:
+            raise Conflict("Report your position before claiming an order.", code="courier_position_unknown")
+        if not courier_within_reach(order=order, position=position):
+            radius = settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
+            raise Conflict(
+                f"This order's restaurant is further than {radius:g} km from your last position.",
+                code="courier_too_far",
+                radius_km=radius,
+            )
+    limit = settings.ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS
+    active = Order.objects.filter(courier=courier, status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)).count()
+    if active >= limit:
+        raise Conflict(
+            f"A courier has at most {limit} active orders at once; deliver one first.",
+            code="courier_at_capacity",
+            active_orders=active,
+            limit=limit,
+        )
+
+
 def order_assign_courier(
     *, order_id: Any, courier: AbstractBaseUser, actor: Actor, asked_at: datetime | None = None
 ) -> Order:
@@ -279,6 +307,7 @@ def order_assign_courier(
             raise InvalidTransition(
                 f"An order that is {order.status} cannot be given to a courier.", current_status=order.status
             )
+        _check_courier_may_take(order=order, courier=courier, actor=actor)
         order.courier = courier
         order.delivery_status = DeliveryStatus.ASSIGNED
         event_record(

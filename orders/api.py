@@ -29,6 +29,7 @@ from orders.models import Order, OrderStatus
 from orders.polling import PollJWTAuthentication, order_status_for_poll, status_etag, status_response_from_snapshot
 from orders.selectors import (
     OrderAccess,
+    courier_preview_unless_delivering,
     order_access,
     order_detail,
     order_with_events,
@@ -37,6 +38,7 @@ from orders.selectors import (
 )
 from orders.serializers import (
     INCLUDE_PATTERN,
+    CourierOrderPreviewSerializer,
     DetailQuerySerializer,
     HistorySerializer,
     OrderActionResponseSerializer,
@@ -133,6 +135,9 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     def _detail(self, request, access: OrderAccess) -> Response:
         include = validated(DetailQuerySerializer, request.query_params).get("include", ())
         order = order_detail(actor=access.actor, order_id=access.order_id, include=include)
+        preview = courier_preview_unless_delivering(actor=access.actor, order=order)
+        if preview is not None:
+            return Response(CourierOrderPreviewSerializer(preview).data)
         context = {"include": include, "role": access.actor.role, "request": request}
         return Response(OrderDetailSerializer(order, context=context).data)
 
@@ -145,6 +150,10 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
             ),
         ],
         responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
+        description=(
+            "A courier sees an order in full only while they deliver it; before that (an order they may "
+            "claim) and after it ends for them, the preview of `GET /api/orders/available/`."
+        ),
     )
     def retrieve(self, request, pk=None):
         return self._detail(request, order_access(user=request.user, order_id=pk))
@@ -225,7 +234,8 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     def history(self, request, pk=None):
         query_params_check(request.query_params, ())
         access = order_access(user=request.user, order_id=pk)
-        return Response(HistorySerializer(order_with_events(actor=access.actor, order_id=access.order_id)).data)
+        order = order_with_events(actor=access.actor, order_id=access.order_id)
+        return Response(HistorySerializer(order, context={"actor": access.actor}).data)
 
     # ------------------------------------------------------------ customer
 

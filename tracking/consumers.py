@@ -36,6 +36,7 @@ from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, 
 from tracking.payloads import payload_is_final
 from tracking.selectors import (
     OrderWatch,
+    courier_available_frame,
     courier_board,
     order_watch,
     restaurant_may_watch,
@@ -377,8 +378,10 @@ class CourierConsumer(LiveConsumer):
     Sends a `snapshot` (`assigned`: their active orders; `available`: orders any courier may
     claim; `offers`: offers made to them), then `event` for every change to their orders,
     `available` for each event of an order any courier may claim (confirmed, preparing or
-    ready, no courier yet), `unavailable` when such an order leaves that list (another courier
-    claimed it, it was cancelled), and `offer` when an order is offered to them or their offer
+    ready, no courier yet) while they are online and the restaurant within the dispatch radius,
+    with `order`: the restaurant, the drop-off area, distances and pay, never the customer;
+    `unavailable` when such an order leaves that list (another courier claimed it, it was
+    cancelled), and `offer` when an order is offered to them or their offer
     closes (`state`: pending, accepted, declined, expired, withdrawn). The courier may send
     `{"action": "location", "latitude": .., "longitude": ..}`, like `POST /api/delivery/location/`.
     """
@@ -409,8 +412,13 @@ class CourierConsumer(LiveConsumer):
         await self.send_events(await self.sequences.admit(payload))
 
     async def order_available(self, message):
+        # Only couriers online and within reach hear of it, with the distance from them.
+        preview = await database_sync_to_async(courier_available_frame)(courier=self.user, preview=message["order"])
+        if preview is None:
+            return
         # The list of claimable orders only needs the newest state: late copies are dropped.
-        await self.send_events(await self.available.admit(message["event"], fill_gaps=False), kind="available")
+        for payload in await self.available.admit(message["event"], fill_gaps=False):
+            await self.send_json({"type": "available", **payload, "order": preview})
 
     async def order_unavailable(self, message):
         if message.get("courier_id") == self.user.pk:

@@ -409,8 +409,15 @@ ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS = env.int("ORDERFLOW_REFUND_STALE_PROC
 # ---------------------------------------------------------------- courier offers
 # How long an offered courier has to accept before the order is offered to the next one.
 ORDERFLOW_COURIER_OFFER_SECONDS = env.int("ORDERFLOW_COURIER_OFFER_SECONDS", default=60)
-# Couriers further than this from the restaurant are not offered the order.
+# Couriers further than this from the restaurant are not offered (or given) the order.
 ORDERFLOW_COURIER_OFFER_RADIUS_KM = env.float("ORDERFLOW_COURIER_OFFER_RADIUS_KM", default=15.0)
+# The dispatch radius for couriers' own claims: further than this from the restaurant, a courier
+# does not see the order among the available ones (REST and ws/courier/) and may not claim it.
+ORDERFLOW_COURIER_CLAIM_RADIUS_KM = env.float(
+    "ORDERFLOW_COURIER_CLAIM_RADIUS_KM", default=ORDERFLOW_COURIER_OFFER_RADIUS_KM
+)
+# Orders one courier may have at once (assigned, not yet delivered).
+ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS = env.int("ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS", default=2)
 # How a confirmed delivery order gets its courier: `auto` assigns the nearest free online courier
 # at once (the order-process API's behaviour); `offers` offers it to one courier at a time.
 ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto")
