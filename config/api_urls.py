@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from config.tokens import TokenObtainView, TokenRefreshInputView
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
-from notifications.api import NotificationPreferenceView
+from notifications.api import NotificationPreferenceView, PhoneCodeSendView, PhoneCodeVerifyView
 from orders.api import OrderViewSet
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
 from tracking.api import TrackedOrderEventsView, TrackedOrderStatusView, TrackedOrderView, TrackingLinkView
@@ -26,6 +26,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
+    path("notifications/phone/send-code/", PhoneCodeSendView.as_view(), name="phone-code-send"),
+    path("notifications/phone/verify/", PhoneCodeVerifyView.as_view(), name="phone-code-verify"),
     path("orders/<str:pk>/tracking-link/", TrackingLinkView.as_view(), name="order-tracking-link"),
     path("track/<str:token>/", TrackedOrderView.as_view(), name="tracked-order"),
     path("track/<str:token>/status/", TrackedOrderStatusView.as_view(), name="tracked-order-status"),

@@ -120,13 +120,17 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
 
     @extend_schema(
         summary="Place an order",
+        description=(
+            "At most `ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR` orders per customer in any hour: beyond it, 429 "
+            "`order_rate_limited` with `Retry-After`."
+        ),
         request=OrderPlaceSerializer,
-        responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422)},
+        responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422, 429)},
         parameters=[IDEMPOTENCY_KEY],
     )
     def create(self, request):
         data = validated(OrderPlaceSerializer, request.data)
-        order = order_place(customer=request.user, **order_place_arguments(data))
+        order = order_place(customer=request.user, rate_limited=True, **order_place_arguments(data))
         detail = order_detail(actor=Actor.customer(request.user), order_id=order.pk)
         context = {"include": (), "role": ActorRole.CUSTOMER, "request": request}
         body = OrderDetailSerializer(detail, context=context).data

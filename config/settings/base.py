@@ -375,6 +375,9 @@ ORDERFLOW_PICKUP_TIMEOUT_SECONDS = env.int("ORDERFLOW_PICKUP_TIMEOUT_SECONDS", d
 ORDERFLOW_COLLECTION_TIMEOUT_SECONDS = env.int("ORDERFLOW_COLLECTION_TIMEOUT_SECONDS", default=60 * 60)
 ORDERFLOW_RETURN_WINDOW_SECONDS = env.int("ORDERFLOW_RETURN_WINDOW_SECONDS", default=48 * 60 * 60)
 
+# Orders one customer may place through the API in any hour (then 429 order_rate_limited).
+ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR = env.int("ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR", default=20)
+
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
@@ -486,6 +489,14 @@ ORDERFLOW_SMS_PROVIDER = env("ORDERFLOW_SMS_PROVIDER", default="simulated")
 ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS", default=0.1)
 ORDERFLOW_SIMULATED_SMS_FAILURE_RATE = env.float("ORDERFLOW_SIMULATED_SMS_FAILURE_RATE", default=0.0)
 ORDERFLOW_NOTIFICATION_CHANNELS: dict[str, str] = {}
+# Text messages in any hour, per user and per phone number; beyond them a message is not sent
+# (counted in /metrics as orderflow_sms_refused_total) and a code asked for is refused with 429.
+ORDERFLOW_SMS_PER_USER_PER_HOUR = env.int("ORDERFLOW_SMS_PER_USER_PER_HOUR", default=10)
+ORDERFLOW_SMS_PER_NUMBER_PER_HOUR = env.int("ORDERFLOW_SMS_PER_NUMBER_PER_HOUR", default=10)
+# A phone number's verification code: how long it lasts, wrong tries, and the wait between two sends.
+ORDERFLOW_PHONE_CODE_TTL_SECONDS = env.int("ORDERFLOW_PHONE_CODE_TTL_SECONDS", default=10 * 60)
+ORDERFLOW_PHONE_CODE_MAX_ATTEMPTS = env.int("ORDERFLOW_PHONE_CODE_MAX_ATTEMPTS", default=5)
+ORDERFLOW_PHONE_CODE_RESEND_SECONDS = env.int("ORDERFLOW_PHONE_CODE_RESEND_SECONDS", default=60)
 ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = env.int("ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS", default=6)
 # A message being sent is leased this long; a worker that dies leaves the lease to run out.
 ORDERFLOW_NOTIFICATION_LEASE_SECONDS = env.float("ORDERFLOW_NOTIFICATION_LEASE_SECONDS", default=60.0)
