@@ -8,6 +8,7 @@ from config.tokens import TokenObtainView, TokenRefreshInputView
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
 from notifications.api import NotificationPreferenceView, PhoneCodeSendView, PhoneCodeVerifyView
 from orders.api import OrderViewSet
+from privacy.api import MeView, MyDataExportView
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
 from tracking.api import TrackedOrderEventsView, TrackedOrderStatusView, TrackedOrderView, TrackingLinkView
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshInputView.as_view(), name="token-refresh"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    path("me/", MeView.as_view(), name="me"),
+    path("me/export/", MyDataExportView.as_view(), name="me-export"),
     path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
     path("notifications/phone/send-code/", PhoneCodeSendView.as_view(), name="phone-code-send"),
     path("notifications/phone/verify/", PhoneCodeVerifyView.as_view(), name="phone-code-verify"),

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "payments",
     # Above all of them: webhooks, notifications and the counters behind /metrics.
     "notifications",
+    # Above every domain app: export, erasure and retention of personal data.
+    "privacy",
     "pages",
 ]
 
@@ -506,6 +508,32 @@ ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.float(
 )
 # Who is told when a webhook endpoint is paused; empty: every active superuser with an email address.
 ORDERFLOW_OPERATOR_EMAILS = env.list("ORDERFLOW_OPERATOR_EMAILS", default=[])
+
+# ---------------------------------------------------------------- personal data (privacy/, README "Personal data")
+# Each limit is enforced in batches by the hourly beat task privacy.tasks.retention_enforce_task.
+# Courier position samples are deleted after this many days (a disputed delivery's track is kept).
+ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS = env.int("ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS", default=30)
+# A public tracking link stops (410 Gone) this long after its order ended.
+ORDERFLOW_TRACKING_LINK_HOURS_AFTER_END = env.int("ORDERFLOW_TRACKING_LINK_HOURS_AFTER_END", default=24)
+# ... and the hash that makes it answer 410 rather than 404 is forgotten after this many days.
+ORDERFLOW_RETENTION_EXPIRED_LINKS_DAYS = env.int("ORDERFLOW_RETENTION_EXPIRED_LINKS_DAYS", default=90)
+# A payment provider's event is reduced to the fields the service reads after this many hours.
+ORDERFLOW_RETENTION_PAYMENT_PAYLOAD_HOURS = env.int("ORDERFLOW_RETENTION_PAYMENT_PAYLOAD_HOURS", default=24)
+# Codes are masked in sent text messages (the SMS provider's books) this many minutes after sending.
+ORDERFLOW_RETENTION_SENT_CODES_MINUTES = env.int("ORDERFLOW_RETENTION_SENT_CODES_MINUTES", default=0)
+# Sent (or given up) notifications, with their recipients and bodies, are deleted after this many days.
+ORDERFLOW_RETENTION_NOTIFICATIONS_DAYS = env.int("ORDERFLOW_RETENTION_NOTIFICATIONS_DAYS", default=90)
+# Finished webhook deliveries and their attempt logs are deleted after this many days.
+ORDERFLOW_RETENTION_WEBHOOK_LOGS_DAYS = env.int("ORDERFLOW_RETENTION_WEBHOOK_LOGS_DAYS", default=30)
+# Rows one retention step handles per transaction; one run stops taking batches after the budget.
+ORDERFLOW_RETENTION_BATCH_SIZE = env.int("ORDERFLOW_RETENTION_BATCH_SIZE", default=1000)
+ORDERFLOW_RETENTION_BUDGET_SECONDS = env.float("ORDERFLOW_RETENTION_BUDGET_SECONDS", default=90.0)
+ORDERFLOW_RETENTION_INTERVAL_SECONDS = env.float("ORDERFLOW_RETENTION_INTERVAL_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.retention_enforce_task",
+    "schedule": ORDERFLOW_RETENTION_INTERVAL_SECONDS,
+    "options": {"expires": ORDERFLOW_RETENTION_INTERVAL_SECONDS},
+}
 
 # ---------------------------------------------------------------- operations
 # /metrics answers a request carrying "Authorization: Bearer <this>", or a signed-in staff user.
