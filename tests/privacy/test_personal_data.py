@@ -21,7 +21,7 @@ from privacy.models import PrivacyAuditRecord
 from tests.api.support import code, order_body
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 S = OrderStatus
 FIRST, LAST = "Zebediah", "Quillfeather"
