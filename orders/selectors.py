@@ -199,6 +199,15 @@ def orders_related_to(*, user) -> QuerySet[Order]:
     )
 
 
+def orders_showing_customer_to(*, user) -> QuerySet[Order]:
+    """`orders_related_to`, less the deliveries that have ended for their courier: for lists that
+    show the customer's name and address (see `courier_sees_drop_off`)."""
+    ended_delivery = (
+        Q(courier_id=user.pk) & ~Q(customer_id=user.pk) & ~Q(status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES))
+    )
+    return orders_related_to(user=user).exclude(ended_delivery)
+
+
 # ---------------------------------------------------------------- shapes for lists and detail
 
 
@@ -344,8 +353,9 @@ def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict | N
     return order_preview_for_courier(order=order, position=position)
 
 
-def courier_sees_customer_events(*, actor: Actor, order: Order) -> bool:
-    """Whether the history shows `actor` who the customer is (names on the customer's own events)."""
+def actor_sees_customer(*, actor: Actor, order: Order) -> bool:
+    """Whether `actor` is shown who the customer is and where the order goes: everyone the order is
+    visible to, except a courier who does not (or no longer) deliver it."""
     return actor.role != ActorRole.COURIER or courier_sees_drop_off(order=order, user_id=actor.user_id)
 
 

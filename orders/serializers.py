@@ -23,8 +23,8 @@ from orders.models import (
 )
 from orders.selectors import (
     DETAIL_INCLUDES,
+    actor_sees_customer,
     courier_position,
-    courier_sees_customer_events,
     courier_sees_drop_off,
 )
 from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
@@ -472,7 +472,7 @@ class HistorySerializer(serializers.Serializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         actor = self.context.get("actor")
-        if actor is not None and not courier_sees_customer_events(actor=actor, order=instance):
+        if actor is not None and not actor_sees_customer(actor=actor, order=instance):
             # A courier who does not (or no longer) deliver the order is not told who ordered it.
             for entry, event in zip(data["history"], instance.events.all(), strict=True):
                 if event.actor_role == ActorRole.CUSTOMER:
