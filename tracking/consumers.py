@@ -33,7 +33,7 @@ from delivery.services import courier_record_location
 from orders.services.deadlines import order_enforce_deadline
 from tracking.auth import query_param
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
-from tracking.payloads import payload_is_final
+from tracking.payloads import courier_event_payload, payload_is_final
 from tracking.selectors import (
     OrderWatch,
     courier_available_frame,
@@ -214,7 +214,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_events(self, payloads: list[dict], kind: str = "event") -> None:
         for payload in payloads:
-            await self.send_json({"type": kind, **payload})
+            await self.send_json({"type": kind, **self.shown(payload)})
+
+    def shown(self, payload: dict) -> dict:
+        """An event as this socket's user may see it."""
+        return payload
 
     async def order_location(self, message):
         location = message["location"]
@@ -253,6 +257,9 @@ class OrderConsumer(LiveConsumer):
         await self.send_events(replay)
         if payload_is_final(replay[-1] if replay else access.snapshot):
             await self.close(code=CLOSE_FINAL)
+
+    def shown(self, payload: dict) -> dict:
+        return courier_event_payload(payload) if self.actor.role == ActorRole.COURIER else payload
 
     async def order_event(self, message):
         if self.closing:
@@ -333,6 +340,10 @@ class OrdersHubConsumer(LiveConsumer):
         await self.leave(order_group(order_id))
         await self.send_json({"type": "unsubscribed", "order_id": order_id, "reason": reason})
 
+    def shown(self, payload: dict) -> dict:
+        actor = self.actors.get(payload.get("order_id"))
+        return courier_event_payload(payload) if actor is not None and actor.role == ActorRole.COURIER else payload
+
     async def order_event(self, message):
         payload = message["event"]
         order_id = payload["order_id"]
@@ -402,6 +413,9 @@ class CourierConsumer(LiveConsumer):
         for order in board["available"]:
             self.available.start(order["order_id"], order["sequence"])
         await self.send_json({"type": "snapshot", **board})
+
+    def shown(self, payload: dict) -> dict:
+        return courier_event_payload(payload)
 
     async def order_event(self, message):
         payload = message["event"]

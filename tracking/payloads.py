@@ -52,6 +52,14 @@ def available_event_payload(payload: dict) -> dict:
     return {key: value for key, value in payload.items() if key not in _NOT_FOR_OTHER_COURIERS}
 
 
+def courier_event_payload(payload: dict) -> dict:
+    """An event as a courier's socket shows it: a change the customer made does not name them or
+    carry their words (the courier delivering the order reads the customer's name in its detail)."""
+    if payload.get("actor_role") != "customer":
+        return payload
+    return {**payload, "updated_by": "Customer", "reason": "", "metadata": {}}
+
+
 def payload_is_final(payload: dict) -> bool:
     """order_is_final for a snapshot (status_payload) or the last event sent (event_payload)."""
     status = payload["new_status"] if "new_status" in payload else payload["status"]

@@ -93,3 +93,25 @@ async def test_an_offline_courier_socket_gets_no_available_frame_at_all(
         await db(step)(placed.pk, staff_user)
     assert [m for m in await receive_all(socket) if m["type"] == "available"] == []
     await socket.disconnect()
+
+
+@run_async
+async def test_an_orders_socket_does_not_name_the_customer_to_a_courier(placed, customer, staff_user, courier_user):
+    await db(lifecycle.confirm)(placed.pk, staff_user)
+    for path in (f"ws/orders/{placed.pk}/?after=0",):
+        socket = await open_socket(path, courier_user)
+        messages = await receive_all(socket)
+        placed_event = next(m for m in messages if m.get("event_type") == "order.placed")
+        assert placed_event["updated_by"] == "Customer" and placed_event["actor_role"] == "customer"
+        assert "Alicia" not in json.dumps(messages) and "Vandersloot" not in json.dumps(messages)
+        await socket.disconnect()
+    hub = await open_socket("ws/orders/", courier_user)
+    await hub.send_json_to({"action": "subscribe", "order_id": str(placed.pk), "after": 0})
+    messages = await receive_all(hub)
+    assert any(m.get("event_type") == "order.placed" for m in messages)
+    assert "Alicia" not in json.dumps(messages)
+    await hub.disconnect()
+    # The customer's own socket still names them.
+    own = await open_socket(f"ws/orders/{placed.pk}/?after=0", customer)
+    assert "Alicia Vandersloot" in json.dumps(await receive_all(own))
+    await own.disconnect()
