@@ -203,3 +203,17 @@ def test_codes_in_sent_texts_are_masked_and_old_messages_go():
     assert "482913" not in stored[0] and "007311" not in stored[1]
     assert stored[2] == texts[2]
     assert not Notification.objects.filter(pk=ancient.pk).exists()
+
+
+def test_an_admin_opens_and_resolves_a_dispute(client, admin_user, customer, menu):
+    order = place(customer, menu)
+    client.force_login(admin_user)
+    added = client.post(
+        "/admin/delivery/deliverydispute/add/", {"order": order.pk, "reason": "The customer says it never came"}
+    )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    dispute = order.delivery_dispute
+    assert dispute.opened_by == admin_user and dispute.resolved_at is None
+    client.post("/admin/delivery/deliverydispute/", {"action": "resolve", "_selected_action": [dispute.pk]})
+    dispute.refresh_from_db()
+    assert dispute.resolved_at is not None
