@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status as http
 
 from core.actors import Actor, ActorRole
 from core.errors import ApplicationError, Forbidden, NotFound
-from orders.models import ExpiredTrackingLink, Order, new_tracking_token
+from orders.models import ExpiredTrackingLink, Order, OrderStatus, new_tracking_token
 from orders.selectors import order_get_visible
-from orders.transitions import ACTIVE_STATUSES, order_is_final
+from orders.transitions import REFUNDABLE_STATUSES, SETTLED_REFUND_STATUSES, TERMINAL_STATUSES, order_is_final
 
 # What a token can look like (URL-safe base64); anything else is not ours and is never queried.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,43}")
@@ -45,10 +46,16 @@ def _link_lifetime() -> timedelta:
     return timedelta(hours=settings.ORDERFLOW_TRACKING_LINK_HOURS_AFTER_END)
 
 
+def order_ended_at(order: Order) -> datetime:
+    """When an ended order ended: delivered (or collected), else cancelled, else its last change
+    (a refund completed after a rejection)."""
+    return min(moment for moment in (order.delivered_at, order.cancelled_at, order.updated_at) if moment is not None)
+
+
 def tracking_link_has_expired(order: Order, now: datetime) -> bool:
     """Whether the order ended (nothing more will happen to it) long enough ago for its link to stop."""
     ended = order_is_final(status=order.status, refund_status=order.refund_status)
-    return ended and order.updated_at + _link_lifetime() <= now
+    return ended and order_ended_at(order) + _link_lifetime() <= now
 
 
 def _token_hash(token: str) -> str:
@@ -84,10 +91,18 @@ def tracking_links_expire(*, now: datetime | None = None, limit: int = 1000) -> 
     with transaction.atomic():
         candidates = list(
             Order.objects.select_for_update(skip_locked=True)
-            .filter(tracking_token__isnull=False, updated_at__lte=ended_before)
-            .exclude(status__in=ACTIVE_STATUSES)
+            .filter(tracking_token__isnull=False)
+            .filter(
+                Q(updated_at__lte=ended_before) | Q(delivered_at__lte=ended_before) | Q(cancelled_at__lte=ended_before)
+            )
+            .filter(
+                Q(status__in=(*TERMINAL_STATUSES, OrderStatus.DELIVERED))
+                | Q(status__in=REFUNDABLE_STATUSES, refund_status__in=SETTLED_REFUND_STATUSES)
+            )
             .order_by("updated_at")
-            .only("pk", "status", "refund_status", "updated_at", "tracking_token")[:limit]
+            .only("pk", "status", "refund_status", "updated_at", "delivered_at", "cancelled_at", "tracking_token")[
+                :limit
+            ]
         )
         expired = [order for order in candidates if tracking_link_has_expired(order, now)]
         ExpiredTrackingLink.objects.bulk_create(

@@ -103,6 +103,10 @@ def test_a_tracking_link_past_its_age_answers_410(client, customer, menu):
     assert client.get(f"/track/{old_token}/", HTTP_ACCEPT="application/json").json()["code"] == "tracking_link_expired"
 
     assert client.get(f"/api/track/{ended_recently.tracking_token}/").status_code == 200
+    # An order ends when it is delivered, whatever changed on it since.
+    Order.objects.filter(pk=ended_recently.pk).update(delivered_at=timezone.now() - timedelta(hours=hours + 1))
+    assert client.get(f"/api/track/{ended_recently.tracking_token}/").status_code == 410
+    Order.objects.filter(pk=ended_recently.pk).update(delivered_at=timezone.now())
     assert client.get(f"/api/track/{still_going.tracking_token}/").status_code == 200
     assert client.get("/api/track/not-a-token-anyone-has/").status_code == 404
 
