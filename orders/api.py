@@ -10,7 +10,7 @@ serializer and calls one service.
 from django.http import HttpResponse, HttpResponseNotModified
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -54,6 +54,14 @@ from orders.services.placing import order_place
 from orders.services.transitions import TransitionResult, order_cancel, order_transition
 
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+
+
+# What `GET /api/orders/{id}/` answers: the order in full, or (a courier not delivering it) its preview.
+ORDER_OR_PREVIEW = PolymorphicProxySerializer(
+    component_name="OrderDetailOrCourierPreview",
+    serializers=[OrderDetailSerializer, CourierOrderPreviewSerializer],
+    resource_type_field_name=None,
+)
 
 
 def action_response(result: TransitionResult, message: str, **extra) -> Response:
@@ -153,7 +161,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
                 "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
             ),
         ],
-        responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
+        responses={200: ORDER_OR_PREVIEW, **problems(400, *READ_PROBLEMS)},
         description=(
             "A courier sees an order in full only while they deliver it; before that (an order they may "
             "claim) and after it ends for them, the preview of `GET /api/orders/available/`."
@@ -170,7 +178,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
                 "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
             ),
         ],
-        responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
+        responses={200: ORDER_OR_PREVIEW, **problems(400, *READ_PROBLEMS)},
     )
     @action(detail=False, methods=["get"], url_path=r"number/(?P<order_number>[^/]+)")
     def by_number(self, request, order_number=None):

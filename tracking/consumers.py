@@ -438,8 +438,8 @@ class CourierConsumer(LiveConsumer):
         if message.get("courier_id") == self.user.pk:
             return  # claimed by this courier: the `order.assigned` event says so
         last = self.available.last(message["order_id"])
-        if last is not None and message["sequence"] <= last:
-            return
+        if last is None or message["sequence"] <= last:
+            return  # never listed for this courier (offline, out of reach), or already withdrawn
         self.available.forget(message["order_id"])
         await self.send_json(
             {
