@@ -8,8 +8,9 @@ from rest_framework.routers import SimpleRouter
 
 from config.tokens import SignOutView, TokenObtainView, TokenRefreshInputView
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
-from notifications.api import NotificationPreferenceView
+from notifications.api import NotificationPreferenceView, PhoneCodeSendView, PhoneCodeVerifyView
 from orders.api import OrderViewSet
+from privacy.api import MeView, MyDataExportView
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
 from tracking.api import TrackedOrderEventsView, TrackedOrderStatusView, TrackedOrderView, TrackingLinkView
 
@@ -41,7 +42,11 @@ urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshInputView.as_view(), name="token-refresh"),
     path("auth/logout/", SignOutView.as_view(), name="sign-out"),
+    path("me/", MeView.as_view(), name="me"),
+    path("me/export/", MyDataExportView.as_view(), name="me-export"),
     path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
+    path("notifications/phone/send-code/", PhoneCodeSendView.as_view(), name="phone-code-send"),
+    path("notifications/phone/verify/", PhoneCodeVerifyView.as_view(), name="phone-code-verify"),
     path("orders/<str:pk>/tracking-link/", TrackingLinkView.as_view(), name="order-tracking-link"),
     path("track/<str:token>/", TrackedOrderView.as_view(), name="tracked-order"),
     path("track/<str:token>/status/", TrackedOrderStatusView.as_view(), name="tracked-order-status"),

@@ -74,3 +74,9 @@ def idempotency_purge_expired(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.ORDERFLOW_IDEMPOTENCY_TTL_SECONDS)
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
     return deleted
+
+
+def idempotency_records_forget(*, user_id) -> int:
+    """Forget the answers kept for the user's Idempotency-Keys (they may hold personal data)."""
+    deleted, _ = IdempotencyRecord.objects.filter(user_id=user_id).delete()
+    return deleted

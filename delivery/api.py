@@ -4,7 +4,7 @@ offers, claiming, picking up and delivering orders; and the handoff codes and ET
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -21,7 +21,12 @@ from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problem
 from core.throttling import CodeGuessLimitMixin
 from delivery.models import CourierOffer
 from delivery.permissions import IsCourier
-from delivery.selectors import courier_last_position, courier_offers_open, order_eta
+from delivery.selectors import (
+    courier_last_position,
+    courier_offers_open,
+    offer_order_preview,
+    order_eta,
+)
 from delivery.serializers import (
     AvailabilityResponseSerializer,
     AvailabilitySerializer,
@@ -48,8 +53,15 @@ from delivery.services import (
 )
 from orders.api import action_response
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus
-from orders.selectors import OrderAccess, order_access, order_for_eta, orders_available_for_courier
-from orders.serializers import OrderActionResponseSerializer, OtpEntrySerializer
+from orders.selectors import (
+    OrderAccess,
+    courier_preview_unless_delivering,
+    order_access,
+    order_for_eta,
+    order_preview_for_courier,
+    orders_available_for_courier,
+)
+from orders.serializers import CourierOrderPreviewSerializer, OrderActionResponseSerializer, OtpEntrySerializer
 from orders.services.transitions import order_transition
 
 # Most offers GET /api/delivery/offers/ lists; a courier has at most one open offer at a time.
@@ -75,6 +87,7 @@ class CourierOfferSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     restaurant_name = serializers.CharField(source="order.restaurant.name", read_only=True)
     distance_km = serializers.FloatField(read_only=True)
+    order = serializers.SerializerMethodField(help_text="The order as couriers see it before they have it.")
 
     class Meta:
         model = CourierOffer
@@ -87,8 +100,13 @@ class CourierOfferSerializer(serializers.ModelSerializer):
             "distance_km",
             "offered_at",
             "expires_at",
+            "order",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CourierOrderPreviewSerializer)
+    def get_order(self, offer) -> dict:
+        return CourierOrderPreviewSerializer(offer_order_preview(offer)).data
 
 
 class OfferAcceptedSerializer(serializers.Serializer):
@@ -314,6 +332,9 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
         access = order_access(user=request.user, order_id=pk)
         order = order_for_eta(actor=access.actor, order_id=access.order_id)
         eta = order_eta(order=order, now=timezone.now())
+        customer_position = eta.customer_position
+        if courier_preview_unless_delivering(actor=access.actor, order=order) is not None:
+            customer_position = None  # the drop-off is the delivering courier's to know
         body = {
             "order_id": order.pk,
             "status": order.status,
@@ -321,7 +342,7 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
             "current_eta_minutes": eta.minutes,
             "basis": eta.basis,
             "delivery_person_location": eta.courier_position,
-            "customer_location": eta.customer_position,
+            "customer_location": customer_position,
             "restaurant_location": eta.restaurant_position,
         }
         return Response(EtaSerializer(body).data)
@@ -329,8 +350,10 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
     @extend_schema(
         summary="Orders you could deliver (couriers)",
         description=(
-            "Confirmed or ready delivery orders with no courier, nearest restaurant first once your "
-            "position is known. Empty while you are offline. Pages by number only."
+            "Confirmed or ready delivery orders with no courier whose restaurant is within the dispatch "
+            "radius of your last position, nearest first: the restaurant, the drop-off area (about 500 m), "
+            "distances and pay. The customer and the exact drop-off are shown once you have the order. "
+            "Empty while you are offline or your position is unknown. Pages by number only."
         ),
         responses={200: AvailableOrderSerializer(many=True), **problems(400, 401, 403)},
     )
@@ -343,8 +366,8 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
         query_params_check(request.query_params, PAGE_PARAMS)
         position = courier_last_position(courier=request.user)
         page = self.paginate_queryset(orders_available_for_courier(position=position, courier=request.user))
-        data = AvailableOrderSerializer(page, many=True, context={"courier_position": position}).data
-        return self.get_paginated_response(data)
+        previews = [order_preview_for_courier(order=order, position=position) for order in page]
+        return self.get_paginated_response(AvailableOrderSerializer(previews, many=True).data)
 
     @extend_schema(
         summary="Claim an order (couriers)",

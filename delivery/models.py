@@ -27,7 +27,10 @@ class CourierLocation(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["courier", "-recorded_at"], name="courier_location_recent_idx")]
+        indexes = [
+            models.Index(fields=["courier", "-recorded_at"], name="courier_location_recent_idx"),
+            models.Index(fields=["recorded_at"], name="courier_location_age_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"courier {self.courier_id} at {self.latitude},{self.longitude}"
@@ -95,3 +98,19 @@ class CourierOffer(models.Model):
 
     def __str__(self) -> str:
         return f"offer of {self.order_id} to {self.courier_id} ({self.state})"
+
+
+class DeliveryDispute(models.Model):
+    """A delivery someone questions (never arrived, wrong door): while it is open, the courier's
+    track of that delivery is kept past the retention limit for locations."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="delivery_dispute")
+    reason = models.CharField(max_length=500)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"dispute over {self.order_id}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.geo import HANDOFF_MINUTES, haversine_km, travel_minutes
 from delivery.models import CourierOffer, CourierProfile, OfferState
 from orders.models import DeliveryType, Order, OrderStatus
-from orders.selectors import Position, courier_position
+from orders.selectors import Position, courier_position, order_preview_for_courier
 from orders.transitions import ARRIVED_STATUSES, ASSIGNABLE_STATUSES, AWAITING_KITCHEN_STATUSES, CARRYING_STATUSES
 
 
@@ -95,3 +95,10 @@ def courier_location_interval() -> float:
     `ORDERFLOW_COURIER_LOCATION_RATE` ("30/min", DRF's notation) that limits the REST endpoint."""
     count, period = settings.ORDERFLOW_COURIER_LOCATION_RATE.split("/")
     return _RATE_PERIOD_SECONDS[period[0]] / int(count)
+
+
+def offer_order_preview(offer: CourierOffer) -> dict:
+    """The offered order as the courier sees it: the distance is the offer's, from where they were."""
+    preview = order_preview_for_courier(order=offer.order)
+    preview["distance_to_restaurant_km"] = round(float(offer.distance_km), 2)
+    return preview

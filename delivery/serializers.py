@@ -1,61 +1,18 @@
 from rest_framework import serializers
 
-from core.geo import haversine_km
 from core.inputs import InputSerializer
 from orders.models import HandoffPurpose, OrderStatus
 from orders.serializers import (
     Coordinate,
+    CourierOrderPreviewSerializer,
     CourierPositionSerializer,
-    DeliveryAddressSerializer,
-    OrderSummarySerializer,
     OtpEntrySerializer,
     PositionSerializer,
 )
 
 
-class AvailableOrderSerializer(OrderSummarySerializer):
-    """An order a courier may claim: where to collect it, where it goes, how far."""
-
-    restaurant_address = serializers.CharField(source="restaurant.address")
-    restaurant_latitude = serializers.DecimalField(source="restaurant.latitude", max_digits=9, decimal_places=6)
-    restaurant_longitude = serializers.DecimalField(source="restaurant.longitude", max_digits=9, decimal_places=6)
-    delivery_address = DeliveryAddressSerializer(source="*")
-    tip = serializers.DecimalField(max_digits=12, decimal_places=2)
-    estimated_ready_time = serializers.DateTimeField(source="estimated_ready_at", allow_null=True)
-    distance_to_restaurant_km = serializers.SerializerMethodField(
-        help_text="From the courier's last position; null while it is unknown."
-    )
-    delivery_distance_km = serializers.SerializerMethodField(help_text="From the restaurant to the customer.")
-
-    class Meta(OrderSummarySerializer.Meta):
-        fields = [
-            *OrderSummarySerializer.Meta.fields,
-            "restaurant_address",
-            "restaurant_latitude",
-            "restaurant_longitude",
-            "delivery_address",
-            "tip",
-            "estimated_ready_time",
-            "distance_to_restaurant_km",
-            "delivery_distance_km",
-        ]
-        read_only_fields = fields
-
-    def get_distance_to_restaurant_km(self, order) -> float | None:
-        position = self.context.get("courier_position")
-        if position is None:
-            return None
-        latitude, longitude = position
-        return round(haversine_km(latitude, longitude, order.restaurant.latitude, order.restaurant.longitude), 2)
-
-    def get_delivery_distance_km(self, order) -> float | None:
-        if order.delivery_latitude is None or order.delivery_longitude is None:
-            return None
-        restaurant = order.restaurant
-        distance = haversine_km(
-            restaurant.latitude, restaurant.longitude, order.delivery_latitude, order.delivery_longitude
-        )
-        return round(distance, 2)
+class AvailableOrderSerializer(CourierOrderPreviewSerializer):
+    """An order a courier may claim, as couriers see it before they have it."""
 
 
 class LocationSerializer(InputSerializer):

@@ -33,10 +33,18 @@ from core.errors import (
 from core.geo import haversine_km, parse_coordinate
 from core.parsing import parse_uuid
 from core.publishing import after_commit, enqueue_after_commit
-from delivery.models import CourierLocation, CourierOffer, CourierProfile, HandoffCode, OfferState
+from delivery.models import (
+    CourierLocation,
+    CourierOffer,
+    CourierProfile,
+    DeliveryDispute,
+    HandoffCode,
+    OfferState,
+)
 from delivery.signals import handoff_code_resent
 from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
 from orders.selectors import (
+    courier_within_reach,
     order_get_visible,
     order_is_claimable,
     orders_available_to_couriers,
@@ -252,6 +260,33 @@ def _lock_for_assignment(*, actor: Actor, order_id: Any, asked_at: datetime) -> 
     return order
 
 
+def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: Actor) -> None:
+    """A courier claims only orders within the dispatch radius of their last position, and nobody
+    gives a courier more than ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS at once. The courier's profile
+    is locked (after the order, as everywhere) so that two claims at once cannot both pass."""
+    profile = CourierProfile.objects.select_for_update().get(user=courier)
+    if actor.role == ActorRole.COURIER:
+        position = (profile.latitude, profile.longitude)
+        if profile.latitude is None or profile.longitude is None:
+            raise Conflict("Report your position before claiming an order.", code="courier_position_unknown")
+        if not courier_within_reach(order=order, position=position):
+            radius = settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
+            raise Conflict(
+                f"This order's restaurant is further than {radius:g} km from your last position.",
+                code="courier_too_far",
+                radius_km=radius,
+            )
+    limit = settings.ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS
+    active = Order.objects.filter(courier=courier, status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)).count()
+    if active >= limit:
+        raise Conflict(
+            f"A courier has at most {limit} active orders at once; deliver one first.",
+            code="courier_at_capacity",
+            active_orders=active,
+            limit=limit,
+        )
+
+
 def order_assign_courier(
     *, order_id: Any, courier: AbstractBaseUser, actor: Actor, asked_at: datetime | None = None
 ) -> Order:
@@ -279,6 +314,7 @@ def order_assign_courier(
             raise InvalidTransition(
                 f"An order that is {order.status} cannot be given to a courier.", current_status=order.status
             )
+        _check_courier_may_take(order=order, courier=courier, actor=actor)
         order.courier = courier
         order.delivery_status = DeliveryStatus.ASSIGNED
         event_record(
@@ -508,3 +544,68 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
         # Whoever tracks an order this courier is carrying sees the position (tracking/broadcast.py).
         after_commit(lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now))
     return sample
+
+
+# ---------------------------------------------------------------- disputes and retention
+
+
+def delivery_dispute_open(*, order_id: Any, actor: Actor, reason: str) -> DeliveryDispute:
+    """Keep the courier's track of this delivery until the dispute is resolved."""
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["Say what is disputed."]})
+    with transaction.atomic():
+        order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        dispute, _ = DeliveryDispute.objects.update_or_create(
+            order=order,
+            defaults={
+                "reason": reason.strip()[:500],
+                "opened_by": actor.user,
+                "opened_at": timezone.now(),
+                "resolved_at": None,
+            },
+        )
+    logger.info("delivery dispute opened order=%s by %s", order.pk, actor.display_name)
+    return dispute
+
+
+def delivery_dispute_resolve(*, dispute_id: Any, actor: Actor) -> DeliveryDispute:
+    """The dispute is settled: the track is again deleted at the end of its retention."""
+    with transaction.atomic():
+        dispute = DeliveryDispute.objects.select_for_update().filter(pk=dispute_id).first()
+        if dispute is None:
+            raise NotFound("No such dispute.", code="dispute_not_found")
+        if dispute.resolved_at is None:
+            dispute.resolved_at = timezone.now()
+            dispute.save(update_fields=["resolved_at"])
+    logger.info("delivery dispute resolved order=%s by %s", dispute.order_id, actor.display_name)
+    return dispute
+
+
+def courier_locations_purge(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Retention: delete up to `limit` courier position samples older than
+    ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS, except the track of a delivery under an open
+    dispute. Returns how many were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS)
+    disputed = DeliveryDispute.objects.filter(resolved_at__isnull=True).values("order_id")
+    old = (
+        CourierLocation.objects.filter(recorded_at__lt=cutoff)
+        .exclude(order_id__in=disputed)
+        .order_by("recorded_at")
+        .values("pk")[:limit]
+    )
+    deleted, _ = CourierLocation.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
+    return deleted
+
+
+def courier_locations_forget(*, order_ids: list) -> int:
+    """Erasure: the courier's track of these deliveries (it ends at the customer's door)."""
+    deleted, _ = CourierLocation.objects.filter(order_id__in=order_ids).delete()
+    return deleted
+
+
+def courier_profile_erase(*, user_id) -> int:
+    """Erasure of a courier's own contact details; their deliveries stay as they were."""
+    return CourierProfile.objects.filter(user_id=user_id).update(
+        phone="", latitude=None, longitude=None, location_updated_at=None, is_online=False
+    )

@@ -5,10 +5,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import validated
+from core.inputs import NoBodySerializer
 from core.schema import problems
+from core.throttling import CodeGuessLimitMixin
 from notifications.models import NotificationPreference, all_milestones
-from notifications.serializers import NotificationPreferenceResponseSerializer, NotificationPreferenceSerializer
-from notifications.services import notification_preference_update
+from notifications.serializers import (
+    NotificationPreferenceResponseSerializer,
+    NotificationPreferenceSerializer,
+    PhoneCodeSentSerializer,
+    PhoneCodeSerializer,
+)
+from notifications.services import (
+    notification_preference_update,
+    phone_verification_confirm,
+    phone_verification_send,
+)
 
 
 def _body(user, preference: NotificationPreference | None) -> dict:
@@ -18,6 +29,7 @@ def _body(user, preference: NotificationPreference | None) -> dict:
             "email_enabled": preference.email_enabled if preference else True,
             "sms_enabled": preference.sms_enabled if preference else False,
             "phone": preference.phone if preference else "",
+            "phone_verified": preference.phone_verified if preference else False,
             "milestones": preference.milestones if preference else all_milestones(),
         }
     ).data
@@ -36,7 +48,9 @@ class NotificationPreferenceView(APIView):
         description=(
             "Any of `email_enabled`, `sms_enabled`, `phone` (E.164) and `milestones` (of `confirmed`, `ready`, "
             "`out_for_delivery`, `delivered`, `cancelled`, `refunded`). Handoff codes are always sent, on the "
-            "channels switched on."
+            "channels switched on. Text messages go to `phone` only once it is verified "
+            "(`POST /api/notifications/phone/send-code/`, then `POST /api/notifications/phone/verify/`); a new "
+            "number is not verified."
         ),
         request=NotificationPreferenceSerializer,
         responses={200: NotificationPreferenceResponseSerializer, **problems(400, 401)},
@@ -44,3 +58,35 @@ class NotificationPreferenceView(APIView):
     def patch(self, request):
         changes = validated(NotificationPreferenceSerializer, request.data)
         return Response(_body(request.user, notification_preference_update(user=request.user, changes=changes)))
+
+
+class PhoneCodeSendView(APIView):
+    @extend_schema(
+        summary="Send a code to your phone number",
+        description=(
+            "Texts a 6-digit code to the number in your preferences; a new code replaces the last. One a minute "
+            "at most (429 `phone_code_too_soon`), and within the hourly text-message caps (429 `sms_limit_reached`)."
+        ),
+        request=None,
+        responses={202: PhoneCodeSentSerializer, **problems(401, 409, 429)},
+    )
+    def post(self, request):
+        validated(NoBodySerializer, request.data)
+        verification = phone_verification_send(user=request.user)
+        body = {"phone": verification.phone, "expires_at": verification.expires_at}
+        return Response(PhoneCodeSentSerializer(body).data, status=202)
+
+
+class PhoneCodeVerifyView(CodeGuessLimitMixin, APIView):
+    # Wrong codes count against the user and the address, as handoff codes do (an APIView has one action).
+    action = "phone_verify"
+    code_actions = frozenset({action})
+
+    @extend_schema(
+        summary="Verify your phone number with the code sent to it",
+        request=PhoneCodeSerializer,
+        responses={200: NotificationPreferenceResponseSerializer, **problems(400, 401, 409, 410, 422, 423, 429)},
+    )
+    def post(self, request):
+        data = validated(PhoneCodeSerializer, request.data)
+        return Response(_body(request.user, phone_verification_confirm(user=request.user, code=data["code"])))

@@ -38,6 +38,7 @@ REFUND_OUTCOMES = "orderflow_refund_outcomes"
 WEBHOOK_DELIVERIES = "orderflow_webhook_deliveries"
 WEBHOOK_LATENCY = "orderflow_webhook_delivery_latency_seconds"
 NOTIFICATIONS_SENT = "orderflow_notifications"
+SMS_REFUSED = "orderflow_sms_refused"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 _DESCRIPTIONS = {
@@ -46,6 +47,7 @@ _DESCRIPTIONS = {
     REFUND_OUTCOMES: ("Refunds that ended, by outcome", ("outcome",)),
     WEBHOOK_DELIVERIES: ("Webhook delivery attempts, by outcome", ("outcome",)),
     NOTIFICATIONS_SENT: ("Notification send attempts, by channel and outcome", ("channel", "outcome")),
+    SMS_REFUSED: ("Text messages not sent: over the hourly cap per user or per number", ("reason",)),
 }
 
 

@@ -133,6 +133,7 @@ class Channel(models.TextChoices):
 
 class NotificationKind(models.TextChoices):
     HANDOFF_CODE = "handoff_code", "Handoff code"
+    PHONE_VERIFICATION = "phone_code", "Phone verification code"
     MILESTONE = "milestone", "Status milestone"
     OPERATOR = "operator", "Operator alert"
 
@@ -159,10 +160,36 @@ class NotificationPreference(models.Model):
     email_enabled = models.BooleanField(default=True)
     sms_enabled = models.BooleanField(default=False)
     phone = models.CharField(max_length=32, blank=True)
+    # When `phone` was proven to be the user's (a code sent to it typed back); no SMS goes to it before.
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
     milestones = models.JSONField(default=all_milestones, blank=True)
 
     def __str__(self) -> str:
         return f"preferences of {self.user}"
+
+    @property
+    def phone_verified(self) -> bool:
+        return bool(self.phone) and self.phone_verified_at is not None
+
+
+class PhoneVerification(models.Model):
+    """The code that proves a user holds `phone`.
+
+    Like a handoff code, the code is never stored: it is the HOTP value of a key derived from
+    the server secret, the user and the number, at `counter`.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_verification")
+    phone = models.CharField(max_length=32)
+    counter = models.BigIntegerField()
+    expires_at = models.DateTimeField()
+    attempts_left = models.PositiveSmallIntegerField()
+    sends = models.PositiveSmallIntegerField(default=1)
+    last_sent_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"phone verification of {self.user_id}"
 
 
 class NotificationState(models.TextChoices):

@@ -32,3 +32,15 @@ class NotificationPreferenceSerializer(InputSerializer):
 
 class NotificationPreferenceResponseSerializer(NotificationPreferenceSerializer):
     email = serializers.EmailField(read_only=True, help_text="Where email goes: the account's address.")
+    phone_verified = serializers.BooleanField(
+        read_only=True, help_text="Text messages go to `phone` only once it is verified with a code sent to it."
+    )
+
+
+class PhoneCodeSentSerializer(serializers.Serializer):
+    phone = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class PhoneCodeSerializer(InputSerializer):
+    code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."})

@@ -10,7 +10,7 @@ serializer and calls one service.
 from django.http import HttpResponse, HttpResponseNotModified
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -29,6 +29,7 @@ from orders.models import Order, OrderStatus
 from orders.polling import PollJWTAuthentication, order_status_for_poll, status_etag, status_response_from_snapshot
 from orders.selectors import (
     OrderAccess,
+    courier_preview_unless_delivering,
     order_access,
     order_detail,
     order_with_events,
@@ -37,6 +38,7 @@ from orders.selectors import (
 )
 from orders.serializers import (
     INCLUDE_PATTERN,
+    CourierOrderPreviewSerializer,
     DetailQuerySerializer,
     HistorySerializer,
     OrderActionResponseSerializer,
@@ -52,6 +54,14 @@ from orders.services.placing import order_place
 from orders.services.transitions import TransitionResult, order_cancel, order_transition
 
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
+
+
+# What `GET /api/orders/{id}/` answers: the order in full, or (a courier not delivering it) its preview.
+ORDER_OR_PREVIEW = PolymorphicProxySerializer(
+    component_name="OrderDetailOrCourierPreview",
+    serializers=[OrderDetailSerializer, CourierOrderPreviewSerializer],
+    resource_type_field_name=None,
+)
 
 
 def action_response(result: TransitionResult, message: str, **extra) -> Response:
@@ -118,13 +128,17 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
 
     @extend_schema(
         summary="Place an order",
+        description=(
+            "At most `ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR` orders per customer in any hour: beyond it, 429 "
+            "`order_rate_limited` with `Retry-After`."
+        ),
         request=OrderPlaceSerializer,
-        responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422)},
+        responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422, 429)},
         parameters=[IDEMPOTENCY_KEY],
     )
     def create(self, request):
         data = validated(OrderPlaceSerializer, request.data)
-        order = order_place(customer=request.user, **order_place_arguments(data))
+        order = order_place(customer=request.user, rate_limited=True, **order_place_arguments(data))
         detail = order_detail(actor=Actor.customer(request.user), order_id=order.pk)
         context = {"include": (), "role": ActorRole.CUSTOMER, "request": request}
         body = OrderDetailSerializer(detail, context=context).data
@@ -133,6 +147,9 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     def _detail(self, request, access: OrderAccess) -> Response:
         include = validated(DetailQuerySerializer, request.query_params).get("include", ())
         order = order_detail(actor=access.actor, order_id=access.order_id, include=include)
+        preview = courier_preview_unless_delivering(actor=access.actor, order=order)
+        if preview is not None:
+            return Response(CourierOrderPreviewSerializer(preview).data)
         context = {"include": include, "role": access.actor.role, "request": request}
         return Response(OrderDetailSerializer(order, context=context).data)
 
@@ -144,7 +161,11 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
                 "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
             ),
         ],
-        responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
+        responses={200: ORDER_OR_PREVIEW, **problems(400, *READ_PROBLEMS)},
+        description=(
+            "A courier sees an order in full only while they deliver it; before that (an order they may "
+            "claim) and after it ends for them, the preview of `GET /api/orders/available/`."
+        ),
     )
     def retrieve(self, request, pk=None):
         return self._detail(request, order_access(user=request.user, order_id=pk))
@@ -157,7 +178,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
                 "include", OpenApiTypes.STR, pattern=INCLUDE_PATTERN, description="Comma-separated: history, payments."
             ),
         ],
-        responses={200: OrderDetailSerializer, **problems(400, *READ_PROBLEMS)},
+        responses={200: ORDER_OR_PREVIEW, **problems(400, *READ_PROBLEMS)},
     )
     @action(detail=False, methods=["get"], url_path=r"number/(?P<order_number>[^/]+)")
     def by_number(self, request, order_number=None):
@@ -225,7 +246,8 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     def history(self, request, pk=None):
         query_params_check(request.query_params, ())
         access = order_access(user=request.user, order_id=pk)
-        return Response(HistorySerializer(order_with_events(actor=access.actor, order_id=access.order_id)).data)
+        order = order_with_events(actor=access.actor, order_id=access.order_id)
+        return Response(HistorySerializer(order, context={"actor": access.actor}).data)
 
     # ------------------------------------------------------------ customer
 

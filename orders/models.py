@@ -240,3 +240,18 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}#{self.sequence} {self.event_type}"
+
+
+class ExpiredTrackingLink(models.Model):
+    """A tracking link that expired after its order ended: only a hash of its token, so that the
+    link answers 410 Gone (not a 404, as an unknown or revoked one) without anything leading
+    back to the order. Forgotten after ORDERFLOW_RETENTION_EXPIRED_LINKS_DAYS."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    expired_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expired_at"], name="expired_link_age_idx")]
+
+    def __str__(self) -> str:
+        return f"expired link {self.token_hash[:8]}"

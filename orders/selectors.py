@@ -4,8 +4,9 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import (
@@ -24,7 +25,9 @@ from django.db.models.functions import Cast, Coalesce
 
 from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound
+from core.geo import haversine_km
 from core.parsing import parse_uuid
+from core.timestamps import iso
 from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization
 from orders.transitions import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
 from restaurants.models import StaffMembership
@@ -196,6 +199,15 @@ def orders_related_to(*, user) -> QuerySet[Order]:
     )
 
 
+def orders_showing_customer_to(*, user) -> QuerySet[Order]:
+    """`orders_related_to`, less the deliveries that have ended for their courier: for lists that
+    show the customer's name and address (see `courier_sees_drop_off`)."""
+    ended_delivery = (
+        Q(courier_id=user.pk) & ~Q(customer_id=user.pk) & ~Q(status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES))
+    )
+    return orders_related_to(user=user).exclude(ended_delivery)
+
+
 # ---------------------------------------------------------------- shapes for lists and detail
 
 
@@ -273,25 +285,140 @@ def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
 
 
 def orders_available_for_courier(*, position: tuple | None = None, courier=None) -> QuerySet[Order]:
-    """Delivery orders no courier has yet, nearest restaurant first when `position` (the
-    courier's last, as (latitude, longitude)) is known, oldest first otherwise. Given
-    `courier`, nothing unless that courier is online (the pool shows customers' addresses).
+    """Delivery orders no courier has yet whose restaurant is within the dispatch radius
+    (ORDERFLOW_COURIER_CLAIM_RADIUS_KM) of `position` (the courier's last, as (latitude,
+    longitude)), nearest restaurant first. Nothing while the position is unknown (no order can
+    be claimed then) and, given `courier`, nothing unless that courier is online.
 
-    Sorting uses the equirectangular approximation (exact enough to rank, and plain arithmetic
-    on every database); distances shown to the courier are computed exactly.
+    Distances use the equirectangular approximation (exact enough to rank and to bound at
+    these distances, and plain arithmetic on every database); distances shown to the courier
+    are computed exactly.
     """
     orders = orders_for_summary(orders_available_to_couriers())
+    if position is None:
+        return orders.none()
     if courier is not None:  # in the same query, so the page costs no extra round trip
         orders = orders.filter(_is_online_courier(courier.pk))
-    if position is None:
-        return orders.order_by("placed_at", "id")
     latitude, longitude = float(position[0]), float(position[1])
     scale = math.cos(math.radians(latitude))
     d_lat = Cast("restaurant__latitude", FloatField()) - Value(latitude)
     d_lon = (Cast("restaurant__longitude", FloatField()) - Value(longitude)) * Value(scale)
-    return orders.annotate(
-        proximity=ExpressionWrapper(d_lat * d_lat + d_lon * d_lon, output_field=FloatField())
-    ).order_by("proximity", "placed_at", "id")
+    reach = settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM / KM_PER_DEGREE
+    return (
+        orders.annotate(proximity=ExpressionWrapper(d_lat * d_lat + d_lon * d_lon, output_field=FloatField()))
+        .filter(proximity__lte=reach * reach)
+        .order_by("proximity", "placed_at", "id")
+    )
+
+
+# ---------------------------------------------------------------- what a courier sees of an order
+#
+# Before a courier has an order (the available list, an offer, the courier socket), and again
+# once it has ended for them, they see the restaurant, the drop-off area, distances and pay:
+# never the customer's name, id, street, postal code, phone or notes, nor the exact drop-off.
+# Those are theirs to see only while they deliver the order.
+
+KM_PER_DEGREE = 111.195
+# Drop-off coordinates are snapped to this grid: about 550 m north-south, 440 m east-west at 37°.
+DROP_OFF_GRID = Decimal("0.005")
+
+
+def coarse_coordinate(value) -> Decimal | None:
+    """A coordinate snapped to DROP_OFF_GRID: three decimals at most, an area rather than a door."""
+    if value is None:
+        return None
+    cells = (Decimal(str(value)) / DROP_OFF_GRID).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return (cells * DROP_OFF_GRID).quantize(Decimal("0.001"))
+
+
+def courier_sees_drop_off(*, order: Order, user_id) -> bool:
+    """Whether the courier `user_id` sees the customer and the exact drop-off of `order`: only
+    while it is theirs to deliver (assigned, not yet delivered, cancelled or returned)."""
+    return (
+        user_id is not None
+        and order.courier_id == user_id
+        and order.status in (*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)
+    )
+
+
+def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict | None:
+    """The courier preview of `order` when `actor` is a courier who does not see its customer
+    (`courier_sees_drop_off`); None for everyone who sees the order in full."""
+    if actor.role != ActorRole.COURIER or courier_sees_drop_off(order=order, user_id=actor.user_id):
+        return None
+    position = None
+    profile = getattr(actor.user, "courier_profile", None)
+    if profile is not None:
+        position = (profile.latitude, profile.longitude)
+    return order_preview_for_courier(order=order, position=position)
+
+
+def actor_sees_customer(*, actor: Actor, order: Order) -> bool:
+    """Whether `actor` is shown who the customer is and where the order goes: everyone the order is
+    visible to, except a courier who does not (or no longer) deliver it."""
+    return actor.role != ActorRole.COURIER or courier_sees_drop_off(order=order, user_id=actor.user_id)
+
+
+def _km(value: float | None, places: int) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def order_preview_for_courier(*, order: Order, position: tuple | None = None) -> dict:
+    """What a courier sees of an order that is not (or no longer) theirs to deliver.
+
+    Reads `order.restaurant`. `position` is the courier's last (latitude, longitude), for the
+    distance to the restaurant. The ride from restaurant to drop-off is given to 0.1 km, so that
+    it does not narrow the drop-off area down to a street.
+    """
+    restaurant = order.restaurant
+    to_restaurant = None
+    if position is not None and position[0] is not None and position[1] is not None:
+        to_restaurant = haversine_km(position[0], position[1], restaurant.latitude, restaurant.longitude)
+    ride = None
+    if order.delivery_latitude is not None and order.delivery_longitude is not None:
+        ride = haversine_km(
+            restaurant.latitude, restaurant.longitude, order.delivery_latitude, order.delivery_longitude
+        )
+    return {
+        "id": str(order.pk),
+        "order_number": order.number,
+        "order_status": order.status,
+        "delivery_status": order.delivery_status,
+        "delivery_type": order.delivery_type,
+        "payment_method": order.payment_method,
+        "restaurant": str(order.restaurant_id),
+        "restaurant_name": restaurant.name,
+        "restaurant_address": restaurant.address,
+        "drop_off_area": {
+            "city": order.delivery_city,
+            "latitude": _decimal_text(coarse_coordinate(order.delivery_latitude)),
+            "longitude": _decimal_text(coarse_coordinate(order.delivery_longitude)),
+        },
+        "distance_to_restaurant_km": _km(to_restaurant, 2),
+        "delivery_distance_km": _km(ride, 1),
+        "currency": order.currency,
+        "pay": {
+            "delivery_fee": _decimal_text(order.delivery_fee),
+            "tip": _decimal_text(order.tip),
+            "total": _decimal_text(order.delivery_fee + order.tip),
+        },
+        "total_amount": _decimal_text(order.total),
+        "estimated_ready_time": iso(order.estimated_ready_at),
+        "order_placed_at": iso(order.placed_at),
+    }
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def courier_within_reach(*, order: Order, position: tuple | None) -> bool:
+    """Whether a courier at `position` may claim `order`: its restaurant is within the dispatch radius."""
+    if position is None or position[0] is None or position[1] is None:
+        return False
+    restaurant = order.restaurant
+    distance = haversine_km(position[0], position[1], restaurant.latitude, restaurant.longitude)
+    return distance <= settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
 
 
 # ---------------------------------------------------------------- the courier on the way

@@ -21,7 +21,12 @@ from orders.models import (
     PaymentStatus,
     RefundStatus,
 )
-from orders.selectors import DETAIL_INCLUDES, courier_position
+from orders.selectors import (
+    DETAIL_INCLUDES,
+    actor_sees_customer,
+    courier_position,
+    courier_sees_drop_off,
+)
 from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
@@ -133,7 +138,9 @@ class OrderSummarySerializer(serializers.ModelSerializer):
     order_status_name = serializers.CharField(source="get_status_display")
     restaurant = serializers.UUIDField(source="restaurant_id")
     restaurant_name = serializers.CharField(source="restaurant.name")
-    customer = serializers.IntegerField(source="customer_id")
+    customer = serializers.IntegerField(
+        source="customer_id", allow_null=True, help_text="Null for a courier once the delivery has ended for them."
+    )
     total_amount = serializers.DecimalField(source="total", max_digits=12, decimal_places=2)
     item_count = serializers.IntegerField(source="items_quantity")
     order_placed_at = serializers.DateTimeField(source="placed_at")
@@ -160,6 +167,19 @@ class OrderSummarySerializer(serializers.ModelSerializer):
             "last_update",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        user = getattr(self.context.get("request"), "user", None)
+        user_id = getattr(user, "pk", None)
+        if (
+            user_id is not None
+            and instance.courier_id == user_id
+            and instance.customer_id != user_id
+            and not courier_sees_drop_off(order=instance, user_id=user_id)
+        ):
+            data["customer"] = None
+        return data
 
 
 class CustomizationSerializer(serializers.Serializer):
@@ -372,6 +392,50 @@ class OrderDetailSerializer(OrderSummarySerializer):
         return next_statuses_for(order=order, role=self.context.get("role"))
 
 
+class DropOffAreaSerializer(serializers.Serializer):
+    city = serializers.CharField()
+    latitude = serializers.DecimalField(
+        max_digits=7, decimal_places=3, allow_null=True, help_text="Snapped to a grid of about 500 m."
+    )
+    longitude = serializers.DecimalField(max_digits=7, decimal_places=3, allow_null=True)
+
+
+class CourierPaySerializer(serializers.Serializer):
+    delivery_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tip = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="What the courier earns.")
+
+
+class CourierOrderPreviewSerializer(serializers.Serializer):
+    """What a courier sees of an order that is not (or no longer) theirs to deliver: the
+    restaurant, the drop-off area, distances and pay (`orders.selectors.order_preview_for_courier`).
+    The customer and the exact drop-off appear once the courier has the order."""
+
+    id = serializers.UUIDField()
+    order_number = serializers.CharField()
+    order_status = serializers.ChoiceField(choices=OrderStatus.choices)
+    delivery_status = serializers.CharField()
+    delivery_type = serializers.CharField()
+    payment_method = serializers.CharField()
+    restaurant = serializers.UUIDField()
+    restaurant_name = serializers.CharField()
+    restaurant_address = serializers.CharField()
+    drop_off_area = DropOffAreaSerializer()
+    distance_to_restaurant_km = serializers.FloatField(
+        allow_null=True, help_text="From the courier's last position; null while it is unknown."
+    )
+    delivery_distance_km = serializers.FloatField(
+        allow_null=True, help_text="From the restaurant to the drop-off area, to 0.1 km."
+    )
+    currency = serializers.CharField()
+    pay = CourierPaySerializer()
+    total_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The order's total (collected in cash for `cod`)."
+    )
+    estimated_ready_time = serializers.DateTimeField(allow_null=True)
+    order_placed_at = serializers.DateTimeField()
+
+
 # What DetailQuerySerializer accepts, for the schema: the known names, comma-separated.
 INCLUDE_PATTERN = r"^(?=.{0,100}$) *(?:history|payments)? *(?:, *(?:history|payments)? *)*$"
 
@@ -404,6 +468,17 @@ class HistorySerializer(serializers.Serializer):
     order_id = serializers.UUIDField(source="id")
     order_number = serializers.CharField(source="number")
     history = HistoryEntrySerializer(source="events", many=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        actor = self.context.get("actor")
+        if actor is not None and not actor_sees_customer(actor=actor, order=instance):
+            # A courier who does not (or no longer) deliver the order is not told who ordered it.
+            for entry, event in zip(data["history"], instance.events.all(), strict=True):
+                if event.actor_role == ActorRole.CUSTOMER:
+                    entry["description"] = entry["description"].replace(event.actor_name, "the customer")
+                    entry.update(updated_by="Customer", reason="", metadata={})
+        return data
 
 
 # ---------------------------------------------------------------- actions

@@ -2,16 +2,18 @@
 order page and the kitchen board. Thin: reads come from selectors, every change the pages make
 goes through the REST API (session-authenticated, CSRF-checked) and so through the services."""
 
+import json
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
-from core.errors import ApplicationError
+from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError, problem_body
 from orders.models import OrderStatus
-from orders.tracking_links import tracking_link_path
+from orders.tracking_links import TrackingLinkGone, tracking_link_path
 from pages.selectors import (
     BOARD_COLUMNS,
     CUSTOMER_CANCELLABLE,
@@ -42,10 +44,20 @@ def landing(request):
     return render(request, "pages/landing.html", {"demo_tracking_path": tracking_link_path(token)})
 
 
+def _link_gone(request, gone: TrackingLinkGone) -> HttpResponse:
+    """410 Gone: the page for a browser, problem+json for any other client."""
+    if request.get_preferred_type([PROBLEM_CONTENT_TYPE, "application/json", "text/html"]) == "text/html":
+        return render(request, "410.html", status=410)
+    body = problem_body(status=410, code=gone.code, title=gone.title, detail=gone.detail)
+    return HttpResponse(json.dumps(body), status=410, content_type=PROBLEM_CONTENT_TYPE)
+
+
 @require_safe
 def track(request, token):
     try:
         page = tracked_order_page(token)
+    except TrackingLinkGone as gone:
+        return _link_gone(request, gone)
     except ApplicationError:
         raise Http404("No order is tracked by this link.") from None
     config = {

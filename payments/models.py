@@ -18,6 +18,8 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=PaymentRecordStatus.choices, default=PaymentRecordStatus.PENDING)
     raw_payload = models.JSONField(default=dict, blank=True)
+    # When `raw_payload` was cut down to PAYLOAD_KEPT_FIELDS (payments.services.payment_payloads_reduce).
+    payload_reduced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -413,3 +413,50 @@ def refunds_requeue_stale(*, now: datetime | None = None, limit: int = 500) -> S
     if pending or processing:
         logger.warning("requeued stale refunds: %s pending, %s processing", len(pending), len(processing))
     return StaleRefunds(pending=pending, processing=processing)
+
+
+# What the service reads of a provider's event once the payment is settled (the mobile orders
+# API shows `payment_method_used`); billing details, cards and the rest are dropped.
+PAYLOAD_KEPT_FIELDS = ("id", "type", "event_id", "status", "amount", "currency", "payment_method_used")
+
+
+def _payload_reduced(payload) -> dict:
+    payload = payload if isinstance(payload, dict) else {}
+    return {
+        key: payload[key]
+        for key in PAYLOAD_KEPT_FIELDS
+        if key in payload and isinstance(payload[key], str | int | float | bool)
+    }
+
+
+def payment_payloads_reduce_for_orders(*, order_ids: list, now: datetime | None = None) -> int:
+    """Erasure: the provider's events of these orders' payments, reduced at once, settled or not."""
+    now = now or timezone.now()
+    payments = list(Payment.objects.select_for_update().filter(order_id__in=order_ids).only("pk", "raw_payload"))
+    for payment in payments:
+        payment.raw_payload = _payload_reduced(payment.raw_payload)
+        payment.payload_reduced_at = now
+    Payment.objects.bulk_update(payments, ["raw_payload", "payload_reduced_at"])
+    return len(payments)
+
+
+def payment_payloads_reduce(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Retention: cut settled payments' provider events older than
+    ORDERFLOW_RETENTION_PAYMENT_PAYLOAD_HOURS down to PAYLOAD_KEPT_FIELDS, a batch of at most
+    `limit`. Returns how many were reduced."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.ORDERFLOW_RETENTION_PAYMENT_PAYLOAD_HOURS)
+    with transaction.atomic():
+        payments = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(payload_reduced_at__isnull=True, updated_at__lte=cutoff)
+            .exclude(status=PaymentRecordStatus.PENDING)
+            .order_by("updated_at")
+            .only("pk", "raw_payload")[:limit]
+        )
+        for payment in payments:
+            payment.raw_payload = _payload_reduced(payment.raw_payload)
+            payment.payload_reduced_at = now
+        # bulk_update leaves `updated_at` (auto_now) as it was: reducing is not a change of the payment.
+        Payment.objects.bulk_update(payments, ["raw_payload", "payload_reduced_at"])
+    return len(payments)

@@ -77,3 +77,8 @@ def test_no_app_imports_the_pages():
     """The pages (pages/) sit on top, beside the API and the sockets: nothing below reads them."""
     apps = modules_of("core", *DOMAIN_APPS, "config/settings")
     assert offending_imports(apps, ("pages",)) == []
+
+
+def test_no_app_below_imports_privacy():
+    below = modules_of("core", "restaurants", "orders", "delivery", "payments", "tracking", "notifications")
+    assert offending_imports(below, ("privacy",)) == []

@@ -23,6 +23,9 @@ from tracking.serializers import PublicEventsSerializer, PublicStatusSerializer,
 
 TOKEN = OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH, description="The link's token.")
 LINK_NOT_FOUND = OpenApiResponse(description="`tracking_link_not_found`: unknown or revoked link (problem+json).")
+LINK_GONE = OpenApiResponse(
+    description="`tracking_link_expired`: the order ended longer ago than links last (problem+json)."
+)
 MAX_SEQUENCE = 2**31 - 1
 
 
@@ -47,7 +50,7 @@ class TrackedOrderView(PublicEndpoint):
             "road, their position. Never the address, phone numbers, prices or a handoff code."
         ),
         parameters=[TOKEN],
-        responses={200: PublicViewSerializer, 404: LINK_NOT_FOUND},
+        responses={200: PublicViewSerializer, 404: LINK_NOT_FOUND, 410: LINK_GONE},
     )
     def get(self, request, token):
         _, snapshot = tracked_order_snapshot(token)
@@ -59,7 +62,12 @@ class TrackedOrderStatusView(PublicEndpoint):
         summary="A tracked order's lean status, for polling (public link)",
         description="`ETag` changes with every event; `If-None-Match` gets `304` while nothing changed.",
         parameters=[TOKEN],
-        responses={200: PublicStatusSerializer, 304: OpenApiResponse(description="Unchanged."), 404: LINK_NOT_FOUND},
+        responses={
+            200: PublicStatusSerializer,
+            304: OpenApiResponse(description="Unchanged."),
+            404: LINK_NOT_FOUND,
+            410: LINK_GONE,
+        },
     )
     def get(self, request, token):
         body = tracked_order_status(token)
@@ -74,7 +82,7 @@ class TrackedOrderEventsView(PublicEndpoint):
     @extend_schema(
         summary="A tracked order's events after a sequence (public link)",
         parameters=[TOKEN, AfterSerializer],
-        responses={200: PublicEventsSerializer, 400: problems(400)[400], 404: LINK_NOT_FOUND},
+        responses={200: PublicEventsSerializer, 400: problems(400)[400], 404: LINK_NOT_FOUND, 410: LINK_GONE},
     )
     def get(self, request, token):
         query_params_check(request.query_params, {"after"})

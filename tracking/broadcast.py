@@ -18,14 +18,14 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from orders.models import EventType, Order, TrackingEvent
-from orders.selectors import order_is_claimable
+from orders.selectors import order_is_claimable, order_preview_for_courier
 from tracking.groups import (
     AVAILABLE_ORDERS_GROUP,
     courier_group,
     order_group,
     restaurant_group,
 )
-from tracking.payloads import event_payload, location_payload, offer_payload
+from tracking.payloads import available_event_payload, event_payload, location_payload, offer_payload
 from tracking.selectors import orders_in_transit_for_courier
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,14 @@ def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
         delivery_type=order.delivery_type, courier_id=order.courier_id, status=payload["new_status"]
     )
     if is_available:
-        messages.append((AVAILABLE_ORDERS_GROUP, {"type": "order.available", "event": payload}))
+        # Every courier socket hears this; each forwards it only to a courier online and within the
+        # dispatch radius, with the distance from them (tracking.selectors.courier_available_frame).
+        available = {
+            "type": "order.available",
+            "event": available_event_payload(payload),
+            "order": order_preview_for_courier(order=order),
+        }
+        messages.append((AVAILABLE_ORDERS_GROUP, available))
     elif was_available:
         withdrawn = {
             "type": "order.unavailable",

@@ -41,9 +41,10 @@ from delivery.services import courier_record_location
 from orders.services.deadlines import order_enforce_deadline
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
-from tracking.payloads import payload_is_final
+from tracking.payloads import courier_event_payload, payload_is_final
 from tracking.selectors import (
     OrderWatch,
+    courier_available_frame,
     courier_board,
     order_watch,
     order_watch_holds,
@@ -285,7 +286,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_events(self, payloads: list[dict], kind: str = "event") -> None:
         for payload in payloads:
-            await self.send_json({"type": kind, **payload})
+            await self.send_json({"type": kind, **self.shown(payload)})
+
+    def shown(self, payload: dict) -> dict:
+        """An event as this socket's user may see it."""
+        return payload
 
     async def order_location(self, message):
         location = message["location"]
@@ -328,6 +333,9 @@ class OrderConsumer(LiveConsumer):
     async def access_lost(self) -> int | None:
         holds = await database_sync_to_async(order_watch_holds)(user=self.user, order_id=self.order_id)
         return None if holds else CLOSE_NOT_FOUND
+
+    def shown(self, payload: dict) -> dict:
+        return courier_event_payload(payload) if self.actor.role == ActorRole.COURIER else payload
 
     async def order_event(self, message):
         if self.closing:
@@ -414,6 +422,10 @@ class OrdersHubConsumer(LiveConsumer):
         await self.leave(order_group(order_id))
         await self.send_json({"type": "unsubscribed", "order_id": order_id, "reason": reason})
 
+    def shown(self, payload: dict) -> dict:
+        actor = self.actors.get(payload.get("order_id"))
+        return courier_event_payload(payload) if actor is not None and actor.role == ActorRole.COURIER else payload
+
     async def order_event(self, message):
         payload = message["event"]
         order_id = payload["order_id"]
@@ -471,8 +483,10 @@ class CourierConsumer(LiveConsumer):
     Sends a `snapshot` (`assigned`: their active orders; `available`: orders any courier may
     claim; `offers`: offers made to them), then `event` for every change to their orders,
     `available` for each event of an order any courier may claim (confirmed, preparing or
-    ready, no courier yet), `unavailable` when such an order leaves that list (another courier
-    claimed it, it was cancelled), and `offer` when an order is offered to them or their offer
+    ready, no courier yet) while they are online and the restaurant within the dispatch radius,
+    with `order`: the restaurant, the drop-off area, distances and pay, never the customer;
+    `unavailable` when such an order leaves that list (another courier claimed it, it was
+    cancelled), and `offer` when an order is offered to them or their offer
     closes (`state`: pending, accepted, declined, expired, withdrawn). The courier may send
     `{"action": "location", "latitude": .., "longitude": ..}`, like `POST /api/delivery/location/`.
     """
@@ -497,6 +511,9 @@ class CourierConsumer(LiveConsumer):
     async def access_lost(self) -> int | None:
         return None if await database_sync_to_async(user_is_courier)(self.user) else CLOSE_FORBIDDEN
 
+    def shown(self, payload: dict) -> dict:
+        return courier_event_payload(payload)
+
     async def order_event(self, message):
         payload = message["event"]
         # The claim itself starts the courier's own stream of this order.
@@ -506,15 +523,20 @@ class CourierConsumer(LiveConsumer):
         await self.send_events(await self.sequences.admit(payload))
 
     async def order_available(self, message):
+        # Only couriers online and within reach hear of it, with the distance from them.
+        preview = await database_sync_to_async(courier_available_frame)(courier=self.user, preview=message["order"])
+        if preview is None:
+            return
         # The list of claimable orders only needs the newest state: late copies are dropped.
-        await self.send_events(await self.available.admit(message["event"], fill_gaps=False), kind="available")
+        for payload in await self.available.admit(message["event"], fill_gaps=False):
+            await self.send_json({"type": "available", **payload, "order": preview})
 
     async def order_unavailable(self, message):
         if message.get("courier_id") == self.user.pk:
             return  # claimed by this courier: the `order.assigned` event says so
         last = self.available.last(message["order_id"])
-        if last is not None and message["sequence"] <= last:
-            return
+        if last is None or message["sequence"] <= last:
+            return  # never listed for this courier (offline, out of reach), or already withdrawn
         self.available.forget(message["order_id"])
         await self.send_json(
             {

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.geo import haversine_km, travel_minutes
 from core.timestamps import iso
+from delivery.selectors import offer_order_preview
 from orders.models import EventType, OrderStatus, RefundStatus, TrackingEvent
 from orders.transitions import order_is_final
 
@@ -40,6 +41,23 @@ def event_payload(event: TrackingEvent) -> dict:
         "estimated_delivery_time": iso(event.estimated_delivery_at),
         "actual_delivery_time": iso(delivered_at),
     }
+
+
+# What an event of an order that is not theirs tells couriers: not who did it, nor why.
+_NOT_FOR_OTHER_COURIERS = ("updated_by", "actor_role", "reason", "metadata")
+
+
+def available_event_payload(payload: dict) -> dict:
+    """An event of an order any courier may claim, as couriers who do not have it receive it."""
+    return {key: value for key, value in payload.items() if key not in _NOT_FOR_OTHER_COURIERS}
+
+
+def courier_event_payload(payload: dict) -> dict:
+    """An event as a courier's socket shows it: a change the customer made does not name them or
+    carry their words (the courier delivering the order reads the customer's name in its detail)."""
+    if payload.get("actor_role") != "customer":
+        return payload
+    return {**payload, "updated_by": "Customer", "reason": "", "metadata": {}}
 
 
 def payload_is_final(payload: dict) -> bool:
@@ -103,13 +121,17 @@ def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
 
 
 def offer_payload(offer) -> dict:
-    """An order offered to one courier (delivery.CourierOffer): they may accept it until it expires."""
+    """An order offered to one courier (delivery.CourierOffer): they may accept it until it expires.
+
+    `order` is what the courier sees of it before accepting: restaurant, drop-off area, distances, pay."""
     return {
         "offer_id": offer.pk,
         "order_id": str(offer.order_id),
         "order_number": offer.order.number,
+        "restaurant_name": offer.order.restaurant.name,
         "state": offer.state,
         "distance_km": float(offer.distance_km),
         "offered_at": iso(offer.offered_at),
         "expires_at": iso(offer.expires_at),
+        "order": offer_order_preview(offer),
     }

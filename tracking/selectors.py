@@ -3,8 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+
 from core.actors import Actor
 from core.errors import OrderNotFound
+from core.geo import haversine_km
 from delivery.models import CourierProfile
 from delivery.selectors import courier_last_position, courier_offers_open
 from orders.models import Order, TrackingEvent
@@ -12,12 +15,14 @@ from orders.polling import order_row_from_snapshot
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
     order_access,
+    order_preview_for_courier,
     order_status_snapshot,
     orders_available_for_courier,
     orders_visible_to,
     restaurant_queue,
 )
 from orders.transitions import ACTIVE_STATUSES, CARRYING_STATUSES
+from restaurants.models import Restaurant
 from restaurants.selectors import staff_restaurant_ids
 from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
 
@@ -127,16 +132,42 @@ def restaurant_queue_snapshot(*, actor: Actor, restaurant_id) -> list[dict]:
 
 
 def courier_board(*, courier) -> dict:
-    """A courier's active orders, the orders any courier may claim, and the offers made to them."""
+    """A courier's active orders, the orders any courier may claim, and the offers made to them.
+
+    Each available order carries `order`, what couriers see of it before they have it (the
+    preview of GET /api/orders/available/)."""
     visible = orders_visible_to(actor=Actor.courier(courier))
     assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
     # The orders of GET /api/orders/available/, nearest first.
-    available = orders_available_for_courier(position=courier_last_position(courier=courier), courier=courier)
+    position = courier_last_position(courier=courier)
+    available = orders_available_for_courier(position=position, courier=courier)[:SNAPSHOT_LIMIT]
     return {
         "assigned": [status_payload(row) for row in assigned.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
-        "available": [status_payload(row) for row in available.values(*STATUS_SNAPSHOT_FIELDS)[:SNAPSHOT_LIMIT]],
+        "available": [
+            {
+                **status_payload({field: getattr(order, field) for field in STATUS_SNAPSHOT_FIELDS}),
+                "order": order_preview_for_courier(order=order, position=position),
+            }
+            for order in available
+        ],
         "offers": [offer_payload(offer) for offer in courier_offers_open(courier=courier)[:SNAPSHOT_LIMIT]],
     }
+
+
+def courier_available_frame(*, courier, preview: dict) -> dict | None:
+    """`preview` (an order any courier may claim, as broadcast) for this courier, with the distance
+    from their last position; None while they are offline, their position is unknown, or the
+    restaurant is beyond the dispatch radius: such a courier is not told about the order."""
+    profile = CourierProfile.objects.filter(user=courier).values("is_online", "latitude", "longitude").first()
+    if profile is None or not profile["is_online"] or profile["latitude"] is None or profile["longitude"] is None:
+        return None
+    restaurant = Restaurant.objects.filter(pk=preview["restaurant"]).values("latitude", "longitude").first()
+    if restaurant is None:
+        return None
+    distance = haversine_km(profile["latitude"], profile["longitude"], restaurant["latitude"], restaurant["longitude"])
+    if distance > settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM:
+        return None
+    return {**preview, "distance_to_restaurant_km": round(distance, 2)}
 
 
 def orders_in_transit_for_courier(*, courier) -> list[dict]:

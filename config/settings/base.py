@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "payments",
     # Above all of them: webhooks, notifications and the counters behind /metrics.
     "notifications",
+    # Above every domain app: export, erasure and retention of personal data.
+    "privacy",
     "pages",
 ]
 
@@ -387,6 +389,9 @@ ORDERFLOW_PICKUP_TIMEOUT_SECONDS = env.int("ORDERFLOW_PICKUP_TIMEOUT_SECONDS", d
 ORDERFLOW_COLLECTION_TIMEOUT_SECONDS = env.int("ORDERFLOW_COLLECTION_TIMEOUT_SECONDS", default=60 * 60)
 ORDERFLOW_RETURN_WINDOW_SECONDS = env.int("ORDERFLOW_RETURN_WINDOW_SECONDS", default=48 * 60 * 60)
 
+# Orders one customer may place through the API in any hour (then 429 order_rate_limited).
+ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR = env.int("ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR", default=30)
+
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
@@ -419,8 +424,15 @@ ORDERFLOW_REFUND_STALE_PROCESSING_SECONDS = env.int("ORDERFLOW_REFUND_STALE_PROC
 # ---------------------------------------------------------------- courier offers
 # How long an offered courier has to accept before the order is offered to the next one.
 ORDERFLOW_COURIER_OFFER_SECONDS = env.int("ORDERFLOW_COURIER_OFFER_SECONDS", default=60)
-# Couriers further than this from the restaurant are not offered the order.
+# Couriers further than this from the restaurant are not offered (or given) the order.
 ORDERFLOW_COURIER_OFFER_RADIUS_KM = env.float("ORDERFLOW_COURIER_OFFER_RADIUS_KM", default=15.0)
+# The dispatch radius for couriers' own claims: further than this from the restaurant, a courier
+# does not see the order among the available ones (REST and ws/courier/) and may not claim it.
+ORDERFLOW_COURIER_CLAIM_RADIUS_KM = env.float(
+    "ORDERFLOW_COURIER_CLAIM_RADIUS_KM", default=ORDERFLOW_COURIER_OFFER_RADIUS_KM
+)
+# Orders one courier may have at once (assigned, not yet delivered).
+ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS = env.int("ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS", default=2)
 # How a confirmed delivery order gets its courier: `auto` assigns the nearest free online courier
 # at once (the order-process API's behaviour); `offers` offers it to one courier at a time.
 ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto")
@@ -524,6 +536,14 @@ ORDERFLOW_SMS_PROVIDER = env("ORDERFLOW_SMS_PROVIDER", default="simulated")
 ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_SMS_LATENCY_SECONDS", default=0.1)
 ORDERFLOW_SIMULATED_SMS_FAILURE_RATE = env.float("ORDERFLOW_SIMULATED_SMS_FAILURE_RATE", default=0.0)
 ORDERFLOW_NOTIFICATION_CHANNELS: dict[str, str] = {}
+# Text messages in any hour, per user and per phone number; beyond them a message is not sent
+# (counted in /metrics as orderflow_sms_refused_total) and a code asked for is refused with 429.
+ORDERFLOW_SMS_PER_USER_PER_HOUR = env.int("ORDERFLOW_SMS_PER_USER_PER_HOUR", default=10)
+ORDERFLOW_SMS_PER_NUMBER_PER_HOUR = env.int("ORDERFLOW_SMS_PER_NUMBER_PER_HOUR", default=10)
+# A phone number's verification code: how long it lasts, wrong tries, and the wait between two sends.
+ORDERFLOW_PHONE_CODE_TTL_SECONDS = env.int("ORDERFLOW_PHONE_CODE_TTL_SECONDS", default=10 * 60)
+ORDERFLOW_PHONE_CODE_MAX_ATTEMPTS = env.int("ORDERFLOW_PHONE_CODE_MAX_ATTEMPTS", default=5)
+ORDERFLOW_PHONE_CODE_RESEND_SECONDS = env.int("ORDERFLOW_PHONE_CODE_RESEND_SECONDS", default=60)
 ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = env.int("ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS", default=6)
 # A message being sent is leased this long; a worker that dies leaves the lease to run out.
 ORDERFLOW_NOTIFICATION_LEASE_SECONDS = env.float("ORDERFLOW_NOTIFICATION_LEASE_SECONDS", default=60.0)
@@ -533,6 +553,32 @@ ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.float(
 )
 # Who is told when a webhook endpoint is paused; empty: every active superuser with an email address.
 ORDERFLOW_OPERATOR_EMAILS = env.list("ORDERFLOW_OPERATOR_EMAILS", default=[])
+
+# ---------------------------------------------------------------- personal data (privacy/, README "Personal data")
+# Each limit is enforced in batches by the hourly beat task privacy.tasks.retention_enforce_task.
+# Courier position samples are deleted after this many days (a disputed delivery's track is kept).
+ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS = env.int("ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS", default=30)
+# A public tracking link stops (410 Gone) this long after its order ended.
+ORDERFLOW_TRACKING_LINK_HOURS_AFTER_END = env.int("ORDERFLOW_TRACKING_LINK_HOURS_AFTER_END", default=24)
+# ... and the hash that makes it answer 410 rather than 404 is forgotten after this many days.
+ORDERFLOW_RETENTION_EXPIRED_LINKS_DAYS = env.int("ORDERFLOW_RETENTION_EXPIRED_LINKS_DAYS", default=90)
+# A payment provider's event is reduced to the fields the service reads after this many hours.
+ORDERFLOW_RETENTION_PAYMENT_PAYLOAD_HOURS = env.int("ORDERFLOW_RETENTION_PAYMENT_PAYLOAD_HOURS", default=24)
+# Codes are masked in sent text messages (the SMS provider's books) this many minutes after sending.
+ORDERFLOW_RETENTION_SENT_CODES_MINUTES = env.int("ORDERFLOW_RETENTION_SENT_CODES_MINUTES", default=0)
+# Sent (or given up) notifications, with their recipients and bodies, are deleted after this many days.
+ORDERFLOW_RETENTION_NOTIFICATIONS_DAYS = env.int("ORDERFLOW_RETENTION_NOTIFICATIONS_DAYS", default=90)
+# Finished webhook deliveries and their attempt logs are deleted after this many days.
+ORDERFLOW_RETENTION_WEBHOOK_LOGS_DAYS = env.int("ORDERFLOW_RETENTION_WEBHOOK_LOGS_DAYS", default=30)
+# Rows one retention step handles per transaction; one run stops taking batches after the budget.
+ORDERFLOW_RETENTION_BATCH_SIZE = env.int("ORDERFLOW_RETENTION_BATCH_SIZE", default=1000)
+ORDERFLOW_RETENTION_BUDGET_SECONDS = env.float("ORDERFLOW_RETENTION_BUDGET_SECONDS", default=90.0)
+ORDERFLOW_RETENTION_INTERVAL_SECONDS = env.float("ORDERFLOW_RETENTION_INTERVAL_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.retention_enforce_task",
+    "schedule": ORDERFLOW_RETENTION_INTERVAL_SECONDS,
+    "options": {"expires": ORDERFLOW_RETENTION_INTERVAL_SECONDS},
+}
 
 # ---------------------------------------------------------------- operations
 # /metrics answers a request carrying "Authorization: Bearer <this>", or a signed-in user holding the

@@ -1,5 +1,6 @@
 """Placing an order: prices from the menu, snapshots of what was ordered, the first event."""
 
+import math
 import secrets
 import uuid
 from collections import Counter, defaultdict
@@ -8,12 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.actors import Actor
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, TooManyRequests, ValidationFailed
 from orders import hooks
 from orders.models import (
     DeliveryType,
@@ -31,6 +34,7 @@ from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem
 CENT = Decimal("0.01")
 MAX_TIP = Decimal("1000.00")
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+PLACEMENT_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def order_place(
     address: DeliveryAddress | None = None,
     tip: Decimal = Decimal("0.00"),
     notes: str = "",
+    rate_limited: bool = False,
 ) -> Order:
     """Place an order from the restaurant's menu; prices always come from the menu.
 
@@ -90,6 +95,9 @@ def order_place(
     lengths, a delivery order's address). What only the database can tell is checked here: the
     restaurant takes orders, each item and choice is on its menu and available, and the menu's
     rules for choices hold. Every such problem is reported at once, and nothing is written.
+
+    `rate_limited` (a customer placing through the API): at most ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR
+    orders in any hour per customer, else 429 `order_rate_limited` with `Retry-After`.
     """
     errors = _Errors()
     restaurant = Restaurant.objects.filter(pk=restaurant_id).first()
@@ -140,6 +148,8 @@ def order_place(
 
     actor = Actor.customer(customer)
     with transaction.atomic():
+        if rate_limited:
+            _check_placement_rate(customer=customer, now=now)
         _save_with_unique_number(order, now)
         _save_lines(order, priced_lines)
         event = event_record(
@@ -152,6 +162,27 @@ def order_place(
         )
         hooks.run_order_change_hooks(order=order, event=event, actor=actor, now=now)
     return order
+
+
+def _check_placement_rate(*, customer: AbstractBaseUser, now: datetime) -> None:
+    """Refuse a placement over the customer's hourly limit; their user row is locked so that
+    requests at once are counted one after the other."""
+    limit = settings.ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR
+    get_user_model().objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).first()
+    window_start = now - PLACEMENT_WINDOW
+    recent = list(
+        Order.objects.filter(customer=customer, placed_at__gt=window_start)
+        .order_by("-placed_at")
+        .values_list("placed_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        retry_after = max(1, math.ceil((recent[-1] + PLACEMENT_WINDOW - now).total_seconds()))
+        raise TooManyRequests(
+            f"At most {limit} orders an hour; try again in {retry_after} seconds.",
+            code="order_rate_limited",
+            retry_after=retry_after,
+            limit=limit,
+        )
 
 
 def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict]:

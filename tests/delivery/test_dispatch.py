@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.actors import Actor
-from delivery.models import CourierOffer
+from delivery.models import CourierOffer, CourierProfile
 from delivery.tasks import courier_offers_renew_task
 from orders.models import DeliveryStatus, EventType, OrderStatus
 from tests.factories import CourierFactory
@@ -50,7 +50,7 @@ def test_confirming_assigns_the_nearest_free_online_courier(
     assert second.courier == far
 
 
-def test_with_nobody_free_the_order_waits_and_may_still_be_claimed(
+def test_with_nobody_free_the_order_waits_and_may_be_claimed_from_within_the_radius(
     customer, menu, staff_user, django_capture_on_commit_callbacks
 ):
     distant = courier_at("distant", OUT_OF_RANGE)
@@ -61,6 +61,12 @@ def test_with_nobody_free_the_order_waits_and_may_still_be_claimed(
 
     client = APIClient()
     client.force_authenticate(distant)
+    assert client.get("/api/orders/available/").json()["results"] == []
+    refused = client.post(f"/api/orders/{order.pk}/accept/")
+    assert refused.status_code == 409 and refused.json()["code"] == "courier_too_far"
+    assert refused.headers["Content-Type"] == "application/problem+json"
+
+    CourierProfile.objects.filter(user=distant).update(latitude=FAR[0], longitude=FAR[1])
     listed = client.get("/api/orders/available/").json()
     assert [row["id"] for row in listed["results"]] == [str(order.pk)]
     accepted = client.post(f"/api/orders/{order.pk}/accept/")

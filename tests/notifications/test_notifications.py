@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
@@ -117,7 +118,9 @@ def test_the_outbox_in_the_admin_masks_the_code(
 def test_a_customer_who_prefers_sms_gets_the_code_by_sms_only(
     picked_up, customer, actors, django_capture_on_commit_callbacks
 ):
-    NotificationPreference.objects.create(user=customer, email_enabled=False, sms_enabled=True, phone="+15550100")
+    NotificationPreference.objects.create(
+        user=customer, email_enabled=False, sms_enabled=True, phone="+15550100", phone_verified_at=timezone.now()
+    )
     set_off(picked_up, actors, django_capture_on_commit_callbacks)
     [sms] = SimulatedSmsMessage.objects.all()
     assert sms.to == "+15550100" and mentions(sms.text, current_code(picked_up))
@@ -129,7 +132,9 @@ def test_a_customer_who_prefers_sms_gets_the_code_by_sms_only(
 def test_a_failing_channel_is_retried_then_left_for_a_person_who_retries_it(
     picked_up, customer, actors, admin_user, client, settings, django_capture_on_commit_callbacks
 ):
-    NotificationPreference.objects.create(user=customer, email_enabled=False, sms_enabled=True, phone="+15550100")
+    NotificationPreference.objects.create(
+        user=customer, email_enabled=False, sms_enabled=True, phone="+15550100", phone_verified_at=timezone.now()
+    )
     settings.ORDERFLOW_SIMULATED_SMS_FAILURE_RATE = 1.0
     settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = 3
     with freeze_time(NOON) as clock:

@@ -25,6 +25,7 @@ def test_the_defaults_are_email_and_every_milestone(api):
         "email_enabled": True,
         "sms_enabled": False,
         "phone": "",
+        "phone_verified": False,
         "milestones": ["confirmed", "ready", "out_for_delivery", "delivered", "cancelled", "refunded"],
     }
 

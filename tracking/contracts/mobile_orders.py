@@ -36,7 +36,14 @@ from rest_framework.response import Response
 from core.errors import ApplicationError, OrderNotFound, ValidationFailed
 from core.query_params import query_params_check
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.selectors import order_access, order_detail, orders_for_summary, orders_related_to
+from orders.selectors import (
+    actor_sees_customer,
+    order_access,
+    order_detail,
+    orders_for_summary,
+    orders_related_to,
+    orders_showing_customer_to,
+)
 from orders.transitions import ACTIVE_STATUSES
 from payments.services import payment_webhook_receive
 from tracking.contracts.base import ContractView, number
@@ -310,7 +317,7 @@ class OrderListView(MobileOrdersView):
         params = request.query_params
         query_params_check(params, LIST_PARAMS)
         includes = parse_includes(params)
-        orders = orders_related_to(user=request.user)
+        orders = orders_showing_customer_to(user=request.user)
         status = _one(params, "filter[order_status]")
         if status is not None:
             if status not in STATUSES.words:
@@ -401,6 +408,8 @@ class OrderDetailView(MobileOrdersView):
             raise OrderNotFound("No order with this id is visible to you.")
         access = order_access(user=request.user, order_id=match)
         order = order_detail(actor=access.actor, order_id=access.order_id, include=_detail_queryset_includes(includes))
+        if not actor_sees_customer(actor=access.actor, order=order):  # the document shows the customer
+            raise OrderNotFound("No order with this id is visible to you.")
         return Response(
             {
                 "success": True,
@@ -420,6 +429,8 @@ class OrderByReferenceView(MobileOrdersView):
             raise OrderNotFound("No order with this reference is visible to you.")
         access = order_access(user=request.user, number=number_)
         order = order_detail(actor=access.actor, order_id=access.order_id, include=("payments",))
+        if not actor_sees_customer(actor=access.actor, order=order):
+            raise OrderNotFound("No order with this reference is visible to you.")
         return Response(
             {
                 "success": True,
