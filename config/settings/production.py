@@ -9,6 +9,7 @@ from config.settings.database import postgresql_with_pool
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ORDERFLOW_OTP_SECRET = env("ORDERFLOW_OTP_SECRET")
+ORDERFLOW_PUBLIC_ID_KEY = env("ORDERFLOW_PUBLIC_ID_KEY", default=SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # Pooled (config/settings/database.py): persistent per-thread connections run PostgreSQL out
 # of connections under ASGI.
