@@ -49,9 +49,14 @@ from delivery.services import (
     otp_verify,
 )
 from orders.api import action_response, version_headers
-from orders.models import DeliveryStatus, DeliveryType, HandoffPurpose, Order, OrderStatus
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus
 from orders.selectors import OrderAccess, order_access, order_for_eta, orders_available_for_courier
-from orders.serializers import OrderActionResponseSerializer, OtpEntrySerializer, SubStatusField
+from orders.serializers import (
+    DELIVERY_STATUS_WORDS,
+    OrderActionResponseSerializer,
+    OtpEntrySerializer,
+    SubStatusField,
+)
 from orders.services.transitions import order_transition
 
 # Most offers GET /api/delivery/offers/ lists; a courier has at most one open offer at a time.
@@ -99,7 +104,7 @@ class OfferAcceptedSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
     order_number = serializers.CharField()
     status = serializers.CharField()
-    delivery_status = SubStatusField(DeliveryStatus.choices)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS)
     delivery_person = serializers.UUIDField()
 
 

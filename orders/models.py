@@ -134,9 +134,12 @@ class Order(models.Model):
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     total = models.DecimalField(max_digits=12, decimal_places=2)
 
+    # The saved address the order went to, and its title as it was then (the lines below are the
+    # order's own copy).
     delivery_address = models.ForeignKey(
         CustomerAddress, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
     )
+    delivery_title = models.CharField(max_length=100, blank=True)
     delivery_street = models.CharField(max_length=300, blank=True)
     delivery_city = models.CharField(max_length=100, blank=True)
     delivery_state = models.CharField(max_length=100, blank=True)

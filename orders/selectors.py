@@ -238,7 +238,7 @@ def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Or
     orders = _with_lines(
         with_item_count(
             orders_visible_to(actor=actor).select_related(
-                "restaurant", "customer", "courier", "courier__courier_profile", "refund", "delivery_address"
+                "restaurant", "customer", "courier", "courier__courier_profile", "refund"
             )
         )
     )

@@ -43,6 +43,14 @@ class OtpField(serializers.RegexField):
         super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
 
 
+# What the sub-status fields write (their schema enums, config/settings/base.py).
+PAYMENT_STATUS_WORDS = [(value.lower(), label) for value, label in PaymentStatus.choices]
+DELIVERY_STATUS_WORDS = [(value.lower(), label) for value, label in DeliveryStatus.choices]
+REFUND_STATUS_WORDS = [(value.lower(), label) for value, label in RefundStatus.choices]
+# A status as a client may write it: the lifecycle's own words and the document's aliases.
+STATUS_WORDS = [*OrderStatus.values, *STATUS_ALIASES]
+
+
 def wire_sub_status(value: str | None) -> str | None:
     """A sub-status (payment, delivery, refund) as the order-process document writes it: lower case."""
     return value.lower() if isinstance(value, str) else value
@@ -51,9 +59,6 @@ def wire_sub_status(value: str | None) -> str | None:
 class SubStatusField(serializers.ChoiceField):
     """`payment_status`, `delivery_status`, `refund_status` on the wire: the document's lower case
     (`"pending"`, `"assigned"`); the model keeps its upper-case values."""
-
-    def __init__(self, choices, **kwargs):
-        super().__init__(choices=[(value.lower(), label) for value, label in choices], **kwargs)
 
     def to_representation(self, value):
         return wire_sub_status(super().to_representation(value))
@@ -151,8 +156,8 @@ class OrderSummarySerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="number")
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
     order_status_name = serializers.CharField(source="get_status_display")
-    payment_status = SubStatusField(PaymentStatus.choices)
-    delivery_status = SubStatusField(DeliveryStatus.choices)
+    payment_status = SubStatusField(PAYMENT_STATUS_WORDS)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS)
     restaurant = serializers.UUIDField(source="restaurant_id")
     restaurant_name = serializers.CharField(source="restaurant.name")
     customer = serializers.IntegerField(source="customer_id")
@@ -217,8 +222,7 @@ class DeliveryAddressSerializer(serializers.Serializer):
     longitude = serializers.DecimalField(source="delivery_longitude", max_digits=9, decimal_places=6, allow_null=True)
 
     def get_title(self, order) -> str:
-        saved = order.delivery_address
-        return saved.title if saved is not None else DEFAULT_ADDRESS_TITLE
+        return order.delivery_title or DEFAULT_ADDRESS_TITLE
 
 
 class RefundSerializer(serializers.Serializer):
@@ -302,7 +306,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
     delivery_person_location = serializers.SerializerMethodField()
     delivery_address = serializers.SerializerMethodField()
     tax_amount = serializers.DecimalField(source="tax", max_digits=12, decimal_places=2)
-    refund_status = SubStatusField(RefundStatus.choices)
+    refund_status = SubStatusField(REFUND_STATUS_WORDS)
     refund = serializers.SerializerMethodField()
     estimated_ready_time = serializers.DateTimeField(source="estimated_ready_at", allow_null=True)
     estimated_delivery_time = serializers.DateTimeField(source="estimated_delivery_at", allow_null=True)
@@ -448,8 +452,8 @@ class StatusSnapshotSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
     order_number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    payment_status = SubStatusField(PaymentStatus.choices)
-    delivery_status = SubStatusField(DeliveryStatus.choices)
+    payment_status = SubStatusField(PAYMENT_STATUS_WORDS)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS)
     last_update = serializers.DateTimeField()
     estimated_delivery_time = serializers.DateTimeField(allow_null=True)
     sequence = serializers.IntegerField()
@@ -474,19 +478,19 @@ class OrderActionResponseSerializer(serializers.Serializer):
     previous_status = serializers.ChoiceField(choices=OrderStatus.choices, allow_null=True)
     message = serializers.CharField()
     new_status = serializers.ChoiceField(
-        choices=[*OrderStatus.values, *STATUS_ALIASES], required=False, help_text="The status word the client sent."
+        choices=STATUS_WORDS, required=False, help_text="The status word the client sent."
     )
     status_name = serializers.CharField(required=False)
     tracking_id = serializers.UUIDField(required=False)
     verified = serializers.BooleanField(required=False)
-    delivery_status = SubStatusField(DeliveryStatus.choices, required=False)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS, required=False)
     delivery_person = serializers.UUIDField(required=False)
     estimated_ready_time = serializers.DateTimeField(required=False, allow_null=True)
     estimated_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
     ready_time = serializers.DateTimeField(required=False, allow_null=True)
     actual_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
-    payment_status = SubStatusField(PaymentStatus.choices, required=False)
-    refund_status = SubStatusField(RefundStatus.choices, required=False)
+    payment_status = SubStatusField(PAYMENT_STATUS_WORDS, required=False)
+    refund_status = SubStatusField(REFUND_STATUS_WORDS, required=False)
 
     def to_representation(self, instance: dict):
         # An optional field appears only when the action set it (its value may be null).
@@ -501,7 +505,7 @@ class ReasonRequiredSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
 
 
-@extend_schema_field({"type": "string", "enum": [*OrderStatus.values, *STATUS_ALIASES]})
+@extend_schema_field({"type": "string", "enum": STATUS_WORDS})
 class StatusCodeField(serializers.CharField):
     """A status or an alias (case and surrounding spaces aside); the service names a wrong one."""
 

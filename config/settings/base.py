@@ -268,6 +268,11 @@ SPECTACULAR_SETTINGS = {
         "RefundStatusEnum": "orders.models.RefundStatus",
         "DeliveryTypeEnum": "orders.models.DeliveryType",
         "PaymentMethodEnum": "orders.models.PaymentMethod",
+        # The native answers write the sub-statuses in lower case (orders.serializers.SubStatusField).
+        "PaymentStatusWordEnum": "orders.serializers.PAYMENT_STATUS_WORDS",
+        "DeliveryStatusWordEnum": "orders.serializers.DELIVERY_STATUS_WORDS",
+        "RefundStatusWordEnum": "orders.serializers.REFUND_STATUS_WORDS",
+        "StatusCodeEnum": "orders.serializers.STATUS_WORDS",
     },
 }
 

@@ -148,6 +148,7 @@ def order_place(
     with transaction.atomic():
         if delivery_type == DeliveryType.DELIVERY:
             order.delivery_address = _saved_address(customer, address)
+            order.delivery_title = order.delivery_address.title
         _save_with_unique_number(order, now)
         _save_lines(order, priced_lines)
         event = event_record(
