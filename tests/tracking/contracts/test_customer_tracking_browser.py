@@ -151,7 +151,7 @@ def test_the_documents_signalr_client_on_another_origin_follows_the_order(
     order = place(customer, menu)
     page = open_app(chromium, app_site.origin, api_server.http, customer, order)
     assert page.evaluate("window.state") == "subscribed"
-    initial = page.evaluate("window.initial")
+    initial = page.evaluate("window.initial.order")
     assert initial["orderId"] == str(order.pk) and initial["status"] == "Placed"
     # The document's customerId is a UUID (the customer's public id, never the user's number).
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", initial["customerId"])
