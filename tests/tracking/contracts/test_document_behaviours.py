@@ -15,6 +15,7 @@ from tests.tracking import lifecycle
 from tests.tracking.conftest import run_async
 from tests.tracking.contracts.test_customer_tracking import open_hub
 from tests.tracking.contracts.test_mobile_orders import paymongo_event, signed
+from tracking.contracts.mobile_orders import reference_id
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,7 @@ def client_for(user) -> APIClient:
 # ---------------------------------------------------------------- 000, customer tracking
 
 
+@pytest.mark.django_db(transaction=True)
 @run_async
 async def test_unsubscribe_from_order_stops_the_events(customer, staff_user, menu):
     """000, "Sequence Diagram": `App-->>Hub: Unsubscribe (stop polling)` after
@@ -112,7 +114,7 @@ def test_filter_delivery_type_and_inactive_orders(customer, staff_user, menu):
     assert sorted(row["delivery_type"] for row in rows("filter[delivery_type]=delivery")) == ["delivery", "delivery"]
     assert [row["delivery_type"] for row in rows("filter[delivery_type]=pickup")] == ["pickup"]
     inactive = rows("filter[is_active]=0")
-    assert [(row["is_active"], row["order_status"]) for row in inactive] == [(False, "cancelled")]
+    assert [(row["is_active"], row["order_status"]) for row in inactive] == [(False, "canceled")]
     active = rows("filter[is_active]=1")
     assert {row["is_active"] for row in active} == {True} and len(active) == 2
     assert {delivery.pk, pickup.pk, ended.pk} == set(Order.objects.values_list("pk", flat=True))
@@ -145,7 +147,7 @@ def test_the_providers_paid_events_move_the_order_to_processing(customer, menu, 
 
     assert response.status_code == 200, response.content
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAYMENT_SUCCESS
-    shown = client_for(customer).get(f"/mobile/api/orders/{order.pk}").json()["data"]
+    shown = client_for(customer).get(f"/api/mobile/orders/{reference_id(order.number)}").json()["data"]
     assert shown["order_status"] == "processing"
 
 
