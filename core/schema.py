@@ -51,11 +51,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 
+# One or a few of the order's ETags (orders.versions), W/ and quotes optional, or `*`.
+_IF_MATCH_TAG = r'(W/)?"?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:)?[0-9]{1,18}"?'
 IF_MATCH = OpenApiParameter(
     name="If-Match",
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
+    pattern=rf"^(\*|{_IF_MATCH_TAG}( ?, ?{_IF_MATCH_TAG}){{0,9}})$",
     description=(
         "The order's `ETag` from its detail, status or last action answer (or its `sequence`): the write "
         "happens only if the order has not changed since, else 412 `precondition_failed` with the current "
