@@ -64,9 +64,20 @@ class Conflict(ApplicationError):
     title = "The order is not in a state that allows this"
 
 
-class InvalidTransition(Conflict):
+class InvalidTransition(ApplicationError):
+    """400, as the order-process document's clients expect ("Handle 400: Invalid status transition");
+    a contract whose document says otherwise re-states it (the three-status API's cancel: 409)."""
+
     code = "invalid_transition"
     title = "This status change is not allowed from the current status"
+
+
+class PreconditionFailed(ApplicationError):
+    """`If-Match` named a version of the order that is no longer current (RFC 9110 412)."""
+
+    status_code = http.HTTP_412_PRECONDITION_FAILED
+    code = "precondition_failed"
+    title = "The order has changed since the version you sent"
 
 
 class OtpInvalid(ApplicationError):
@@ -209,6 +220,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         if exc.extra.get("retry_after") is not None:
             response["Retry-After"] = str(exc.extra["retry_after"])
+        if isinstance(exc, PreconditionFailed):
+            response["ETag"] = exc.extra["etag"]
         return response
     if isinstance(exc, drf_exceptions.ValidationError):
         return problem_response(

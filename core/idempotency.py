@@ -50,13 +50,14 @@ def body_fingerprint(raw: bytes) -> str:
 def _worth_replaying(response) -> bool:
     if response.status_code >= 500 or response.status_code == 429:
         return False
-    data = getattr(response, "data", None)
+    # A contract re-envelopes problems (tracking.contracts.base) and keeps the native one beside.
+    data = getattr(response, "problem", None) or getattr(response, "data", None)
     code = data.get("code") if isinstance(data, dict) else None
     return code not in _NOT_REPLAYED_CODES
 
 
-def _replay(record: IdempotencyRecord) -> HttpResponse:
-    content_type = PROBLEM_CONTENT_TYPE if record.response_status >= 400 else "application/json"
+def _replay(record: IdempotencyRecord, error_content_type: str) -> HttpResponse:
+    content_type = error_content_type if record.response_status >= 400 else "application/json"
     response = HttpResponse(record.response_body, status=record.response_status, content_type=content_type)
     response[REPLAYED_HEADER] = "true"
     return response
@@ -89,7 +90,8 @@ class IdempotentPostMixin:
 
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
-            return _replay(exc.record)
+            # Errors come back as they were first sent: problem+json, or a contract's own envelope.
+            return _replay(exc.record, getattr(self, "error_content_type", PROBLEM_CONTENT_TYPE))
         try:
             return super().handle_exception(exc)
         except Exception:

@@ -52,14 +52,32 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 
+# One or a few of the order's ETags (orders.versions), W/ and quotes optional, or `*`.
+_IF_MATCH_TAG = r'(W/)?"?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:)?[0-9]{1,18}"?'
+IF_MATCH = OpenApiParameter(
+    name="If-Match",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=rf"^(\*|{_IF_MATCH_TAG}( ?, ?{_IF_MATCH_TAG}){{0,9}})$",
+    description=(
+        "The order's `ETag` from its detail, status or last action answer (or its `sequence`): the write "
+        "happens only if the order has not changed since, else 412 `precondition_failed` with the current "
+        "`etag`, `sequence` and statuses."
+    ),
+)
+
 _PROBLEMS = {
     400: "Invalid input (`validation_error` with `errors` per field, `malformed_request`), a wrong code "
-    "(`otp_invalid`).",
+    "(`otp_invalid`), a status change the table does not allow from the current status "
+    "(`invalid_transition` with `current_status` and `allowed_statuses`).",
     401: "Not signed in (`not_authenticated`, `authentication_failed`).",
     403: "This role may not do this (`transition_forbidden`, `not_restaurant_staff`, `not_a_courier`, ...).",
     404: "No such order visible to you (`order_not_found`): another user's order answers exactly like a missing one.",
-    409: "Not allowed in the order's current state (`invalid_transition` with `current_status`), "
+    409: "The order is not in a state that allows this (`already_assigned`, `otp_not_issued`, ...), "
     "`idempotency_in_progress`.",
+    412: "`If-Match` names an older version of the order (`precondition_failed`, with the current `etag`, "
+    "`sequence` and `status`).",
     410: "The code has expired (`otp_expired`).",
     422: "The Idempotency-Key was used for a different request (`idempotency_key_reused`).",
     423: "Too many wrong codes (`otp_locked`).",
@@ -72,7 +90,7 @@ def problems(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 READ_PROBLEMS = (401, 404)
-ACTION_PROBLEMS = (400, 401, 403, 404, 409, 422)
+ACTION_PROBLEMS = (400, 401, 403, 404, 409, 412, 422)
 
 
 NO_NUL = "^[^\\u0000]*$"

@@ -272,9 +272,13 @@ class CodeGuessLimitMixin:
             throttles = [*throttles, CodeGuessThrottle()]
         return throttles
 
+    def record_wrong_code(self) -> None:
+        """A wrong code answered without an error (`otp/verify`: `verified: false`) counts too."""
+        FailureLimit.codes().record(
+            subject=f"user:{self.request.user.pk}", address=address_bucket(client_address(self.request))
+        )
+
     def handle_exception(self, exc):
         if isinstance(exc, OtpInvalid) and self.action in self.code_actions:
-            FailureLimit.codes().record(
-                subject=f"user:{self.request.user.pk}", address=address_bucket(client_address(self.request))
-            )
+            self.record_wrong_code()
         return super().handle_exception(exc)

@@ -16,8 +16,9 @@ from core.api import validated
 from core.idempotency import IdempotentPostMixin
 from core.inputs import NoBodySerializer
 from core.pagination import PagePagination
+from core.public_ids import user_public_id
 from core.query_params import PAGE_PARAMS, query_params_check
-from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
+from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, READ_PROBLEMS, problems
 from core.throttling import CodeGuessLimitMixin
 from delivery.models import CourierOffer
 from delivery.permissions import IsCourier
@@ -39,6 +40,7 @@ from delivery.serializers import (
     OtpSerializer,
     OtpTypeQuerySerializer,
     OtpTypeSerializer,
+    OtpVerifiedSerializer,
     OtpVerifySerializer,
 )
 from delivery.services import (
@@ -47,11 +49,11 @@ from delivery.services import (
     courier_record_location,
     courier_set_availability,
     order_assign_courier,
-    order_handoff,
     otp_resend,
     otp_reveal,
+    otp_verify,
 )
-from orders.api import action_response
+from orders.api import action_response, version_headers
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus
 from orders.selectors import (
     OrderAccess,
@@ -61,7 +63,13 @@ from orders.selectors import (
     order_preview_for_courier,
     orders_available_for_courier,
 )
-from orders.serializers import CourierOrderPreviewSerializer, OrderActionResponseSerializer, OtpEntrySerializer
+from orders.serializers import (
+    DELIVERY_STATUS_WORDS,
+    CourierOrderPreviewSerializer,
+    OrderActionResponseSerializer,
+    OtpEntrySerializer,
+    SubStatusField,
+)
 from orders.services.transitions import order_transition
 
 # Most offers GET /api/delivery/offers/ lists; a courier has at most one open offer at a time.
@@ -115,8 +123,8 @@ class OfferAcceptedSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
     order_number = serializers.CharField()
     status = serializers.CharField()
-    delivery_status = serializers.CharField()
-    delivery_person = serializers.IntegerField()
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS)
+    delivery_person = serializers.UUIDField()
 
 
 class OfferDeclinedSerializer(serializers.Serializer):
@@ -202,7 +210,7 @@ class DeliveryViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
             "order_number": order.number,
             "status": order.status,
             "delivery_status": order.delivery_status,
-            "delivery_person": order.courier_id,
+            "delivery_person": user_public_id(order.courier_id),
         }
         return Response(OfferAcceptedSerializer(body).data)
 
@@ -278,32 +286,45 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
         return Response(OtpSerializer(body).data, headers={"Cache-Control": "no-store"})
 
     @extend_schema(
-        summary="Enter a handoff code",
+        summary="Check a handoff code",
         description=(
-            "Verifying a code makes the handoff it belongs to: the courier picking up (pickup code) or "
-            "delivering (delivery code) a delivery order, restaurant staff handing a self-pickup order to "
-            "its customer (pickup code)."
+            "Answers whether the code is the one the order waits for (`verified`), without making the "
+            "handoff: the courier then picks up or completes the delivery with the same code (restaurant "
+            "staff hand a self-pickup order over with the generic status change). Only whoever types the "
+            "code in may check it; a wrong code uses up one of its attempts, as at the handoff."
         ),
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=OtpVerifySerializer,
-        responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
+        responses={200: OtpVerifiedSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
     @action(detail=True, methods=["post"], url_path="otp/verify")
     def otp_verify(self, request, pk=None):
         data = validated(OtpVerifySerializer, request.data)
         access = order_access(user=request.user, order_id=pk)
-        result = order_handoff(
+        check = otp_verify(
             order_id=access.order_id,
             purpose=data.get("type") or default_purpose(access),
             otp=data["otp"],
             actor=access.actor,
+            if_match=request.headers.get("If-Match"),
         )
-        return action_response(result, "OTP verified successfully", verified=True)
+        if not check.verified:
+            self.record_wrong_code()
+        body = {
+            "success": True,
+            "verified": check.verified,
+            "message": "OTP verified successfully" if check.verified else "The code is not correct",
+            "order_id": access.order_id,
+            "type": check.purpose,
+            "attempts_left": check.attempts_left,
+            "expires_at": check.expires_at,
+        }
+        return Response(OtpVerifiedSerializer(body).data)
 
     @extend_schema(
         summary="Send a handoff code again",
         description="Replaces the code (the old one stops working) and sends it to whoever reads it.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=OtpTypeSerializer,
         responses={200: OtpResendResponseSerializer, **problems(*ACTION_PROBLEMS, 429)},
     )
@@ -312,7 +333,9 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
         purpose = validated(OtpTypeSerializer, request.data).get("type")
         access = order_access(user=request.user, order_id=pk)
         purpose = purpose or default_purpose(access)
-        handoff = otp_resend(order_id=access.order_id, purpose=purpose, actor=access.actor)
+        handoff = otp_resend(
+            order_id=access.order_id, purpose=purpose, actor=access.actor, if_match=request.headers.get("If-Match")
+        )
         body = {
             "success": True,
             "order_id": access.order_id,
@@ -372,7 +395,7 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
     @extend_schema(
         summary="Claim an order (couriers)",
         description="Two couriers racing for one order get one 200 and one 409 `already_assigned`.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=None,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
@@ -380,7 +403,11 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
     def accept(self, request, pk=None):
         validated(NoBodySerializer, request.data)
         order = order_assign_courier(
-            order_id=pk, courier=request.user, actor=Actor.courier(request.user), asked_at=self.asked_at
+            order_id=pk,
+            courier=request.user,
+            actor=Actor.courier(request.user),
+            asked_at=self.asked_at,
+            if_match=request.headers.get("If-Match"),
         )
         body = {
             "success": True,
@@ -390,14 +417,14 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
             "previous_status": order.status,
             "message": "Order accepted",
             "delivery_status": order.delivery_status,
-            "delivery_person": order.courier_id,
+            "delivery_person": user_public_id(order.courier_id),
             "estimated_ready_time": order.estimated_ready_at,
         }
-        return Response(OrderActionResponseSerializer(body).data)
+        return Response(OrderActionResponseSerializer(body).data, headers=version_headers(order))
 
     @extend_schema(
         summary="Pick up at the restaurant (couriers)",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=OtpEntrySerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
@@ -405,26 +432,35 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
     def pickup(self, request, pk=None):
         data = validated(OtpEntrySerializer, request.data)
         result = order_transition(
-            order_id=pk, target=OrderStatus.ORDER_PICKED_UP, actor=Actor.courier(request.user), otp=data["otp"]
+            order_id=pk,
+            target=OrderStatus.ORDER_PICKED_UP,
+            actor=Actor.courier(request.user),
+            otp=data["otp"],
+            if_match=request.headers.get("If-Match"),
         )
         return action_response(result, "Order picked up successfully")
 
     @extend_schema(
         summary="Start the delivery (couriers)",
         description="Sends the delivery code to the customer.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=None,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
     @action(detail=True, methods=["post"], url_path="start-delivery", permission_classes=[IsAuthenticated, IsCourier])
     def start_delivery(self, request, pk=None):
         validated(NoBodySerializer, request.data)
-        result = order_transition(order_id=pk, target=OrderStatus.OUT_FOR_DELIVERY, actor=Actor.courier(request.user))
+        result = order_transition(
+            order_id=pk,
+            target=OrderStatus.OUT_FOR_DELIVERY,
+            actor=Actor.courier(request.user),
+            if_match=request.headers.get("If-Match"),
+        )
         return action_response(result, "Delivery started", estimated_delivery_time=result.order.estimated_delivery_at)
 
     @extend_schema(
         summary="Complete the delivery (couriers)",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=CompleteDeliverySerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
@@ -440,6 +476,7 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
             actor=Actor.courier(request.user),
             otp=data["otp"],
             metadata={"delivery_notes": notes} if notes else None,
+            if_match=request.headers.get("If-Match"),
         )
         return action_response(
             result,

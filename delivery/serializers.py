@@ -78,6 +78,18 @@ class OtpSerializer(serializers.Serializer):
     attempts_left = serializers.IntegerField()
 
 
+class OtpVerifiedSerializer(serializers.Serializer):
+    """The order-process document's `{success, verified, message}`, then which code and what is left of it."""
+
+    success = serializers.BooleanField()
+    verified = serializers.BooleanField()
+    message = serializers.CharField()
+    order_id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=HandoffPurpose.choices)
+    attempts_left = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
 class OtpResendResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     order_id = serializers.UUIDField()

@@ -6,6 +6,7 @@ import hmac
 import logging
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from math import cos, radians
@@ -50,15 +51,15 @@ from orders.selectors import (
     orders_available_to_couriers,
 )
 from orders.services.events import event_record
-from orders.services.transitions import ActorRole, TransitionResult, order_transition
+from orders.services.transitions import ActorRole
 from orders.transitions import (
     ACTIVE_STATUSES,
     ASSIGNABLE_STATUSES,
     CARRYING_STATUSES,
     HANDOFF_WAITING_STATUS,
     ISSUES_HANDOFF,
-    TRANSITIONS,
 )
+from orders.versions import order_version_check
 from tracking.broadcast import broadcast_courier_offer, broadcast_location
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,24 @@ def handoff_code_follow_order_change(*, order: Order, event: TrackingEvent, acto
         otp_issue(order=order, purpose=purpose, now=now)
 
 
+def _attempt(handoff: HandoffCode, code: str, now: datetime) -> bool:
+    """Whether `code` is the handoff's; raises for a code that cannot be tried any more.
+
+    A wrong code uses up one attempt (saved here: the caller commits it even when it then refuses).
+    """
+    if handoff.verified_at is not None:
+        raise OtpInvalid("This code has already been used.")
+    if handoff.attempts_left == 0:
+        raise OtpLocked()
+    if now >= handoff.expires_at:
+        raise OtpExpired("The code has expired; ask for a new one.")
+    if _hotp(handoff).verify(str(code), handoff.counter):
+        return True
+    handoff.attempts_left -= 1
+    handoff.save(update_fields=["attempts_left"])
+    return False
+
+
 def otp_check(*, order: Order, purpose: HandoffPurpose, code: str, now: datetime) -> None:
     """Accept `code` once, or raise; a wrong code uses up one attempt.
 
@@ -139,15 +158,7 @@ def otp_check(*, order: Order, purpose: HandoffPurpose, code: str, now: datetime
         handoff = HandoffCode.objects.get(order=order, purpose=purpose)
     except HandoffCode.DoesNotExist:
         raise Conflict("No code has been issued for this handoff yet.", code="otp_not_issued") from None
-    if handoff.verified_at is not None:
-        raise OtpInvalid("This code has already been used.")
-    if handoff.attempts_left == 0:
-        raise OtpLocked()
-    if now >= handoff.expires_at:
-        raise OtpExpired("The code has expired; ask for a new one.")
-    if not _hotp(handoff).verify(str(code), handoff.counter):
-        handoff.attempts_left -= 1
-        handoff.save(update_fields=["attempts_left"])
+    if not _attempt(handoff, code, now):
         if handoff.attempts_left == 0:
             raise OtpLocked()
         raise OtpInvalid(
@@ -155,6 +166,41 @@ def otp_check(*, order: Order, purpose: HandoffPurpose, code: str, now: datetime
         )
     handoff.verified_at = now
     handoff.save(update_fields=["verified_at"])
+
+
+@dataclass(frozen=True)
+class OtpVerification:
+    verified: bool
+    purpose: HandoffPurpose
+    attempts_left: int
+    expires_at: datetime
+
+
+def otp_verify(
+    *, order_id: Any, purpose: HandoffPurpose, otp: str, actor: Actor, if_match: str | None = None
+) -> OtpVerification:
+    """Check a handoff code without making the handoff (the order-process document's `otp/verify`).
+
+    Only whoever types the code in may check it (the courier of a delivery order, restaurant staff
+    for a self-pickup order), while the order waits for it. A wrong code uses up one attempt, as
+    at the handoff itself; a right one stays valid for the pickup or delivery that follows.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        order_version_check(order=order, if_match=if_match)
+        if actor.role not in _ENTERERS.get((purpose, order.delivery_type), frozenset()):
+            raise Forbidden("This code is not entered by you.", code="otp_not_yours")
+        if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
+            raise Forbidden("Only the courier assigned to this order may do this.", code="not_assigned_courier")
+        handoff = HandoffCode.objects.filter(order=order, purpose=purpose).first()
+        if handoff is None or order.status != HANDOFF_WAITING_STATUS[purpose]:
+            raise Conflict("There is no code waiting for this handoff.", code="otp_not_issued")
+        verified = _attempt(handoff, otp, now)
+    logger.info("handoff code checked order=%s purpose=%s verified=%s", order.pk, purpose, verified)
+    return OtpVerification(
+        verified=verified, purpose=purpose, attempts_left=handoff.attempts_left, expires_at=handoff.expires_at
+    )
 
 
 def _authorise_reader(*, order: Order, purpose: str, actor: Actor) -> None:
@@ -173,11 +219,12 @@ def otp_reveal(*, order_id, purpose: HandoffPurpose, actor: Actor) -> tuple[str,
     return otp_code(handoff), handoff
 
 
-def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCode:
+def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor, if_match: str | None = None) -> HandoffCode:
     """Replace the code with a new one (the old one stops working) and send it again."""
     now = timezone.now()
     with transaction.atomic():
         order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+        order_version_check(order=order, if_match=if_match)
         # Only the two sides of the handoff: whoever reads the code out, or whoever types it in.
         if actor.role not in _ENTERERS.get((purpose, order.delivery_type), frozenset()):
             _authorise_reader(order=order, purpose=purpose, actor=actor)
@@ -209,21 +256,6 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor) -> HandoffCod
 
 
 # ---------------------------------------------------------------- handoffs
-
-
-def order_handoff(
-    *, order_id: Any, purpose: HandoffPurpose, otp: str, actor: Actor, metadata: dict | None = None
-) -> TransitionResult:
-    """Make the handoff that `purpose`'s code belongs to, for whoever enters that code.
-
-    The table says who types each code: the courier (pickup and delivery of a delivery
-    order), restaurant staff (a self-pickup order handed to its customer).
-    """
-    targets = {rule.target for rule in TRANSITIONS if rule.handoff == purpose and actor.role in rule.roles}
-    if not targets:
-        raise Forbidden("This code is not entered by you.", code="otp_not_yours")
-    (target,) = targets
-    return order_transition(order_id=order_id, target=target, actor=actor, otp=otp, metadata=metadata)
 
 
 # ---------------------------------------------------------------- courier assignment
@@ -288,7 +320,12 @@ def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: A
 
 
 def order_assign_courier(
-    *, order_id: Any, courier: AbstractBaseUser, actor: Actor, asked_at: datetime | None = None
+    *,
+    order_id: Any,
+    courier: AbstractBaseUser,
+    actor: Actor,
+    asked_at: datetime | None = None,
+    if_match: str | None = None,
 ) -> Order:
     """Give a delivery order to a courier: a courier claiming it, or the system offering it.
 
@@ -305,6 +342,7 @@ def order_assign_courier(
         raise Conflict("Go online to accept orders.", code="courier_offline")
     with transaction.atomic():
         order = _lock_for_assignment(actor=actor, order_id=order_id, asked_at=asked_at)
+        order_version_check(order=order, if_match=if_match)
         if order.delivery_type != DeliveryType.DELIVERY:
             raise Conflict("Pickup orders have no courier.", code="not_a_delivery_order")
         if order.courier_id is not None:

@@ -22,7 +22,7 @@ from core.api import validated
 from core.idempotency import IdempotentPostMixin
 from core.pagination import PageOrCursorPagination
 from core.query_params import PAGINATION_PARAMS, query_params_check
-from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, READ_PROBLEMS, problems
+from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, READ_PROBLEMS, problems
 from core.throttling import CodeGuessLimitMixin
 from orders.filters import OrderFilter
 from orders.models import Order, OrderStatus
@@ -52,6 +52,8 @@ from orders.serializers import (
 )
 from orders.services.placing import order_place
 from orders.services.transitions import TransitionResult, order_cancel, order_transition
+from orders.transitions import STATUS_ALIASES
+from orders.versions import order_etag
 
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
 
@@ -76,7 +78,12 @@ def action_response(result: TransitionResult, message: str, **extra) -> Response
         "message": message,
         **extra,
     }
-    return Response(OrderActionResponseSerializer(body).data)
+    return Response(OrderActionResponseSerializer(body).data, headers=version_headers(order))
+
+
+def version_headers(order: Order) -> dict[str, str]:
+    """The order's ETag, which the next write sends back in `If-Match` (orders.versions)."""
+    return {"ETag": order_etag(order.pk, order.sequence)}
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -151,7 +158,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         if preview is not None:
             return Response(CourierOrderPreviewSerializer(preview).data)
         context = {"include": include, "role": access.actor.role, "request": request}
-        return Response(OrderDetailSerializer(order, context=context).data)
+        return Response(OrderDetailSerializer(order, context=context).data, headers=version_headers(order))
 
     @extend_schema(
         summary="One order in full",
@@ -213,7 +220,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
             "for your role towards this order (customer, restaurant staff, its courier, admin). Handoffs "
             "need `otp`."
         ),
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=StatusChangeSerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
@@ -228,11 +235,14 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
             reason=data["reason"],
             metadata=data["metadata"],
             otp=data.get("otp"),
+            if_match=request.headers.get("If-Match"),
         )
+        # The document's example echoes the word the client sent (ORDER_CONFIRMED), aliases included.
+        sent = data["status_code"].strip().upper()
         return action_response(
             result,
             "Order status updated successfully",
-            new_status=result.order.status,
+            new_status=sent if STATUS_ALIASES.get(sent) == result.order.status else result.order.status,
             status_name=OrderStatus(result.order.status).label,
             tracking_id=result.event.pk,
         )
@@ -258,7 +268,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
             "starts, restaurant staff by the kitchen's rules (a reason is required); couriers may not. A paid "
             "online order is refunded automatically; cash orders need none."
         ),
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=ReasonOptionalSerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
@@ -266,7 +276,12 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     def cancel(self, request, pk=None):
         data = validated(ReasonOptionalSerializer, request.data)
         access = order_access(user=request.user, order_id=pk)
-        result = order_cancel(order_id=access.order_id, actor=access.actor, reason=data["reason"])
+        result = order_cancel(
+            order_id=access.order_id,
+            actor=access.actor,
+            reason=data["reason"],
+            if_match=request.headers.get("If-Match"),
+        )
         return action_response(result, "Order cancelled successfully", refund_status=result.order.refund_status)
 
 

@@ -79,6 +79,29 @@ def new_tracking_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+class CustomerAddress(models.Model):
+    """A customer's delivery address as they saved it (`title`: "Home", "Work"), the one the
+    order-process document's `delivery_address` names by `id`. An order keeps its own copy of the
+    address too, so editing or erasing this row never changes an order that was placed."""
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses")
+    title = models.CharField(max_length=100)
+    street = models.CharField(max_length=300)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "title"])]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.street}, {self.city}"
+
+
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(max_length=32, unique=True)
@@ -111,6 +134,12 @@ class Order(models.Model):
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     total = models.DecimalField(max_digits=12, decimal_places=2)
 
+    # The saved address the order went to, and its title as it was then (the lines below are the
+    # order's own copy).
+    delivery_address = models.ForeignKey(
+        CustomerAddress, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    delivery_title = models.CharField(max_length=100, blank=True)
     delivery_street = models.CharField(max_length=300, blank=True)
     delivery_city = models.CharField(max_length=100, blank=True)
     delivery_state = models.CharField(max_length=100, blank=True)

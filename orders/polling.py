@@ -39,6 +39,7 @@ from orders.snapshots import (
     status_snapshot_row,
     status_snapshot_store_on_commit,
 )
+from orders.versions import order_etag
 from restaurants.models import StaffMembership
 
 
@@ -51,7 +52,7 @@ class PollJWTAuthentication(JWTAuthentication):
 
 
 def status_etag(body: dict) -> str:
-    return f'"{body["order_id"]}:{body["sequence"]}"'
+    return order_etag(body["order_id"], body["sequence"])
 
 
 def status_response_from_snapshot(authorization: str | None, order_id: str) -> tuple[bytes, str] | None:

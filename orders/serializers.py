@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from core.actors import ActorRole
 from core.inputs import InputSerializer
+from core.public_ids import user_public_id
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
@@ -27,7 +28,7 @@ from orders.selectors import (
     courier_position,
     courier_sees_drop_off,
 )
-from orders.services.placing import MAX_TIP, DeliveryAddress, OrderLine
+from orders.services.placing import DEFAULT_ADDRESS_TITLE, MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
 from orders.transitions import STATUS_ALIASES, next_statuses_for
@@ -47,6 +48,27 @@ class OtpField(serializers.RegexField):
         super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
 
 
+# What the sub-status fields write (their schema enums, config/settings/base.py).
+PAYMENT_STATUS_WORDS = [(value.lower(), label) for value, label in PaymentStatus.choices]
+DELIVERY_STATUS_WORDS = [(value.lower(), label) for value, label in DeliveryStatus.choices]
+REFUND_STATUS_WORDS = [(value.lower(), label) for value, label in RefundStatus.choices]
+# A status as a client may write it: the lifecycle's own words and the document's aliases.
+STATUS_WORDS = [*OrderStatus.values, *STATUS_ALIASES]
+
+
+def wire_sub_status(value: str | None) -> str | None:
+    """A sub-status (payment, delivery, refund) as the order-process document writes it: lower case."""
+    return value.lower() if isinstance(value, str) else value
+
+
+class SubStatusField(serializers.ChoiceField):
+    """`payment_status`, `delivery_status`, `refund_status` on the wire: the document's lower case
+    (`"pending"`, `"assigned"`); the model keeps its upper-case values."""
+
+    def to_representation(self, value):
+        return wire_sub_status(super().to_representation(value))
+
+
 class PositionSerializer(serializers.Serializer):
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6)
@@ -60,6 +82,9 @@ class CourierPositionSerializer(PositionSerializer):
 
 
 class DeliveryAddressInputSerializer(InputSerializer):
+    title = serializers.CharField(
+        max_length=100, required=False, default=DEFAULT_ADDRESS_TITLE, help_text='The name it is saved under: "Home".'
+    )
     street = serializers.CharField(max_length=300)
     city = serializers.CharField(max_length=100)
     state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -136,6 +161,8 @@ class OrderSummarySerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="number")
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
     order_status_name = serializers.CharField(source="get_status_display")
+    payment_status = SubStatusField(PAYMENT_STATUS_WORDS)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS)
     restaurant = serializers.UUIDField(source="restaurant_id")
     restaurant_name = serializers.CharField(source="restaurant.name")
     customer = serializers.IntegerField(
@@ -200,6 +227,12 @@ class OrderItemSerializer(serializers.Serializer):
 
 
 class DeliveryAddressSerializer(serializers.Serializer):
+    """The order-process document's `{id, title, address_line_1}` (the customer's saved address),
+    then the lines the order keeps of it."""
+
+    id = serializers.IntegerField(source="delivery_address_id", allow_null=True)
+    title = serializers.SerializerMethodField()
+    address_line_1 = serializers.CharField(source="delivery_street")
     street = serializers.CharField(source="delivery_street")
     city = serializers.CharField(source="delivery_city")
     state = serializers.CharField(source="delivery_state")
@@ -208,13 +241,19 @@ class DeliveryAddressSerializer(serializers.Serializer):
     latitude = serializers.DecimalField(source="delivery_latitude", max_digits=9, decimal_places=6, allow_null=True)
     longitude = serializers.DecimalField(source="delivery_longitude", max_digits=9, decimal_places=6, allow_null=True)
 
+    def get_title(self, order) -> str:
+        return order.delivery_title or DEFAULT_ADDRESS_TITLE
+
 
 class RefundSerializer(serializers.Serializer):
-    status = serializers.CharField()
+    status = serializers.SerializerMethodField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_status(self, refund) -> str:
+        return wire_sub_status(refund.status)
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -277,12 +316,17 @@ class OrderDetailSerializer(OrderSummarySerializer):
 
     order_status_code = serializers.CharField(source="status")
     cancelled_by = serializers.ChoiceField(choices=ActorRole.choices, allow_blank=True, read_only=True)
+    user = serializers.SerializerMethodField()
+    user_name = serializers.SerializerMethodField()
+    vendor = serializers.UUIDField(source="restaurant_id")
+    vendor_name = serializers.CharField(source="restaurant.name")
     customer_name = serializers.SerializerMethodField()
-    delivery_person = serializers.IntegerField(source="courier_id", allow_null=True)
+    delivery_person = serializers.SerializerMethodField()
     delivery_person_name = serializers.SerializerMethodField()
     delivery_person_location = serializers.SerializerMethodField()
     delivery_address = serializers.SerializerMethodField()
     tax_amount = serializers.DecimalField(source="tax", max_digits=12, decimal_places=2)
+    refund_status = SubStatusField(REFUND_STATUS_WORDS)
     refund = serializers.SerializerMethodField()
     estimated_ready_time = serializers.DateTimeField(source="estimated_ready_at", allow_null=True)
     estimated_delivery_time = serializers.DateTimeField(source="estimated_delivery_at", allow_null=True)
@@ -306,6 +350,10 @@ class OrderDetailSerializer(OrderSummarySerializer):
         fields = [
             *OrderSummarySerializer.Meta.fields,
             "order_status_code",
+            "user",
+            "user_name",
+            "vendor",
+            "vendor_name",
             "customer_name",
             "delivery_person",
             "delivery_person_name",
@@ -354,8 +402,19 @@ class OrderDetailSerializer(OrderSummarySerializer):
                     fields.pop(optional)
         return fields
 
+    @extend_schema_field(serializers.UUIDField())
+    def get_user(self, order):
+        return user_public_id(order.customer_id)
+
+    def get_user_name(self, order) -> str:
+        return self.get_customer_name(order)
+
     def get_customer_name(self, order) -> str:
         return order.customer.get_full_name() or order.customer.get_username()
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_delivery_person(self, order):
+        return user_public_id(order.courier_id)
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_tracking_url(self, order) -> str | None:
@@ -457,8 +516,8 @@ class StatusSnapshotSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
     order_number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices)
-    delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    payment_status = SubStatusField(PAYMENT_STATUS_WORDS)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS)
     last_update = serializers.DateTimeField()
     estimated_delivery_time = serializers.DateTimeField(allow_null=True)
     sequence = serializers.IntegerField()
@@ -493,18 +552,20 @@ class OrderActionResponseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     previous_status = serializers.ChoiceField(choices=OrderStatus.choices, allow_null=True)
     message = serializers.CharField()
-    new_status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    new_status = serializers.ChoiceField(
+        choices=STATUS_WORDS, required=False, help_text="The status word the client sent."
+    )
     status_name = serializers.CharField(required=False)
     tracking_id = serializers.UUIDField(required=False)
     verified = serializers.BooleanField(required=False)
-    delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
-    delivery_person = serializers.IntegerField(required=False)
+    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS, required=False)
+    delivery_person = serializers.UUIDField(required=False)
     estimated_ready_time = serializers.DateTimeField(required=False, allow_null=True)
     estimated_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
     ready_time = serializers.DateTimeField(required=False, allow_null=True)
     actual_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
-    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
-    refund_status = serializers.ChoiceField(choices=RefundStatus.choices, required=False)
+    payment_status = SubStatusField(PAYMENT_STATUS_WORDS, required=False)
+    refund_status = SubStatusField(REFUND_STATUS_WORDS, required=False)
 
     def to_representation(self, instance: dict):
         # An optional field appears only when the action set it (its value may be null).
@@ -519,7 +580,7 @@ class ReasonRequiredSerializer(InputSerializer):
     reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
 
 
-@extend_schema_field({"type": "string", "enum": [*OrderStatus.values, *STATUS_ALIASES]})
+@extend_schema_field({"type": "string", "enum": STATUS_WORDS})
 class StatusCodeField(serializers.CharField):
     """A status or an alias (case and surrounding spaces aside); the service names a wrong one."""
 

@@ -65,8 +65,9 @@ def lean_status(row: dict) -> dict:
         "order_id": str(row["id"]),
         "order_number": row["number"],
         "status": row["status"],
-        "payment_status": row["payment_status"],
-        "delivery_status": row["delivery_status"],
+        # The sub-statuses in the order-process document's lower case, as every native answer.
+        "payment_status": row["payment_status"].lower(),
+        "delivery_status": row["delivery_status"].lower(),
         "last_update": iso(row["updated_at"], timespec="seconds"),
         "estimated_delivery_time": iso(row["estimated_delivery_at"], timespec="seconds"),
         "sequence": row["sequence"],

@@ -18,7 +18,7 @@ from core.idempotency import IdempotentPostMixin
 from core.inputs import NoBodySerializer
 from core.pagination import PagePagination
 from core.query_params import PAGE_PARAMS, query_params_check
-from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, problems
+from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, problems
 from core.throttling import CodeGuessLimitMixin
 from orders.api import action_response
 from orders.models import OrderStatus
@@ -106,7 +106,7 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
 
     @extend_schema(
         summary="Confirm an order",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=PrepTimeSerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
@@ -115,7 +115,11 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
         data = validated(PrepTimeSerializer, request.data)
         metadata = {"estimated_prep_time": data["estimated_prep_time"]} if "estimated_prep_time" in data else None
         result = order_transition(
-            order_id=pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=self._actor(), metadata=metadata
+            order_id=pk,
+            target=OrderStatus.RESTAURANT_CONFIRMED,
+            actor=self._actor(),
+            metadata=metadata,
+            if_match=request.headers.get("If-Match"),
         )
         return action_response(
             result, "Order confirmed successfully", estimated_ready_time=result.order.estimated_ready_at
@@ -124,7 +128,7 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
     @extend_schema(
         summary="Reject an order",
         description="A paid online order is refunded automatically.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=ReasonRequiredSerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
@@ -132,59 +136,78 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
     def reject(self, request, pk=None):
         data = validated(ReasonRequiredSerializer, request.data)
         result = order_transition(
-            order_id=pk, target=OrderStatus.RESTAURANT_REJECTED, actor=self._actor(), reason=data["reason"]
+            order_id=pk,
+            target=OrderStatus.RESTAURANT_REJECTED,
+            actor=self._actor(),
+            reason=data["reason"],
+            if_match=request.headers.get("If-Match"),
         )
         return action_response(result, "Order rejected", refund_status=result.order.refund_status)
 
     @extend_schema(
         summary="Start preparing",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=None,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
     @action(detail=True, methods=["post"], url_path="start-preparing")
     def start_preparing(self, request, pk=None):
         validated(NoBodySerializer, request.data)
-        result = order_transition(order_id=pk, target=OrderStatus.PREPARING, actor=self._actor())
+        result = order_transition(
+            order_id=pk, target=OrderStatus.PREPARING, actor=self._actor(), if_match=request.headers.get("If-Match")
+        )
         return action_response(result, "Order preparation started")
 
     @extend_schema(
         summary="Mark ready",
         description="Issues the pickup code: staff read it for the courier, or the customer for a self-pickup order.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=None,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
     @action(detail=True, methods=["post"], url_path="mark-ready")
     def mark_ready(self, request, pk=None):
         validated(NoBodySerializer, request.data)
-        result = order_transition(order_id=pk, target=OrderStatus.READY_FOR_PICKUP, actor=self._actor())
+        result = order_transition(
+            order_id=pk,
+            target=OrderStatus.READY_FOR_PICKUP,
+            actor=self._actor(),
+            if_match=request.headers.get("If-Match"),
+        )
         return action_response(result, "Order marked ready for pickup", ready_time=result.order.ready_at)
 
     @extend_schema(
         summary="Cancel an order (restaurant)",
         description="Until a courier picks it up; a reason is required. A paid online order is refunded automatically.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=ReasonRequiredSerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = validated(ReasonRequiredSerializer, request.data)
-        result = order_cancel(order_id=pk, actor=self._actor(), reason=data["reason"])
+        result = order_cancel(
+            order_id=pk, actor=self._actor(), reason=data["reason"], if_match=request.headers.get("If-Match")
+        )
         return action_response(result, "Order cancelled successfully", refund_status=result.order.refund_status)
 
     @extend_schema(
         summary="Hand a self-pickup order to its customer",
         description="With the code the customer shows.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=OtpEntrySerializer,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
     @action(detail=True, methods=["post"])
     def handover(self, request, pk=None):
         data = validated(OtpEntrySerializer, request.data)
-        result = order_transition(order_id=pk, target=OrderStatus.DELIVERED, actor=self._actor(), otp=data["otp"])
+        result = order_transition(
+            order_id=pk,
+            target=OrderStatus.DELIVERED,
+            actor=self._actor(),
+            otp=data["otp"],
+            if_match=request.headers.get("If-Match"),
+        )
         return action_response(
             result,
             "Order handed over",

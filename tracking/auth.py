@@ -77,7 +77,8 @@ still_signed_in = database_sync_to_async(_still_signed_in)
 class BrowserOriginValidator(OriginValidator):
     """Refuses cross-site browser sockets (cross-site WebSocket hijacking of the session cookie).
 
-    Browsers always send `Origin`, and it must name one of ALLOWED_HOSTS. A client without it
+    Browsers always send `Origin`, and it must name one of ALLOWED_HOSTS or one of the origins
+    CORS lets call the API (CORS_ALLOWED_ORIGINS: one allow-list for both). A client without it
     is not a browser (a mobile app with a token) and cannot be made to ride someone's cookie.
     """
 
@@ -88,4 +89,6 @@ class BrowserOriginValidator(OriginValidator):
 
 
 def websocket_auth_stack(app):
-    return BrowserOriginValidator(AuthMiddlewareStack(JwtQueryAuthMiddleware(app)), settings.ALLOWED_HOSTS)
+    return BrowserOriginValidator(
+        AuthMiddlewareStack(JwtQueryAuthMiddleware(app)), [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS]
+    )

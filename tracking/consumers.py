@@ -6,7 +6,8 @@ Close codes (after the handshake is accepted, so that clients can read them):
 
 | code | meaning |
 | --- | --- |
-| 1000 | no more live changes are expected (orders.transitions.order_is_final); everything was sent |
+| 1000 | no more live changes are expected (orders.transitions.order_is_final); the final event went out here |
+| 4410 | the order had ended before the socket opened: the snapshot says how; reconnecting brings no more |
 | 4400 | a malformed query parameter (e.g. `after`) |
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
@@ -41,7 +42,7 @@ from delivery.services import courier_record_location
 from orders.services.deadlines import order_enforce_deadline
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
-from tracking.payloads import courier_event_payload, payload_is_final
+from tracking.payloads import courier_event_payload, native_wire, payload_is_final
 from tracking.selectors import (
     OrderWatch,
     courier_available_frame,
@@ -57,6 +58,7 @@ from tracking.streams import LocationThrottle, OrderSequences
 logger = logging.getLogger(__name__)
 
 CLOSE_FINAL = 1000
+CLOSE_ALREADY_FINAL = 4410
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -111,6 +113,10 @@ def group_expiry(layer) -> float:
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """What every live socket shares: refusing with a readable close code, group bookkeeping,
     tolerant parsing of client messages, and never sending after closing."""
+
+    # Messages leave in the order-process document's words (tracking.payloads.native_wire);
+    # a contract's socket that speaks another document's turns this off.
+    speaks_native = True
 
     async def websocket_connect(self, message):
         self.joined: set[str] = set()
@@ -206,7 +212,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_json(self, content, close=False):
         if not self.closing:
-            await super().send_json(content, close=close)
+            await super().send_json(native_wire(content) if self.speaks_native else content, close=close)
 
     async def join(self, group: str) -> None:
         """Join a group; a busy layer (its connection pool used up by a burst of handshakes, as
@@ -320,15 +326,20 @@ class OrderConsumer(LiveConsumer):
             return await self.refuse(CLOSE_NOT_FOUND)
         self.actor = access.actor
         await self.accept()
-        await self.send_json({"type": "snapshot", **access.snapshot})
+        final = payload_is_final(access.snapshot)
+        await self.send_json({"type": "snapshot", "event_type": "order.snapshot", "final": final, **access.snapshot})
         # Join before reading the history: whatever commits after the read arrives live, and
         # what arrives live that the read already had is dropped by sequence.
         await self.join(order_group(self.order_id))
         self.sequences.start(self.order_id, _start_after(access.snapshot, after))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_events(replay)
-        if payload_is_final(replay[-1] if replay else access.snapshot):
+        if replay and payload_is_final(replay[-1]):
             await self.close(code=CLOSE_FINAL)
+        elif final:
+            # Reconnecting after the final event: nothing was missed, nothing more will come. A
+            # code of its own, so a client that reconnects on every close can tell it to stop.
+            await self.close(code=CLOSE_ALREADY_FINAL)
 
     async def access_lost(self) -> int | None:
         holds = await database_sync_to_async(order_watch_holds)(user=self.user, order_id=self.order_id)

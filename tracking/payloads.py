@@ -8,6 +8,7 @@ from core.geo import haversine_km, travel_minutes
 from core.timestamps import iso
 from delivery.selectors import offer_order_preview
 from orders.models import EventType, OrderStatus, RefundStatus, TrackingEvent
+from orders.services.transitions import STATUS_EVENTS
 from orders.transitions import order_is_final
 
 # Courier positions travel with the events but are not events: they have no sequence.
@@ -135,3 +136,44 @@ def offer_payload(offer) -> dict:
         "expires_at": iso(offer.expires_at),
         "order": offer_order_preview(offer),
     }
+
+
+# ---------------------------------------------------------------- the native sockets' wire
+#
+# The order-process document's client listens for `order.status_changed` on every status
+# change, and reads sub-statuses in lower case. Inside, payloads keep the specific event type
+# (webhooks, the hub's DTOs and `payload_is_final` read it) and the models' upper-case values;
+# a native socket rewrites a copy of each message just before sending it.
+
+SUB_STATUS_FIELDS = ("payment_status", "delivery_status", "refund_status")
+# Lists of order snapshots inside a message (the kitchen's and the courier's boards).
+_SNAPSHOT_LISTS = ("orders", "assigned", "available")
+_STATUS_CHANGE_TYPES = frozenset({EventType.STATUS_CHANGED, *STATUS_EVENTS.values()})
+
+
+def _lower_sub_statuses(payload: dict) -> dict:
+    return {
+        key: value.lower() if key in SUB_STATUS_FIELDS and isinstance(value, str) else value
+        for key, value in payload.items()
+    }
+
+
+def native_wire(message: dict) -> dict:
+    """A socket message as the order-process document's client reads it.
+
+    A status change is `event_type: "order.status_changed"`; `event_types` lists it with the
+    specific type (`order.picked_up`, ...), which other events carry alone. Sub-statuses are
+    lower case, in the message and in the snapshots it lists.
+    """
+    wired = _lower_sub_statuses(message)
+    for key in _SNAPSHOT_LISTS:
+        if isinstance(wired.get(key), list):
+            wired[key] = [_lower_sub_statuses(item) if isinstance(item, dict) else item for item in wired[key]]
+    event_type = wired.get("event_type")
+    if wired.get("type") == "event" and event_type:
+        if event_type in _STATUS_CHANGE_TYPES and wired.get("previous_status"):
+            wired["event_type"] = EventType.STATUS_CHANGED.value
+            wired["event_types"] = list(dict.fromkeys([EventType.STATUS_CHANGED.value, event_type]))
+        else:
+            wired["event_types"] = [event_type]
+    return wired

@@ -30,6 +30,9 @@ _link_courier = database_sync_to_async(tracking_link_courier)
 
 
 class TrackConsumer(LiveConsumer):
+    # The public tracking page's own socket (no client document): events keep their specific type.
+    speaks_native = False
+
     async def connect(self):
         try:
             after = parse_after(query_param(self.scope, "after"))

@@ -197,10 +197,22 @@ ORDERFLOW_MAX_REQUEST_BYTES = env.int("ORDERFLOW_MAX_REQUEST_BYTES", default=102
 DATA_UPLOAD_MAX_MEMORY_SIZE = ORDERFLOW_MAX_REQUEST_BYTES
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
-# Browsers on these origins (e.g. https://app.example.com) may call the API; nobody else.
+# Browsers on these origins (e.g. https://app.example.com) may call the API and open its
+# sockets (tracking/auth.py takes the same list); nobody else. The customer tracking document's
+# SignalR client negotiates under /hubs/ with credentials and its own two headers.
 CORS_ALLOWED_ORIGINS = env.list("ORDERFLOW_CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/api/.*$"
-CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "idempotency-key", "if-none-match"]
+CORS_URLS_REGEX = r"^/(api|hubs)/.*$"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+    "x-requested-with",
+    "x-signalr-user-agent",
+]
 CORS_EXPOSE_HEADERS = ["etag", "retry-after", "idempotent-replayed", "location"]
 CORS_PREFLIGHT_MAX_AGE = env.int("ORDERFLOW_CORS_MAX_AGE_SECONDS", default=600)
 
@@ -270,6 +282,11 @@ SPECTACULAR_SETTINGS = {
         "RefundStatusEnum": "orders.models.RefundStatus",
         "DeliveryTypeEnum": "orders.models.DeliveryType",
         "PaymentMethodEnum": "orders.models.PaymentMethod",
+        # The native answers write the sub-statuses in lower case (orders.serializers.SubStatusField).
+        "PaymentStatusWordEnum": "orders.serializers.PAYMENT_STATUS_WORDS",
+        "DeliveryStatusWordEnum": "orders.serializers.DELIVERY_STATUS_WORDS",
+        "RefundStatusWordEnum": "orders.serializers.REFUND_STATUS_WORDS",
+        "StatusCodeEnum": "orders.serializers.STATUS_WORDS",
     },
 }
 
@@ -376,6 +393,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Order handoff codes are derived from ORDERFLOW_OTP_SECRET (HOTP; local.py, test.py, production.py);
 # the database holds no code.
+# Users' public UUIDs (core/public_ids.py) are derived from ORDERFLOW_PUBLIC_ID_KEY (default: the
+# secret key; local.py, test.py, production.py): set it once, never change it.
 ORDERFLOW_OTP_MAX_ATTEMPTS = env.int("ORDERFLOW_OTP_MAX_ATTEMPTS", default=5)
 ORDERFLOW_OTP_RESEND_COOLDOWN_SECONDS = env.int("ORDERFLOW_OTP_RESEND_COOLDOWN_SECONDS", default=30)
 ORDERFLOW_OTP_MAX_RESENDS = env.int("ORDERFLOW_OTP_MAX_RESENDS", default=5)

@@ -12,6 +12,7 @@ if not REDIS_URL:
 # Test values of their own (not the local ones): servers that tests start under production
 # settings are handed these, so that tokens made here verify there.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="orderflow-test-secret-key-" + "t35t-" * 8)
+ORDERFLOW_PUBLIC_ID_KEY = env("ORDERFLOW_PUBLIC_ID_KEY", default=SECRET_KEY)
 ORDERFLOW_JWT_SIGNING_KEY = env("ORDERFLOW_JWT_SIGNING_KEY", default="orderflow-test-jwt-signing-key-" + "jw7-" * 8)
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": ORDERFLOW_JWT_SIGNING_KEY}
 ORDERFLOW_OTP_SECRET = "test-otp-secret"

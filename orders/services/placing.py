@@ -19,6 +19,7 @@ from core.actors import Actor
 from core.errors import Conflict, TooManyRequests, ValidationFailed
 from orders import hooks
 from orders.models import (
+    CustomerAddress,
     DeliveryType,
     EventType,
     Order,
@@ -45,6 +46,10 @@ class OrderLine:
     notes: str = ""
 
 
+DEFAULT_ADDRESS_TITLE = "Delivery address"
+_SIX_PLACES = Decimal("0.000001")
+
+
 @dataclass(frozen=True)
 class DeliveryAddress:
     street: str
@@ -54,6 +59,7 @@ class DeliveryAddress:
     state: str = ""
     postal_code: str = ""
     country: str = ""
+    title: str = DEFAULT_ADDRESS_TITLE
 
 
 @dataclass
@@ -150,6 +156,9 @@ def order_place(
     with transaction.atomic():
         if rate_limited:
             _check_placement_rate(customer=customer, now=now)
+        if delivery_type == DeliveryType.DELIVERY:
+            order.delivery_address = _saved_address(customer, address)
+            order.delivery_title = order.delivery_address.title
         _save_with_unique_number(order, now)
         _save_lines(order, priced_lines)
         event = event_record(
@@ -241,6 +250,23 @@ def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, erro
             }
         )
     return priced
+
+
+def _saved_address(customer, address: DeliveryAddress) -> CustomerAddress:
+    """The customer's saved address with this title and these lines: the same one again when they
+    order to it again, so its id is the one the order-process document's `delivery_address` shows."""
+    saved, _ = CustomerAddress.objects.get_or_create(
+        customer=customer,
+        title=address.title.strip() or DEFAULT_ADDRESS_TITLE,
+        street=address.street.strip(),
+        city=address.city.strip(),
+        state=address.state.strip(),
+        postal_code=address.postal_code.strip(),
+        country=address.country.strip(),
+        latitude=Decimal(address.latitude).quantize(_SIX_PLACES),
+        longitude=Decimal(address.longitude).quantize(_SIX_PLACES),
+    )
+    return saved
 
 
 def _save_with_unique_number(order: Order, now: datetime) -> None:

@@ -33,6 +33,7 @@ from orders.transitions import (
     role_may_reach,
     rule_applies,
 )
+from orders.versions import order_version_check
 
 MAX_REASON_LENGTH = 500
 MAX_METADATA_BYTES = 4096
@@ -107,6 +108,7 @@ def order_transition(
     metadata: dict | None = None,
     otp: str | None = None,
     locked: Order | None = None,
+    if_match: str | None = None,
 ) -> TransitionResult:
     """Move an order to `target` if the table allows it for this actor, and record why.
 
@@ -138,6 +140,7 @@ def order_transition(
             if actor.role != ActorRole.SYSTEM or locked.pk != order_id:
                 raise ValueError("only the system passes a row it locked, and only that order's")
             order = locked
+        order_version_check(order=order, if_match=if_match)
         rule = RULES.get((OrderStatus(order.status), target_status))
         if rule is None or not rule_applies(rule, order=order, role=actor.role):
             raise InvalidTransition(
@@ -239,5 +242,7 @@ def _apply(
     return event
 
 
-def order_cancel(*, order_id: Any, actor: Actor, reason: str = "") -> TransitionResult:
-    return order_transition(order_id=order_id, target=OrderStatus.CANCELLED, actor=actor, reason=reason)
+def order_cancel(*, order_id: Any, actor: Actor, reason: str = "", if_match: str | None = None) -> TransitionResult:
+    return order_transition(
+        order_id=order_id, target=OrderStatus.CANCELLED, actor=actor, reason=reason, if_match=if_match
+    )

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.public_ids import user_public_id
 from delivery.models import CourierProfile
 from orders.models import HandoffPurpose, Order, OrderStatus
 from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
@@ -89,7 +90,7 @@ def test_accept_assigns_the_courier(dave, customer, staff_user, courier_user, me
     assert response.status_code == 200
     body = response.json()
     assert body["success"] is True and body["status"] == "RESTAURANT_CONFIRMED"
-    assert body["delivery_status"] == "ASSIGNED" and body["delivery_person"] == courier_user.pk
+    assert body["delivery_status"] == "assigned" and body["delivery_person"] == str(user_public_id(courier_user.pk))
     order.refresh_from_db()
     assert order.courier == courier_user
     assert order.events.last().event_type == "order.assigned"
@@ -185,11 +186,11 @@ def test_only_the_assigned_courier_moves_the_order(erin, customer, staff_user, c
     )
 
 
-def test_start_delivery_before_pickup_is_409(dave, customer, staff_user, courier_user, menu):
+def test_start_delivery_before_pickup_is_400(dave, customer, staff_user, courier_user, menu):
     order = kitchen_ready(customer, staff_user, menu)
     assign(order, courier_user)
 
-    body = problem(dave.post(f"/api/orders/{order.pk}/start-delivery/"), 409, "invalid_transition")
+    body = problem(dave.post(f"/api/orders/{order.pk}/start-delivery/"), 400, "invalid_transition")
     assert body["current_status"] == "READY_FOR_PICKUP"
 
 
@@ -214,15 +215,14 @@ def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_use
         ("pickup", {"otp": "123456"}),
         ("start-delivery", {}),
         ("complete-delivery", {"otp": "123456"}),
-        ("otp/verify", {"otp": "123456", "type": "pickup"}),
     ],
 )
-def test_courier_actions_in_the_wrong_state_are_409(dave, customer, staff_user, courier_user, menu, action, body):
+def test_courier_actions_in_the_wrong_state_are_400(dave, customer, staff_user, courier_user, menu, action, body):
     order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
     assign(order, courier_user)
 
     problem_body = problem(
-        dave.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 409, "invalid_transition"
+        dave.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 400, "invalid_transition"
     )
 
     assert problem_body["current_status"] == "PREPARING"
@@ -233,3 +233,14 @@ def test_another_couriers_delivery_is_404(erin, customer, staff_user, courier_us
 
     for action, body in (("start-delivery", {}), ("complete-delivery", {"otp": "123456"}), ("otp/resend", {})):
         problem(erin.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 404, "order_not_found")
+
+
+def test_checking_a_code_the_order_does_not_wait_for_is_409(dave, customer, staff_user, courier_user, menu):
+    order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
+    assign(order, courier_user)
+
+    problem(
+        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": "123456", "type": "pickup"}, format="json"),
+        409,
+        "otp_not_issued",
+    )

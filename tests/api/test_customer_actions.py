@@ -27,7 +27,7 @@ def test_customer_cancels_a_cash_order_no_refund_needed(alice, customer, menu):
         "order_number": order.number,
         "status": "CANCELLED",
         "previous_status": "ORDER_PLACED",
-        "refund_status": "NONE",
+        "refund_status": "none",
         "message": "Order cancelled successfully",
     }
     order.refresh_from_db()
@@ -40,14 +40,14 @@ def test_cancelling_a_paid_order_opens_a_refund(alice, customer, menu):
     body = alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json").json()
 
     assert body["status"] == "CANCELLED" and body["previous_status"] == "PAYMENT_SUCCESS"
-    assert body["refund_status"] == "PENDING"
+    assert body["refund_status"] == "pending"
     assert Order.objects.get(pk=order.pk).refund.status == "PENDING"
 
 
 def test_customer_cannot_cancel_once_preparation_started(alice, customer, staff_user, menu):
     order = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
 
-    body = problem(alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 409, "invalid_transition")
+    body = problem(alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 400, "invalid_transition")
 
     assert body["current_status"] == "PREPARING"
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PREPARING
@@ -130,9 +130,14 @@ def test_unknown_code_type_is_400(alice, customer, menu):
 # ---------------------------------------------------------------- entering codes
 
 
-def test_courier_verifying_the_pickup_code_picks_the_order_up(dave, customer, staff_user, courier_user, menu):
+def test_verifying_the_pickup_code_checks_it_then_the_courier_picks_up_with_it(
+    dave, customer, staff_user, courier_user, menu
+):
+    """Seed 001, "13. Verify OTP" then "8. Delivery Partner: Pickup Order": verifying answers
+    `verified` and changes nothing; the pickup that follows sends the same code."""
     order = kitchen_ready(customer, staff_user, menu)
     assign(order, courier_user)
+    sequence = Order.objects.get(pk=order.pk).sequence
 
     response = dave.post(
         f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.PICKUP), "type": "pickup"}, format="json"
@@ -140,26 +145,40 @@ def test_courier_verifying_the_pickup_code_picks_the_order_up(dave, customer, st
 
     assert response.status_code == 200
     body = response.json()
-    assert body["success"] is True and body["verified"] is True
-    assert body["status"] == "ORDER_PICKED_UP" and body["previous_status"] == "READY_FOR_PICKUP"
-    assert body["message"] == "OTP verified successfully"
+    assert (body["success"], body["verified"], body["message"]) == (True, True, "OTP verified successfully")
+    assert (body["type"], body["attempts_left"]) == ("pickup", 5)
+    unchanged = Order.objects.get(pk=order.pk)
+    assert (unchanged.status, unchanged.sequence) == (OrderStatus.READY_FOR_PICKUP, sequence)
+    picked = dave.post(f"/api/orders/{order.pk}/pickup/", {"otp": code(order, P.PICKUP)}, format="json")
+    assert picked.status_code == 200, picked.content
+    assert picked.json()["status"] == "ORDER_PICKED_UP"
 
 
-def test_courier_verifying_the_delivery_code_delivers(dave, customer, staff_user, courier_user, menu):
+def test_verifying_the_delivery_code_then_completing_the_delivery(dave, customer, staff_user, courier_user, menu):
     order = out_for_delivery(customer, staff_user, courier_user, menu)
 
     body = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json").json()
+    assert body["verified"] is True and body["type"] == "delivery"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.OUT_FOR_DELIVERY
 
-    assert body["status"] == "DELIVERED"
+    done = dave.post(
+        f"/api/orders/{order.pk}/complete-delivery/", {"otp": code(order, P.DELIVERY), "delivery_notes": ""}
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "DELIVERED"
     assert Order.objects.get(pk=order.pk).payment_status == "PAID"  # cash changed hands
 
 
-def test_staff_verifying_a_self_pickup_code_hands_the_order_over(kitchen, customer, staff_user, menu):
+def test_staff_verify_a_self_pickup_code_then_hand_the_order_over(kitchen, customer, staff_user, menu):
     order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
 
     body = kitchen.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.PICKUP)}, format="json").json()
+    assert body["verified"] is True
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.READY_FOR_PICKUP
 
-    assert body["status"] == "DELIVERED" and body["verified"] is True
+    handed = kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, P.PICKUP)})
+    assert handed.status_code == 200, handed.content
+    assert handed.json()["status"] == "DELIVERED"
 
 
 def test_the_customer_does_not_enter_codes(alice, customer, staff_user, courier_user, menu):
@@ -177,15 +196,19 @@ def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_us
     right = code(order, P.DELIVERY)
     wrong = "000000" if right != "000000" else "111111"
 
-    first = problem(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json"), 400, "otp_invalid")
+    first = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
     for _ in range(3):
         dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
-    locked = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
+    last = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
     after_lock = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": right}, format="json")
+    pickup_after_lock = dave.post(f"/api/orders/{order.pk}/complete-delivery/", {"otp": right}, format="json")
 
-    assert first["attempts_left"] == 4
-    problem(locked, 423, "otp_locked")
+    # Seed 001, "13. Verify OTP": a wrong code is a 200 with `verified: false`, and costs an attempt.
+    assert first.status_code == 200
+    assert (first.json()["verified"], first.json()["attempts_left"]) == (False, 4)
+    assert (last.json()["verified"], last.json()["attempts_left"]) == (False, 0)
     problem(after_lock, 423, "otp_locked")
+    problem(pickup_after_lock, 423, "otp_locked")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.OUT_FOR_DELIVERY
 
 
@@ -227,7 +250,7 @@ def test_resend_replaces_the_code(alice, dave, customer, staff_user, courier_use
     new = code(order, P.DELIVERY)
     assert new == alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"]
     if new != old:  # one chance in a million that the new code is the old one
-        problem(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": old}, format="json"), 400, "otp_invalid")
+        assert dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": old}, format="json").json()["verified"] is False
 
 
 def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu):

@@ -36,7 +36,7 @@ def test_without_a_key_a_repeat_acts_again(kitchen, customer, menu):
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
 
     assert kitchen.post(path, {}, format="json").status_code == 200
-    problem(kitchen.post(path, {}, format="json"), 409, "invalid_transition")
+    problem(kitchen.post(path, {}, format="json"), 400, "invalid_transition")
 
 
 def test_placing_an_order_twice_with_one_key_places_it_once(alice, menu):
@@ -110,8 +110,8 @@ def test_refusals_are_replayed_too(alice, customer, staff_user, menu):
     first = post(alice, path)
     second = post(alice, path)
 
-    problem(first, 409, "invalid_transition")
-    problem(second, 409, "invalid_transition")
+    problem(first, 400, "invalid_transition")
+    problem(second, 400, "invalid_transition")
     assert second["Idempotent-Replayed"] == "true" and second.content == first.content
 
 
@@ -131,7 +131,7 @@ def test_keys_expire_after_24_hours(kitchen, customer, menu):
     post(kitchen, path)
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
 
-    problem(post(kitchen, path), 409, "invalid_transition")  # acted on again, not replayed
+    problem(post(kitchen, path), 400, "invalid_transition")  # acted on again, not replayed
     assert idempotency_purge_expired(now=timezone.now() + timedelta(hours=25)) == 1
 
 

@@ -87,7 +87,7 @@ def test_cash_delivery_order_from_placement_to_delivery(demo, menu):
     dave.post("/api/delivery/availability/", {"online": True})
     dave.post("/api/delivery/location/", {"latitude": 37.7755, "longitude": -122.418})
     assert [o["id"] for o in dave.get("/api/orders/available/")["results"]] == [order_id]
-    assert dave.post(f"/api/orders/{order_id}/accept/")["delivery_status"] == "ASSIGNED"
+    assert dave.post(f"/api/orders/{order_id}/accept/")["delivery_status"] == "assigned"
     assert dave.get("/api/orders/available/")["count"] == 0
 
     kitchen.post(f"/api/restaurants/orders/{order_id}/start-preparing/")
@@ -111,7 +111,7 @@ def test_cash_delivery_order_from_placement_to_delivery(demo, menu):
 
     final = alice.get(f"/api/orders/{order_id}/", {"include": "history"})
     assert final["order_status"] == "DELIVERED"
-    assert final["payment_status"] == "PAID" and final["delivery_status"] == "DELIVERED"
+    assert final["payment_status"] == "paid" and final["delivery_status"] == "delivered"
     assert [(e["event_type"], e["status"]) for e in final["history"]] == [
         ("order.placed", "ORDER_PLACED"),
         ("order.status_changed", "RESTAURANT_CONFIRMED"),
@@ -138,7 +138,7 @@ def test_self_pickup_order_from_placement_to_handover(demo, menu):
     counter_code = alice.get(f"/api/orders/{order_id}/otp/")["otp"]
     handed = kitchen.post(f"/api/restaurants/orders/{order_id}/handover/", {"otp": counter_code})
 
-    assert handed["status"] == "DELIVERED" and handed["payment_status"] == "PAID"
+    assert handed["status"] == "DELIVERED" and handed["payment_status"] == "paid"
     assert alice.get(f"/api/orders/{order_id}/status/")["status"] == "DELIVERED"
     assert demo["dave"].get(f"/api/orders/{order_id}/", status=404)["code"] == "order_not_found"
 
@@ -153,15 +153,15 @@ def test_paid_online_order_cancelled_by_the_customer_is_refunded(demo, menu):
     assert kitchen.get("/api/restaurants/orders/queue/")["count"] == 0  # not the kitchen's until paid
 
     payment_record_result(order_id=order_id, succeeded=True, provider_reference="pi_test_1")
-    assert alice.get(f"/api/orders/{order_id}/status/")["payment_status"] == "PAID"
+    assert alice.get(f"/api/orders/{order_id}/status/")["payment_status"] == "paid"
     assert kitchen.get("/api/restaurants/orders/queue/")["count"] == 1
 
     cancelled = alice.post(f"/api/orders/{order_id}/cancel/", {"reason": "Changed my mind"})
     assert cancelled["status"] == "CANCELLED" and cancelled["previous_status"] == "PAYMENT_SUCCESS"
-    assert cancelled["refund_status"] == "PENDING"
+    assert cancelled["refund_status"] == "pending"
 
     detail = alice.get(f"/api/orders/{order_id}/", {"include": "payments"})
-    assert detail["refund"]["status"] == "PENDING" and detail["refund"]["amount"] == detail["total_amount"]
+    assert detail["refund"]["status"] == "pending" and detail["refund"]["amount"] == detail["total_amount"]
     assert alice.get("/api/orders/")["count"] == 0  # cancelled orders are left out by default
     assert alice.get("/api/orders/", {"tab": "cancelled"})["results"][0]["id"] == order_id
     assert kitchen.get("/api/restaurants/orders/queue/")["count"] == 0

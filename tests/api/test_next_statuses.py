@@ -18,7 +18,7 @@ def test_a_refusal_lists_what_the_detail_offers(kitchen, customer, staff_user, m
     offered = kitchen.get(f"/api/orders/{order.pk}/").json()["next_statuses"]
     refusal = problem(
         kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": "DELIVERED"}, format="json"),
-        409,
+        400,
         "invalid_transition",
     )
 

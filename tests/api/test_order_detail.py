@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
+from core.public_ids import user_public_id
 from delivery.models import CourierProfile
 from orders.models import Order, OrderStatus
 from tests.api.support import advance, assign, kitchen_ready, out_for_delivery, place, problem
@@ -36,7 +37,7 @@ def test_detail_has_seed_001_fields_money_address_and_items(alice, customer, men
         {"group_name": "Size", "choice_name": "Small", "price_adjustment": "0.00"}
     ]
     assert body["delivery_person"] is None and body["delivery_person_location"] is None
-    assert body["refund"] is None and body["refund_status"] == "NONE"
+    assert body["refund"] is None and body["refund_status"] == "none"
     assert body["next_statuses"] == ["CANCELLED"]
     assert "history" not in body and "payments" not in body
 
@@ -48,10 +49,10 @@ def test_detail_shows_the_courier_and_their_position(alice, customer, staff_user
 
     body = alice.get(f"/api/orders/{order.pk}/").json()
 
-    assert body["delivery_person"] == courier_user.pk
+    assert body["delivery_person"] == str(user_public_id(courier_user.pk))
     assert body["delivery_person_name"] == "Dave Rider"
     assert body["delivery_person_location"]["latitude"] == "37.776000"
-    assert body["delivery_status"] == "IN_TRANSIT"
+    assert body["delivery_status"] == "in_transit"
 
 
 def test_detail_shows_the_refund_of_a_cancelled_paid_order(alice, customer, menu):
@@ -61,8 +62,8 @@ def test_detail_shows_the_refund_of_a_cancelled_paid_order(alice, customer, menu
     body = alice.get(f"/api/orders/{order.pk}/?include=payments").json()
 
     assert body["order_status"] == "CANCELLED"
-    assert body["refund_status"] == "PENDING"
-    assert body["refund"]["status"] == "PENDING" and body["refund"]["amount"] == body["total_amount"]
+    assert body["refund_status"] == "pending"
+    assert body["refund"]["status"] == "pending" and body["refund"]["amount"] == body["total_amount"]
     assert body["payments"][0]["status"] == "SUCCEEDED"
     assert body["cancellation_reason"] == "changed my mind" and body["cancelled_by"] == "customer"
 
@@ -162,8 +163,8 @@ def test_lean_status_is_small_and_has_an_etag(alice, customer, menu):
         "order_id": str(order.pk),
         "order_number": order.number,
         "status": "ORDER_PLACED",
-        "payment_status": "PENDING",
-        "delivery_status": "UNASSIGNED",
+        "payment_status": "pending",
+        "delivery_status": "unassigned",
         "last_update": order.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "estimated_delivery_time": order.estimated_delivery_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sequence": 1,

@@ -48,7 +48,7 @@ def test_online_order_waits_for_payment(alice, menu):
     order = alice.post("/api/orders/", order_body(menu, payment_method="online"), format="json").json()
 
     assert order["order_status"] == "PAYMENT_PENDING"
-    assert order["payment_status"] == "PENDING"
+    assert order["payment_status"] == "pending"
 
 
 def test_pickup_order_needs_no_address_and_has_no_delivery_fee(alice, menu):

@@ -70,7 +70,7 @@ def test_with_nobody_free_the_order_waits_and_may_be_claimed_from_within_the_rad
     listed = client.get("/api/orders/available/").json()
     assert [row["id"] for row in listed["results"]] == [str(order.pk)]
     accepted = client.post(f"/api/orders/{order.pk}/accept/")
-    assert accepted.status_code == 200 and accepted.json()["delivery_status"] == "ASSIGNED"
+    assert accepted.status_code == 200 and accepted.json()["delivery_status"] == "assigned"
 
 
 def test_a_courier_who_comes_online_later_is_assigned_by_the_periodic_pass(

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from core.actors import Actor
 from core.errors import Conflict, Forbidden, NotFound
+from core.public_ids import user_public_id
 from delivery.models import CourierOffer, OfferState
 from delivery.selectors import courier_offers_open
 from delivery.services import (
@@ -229,7 +230,7 @@ def test_accepting_an_offer_over_the_api_assigns_the_order(confirmed, couriers):
     )
 
     assert response.status_code == 200, response.content
-    assert response.json()["delivery_person"] == couriers["near"].pk
+    assert response.json()["delivery_person"] == str(user_public_id(couriers["near"].pk))
     offer.refresh_from_db()
     confirmed.refresh_from_db()
     assert (offer.state, confirmed.courier) == (OfferState.ACCEPTED, couriers["near"])

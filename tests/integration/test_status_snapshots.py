@@ -70,7 +70,7 @@ def test_a_poll_right_after_each_committed_transition_shows_it(customer, staff_u
 
     order_assign_courier(order_id=order.pk, courier=courier_user, actor=Actor.system())
     body = poll(signed_in(courier_user), order).json()
-    assert (body["delivery_status"], body["sequence"]) == ("ASSIGNED", 4)
+    assert (body["delivery_status"], body["sequence"]) == ("assigned", 4)
     assert poll(client, order).json()["sequence"] == 4
 
 

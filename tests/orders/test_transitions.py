@@ -245,7 +245,7 @@ def test_every_cell_of_the_table(source, target, make_order, actors):
             expect_refusal(attempt, OrderNotFound, "order_not_found")
         else:
             error = expect_refusal(attempt, InvalidTransition, "invalid_transition")
-            assert error.status_code == 409
+            assert error.status_code == 400
             assert error.extra["current_status"] == source
         assert order_row(order) == before, role
         assert not TrackingEvent.objects.filter(order=order).exists(), role
@@ -435,7 +435,7 @@ def test_a_customer_cannot_cancel_once_preparation_started(source, make_order, a
     error = expect_refusal(
         lambda: order_cancel(order_id=order.pk, actor=actors["customer"]), InvalidTransition, "invalid_transition"
     )
-    assert error.status_code == 409
+    assert error.status_code == 400
     assert error.extra == {"current_status": source, "allowed_statuses": []}
     assert order_row(order) == before
     assert not Refund.objects.filter(order=order).exists()

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from core.actors import Actor
 from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
-from orders.models import Order, PaymentStatus, TrackingEvent
+from orders.models import Order, TrackingEvent
 from orders.services.transitions import order_transition
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_store
 from orders.subscribers import log_event
@@ -41,8 +41,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 db = database_sync_to_async
 
 
+def specific_type(message: dict) -> str:
+    """The event's own type: a status change is sent as `order.status_changed` with its specific
+    type last in `event_types` (tracking.payloads.native_wire)."""
+    return message.get("event_types", [message.get("event_type")])[-1]
+
+
 def events_of(messages: list[dict]) -> list[tuple[int, str]]:
-    return [(m["sequence"], m["event_type"]) for m in messages if m.get("type") == "event"]
+    return [(m["sequence"], specific_type(m)) for m in messages if m.get("type") == "event"]
 
 
 @pytest.fixture
@@ -129,13 +135,15 @@ async def test_the_owner_the_restaurant_and_an_admin_get_the_snapshot(who, place
     snapshot = await receive(communicator)
     assert snapshot == {
         "type": "snapshot",
+        "event_type": "order.snapshot",
+        "final": False,
         "order_id": str(placed.pk),
         "order_number": placed.number,
         "status": "ORDER_PLACED",
         "status_name": "Order Placed",
-        "payment_status": "PENDING",
-        "delivery_status": "UNASSIGNED",
-        "refund_status": "NONE",
+        "payment_status": "pending",
+        "delivery_status": "unassigned",
+        "refund_status": "none",
         "last_update_timestamp": snapshot["last_update_timestamp"],
         "estimated_delivery_time": snapshot["estimated_delivery_time"],
         "sequence": 1,
@@ -176,7 +184,7 @@ async def test_couriers_may_watch_an_order_offered_to_them_and_their_own(confirm
     assert await close_code(offered) == 4404
 
     own = await open_socket(f"ws/orders/{confirmed.pk}/", courier_user)
-    assert (await receive(own))["delivery_status"] == "ASSIGNED"
+    assert (await receive(own))["delivery_status"] == "assigned"
     await own.disconnect()
     refused = await open_socket(f"ws/orders/{confirmed.pk}/", other_courier_user)
     assert await close_code(refused) == 4404
@@ -194,7 +202,12 @@ async def test_live_events_arrive_once_in_order_with_the_seed_001_payload(placed
     confirmed, preparing = await receive(communicator), await receive(communicator)
     assert await communicator.receive_nothing(timeout=0.2)
     event = await db(lambda: TrackingEvent.objects.select_related("order").get(order=placed, sequence=2))()
-    assert confirmed == {"type": "event", **event_payload(event)}
+    assert confirmed == {
+        "type": "event",
+        **event_payload(event),
+        "refund_status": "none",
+        "event_types": ["order.status_changed"],
+    }
     assert {k: confirmed[k] for k in ("event_type", "previous_status", "new_status", "status_name", "updated_by")} == {
         "event_type": "order.status_changed",
         "previous_status": "ORDER_PLACED",
@@ -221,7 +234,7 @@ async def test_after_replays_the_missed_events_then_streams_live_ones(placed, cu
     ]
     await db(lifecycle.cancel)(placed.pk, staff_user)
     cancelled = await receive(communicator)
-    assert (cancelled["sequence"], cancelled["event_type"]) == (5, "order.cancelled")
+    assert (cancelled["sequence"], specific_type(cancelled)) == (5, "order.cancelled")
     assert await close_code(communicator) == 1000
 
 
@@ -315,7 +328,8 @@ async def test_delivery_ends_the_stream_with_a_polite_close(placed, customer, st
     assert (await receive(communicator))["status"] == "OUT_FOR_DELIVERY"
     await db(lifecycle.complete_delivery)(order_id, courier_user)
     delivered = await receive(communicator)
-    assert (delivered["event_type"], delivered["new_status"]) == ("order.delivered", "DELIVERED")
+    assert (delivered["event_type"], delivered["new_status"]) == ("order.status_changed", "DELIVERED")
+    assert delivered["event_types"] == ["order.status_changed", "order.delivered"]
     assert delivered["actual_delivery_time"] is not None
     assert await close_code(communicator) == 1000
 
@@ -327,7 +341,7 @@ async def test_a_paid_cancellation_sends_the_refund_opened_with_it_then_closes(c
     )
     await db(order_transition)(order_id=order.pk, target="PAYMENT_SUCCESS", actor=Actor.payment_provider("test"))
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
-    assert (await receive(communicator))["payment_status"] == PaymentStatus.PAID
+    assert (await receive(communicator))["payment_status"] == "paid"
     await db(lifecycle.cancel)(order.pk, staff_user)
     messages = await receive_all(communicator)
     events = events_of(messages)
@@ -345,6 +359,30 @@ async def test_connecting_to_a_finished_order_sends_its_snapshot_and_closes(plac
     assert (await receive(communicator))["status"] == "CANCELLED"
     assert events_of([await receive(communicator)]) == [(2, "order.cancelled")]
     assert await close_code(communicator) == 1000
+
+
+@run_async
+async def test_reconnecting_after_the_final_event_gets_the_snapshot_and_a_close_of_its_own(
+    placed, customer, staff_user
+):
+    """Seed 001, "Best Practices", "4. Real-Time Updates": "Reconnect: Implement automatic
+    reconnection". The socket that carried the final event closes 1000; a reconnect after it is
+    told apart (4410), so a client reconnecting on every close knows to stop."""
+    live = await open_socket(f"ws/orders/{placed.pk}/", customer)
+    assert (await receive(live))["final"] is False
+    await db(lifecycle.cancel)(placed.pk, staff_user)
+    assert (await receive(live))["event_type"] == "order.status_changed"
+    assert await close_code(live) == 1000
+
+    again = await open_socket(f"ws/orders/{placed.pk}/", customer)
+    snapshot = await receive(again)
+    assert (snapshot["type"], snapshot["event_type"], snapshot["status"], snapshot["final"]) == (
+        "snapshot",
+        "order.snapshot",
+        "CANCELLED",
+        True,
+    )
+    assert await close_code(again) == 4410
 
 
 # ---------------------------------------------------------------- the hub
@@ -437,7 +475,7 @@ async def test_the_hub_ends_a_subscription_after_the_final_event(placed, custome
     await hub.send_json_to({"action": "subscribe", "order_id": str(placed.pk)})
     await receive(hub)
     await db(lifecycle.cancel)(placed.pk, staff_user)
-    assert (await receive(hub))["event_type"] == "order.cancelled"
+    assert specific_type(await receive(hub)) == "order.cancelled"
     assert await receive(hub) == {"type": "unsubscribed", "order_id": str(placed.pk), "reason": "final"}
     await hub.disconnect()
 
@@ -457,7 +495,7 @@ async def test_the_kitchen_queue_gets_new_orders_and_every_change_of_its_own_onl
     new = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
     await db(lifecycle.confirm)(placed.pk, staff_user)
     messages = await receive_all(queue)
-    assert [(m["order_id"], m["event_type"]) for m in messages] == [
+    assert [(m["order_id"], specific_type(m)) for m in messages] == [
         (str(new.pk), "order.placed"),
         (str(placed.pk), "order.status_changed"),
     ]
@@ -741,7 +779,7 @@ async def test_a_paid_cancelled_order_streams_its_refund_to_the_end_then_closes(
     await receive(communicator)
     await db(lifecycle.cancel)(order.pk, staff_user)
     messages = await receive_all(communicator)
-    assert refund_statuses(messages) == ["PENDING", "PROCESSING", "COMPLETED"]
+    assert refund_statuses(messages) == ["pending", "processing", "completed"]
     assert [m["new_status"] for m in messages if m.get("type") == "event"][-1] == "REFUND_COMPLETED"
     assert messages[-1] == {"closed": 1000}
 
@@ -754,12 +792,12 @@ async def test_a_cancelled_order_with_a_pending_refund_stays_live_until_the_refu
     await db(lifecycle.cancel)(order.pk, staff_user)
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     snapshot = await receive(communicator)
-    assert (snapshot["status"], snapshot["refund_status"]) == ("CANCELLED", "PENDING")
+    assert (snapshot["status"], snapshot["refund_status"]) == ("CANCELLED", "pending")
     assert await communicator.receive_nothing(timeout=0.2)
     refund_id = await db(lambda: Refund.objects.get(order_id=order.pk).pk)()
     await db(refund_process)(refund_id=refund_id)
     messages = await receive_all(communicator)
-    assert refund_statuses(messages) == ["PROCESSING", "COMPLETED"]
+    assert refund_statuses(messages) == ["processing", "completed"]
     assert [m["new_status"] for m in messages if m.get("type") == "event"] == [
         "CANCELLED",
         "CANCELLED",
@@ -779,7 +817,7 @@ async def test_a_failed_refund_ends_the_stream(customer, restaurant, menu, staff
     refund_id = await db(lambda: Refund.objects.get(order_id=order.pk).pk)()
     await db(refund_process)(refund_id=refund_id)
     messages = await receive_all(communicator)
-    assert refund_statuses(messages) == ["PROCESSING", "FAILED"]
+    assert refund_statuses(messages) == ["processing", "failed"]
     assert messages[-1] == {"closed": 1000}
 
 
@@ -789,12 +827,12 @@ async def test_the_hub_follows_a_refund_to_the_end(customer, restaurant, menu, s
     await db(lifecycle.cancel)(order.pk, staff_user)
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(order.pk)})
-    assert (await receive(hub))["refund_status"] == "PENDING"
+    assert (await receive(hub))["refund_status"] == "pending"
     assert await hub.receive_nothing(timeout=0.2)
     refund_id = await db(lambda: Refund.objects.get(order_id=order.pk).pk)()
     await db(refund_process)(refund_id=refund_id)
     messages = await receive_all(hub)
-    assert refund_statuses(messages) == ["PROCESSING", "COMPLETED"]
+    assert refund_statuses(messages) == ["processing", "completed"]
     assert messages[-1] == {
         "type": "unsubscribed",
         "order_id": str(order.pk),
@@ -816,8 +854,9 @@ async def test_the_snapshot_of_an_overdue_order_shows_its_deadline_carried_out(p
     await db(deadline_passes)()
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     snapshot = await receive(communicator)
-    assert (snapshot["status"], snapshot["sequence"]) == ("CANCELLED", 2)
-    assert await close_code(communicator) == 1000
+    assert (snapshot["status"], snapshot["sequence"], snapshot["final"]) == ("CANCELLED", 2, True)
+    # Final before anything was sent on this socket: the close that says "do not reconnect".
+    assert await close_code(communicator) == 4410
 
 
 @run_async

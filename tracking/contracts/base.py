@@ -27,14 +27,23 @@ class ContractView(APIView):
     def error_body(self, problem: dict) -> dict:
         raise NotImplementedError
 
+    def error_status(self, problem: dict, status: int) -> int:
+        """The status this contract's document gives the problem (the native one unless it says otherwise)."""
+        return status
+
     def get_exception_handler(self):
         def handler(exc, context):
             response = problem_exception_handler(exc, context)
             if response is None:
                 return None
             reshaped = Response(
-                self.error_body(response.data), status=response.status_code, content_type=self.error_content_type
+                self.error_body(response.data),
+                status=self.error_status(response.data, response.status_code),
+                content_type=self.error_content_type,
             )
+            # The native problem, for what decides by its code (core.idempotency keeps no key a
+            # validation error answered).
+            reshaped.problem = response.data
             for header in PASSED_HEADERS:
                 if response.has_header(header):
                     reshaped[header] = response[header]

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound, ValidationFailed
+from core.public_ids import user_public_id
 from core.query_params import query_params_check
 from orders.models import OrderStatus
 from orders.selectors import order_access, order_detail, order_status_snapshot, orders_for_summary, orders_visible_to
@@ -94,7 +95,7 @@ def order_dto(order) -> dict:
     return {
         "orderId": str(order.pk),
         "orderNumber": order.number,
-        "customerId": str(order.customer_id),
+        "customerId": str(user_public_id(order.customer_id)),
         "restaurantId": str(order.restaurant_id),
         "status": STATUSES.word_for(order),
         "placementTimestamp": iso_z(order.placed_at),
@@ -177,7 +178,7 @@ class MyOrdersView(CustomerTrackingView):
                         "status": STATUSES.word_for(order),
                         "placementTimestamp": iso_z(order.placed_at),
                         "restaurantId": str(order.restaurant_id),
-                        "customerId": str(order.customer_id),
+                        "customerId": str(user_public_id(order.customer_id)),
                         "totalAmount": number(order.total),
                         "totalCurrency": order.currency,
                         "itemCount": order.items_quantity,

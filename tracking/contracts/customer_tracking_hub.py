@@ -149,6 +149,8 @@ def hub_method_for(payload: dict) -> str | None:
 
 
 class CustomerOrdersHub(LiveConsumer):
+    speaks_native = False  # the customer tracking document's DTOs, in its own words
+
     async def connect(self):
         self.handshaken = False
         self.subscriptions: dict[str, str | None] = {}  # order id -> restaurant id

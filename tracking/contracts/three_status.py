@@ -167,6 +167,10 @@ FULL_KEYS = (
 
 
 class ThreeStatusView(ContractView):
+    def error_status(self, problem: dict, status: int) -> int:
+        # The document: a cancel the order's state no longer allows is a 409.
+        return 409 if problem.get("code") == "invalid_transition" else status
+
     def error_body(self, problem: dict) -> dict:
         error = {"code": problem.get("code", "error"), "message": problem.get("detail") or problem.get("title")}
         for extra in ("errors", "current_status"):

@@ -65,7 +65,8 @@
     socket.onclose = function (event) {
       if (feed.socket === socket) feed.socket = null;
       if (feed.stopped) return;
-      if (event.code === 1000) {
+      // 1000: the final event was sent; 4410: the order had ended before the socket opened.
+      if (event.code === 1000 || event.code === 4410) {
         feed.finish();
       } else if (event.code === 4404 || event.code === 4401 || event.code === 4403) {
         feed.gone();

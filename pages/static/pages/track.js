@@ -51,7 +51,8 @@
   /* Events from the socket, the public events endpoint or the customer's history, in one shape. */
   function normalise(event) {
     var status = event.new_status || event.status || null;
-    var refund = event.refund_status;
+    // Sub-statuses arrive in lower case from the sockets, in upper case from the page's own data.
+    var refund = event.refund_status ? String(event.refund_status).toUpperCase() : null;
     if (!refund) {
       if (event.event_type === "order.refund_updated") refund = (event.metadata || {}).refund_status || "NONE";
       else refund = status === "REFUND_COMPLETED" ? "COMPLETED" : "NONE";

@@ -188,3 +188,31 @@ def test_poll_status_errors_have_the_documented_body(customer, other_customer, m
         assert (response.status_code, response.json()) == (404, {"success": False, "message": "Order not found."})
     anonymous = APIClient().get(f"/api/orders/{order.pk}/poll-status")
     assert anonymous.status_code == 401 and anonymous.json()["success"] is False
+
+
+def test_a_cancel_refused_as_invalid_keeps_no_idempotency_key(customer, menu):
+    """The three-status document, "Idempotency": a request refused for its own content (400) is
+    not an outcome; the corrected request with the same key is acted on, not refused 422."""
+    order = place(customer, menu)
+    client = client_for(customer)
+    path = f"/v1/online-ordering/orders/{order.pk}/cancel"
+
+    invalid = client.post(path, {"reason": "x" * 501}, format="json", HTTP_IDEMPOTENCY_KEY="k-400")
+    corrected = client.post(path, {"reason": "Changed my mind"}, format="json", HTTP_IDEMPOTENCY_KEY="k-400")
+
+    assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "validation_error"
+    assert corrected.status_code == 200, corrected.content
+    assert corrected.json()["status"] == "CANCELLED" and "Idempotent-Replayed" not in corrected
+
+
+def test_a_replayed_three_status_error_keeps_the_documents_envelope(customer, preparing_paid):
+    client = client_for(customer)
+    path = f"/v1/online-ordering/orders/{preparing_paid.pk}/cancel"
+
+    first = client.post(path, {"reason": "late"}, format="json", HTTP_IDEMPOTENCY_KEY="k-409")
+    again = client.post(path, {"reason": "late"}, format="json", HTTP_IDEMPOTENCY_KEY="k-409")
+
+    assert first.status_code == again.status_code == 409
+    assert again["Idempotent-Replayed"] == "true" and again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"] == "application/json"
+    assert set(again.json()) == {"error"} and again.json()["error"]["code"] == "invalid_transition"
