@@ -48,7 +48,7 @@ class Serve:
             ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS="4",
             PYTHONUNBUFFERED="1",
         )
-        self.log = open(self.folder / "serve.log", "w")  # noqa: SIM115 (closed in stop())
+        self.log = open(self.folder / "serve.log", "w")
         self.process = subprocess.Popen(
             [str(ROOT / "scripts" / "serve")],
             cwd=ROOT,

@@ -55,7 +55,8 @@
   var state = {
     status: upper(config.snapshot.status),
     refund: upper(config.snapshot.refund_status),
-    eta: config.snapshot.estimated_delivery_time,
+    eta: config.snapshot.estimated_delivery_time, // the best estimate now (a courier's position refines it)
+    promised: config.snapshot.estimated_delivery_time, // the order's own estimate
     courier: config.snapshot.courier,
     location: config.snapshot.courier_location
   };
@@ -220,9 +221,17 @@
 
   function setEta(eta) {
     if (eta === undefined || eta === state.eta) return;
-    if (state.eta && eta) noteEtaChange(state.eta, eta);
+    // Only a move the reader could have seen: not the history replayed, nor the first refresh.
+    if (state.settled && state.eta && eta) noteEtaChange(state.eta, eta);
     state.eta = eta;
     state.lateEta = null;
+  }
+
+  /* The order's own estimate (its row, its events); a courier's position only refines `eta`. */
+  function setPromised(eta) {
+    if (eta === undefined) return;
+    state.promised = eta;
+    setEta(eta);
   }
 
   function renderEta() {
@@ -232,17 +241,23 @@
       root.removeAttribute("data-late");
       return;
     }
-    var left = Math.round((new Date(state.eta) - Date.now()) / 1000);
+    var now = Date.now();
+    var left = Math.round((new Date(state.eta) - now) / 1000);
+    var promisedPassed = state.promised && new Date(state.promised) <= now;
     etaEl.hidden = false;
-    if (left <= 0) {
+    if (left <= 0 || promisedPassed) {
       // The estimate has passed: say so, with a new time, instead of "any minute now" forever.
-      if (!state.lateEta || new Date(state.lateEta) <= Date.now()) {
-        state.lateEta = new Date(Math.max(new Date(state.eta).getTime(), Date.now()) + LATE_MARGIN_MS).toISOString();
+      var newTime = state.eta;
+      if (left <= 0) {
+        if (!state.lateEta || new Date(state.lateEta) <= now) {
+          state.lateEta = new Date(Math.max(new Date(state.eta).getTime(), now) + LATE_MARGIN_MS).toISOString();
+        }
+        newTime = state.lateEta;
       }
       root.setAttribute("data-late", "true");
       etaLabel.textContent = "Running late:";
-      etaCountdown.textContent = (isPickup ? "ready by " : "now expected by ") + clock(state.lateEta);
-      etaClock.textContent = "(was " + clock(state.eta) + ")";
+      etaCountdown.textContent = (isPickup ? "ready by " : "now expected by ") + clock(newTime);
+      etaClock.textContent = "(was " + clock(promisedPassed ? state.promised : state.eta) + ")";
     } else {
       root.removeAttribute("data-late");
       etaLabel.textContent = isPickup ? "Ready in" : "Arriving in";
@@ -260,7 +275,7 @@
       markStep(event.status, event.at);
     }
     state.refund = event.refund;
-    if (event.eta !== undefined) setEta(event.eta);
+    if (event.eta !== undefined) setPromised(event.eta);
     if (event.courier !== undefined) state.courier = event.courier;
     else if (!replaying && config.mode === "customer" && event.eventType === "order.assigned") refreshCourier();
     if (!replaying) {
@@ -312,7 +327,12 @@
 
   function applySnapshot(snapshot) {
     if (snapshot.courier !== undefined) state.courier = snapshot.courier;
-    if (snapshot.courier_location !== undefined) state.location = snapshot.courier_location;
+    if (snapshot.estimated_delivery_time !== undefined) setPromised(snapshot.estimated_delivery_time);
+    if (snapshot.courier_location !== undefined) {
+      state.location = snapshot.courier_location;
+      if (state.location && state.location.estimated_delivery_time) setEta(state.location.estimated_delivery_time);
+    }
+    state.settled = true;
     renderStatus();
   }
 
@@ -351,7 +371,8 @@
     onSnapshot: applySnapshot,
     onLocation: applyLocation,
     onStatus: function (status) {
-      if (status.estimated_delivery_time !== undefined) setEta(status.estimated_delivery_time);
+      if (status.estimated_delivery_time !== undefined) setPromised(status.estimated_delivery_time);
+      state.settled = true;
       if (status.refund_status) state.refund = upper(status.refund_status);
       renderStatus();
     },
@@ -378,6 +399,9 @@
     feed.receive(Object.assign({}, event, { type: "event" }));
   });
   replaying = false;
+  // The order's row is newer than its events' snapshots of the estimate.
+  setPromised(config.snapshot.estimated_delivery_time);
+  if (state.location && state.location.estimated_delivery_time) setEta(state.location.estimated_delivery_time);
   renderStatus();
   window.setInterval(renderEta, 1000);
   if (isFinal(state.status, state.refund)) {
