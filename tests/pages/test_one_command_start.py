@@ -155,8 +155,12 @@ def sign_in(tab, username: str, next_path: str) -> None:
     tab.page.wait_for_url(f"**{next_path}")
 
 
-def test_serve_says_how_to_reset_the_demo_orders(serve):
+def test_serve_says_how_to_reset_the_demo_orders_and_its_debug_mode_shows_the_friendly_404(serve):
     assert "manage.py seed_demo --reset" in serve.output()
+    for path in ("/no/such/page/", "/track/not-a-token/"):
+        response = requests.get(serve.http + path, headers={"Accept": "text/html"}, timeout=10)
+        assert response.status_code == 404
+        assert "<h1>Not found</h1>" in response.text and "URLconf" not in response.text
 
 
 def test_an_order_the_worker_cancels_leaves_the_board_and_updates_the_customer_page_within_2_s(serve, tabs):
