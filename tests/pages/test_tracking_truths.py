@@ -219,3 +219,41 @@ def test_my_orders_lists_the_customers_orders_with_live_states_linking_to_each(
     tab.page.wait_for_url(f"**/orders/{mine.pk}/")
     expect(tab.page.locator("#order-number")).to_have_text(mine.number)
     assert tab.errors == []
+
+
+def test_the_page_reads_sub_statuses_in_either_case_and_ignores_an_extra_status_changed_message(
+    server, tabs, customer, restaurant, menu, staff_user
+):
+    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
+    payment_record_result(order_id=order.pk, succeeded=True, provider_reference="test-paid")
+    lifecycle.confirm(order.pk, staff_user)
+    tab = tabs(server)
+    tab.sign_in(customer.username, next_path=f"/orders/{order.pk}/")
+    tracker = tab.page.locator("#tracker")
+    expect(tracker).to_have_attribute("data-connection", "live")
+    last = int(tracker.get_attribute("data-sequence"))
+    # The messages another version of the socket may send beside each transition.
+    tab.page.evaluate(
+        """(last) => {
+          const feed = window.orderflowTracker.feed;
+          feed.receive({ type: "order.status_changed", order_id: "x", new_status: "DELIVERED" });
+          feed.receive({ type: "event", event_type: "order.status_changed", sequence: last,
+                         new_status: "DELIVERED", refund_status: "none" });
+        }""",
+        last,
+    )
+    expect(tab.page.locator("#status")).to_have_text("Order Confirmed")
+    order_cancel(order_id=order.pk, actor=Actor.restaurant(staff_user), reason="Closed")
+    expect(tab.page.locator("#refund")).to_contain_text("Refunded", timeout=SHOWN_WITHIN_MS)
+    # A refund's state in lower case, as the native contract now writes sub-statuses.
+    tab.page.evaluate(
+        """() => {
+          const feed = window.orderflowTracker.feed;
+          feed.receive({ type: "event", event_type: "order.refund_updated", sequence: feed.lastSequence + 1,
+                         new_status: "REFUND_COMPLETED", refund_status: "completed",
+                         timestamp: new Date().toISOString() });
+        }"""
+    )
+    expect(tab.page.locator("#refund")).to_contain_text("Refunded")
+    expect(tab.page.locator("#refund")).to_have_attribute("data-refund", "COMPLETED")
+    assert tab.errors == []
