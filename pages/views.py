@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from core.errors import ApplicationError, problem_http_response
@@ -39,6 +40,7 @@ def not_found_page(request, message: str = ""):
     return render(request, "404.html", {"message": message}, status=404)
 
 
+@csrf_exempt  # a 404 changes nothing; CSRF's 403 would hide it (as core.views.api_not_found)
 def unknown_page(request, path=""):
     """The last route of all: an unknown path outside /api/ and /admin/ gets the 404 page (other
     clients problem+json), also under DEBUG. A read of a path that only lacks its trailing slash

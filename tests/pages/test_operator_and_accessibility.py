@@ -197,3 +197,17 @@ def test_axe_finds_no_serious_violation_on_any_page(
         ):
             admin.page.goto(path)
             check(admin, f"{path} at {viewport['width']} px")
+
+    # Every list the admin's index links to, and the first object of each.
+    admin = tabs(server, DESKTOP)
+    admin_sign_in(admin, admin_user)
+    lists = admin.page.locator("#content-main th[scope=row] a").evaluate_all("links => links.map((a) => a.href)")
+    assert len(lists) > 10
+    for url in lists:
+        admin.page.goto(url)
+        check(admin, url)
+        first = admin.page.locator("#result_list tbody tr th a, #result_list tbody tr td.field-__str__ a").first
+        if first.count():
+            first.click()
+            admin.page.wait_for_load_state()
+            check(admin, admin.page.url)
