@@ -21,14 +21,18 @@ from notifications.metrics import WebSocketCountMiddleware  # noqa: E402
 from tracking.auth import websocket_auth_stack  # noqa: E402
 from tracking.contracts.routing import websocket_urlpatterns as contract_websocket_urlpatterns  # noqa: E402
 from tracking.routing import websocket_urlpatterns  # noqa: E402
+from tracking.tail import CommittedEventTailStarter  # noqa: E402
 
 server_errors.install()
 
-application = ProtocolTypeRouter(
-    {
-        "http": BodySizeLimit(django_asgi_app),
-        "websocket": WebSocketCountMiddleware(
-            websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))
-        ),
-    }
+# With the in-memory channel layer, the process also tails the events other processes commit.
+application = CommittedEventTailStarter(
+    ProtocolTypeRouter(
+        {
+            "http": BodySizeLimit(django_asgi_app),
+            "websocket": WebSocketCountMiddleware(
+                websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))
+            ),
+        }
+    )
 )

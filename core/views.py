@@ -11,7 +11,8 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
+from django.template import loader
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
@@ -84,6 +85,10 @@ def permission_denied(request, exception=None):
 
 
 def server_error(request):
+    """`handler500`: a browser asking for a page gets the 500 page (rendered without the request
+    or a database, either of which may be what failed); every other client, problem+json."""
+    if not request.path.startswith("/api/") and _wants_a_page(request):
+        return HttpResponseServerError(loader.get_template("500.html").render())
     return problem_http_response("server_error", "The error has been logged; please try again later.")
 
 

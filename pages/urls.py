@@ -13,4 +13,9 @@ urlpatterns = [
     path("orders/<uuid:order_id>/", views.customer_order_page, name="customer-order"),
     path("kitchen/", views.kitchen_index, name="kitchen"),
     path("kitchen/<uuid:restaurant_id>/", views.kitchen_board, name="kitchen-board"),
+    path("kitchen/<uuid:restaurant_id>/tickets/", views.kitchen_board_tickets, name="kitchen-tickets"),
+    path("my/orders/", views.my_orders, name="my-orders"),
+    path("operator/", views.operator, name="operator"),
+    # Last: everything else outside /api/ and /admin/ is the friendly 404 page, DEBUG or not.
+    re_path(r"^(?!static/|media/|ws/)(?P<path>.*)$", views.unknown_page),
 ]

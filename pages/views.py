@@ -6,23 +6,69 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError, problem_body
-from orders.models import OrderStatus
+from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError, problem_body, problem_http_response
+from core.views import not_found
+from orders.models import DeliveryType, OrderStatus
 from orders.tracking_links import TrackingLinkGone, tracking_link_path
+from orders.transitions import ACTIVE_STATUSES
 from pages.selectors import (
     BOARD_COLUMNS,
     CUSTOMER_CANCELLABLE,
     customer_order,
+    customer_orders,
     demo_tracking_token,
+    kitchen_actor,
     kitchen_restaurants,
+    kitchen_tickets,
+    operator_summary,
+    order_refund,
+    ticket_courier,
 )
+from restaurants.serializers import QueueOrderSerializer
 from tracking.public import public_snapshot, tracked_order_page, tracking_steps
 from tracking.selectors import event_payloads_after
+
+
+def not_found_page(request, message: str = ""):
+    """The friendly 404 page, whatever DEBUG says (Django's debug page lists every URL pattern)."""
+    return render(request, "404.html", {"message": message}, status=404)
+
+
+@csrf_exempt  # a 404 changes nothing; CSRF's 403 would hide it (as core.views.api_not_found)
+def unknown_page(request, path=""):
+    """The last route of all: an unknown path outside /api/ and /admin/ gets the 404 page (other
+    clients problem+json), also under DEBUG. A read of a path that only lacks its trailing slash
+    is redirected, as APPEND_SLASH would."""
+    if request.method in ("GET", "HEAD") and settings.APPEND_SLASH and not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not unknown_page:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return not_found(request)
+
+
+def _map_settings() -> dict:
+    return {
+        "tileUrl": settings.ORDERFLOW_MAP_TILE_URL,
+        "tileAttribution": settings.ORDERFLOW_MAP_TILE_ATTRIBUTION,
+    }
+
+
+def _pickup_place(order) -> dict | None:
+    """Where a self-pickup order is collected, and whether the restaurant is open now."""
+    if order.delivery_type != DeliveryType.PICKUP:
+        return None
+    return {"address": order.restaurant.address, "open": order.restaurant.is_open}
 
 
 def _live_settings() -> dict:
@@ -59,9 +105,12 @@ def track(request, token):
     except TrackingLinkGone as gone:
         return _link_gone(request, gone)
     except ApplicationError:
-        raise Http404("No order is tracked by this link.") from None
+        return not_found_page(request, "A tracking link stops working when its owner revokes it.")
+    order = page.pop("order")
     config = {
         **_live_settings(),
+        "map": _map_settings(),
+        "pickup": _pickup_place(order),
         "mode": "public",
         "socketPath": f"/ws/track/{token}/",
         "statusUrl": f"/api/track/{token}/status/",
@@ -69,7 +118,7 @@ def track(request, token):
         "viewUrl": f"/api/track/{token}/",
         **page,
     }
-    return render(request, "pages/track.html", {"config": config, "snapshot": page["snapshot"]})
+    return render(request, "pages/track.html", {"config": config, "snapshot": page["snapshot"], "public": True})
 
 
 @require_safe
@@ -78,10 +127,18 @@ def customer_order_page(request, order_id):
     try:
         order = customer_order(user=request.user, order_id=order_id)
     except ApplicationError:
-        raise Http404("No such order of yours.") from None
+        return not_found_page(request, "This is not one of your orders.")
     snapshot = public_snapshot(order)
+    refund = order_refund(order)
     config = {
         **_live_settings(),
+        "map": _map_settings(),
+        "pickup": _pickup_place(order),
+        "paymentMethod": order.payment_method,
+        "refund": (
+            {"amount": str(refund.amount), "currency": refund.currency, "status": refund.status} if refund else None
+        ),
+        "total": {"amount": str(order.total), "currency": order.currency},
         "mode": "customer",
         "orderId": str(order.pk),
         "socketPath": f"/ws/orders/{order.pk}/",
@@ -115,6 +172,19 @@ def customer_order_page(request, order_id):
 
 @require_safe
 @login_required
+def my_orders(request):
+    orders = customer_orders(user=request.user)
+    config = {
+        **_live_settings(),
+        "orders": [{"id": str(order.pk)} for order in orders if order.status in ACTIVE_STATUSES],
+        "statusUrl": "/api/orders/{id}/status/",
+        "statusNames": {status.value: status.label for status in OrderStatus},
+    }
+    return render(request, "pages/my_orders.html", {"orders": orders, "config": config})
+
+
+@require_safe
+@login_required
 def kitchen_index(request):
     restaurants = kitchen_restaurants(user=request.user)
     if len(restaurants) == 1:
@@ -127,12 +197,16 @@ def kitchen_index(request):
 def kitchen_board(request, restaurant_id):
     restaurant = next((r for r in kitchen_restaurants(user=request.user) if r.pk == restaurant_id), None)
     if restaurant is None:
-        raise Http404("No such restaurant of yours.")
+        return not_found_page(request, "This is not one of your restaurants.")
+    actor = kitchen_actor(user=request.user, restaurant_id=restaurant.pk)
     config = {
         **_live_settings(),
         "restaurantId": str(restaurant.pk),
+        # A platform admin watches; the kitchen's actions are its staff's (or the admin's order page).
+        "canAct": actor is not None and actor.role == "restaurant",
+        "adminOrderUrl": "/admin/orders/order/{id}/change/",
         "socketPath": f"/ws/restaurants/{restaurant.pk}/orders/",
-        "queueUrl": f"/api/restaurants/orders/queue/?restaurant={restaurant.pk}",
+        "queueUrl": f"/kitchen/{restaurant.pk}/tickets/",
         "actionUrl": "/api/restaurants/orders/{id}/{action}/",
         "codeUrl": "/api/orders/{id}/otp/?type=pickup",
         "columns": [{"key": key, "title": title, "statuses": list(statuses)} for key, title, statuses in BOARD_COLUMNS],
@@ -141,5 +215,41 @@ def kitchen_board(request, restaurant_id):
     return render(
         request,
         "pages/kitchen.html",
-        {"restaurant": restaurant, "config": config, "columns": BOARD_COLUMNS},
+        {
+            "restaurant": restaurant,
+            "config": config,
+            "columns": BOARD_COLUMNS,
+            "others": kitchen_restaurants(user=request.user),
+        },
     )
+
+
+@require_safe
+@login_required
+def kitchen_board_tickets(request, restaurant_id):
+    """The board's tickets: the kitchen's queue (as GET /api/restaurants/orders/queue/) with the
+    courier coming for each delivery order and their distance from the restaurant."""
+    actor = kitchen_actor(user=request.user, restaurant_id=restaurant_id)
+    if actor is None:
+        return problem_http_response("not_found", "No restaurant with this id is yours.")
+    orders = kitchen_tickets(actor=actor, restaurant_id=restaurant_id)
+    tickets = QueueOrderSerializer(orders, many=True).data
+    for ticket, order in zip(tickets, orders, strict=True):
+        ticket["courier"] = ticket_courier(order)
+    return JsonResponse({"count": len(tickets), "orders": tickets, "now": timezone.now().isoformat()})
+
+
+@require_safe
+@login_required
+def operator(request):
+    """The operator's summary: platform admins (superusers) only; anyone else finds nothing."""
+    if not request.user.is_superuser:
+        return not_found_page(request)
+    summary = operator_summary()
+    # The chart's bars, in the SVG's units: 120 high at the busiest ten minutes.
+    for index, bucket in enumerate(summary["buckets"]):
+        bucket["x"] = 40 + index * 53
+        for kind in ("placed", "delivered"):
+            height = round(120 * bucket[kind] / summary["bucket_max"])
+            bucket[f"{kind}_height"], bucket[f"{kind}_y"] = height, 140 - height
+    return render(request, "pages/operator.html", {"summary": summary})

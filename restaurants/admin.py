@@ -16,7 +16,9 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from core.actors import Actor
@@ -24,7 +26,7 @@ from core.admin import ReadOnlyAdminMixin
 from core.errors import ApplicationError
 from core.throttling import client_address, code_attempt
 from delivery.services import OTP_DIGITS, otp_reveal
-from orders.models import DeliveryType, HandoffPurpose, Order, OrderItem, OrderStatus, TrackingEvent
+from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderItem, OrderStatus, TrackingEvent
 from orders.selectors import orders_visible_to
 from orders.services.transitions import order_transition
 from orders.transitions import ACTIVE_STATUSES, next_statuses_for
@@ -152,14 +154,33 @@ class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = TrackingEvent
     verbose_name = "event"
     verbose_name_plural = "History"
-    fields = ("sequence", "event_type", "from_status", "to_status", "actor", "reason", "metadata", "created_at")
+    # One short line per event: when, what (in words), who, why; the raw event is in the events list.
+    fields = ("when", "change", "actor", "details")
     readonly_fields = fields
     ordering = ("sequence",)
     extra = 0
+    classes = ("order-history",)
 
-    @admin.display(description="Actor")
+    @admin.display(description="When")
+    def when(self, event: TrackingEvent) -> str:
+        return f"#{event.sequence} · {timezone.localtime(event.created_at):%b %d, %H:%M:%S}"
+
+    @admin.display(description="What")
+    def change(self, event: TrackingEvent) -> str:
+        if event.to_status and event.to_status != event.from_status:
+            before = OrderStatus(event.from_status).label if event.from_status in OrderStatus.values else "—"
+            return f"{before} → {OrderStatus(event.to_status).label}"
+        return EventType(event.event_type).label if event.event_type in EventType.values else event.event_type
+
+    @admin.display(description="By")
     def actor(self, event: TrackingEvent) -> str:
         return f"{event.actor_name} ({event.actor_role})"
+
+    @admin.display(description="Details")
+    def details(self, event: TrackingEvent) -> str:
+        parts = [event.reason] if event.reason else []
+        parts += [f"{key.replace('_', ' ')}: {value}" for key, value in sorted((event.metadata or {}).items())]
+        return "; ".join(str(part) for part in parts) or "—"
 
 
 class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -232,7 +253,8 @@ class OrderAdmin(admin.ModelAdmin):
         "number",
         "restaurant",
         "customer",
-        "status",
+        "status_badge",
+        "age",
         "payment_status",
         "delivery_status",
         "delivery_type",
@@ -251,72 +273,58 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     list_select_related = ("restaurant", "customer")
     ordering = ("-placed_at",)
+    # Compact: related fields share a line, and what is looked up rarely starts collapsed, so
+    # the order and its history fit a 1,280 px screen.
     fieldsets = (
         (
             None,
             {
                 "fields": (
-                    "number",
-                    "restaurant",
-                    "customer",
-                    "courier",
-                    "status",
-                    "payment_status",
-                    "payment_method",
-                    "delivery_status",
-                    "delivery_type",
-                    "refund_status",
+                    ("number", "status", "placed_at"),
+                    ("restaurant", "customer", "courier"),
+                    ("payment_method", "payment_status", "refund_status"),
+                    ("delivery_type", "delivery_status"),
+                    ("total", "currency"),
                     "notes",
+                    ("cancelled_by", "cancellation_reason"),
                 )
             },
         ),
-        ("Money", {"fields": ("currency", "subtotal", "discount", "delivery_fee", "tip", "tax", "total")}),
+        (
+            "Money",
+            {"classes": ("collapse",), "fields": (("subtotal", "discount", "delivery_fee"), ("tip", "tax"))},
+        ),
         (
             "Delivery address",
             {
+                "classes": ("collapse",),
                 "fields": (
-                    "delivery_street",
-                    "delivery_city",
-                    "delivery_state",
-                    "delivery_postal_code",
-                    "delivery_country",
-                    "delivery_latitude",
-                    "delivery_longitude",
-                )
+                    ("delivery_street", "delivery_city"),
+                    ("delivery_state", "delivery_postal_code", "delivery_country"),
+                    ("delivery_latitude", "delivery_longitude"),
+                ),
             },
         ),
         (
-            "Timeline",
+            "Times",
             {
+                "classes": ("collapse",),
                 "fields": (
-                    "placed_at",
-                    "paid_at",
-                    "confirmed_at",
-                    "preparing_at",
-                    "ready_at",
-                    "picked_up_at",
-                    "out_for_delivery_at",
-                    "delivered_at",
-                    "completed_at",
-                    "returned_at",
-                    "cancelled_at",
-                    "cancelled_by",
-                    "cancellation_reason",
-                )
+                    ("paid_at", "confirmed_at", "preparing_at"),
+                    ("ready_at", "picked_up_at", "out_for_delivery_at"),
+                    ("delivered_at", "completed_at", "returned_at", "cancelled_at"),
+                ),
             },
         ),
         (
             "Estimates and deadline",
             {
+                "classes": ("collapse",),
                 "fields": (
-                    "estimated_prep_minutes",
-                    "estimated_ready_at",
-                    "estimated_delivery_at",
-                    "deadline_at",
-                    "deadline_kind",
-                    "sequence",
-                    "updated_at",
-                )
+                    ("estimated_prep_minutes", "estimated_ready_at", "estimated_delivery_at"),
+                    ("deadline_at", "deadline_kind"),
+                    ("sequence", "updated_at"),
+                ),
             },
         ),
     )
@@ -342,6 +350,20 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Total", ordering="total")
     def total_with_currency(self, order: Order) -> str:
         return f"{order.total} {order.currency}"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, order: Order) -> str:
+        label = order.get_status_display()
+        return format_html('<span class="status-pill" data-status="{}">{}</span>', order.status, label)
+
+    @admin.display(description="Age", ordering="placed_at")
+    def age(self, order: Order) -> str:
+        minutes = int((timezone.now() - order.placed_at).total_seconds() // 60)
+        if minutes < 60:
+            return f"{minutes} min"
+        if minutes < 48 * 60:
+            return f"{minutes // 60} h {minutes % 60:02d} min"
+        return f"{minutes // (24 * 60)} days"
 
     @method_decorator(sensitive_post_parameters(HANDOVER_CODE_FIELD))
     def changelist_view(self, request, extra_context=None):

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
@@ -80,7 +81,30 @@ def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
     return messages
 
 
+# Ids of the events this process broadcast to an in-memory layer, with when (monotonic seconds):
+# the committed-event tail (tracking.tail) sends the others.
+_sent_here: dict[str, float] = {}
+_sent_lock = threading.Lock()
+
+
+def _note_sent_here(events: list[TrackingEvent]) -> None:
+    if isinstance(get_channel_layer(), InMemoryChannelLayer) or settings.ORDERFLOW_EVENT_TAIL == "on":
+        now = time.monotonic()
+        with _sent_lock:
+            for event in events:
+                _sent_here[str(event.pk)] = now
+
+
+def broadcast_here(*, forget_before: float) -> set[str]:
+    """The ids of events this process broadcast itself, forgetting those sent before `forget_before`."""
+    with _sent_lock:
+        for event_id in [event_id for event_id, at in _sent_here.items() if at < forget_before]:
+            del _sent_here[event_id]
+        return set(_sent_here)
+
+
 def broadcast_event(event: TrackingEvent) -> None:
+    _note_sent_here([event])
     _send(event_messages(event), what=f"order {event.order_id} sequence {event.sequence}")
 
 
@@ -88,6 +112,7 @@ def broadcast_events(events: list[TrackingEvent]) -> None:
     """Many committed events in one round trip to the layer (core.publishing hands a batch
     over, e.g. a sweep's cancellations). One order's events go out in their order, one round
     after the other; different orders' go out together."""
+    _note_sent_here(events)
     rounds: list[list[tuple[str, dict]]] = []
     seen: dict = {}
     for event in events:

@@ -30,26 +30,28 @@ PUBLIC_EVENT_FIELDS = (
 PUBLIC_LOCATION_FIELDS = ("event_type", "latitude", "longitude", "recorded_at", "estimated_delivery_time")
 
 # The steps of the timeline, in order: (key, label, statuses that reach the step).
-_PLACED = ("placed", "Order placed", (OrderStatus.PAYMENT_PENDING, OrderStatus.ORDER_PLACED))
-_PAID = ("paid", "Payment received", (OrderStatus.PAYMENT_SUCCESS,))
-_CONFIRMED = ("confirmed", "Confirmed by the restaurant", (OrderStatus.RESTAURANT_CONFIRMED,))
-_PREPARING = ("preparing", "Being prepared", (OrderStatus.PREPARING,))
+# A step's label is the word the page's headline uses for its status (one word per state).
+_PLACED = ("placed", OrderStatus.ORDER_PLACED.label, (OrderStatus.PAYMENT_PENDING, OrderStatus.ORDER_PLACED))
+_PAID = ("paid", OrderStatus.PAYMENT_SUCCESS.label, (OrderStatus.PAYMENT_SUCCESS,))
+_CONFIRMED = ("confirmed", OrderStatus.RESTAURANT_CONFIRMED.label, (OrderStatus.RESTAURANT_CONFIRMED,))
+_PREPARING = ("preparing", OrderStatus.PREPARING.label, (OrderStatus.PREPARING,))
 DELIVERY_STEPS = (
     _PLACED,
     _PAID,
     _CONFIRMED,
     _PREPARING,
-    ("ready", "Ready for the courier", (OrderStatus.READY_FOR_PICKUP,)),
-    ("picked_up", "Picked up by the courier", (OrderStatus.ORDER_PICKED_UP,)),
-    ("on_the_way", "On the way", (OrderStatus.OUT_FOR_DELIVERY,)),
-    ("delivered", "Delivered", (OrderStatus.DELIVERED, OrderStatus.COMPLETED)),
+    ("ready", OrderStatus.READY_FOR_PICKUP.label, (OrderStatus.READY_FOR_PICKUP,)),
+    ("picked_up", OrderStatus.ORDER_PICKED_UP.label, (OrderStatus.ORDER_PICKED_UP,)),
+    ("on_the_way", OrderStatus.OUT_FOR_DELIVERY.label, (OrderStatus.OUT_FOR_DELIVERY,)),
+    ("delivered", OrderStatus.DELIVERED.label, (OrderStatus.DELIVERED, OrderStatus.COMPLETED)),
 )
+# A self-pickup order is collected, not delivered: its headline uses these words too.
 PICKUP_STEPS = (
     _PLACED,
     _PAID,
     _CONFIRMED,
     _PREPARING,
-    ("ready", "Ready to collect", (OrderStatus.READY_FOR_PICKUP,)),
+    ("ready", "Ready to Collect", (OrderStatus.READY_FOR_PICKUP,)),
     ("delivered", "Collected", (OrderStatus.DELIVERED, OrderStatus.COMPLETED)),
 )
 
@@ -145,6 +147,7 @@ def tracked_order_page(token) -> dict:
     order = _tracked_order(token)
     courier = _courier(order)
     return {
+        "order": order,
         "snapshot": public_snapshot(order),
         "steps": tracking_steps(delivery_type=order.delivery_type, payment_method=order.payment_method),
         "events": [

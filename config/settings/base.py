@@ -9,6 +9,7 @@ SECRET_KEY, simplejwt with it).
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -189,6 +190,20 @@ LOGIN_REDIRECT_URL = "/"
 # a bound on the reconnect backoff.
 ORDERFLOW_PAGE_POLL_SECONDS = env.int("ORDERFLOW_PAGE_POLL_SECONDS", default=12)
 ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS = env.int("ORDERFLOW_PAGE_RECONNECT_MAX_SECONDS", default=30)
+# The committed-event tail (tracking/tail.py): with the in-memory channel layer (no Redis), the
+# socket-serving process reads what other processes (the Celery worker) committed this often and
+# broadcasts it to its sockets. `auto` runs it only with the in-memory layer; `on`, `off`.
+ORDERFLOW_EVENT_TAIL = env.str("ORDERFLOW_EVENT_TAIL", default="auto")
+if ORDERFLOW_EVENT_TAIL not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("ORDERFLOW_EVENT_TAIL must be auto, on or off.")
+ORDERFLOW_EVENT_TAIL_SECONDS = env.float("ORDERFLOW_EVENT_TAIL_SECONDS", default=0.5)
+# How far back each read looks, for transactions that commit late after writing their event.
+ORDERFLOW_EVENT_TAIL_LOOKBACK_SECONDS = env.float("ORDERFLOW_EVENT_TAIL_LOOKBACK_SECONDS", default=60.0)
+# The tracking map's tiles: an XYZ URL template ({z}/{x}/{y}), e.g. a tile server of your own or
+# https://tile.openstreetmap.org/{z}/{x}/{y}.png within its usage policy. Empty (the default):
+# no tiles are fetched and the map is drawn from the order's own points, offline.
+ORDERFLOW_MAP_TILE_URL = env.str("ORDERFLOW_MAP_TILE_URL", default="")
+ORDERFLOW_MAP_TILE_ATTRIBUTION = env.str("ORDERFLOW_MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 
 # ---------------------------------------------------------------- the HTTP edge (README, "Hardening")
 # The largest request body, refused with a 413 at the ASGI edge (config/asgi_limits.py) and by
@@ -216,15 +231,22 @@ CORS_ALLOW_HEADERS = [
 CORS_EXPOSE_HEADERS = ["etag", "retry-after", "idempotent-replayed", "location"]
 CORS_PREFLIGHT_MAX_AGE = env.int("ORDERFLOW_CORS_MAX_AGE_SECONDS", default=600)
 
+
 # Content-Security-Policy: this site's own scripts and styles only (Swagger UI's assets come from
 # drf-spectacular-sidecar, served here); no inline script, no framing, no plugins.
+def _tile_origin(url: str) -> list[str]:
+    parts = urlsplit(url.replace("{s}", "*"))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         # The admin's widgets and Swagger UI set style attributes.
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        # ... and the map's tile server, when one is set.
+        "img-src": ["'self'", "data:", *_tile_origin(ORDERFLOW_MAP_TILE_URL)],
         "connect-src": ["'self'"],
         "font-src": ["'self'", "data:"],
         "object-src": ["'none'"],

@@ -30,3 +30,6 @@ ORDERFLOW_METRICS_TOKEN = "test-metrics-token"
 # pooled, as in production.
 if not env.bool("ORDERFLOW_DB_POOL", default=False):
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+# The committed-event tail (tracking/tail.py) stays off in the test process, whose sockets run on
+# the in-memory layer beside the test's own transactions; server processes may turn it on.
+ORDERFLOW_EVENT_TAIL = env.str("ORDERFLOW_EVENT_TAIL", default="off")

@@ -131,3 +131,18 @@ def test_refuses_to_run_where_demo_data_is_not_allowed(db, settings):
 
     assert get_user_model().objects.count() == 0
     assert Restaurant.objects.count() == 0
+
+
+def test_reset_replaces_the_demo_orders_with_fresh_ones(db):
+    seed()
+    before = set(Order.objects.values_list("pk", flat=True))
+    # The demo has run for a while: the worker cancelled what nobody confirmed.
+    waiting = Order.objects.filter(status=S.ORDER_PLACED)
+    Order.objects.filter(pk__in=waiting.values("pk")).update(status=S.CANCELLED)
+    out = StringIO()
+    call_command("seed_demo", "--reset", stdout=out)
+    after = set(Order.objects.values_list("pk", flat=True))
+    assert len(after) == len(before) and not after & before
+    assert Order.objects.filter(status=S.ORDER_PLACED).exists()
+    assert "Deleted" in out.getvalue() and "Placed" in out.getvalue()
+    assert Refund.objects.filter(order__pk__in=before).count() == 0

@@ -275,7 +275,7 @@ def test_a_new_order_reaches_its_own_kitchen_board_only_and_confirm_moves_it(
     card = pizza.page.locator(f'[data-column="new"] #order-{order_id}')
     expect(card).to_be_visible(timeout=SHOWN_WITHIN_MS)
     expect(card).to_have_class("card is-new")
-    expect(card.locator(".deadline")).to_contain_text("Confirm within")
+    expect(card.locator(".timer")).to_contain_text("Confirm within")
     expect(pizza.page.locator("#announcer")).to_have_text(f"New order {number}")
     expect(pizza.page.locator("#board")).to_have_attribute("data-cues", "1")
     expect(pizza.page.locator("#board")).to_have_attribute("data-beeps", "1")

@@ -1,6 +1,11 @@
 /* The kitchen board: the restaurant's queue in columns, live from its socket. Each event moves
-   its card at once and refreshes the queue from the REST API (items, deadlines, what may be
-   done next); actions call the same REST endpoints, and so the same services, as the apps. */
+   its card at once and refreshes the tickets (the REST queue's orders with the courier coming
+   for each); actions call the same REST endpoints, and so the same services, as the apps.
+
+   A kitchen display: every ticket has a timer coloured by its deadline, items with their
+   options and instructions first; the keyboard works it like a bump bar (arrows move between
+   tickets, Enter or B bumps the selected ticket to its next stage, R recalls the last bumped
+   one); the all-day strip counts the items being made. */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("board-config").textContent);
@@ -10,6 +15,39 @@
   var alertBox = document.getElementById("board-alert");
   var soundButton = document.getElementById("sound");
   var connectionEl = document.getElementById("connection");
+  var allDay = document.getElementById("all-day");
+  var recallBox = document.getElementById("recall");
+  var selectedId = null;
+  var lastBumped = null;
+  // Minutes a ticket may take in a stage when it has no deadline of its own.
+  var STAGE_MINUTES = { new: 5, confirmed: 10, preparing: 20, ready: 15 };
+  // How soon before its deadline a ticket turns amber.
+  var SOON_SECONDS = 120;
+  // The kitchen's own words for where an order has gone.
+  var KITCHEN_WORDS = {
+    PAYMENT_PENDING: "is still waiting for payment",
+    PAYMENT_FAILED: "was not paid",
+    PAYMENT_SUCCESS: "is paid and waiting for you",
+    ORDER_PLACED: "is waiting to be confirmed",
+    RESTAURANT_CONFIRMED: "is already confirmed",
+    RESTAURANT_REJECTED: "was rejected",
+    PREPARING: "is already being prepared",
+    READY_FOR_PICKUP: "is already marked ready",
+    ORDER_PICKED_UP: "has already been picked up by the courier",
+    OUT_FOR_DELIVERY: "is already on its way to the customer",
+    DELIVERED: "has already been handed over",
+    COMPLETED: "is finished",
+    RETURNED: "was returned",
+    CANCELLED: "was cancelled",
+    REFUND_COMPLETED: "was cancelled and refunded"
+  };
+  var ACTION_WORDS = {
+    confirm: "confirm it",
+    reject: "reject it",
+    "start-preparing": "start preparing it",
+    "mark-ready": "mark it ready",
+    handover: "hand it over"
+  };
   var known = {};
   var orders = {};
   var firstLoad = true;
@@ -45,14 +83,39 @@
     alertBox.hidden = false;
   }
 
+  /* A refused action in the kitchen's words; the card is then redrawn from the server. */
+  function kitchenProblem(order, action, error) {
+    var body = (error && error.body) || {};
+    var current = body.current_status ? String(body.current_status).toUpperCase() : null;
+    var text;
+    if (body.code === "invalid_transition" && current) {
+      text = "Order " + order.order_number + " " + (KITCHEN_WORDS[current] || "has moved on") +
+        ", so you cannot " + (ACTION_WORDS[action] || "do that") + " now. The board is updated.";
+    } else if (error && error.status === 404) {
+      text = "Order " + order.order_number + " is no longer on this board. The board is updated.";
+    } else if (body.code && /otp|code/.test(body.code)) {
+      text = body.detail || "That code is not right; ask the customer to read it again.";
+    } else {
+      text = (body.detail || "That did not work") + " Please try again.";
+    }
+    alertBox.textContent = text;
+    alertBox.hidden = false;
+    refresh();
+  }
+
   function act(order, action, body) {
     alertBox.hidden = true;
     var url = config.actionUrl.replace("{id}", order.id).replace("{action}", action);
     return api(url, { method: "POST", body: body || {} }).then(function (result) {
-      say(order.order_number + ": " + (config.statusNames[result.status] || result.status));
-      moveCard(order.id, result.status);
+      var status = String(result.status).toUpperCase();
+      say(order.order_number + ": " + (config.statusNames[status] || status));
+      moveCard(order.id, status);
       scheduleRefresh();
-    }, showProblem);
+      return status;
+    }, function (error) {
+      kitchenProblem(order, action, error);
+      throw error;
+    });
   }
 
   function button(label, className, handler) {
@@ -86,28 +149,34 @@
 
   function actionsFor(order) {
     var box = element("div", "card-actions");
+    if (!config.canAct) {
+      var link = element("a", "", "Open in the admin");
+      link.href = config.adminOrderUrl.replace("{id}", order.id);
+      box.appendChild(link);
+      return box;
+    }
     var next = order.next_statuses || [];
     if (next.indexOf("RESTAURANT_CONFIRMED") >= 0) {
-      box.appendChild(button("Confirm", "primary", function () { act(order, "confirm"); }));
+      box.appendChild(button("Confirm", "primary", function () { act(order, "confirm").catch(function () {}); }));
     }
     if (next.indexOf("RESTAURANT_REJECTED") >= 0) {
       var reject = inlineForm("Reason to reject", { required: "required", maxlength: "500" }, "Reject", function (reason) {
-        act(order, "reject", { reason: reason });
+        act(order, "reject", { reason: reason }).catch(function () {});
       });
       reject.hidden = true;
       box.appendChild(button("Reject…", "quiet", function () { reject.hidden = false; reject.querySelector("input").focus(); }));
       box.appendChild(reject);
     }
     if (next.indexOf("PREPARING") >= 0) {
-      box.appendChild(button("Start preparing", "primary", function () { act(order, "start-preparing"); }));
+      box.appendChild(button("Start preparing", "primary", function () { act(order, "start-preparing").catch(function () {}); }));
     }
     if (next.indexOf("READY_FOR_PICKUP") >= 0) {
-      box.appendChild(button("Mark ready", "primary", function () { act(order, "mark-ready"); }));
+      box.appendChild(button("Mark ready", "primary", function () { act(order, "mark-ready").catch(function () {}); }));
     }
     if (order.order_status === "READY_FOR_PICKUP" && order.delivery_type === "pickup") {
       box.appendChild(
         inlineForm("Customer's code", { required: "required", inputmode: "numeric", pattern: "[0-9]{6}", maxlength: "6" }, "Hand over", function (otp) {
-          act(order, "handover", { otp: otp });
+          act(order, "handover", { otp: otp }).catch(function () {});
         })
       );
     }
@@ -115,6 +184,8 @@
       var code = element("p", "pickup-code", "Pickup code: …");
       api(config.codeUrl.replace("{id}", order.id)).then(function (body) {
         code.textContent = "Pickup code for the courier: " + body.otp;
+        if (body.expires_at) code.setAttribute("data-expires", body.expires_at);
+        tick();
       }, function () {
         code.textContent = "Pickup code not available.";
       });
@@ -123,32 +194,57 @@
     return box;
   }
 
+  /* When the ticket's current stage is due: the system's deadline where there is one (confirm,
+     collection), the kitchen's own ready time while cooking, else a fixed allowance. */
+  function dueAt(order) {
+    var key = columnFor(order.order_status);
+    if (order.deadline_at && (key === "new" || key === "ready")) return order.deadline_at;
+    if ((key === "confirmed" || key === "preparing") && order.estimated_ready_time) return order.estimated_ready_time;
+    var since = new Date(order.last_update || order.order_placed_at).getTime();
+    return new Date(since + (STAGE_MINUTES[key] || 15) * 60000).toISOString();
+  }
+
   function card(order) {
     var node = element("article", "card");
     node.id = "order-" + order.id;
+    node.tabIndex = -1;
     node.setAttribute("data-order-id", order.id);
     node.setAttribute("data-status", order.order_status);
     node.setAttribute("aria-label", "Order " + order.order_number);
     var head = element("header", "card-head");
-    head.appendChild(element("h3", "", order.order_number));
+    head.appendChild(element("h3", "order-no", order.order_number));
     head.appendChild(element("span", "badge", order.delivery_type === "pickup" ? "Pickup" : "Delivery"));
     node.appendChild(head);
-    node.appendChild(element("p", "muted", "Placed " + clock(order.order_placed_at)));
+    var timer = element("p", "timer");
+    timer.setAttribute("data-since", order.order_placed_at);
+    timer.setAttribute("data-due", dueAt(order));
+    timer.setAttribute("data-stage", columnFor(order.order_status) || "");
+    node.appendChild(timer);
     var list = element("ul", "items");
     (order.items || []).forEach(function (item) {
-      var text = item.quantity + " × " + item.name;
+      var line = element("li", "item");
+      var name = element("span", "item-name");
+      name.appendChild(element("strong", "qty", item.quantity + "×"));
+      name.appendChild(document.createTextNode(" " + item.name));
+      line.appendChild(name);
       var extras = (item.customizations || []).map(function (c) { return c.choice_name; }).filter(Boolean);
-      if (extras.length) text += " (" + extras.join(", ") + ")";
-      list.appendChild(element("li", "", text));
+      if (extras.length) line.appendChild(element("span", "item-options", extras.join(" · ")));
+      if (item.notes) line.appendChild(element("span", "item-note", item.notes));
+      list.appendChild(line);
     });
     node.appendChild(list);
-    if (order.notes) node.appendChild(element("p", "notes", "Note: " + order.notes));
-    if (order.deadline_at && order.deadline_kind === "restaurant_timeout") {
-      var deadline = element("p", "deadline");
-      deadline.setAttribute("data-deadline", order.deadline_at);
-      node.appendChild(deadline);
+    if (order.notes) node.appendChild(element("p", "notes", "Order note: " + order.notes));
+    if (order.courier && order.order_status === "READY_FOR_PICKUP") {
+      var coming = "Courier: " + order.courier.first_name;
+      if (order.courier.distance_km !== null && order.courier.distance_km !== undefined) {
+        coming += order.courier.distance_km < 0.2 ? " · here" : " · " + order.courier.distance_km.toFixed(1) + " km away";
+      }
+      node.appendChild(element("p", "courier-coming", coming));
+    } else if (order.order_status === "READY_FOR_PICKUP" && order.delivery_type === "delivery") {
+      node.appendChild(element("p", "courier-coming muted", "No courier yet"));
     }
     node.appendChild(actionsFor(order));
+    node.addEventListener("focus", function () { select(order.id, false); });
     return node;
   }
 
@@ -161,14 +257,157 @@
       var count = column(col.key).children.length;
       board.querySelector('[data-column="' + col.key + '"] .count').textContent = String(count);
     });
+    renderAllDay();
   }
+
+  /* All day: how many of each item the kitchen has to make now (confirmed and preparing). */
+  function renderAllDay() {
+    var totals = {};
+    Object.keys(orders).forEach(function (id) {
+      var order = orders[id];
+      var key = columnFor(order.order_status);
+      if (key !== "confirmed" && key !== "preparing") return;
+      (order.items || []).forEach(function (item) {
+        totals[item.name] = (totals[item.name] || 0) + item.quantity;
+      });
+    });
+    var names = Object.keys(totals).sort(function (a, b) { return totals[b] - totals[a] || (a < b ? -1 : 1); });
+    allDay.replaceChildren();
+    if (!names.length) {
+      allDay.appendChild(element("li", "muted", "Nothing in preparation"));
+      return;
+    }
+    names.forEach(function (name) {
+      var item = element("li", "all-day-item");
+      item.setAttribute("data-item", name);
+      item.appendChild(element("strong", "", String(totals[name])));
+      item.appendChild(document.createTextNode(" " + name));
+      allDay.appendChild(item);
+    });
+  }
+
+  /* ---- the keyboard, as a bump bar ---- */
+  function cardsInColumn(key) {
+    return Array.prototype.slice.call(column(key).querySelectorAll(".card"));
+  }
+
+  function select(orderId, focus) {
+    var previous = selectedId && document.getElementById("order-" + selectedId);
+    if (previous) previous.classList.remove("is-selected");
+    selectedId = orderId;
+    var node = orderId && document.getElementById("order-" + orderId);
+    if (!node) {
+      selectedId = null;
+      board.removeAttribute("data-selected");
+      return;
+    }
+    node.classList.add("is-selected");
+    board.setAttribute("data-selected", orderId);
+    if (focus !== false && document.activeElement !== node) node.focus({ preventScroll: false });
+  }
+
+  function move(dx, dy) {
+    var keys = config.columns.map(function (c) { return c.key; });
+    var node = selectedId && document.getElementById("order-" + selectedId);
+    if (!node) {
+      for (var k = 0; k < keys.length; k += 1) {
+        var first = cardsInColumn(keys[k])[0];
+        if (first) return select(first.getAttribute("data-order-id"));
+      }
+      return;
+    }
+    var colKey = node.closest("[data-column]").getAttribute("data-column");
+    var col = keys.indexOf(colKey);
+    var row = cardsInColumn(colKey).indexOf(node);
+    if (dy) {
+      var list = cardsInColumn(colKey);
+      var target = list[Math.max(0, Math.min(list.length - 1, row + dy))];
+      if (target) select(target.getAttribute("data-order-id"));
+      return;
+    }
+    for (var c = col + dx; c >= 0 && c < keys.length; c += dx) {
+      var cards = cardsInColumn(keys[c]);
+      if (cards.length) {
+        var pick = cards[Math.min(row, cards.length - 1)];
+        return select(pick.getAttribute("data-order-id"));
+      }
+    }
+  }
+
+  var BUMPS = { RESTAURANT_CONFIRMED: "confirm", PREPARING: "start-preparing", READY_FOR_PICKUP: "mark-ready" };
+
+  function bump() {
+    var order = selectedId && orders[selectedId];
+    if (!order) return;
+    if (!config.canAct) {
+      say("Watching only: act from the admin.");
+      return;
+    }
+    var action = null;
+    ["RESTAURANT_CONFIRMED", "PREPARING", "READY_FOR_PICKUP"].forEach(function (status) {
+      if (!action && (order.next_statuses || []).indexOf(status) >= 0) action = BUMPS[status];
+    });
+    if (!action) {
+      say(order.order_number + (order.delivery_type === "pickup"
+        ? ": type the customer's code to hand it over."
+        : ": waiting for the courier to collect it."));
+      return;
+    }
+    lastBumped = { id: order.id, number: order.order_number, order: order };
+    board.setAttribute("data-last-bumped", order.id);
+    act(order, action).then(function () {
+      select(order.id);
+    }, function () {});
+  }
+
+  /* Recall: the last bumped ticket back in front of the cook, wherever it went. */
+  function recall() {
+    if (!lastBumped) {
+      say("Nothing bumped yet to recall.");
+      return;
+    }
+    var node = document.getElementById("order-" + lastBumped.id);
+    if (node) {
+      select(lastBumped.id);
+      node.classList.add("is-recalled");
+      window.setTimeout(function () { node.classList.remove("is-recalled"); }, 3000);
+      say("Recalled order " + lastBumped.number);
+    } else {
+      recallBox.replaceChildren(element("strong", "", "Recalled " + lastBumped.number + ": "),
+        document.createTextNode((lastBumped.order.items || []).map(function (i) { return i.quantity + "× " + i.name; }).join(", ") + " (no longer on the board)"));
+      recallBox.hidden = false;
+      say("Recalled order " + lastBumped.number + ", no longer on the board");
+    }
+    board.setAttribute("data-recalled", lastBumped.id);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "BUTTON" || target.tagName === "A")) {
+      if (!(target.tagName === "BUTTON" && /^Arrow/.test(event.key))) return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var handled = true;
+    switch (event.key) {
+      case "ArrowLeft": move(-1, 0); break;
+      case "ArrowRight": move(1, 0); break;
+      case "ArrowUp": move(0, -1); break;
+      case "ArrowDown": move(0, 1); break;
+      case "Enter": case "b": case "B": bump(); break;
+      case "r": case "R": recall(); break;
+      default: handled = false;
+    }
+    if (handled) event.preventDefault();
+  });
 
   function moveCard(orderId, status) {
     var node = document.getElementById("order-" + orderId);
     if (!node) return;
+    status = String(status || "").toUpperCase();
     var key = columnFor(status);
     if (!key) {
       node.remove();
+      if (orders[orderId]) delete orders[orderId];
     } else if (node.parentNode !== column(key)) {
       node.setAttribute("data-status", status);
       // Its actions were for the old status: none until the queue's answer redraws the card.
@@ -234,6 +473,8 @@
     });
     firstLoad = false;
     updateCounts();
+    if (selectedId && !document.getElementById("order-" + selectedId)) select(null);
+    else if (selectedId) document.getElementById("order-" + selectedId).classList.add("is-selected");
     tick();
   }
 
@@ -248,18 +489,34 @@
     refreshTimer = window.setTimeout(refresh, 150);
   }
 
+  function mmss(total) {
+    total = Math.max(0, Math.round(total));
+    var minutes = Math.floor(total / 60);
+    var seconds = total % 60;
+    return minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+  }
+
+  var DUE_WORDS = { new: "Confirm within", confirmed: "Start within", preparing: "Ready in", ready: "Collect within" };
+  var LATE_WORDS = { new: "Confirm now: late by", confirmed: "Late by", preparing: "Late by", ready: "Waiting past due by" };
+
+  /* Every ticket's timer: time since it was placed, and what is due when, coloured by the deadline. */
   function tick() {
-    board.querySelectorAll("[data-deadline]").forEach(function (node) {
-      var left = Math.round((new Date(node.getAttribute("data-deadline")) - Date.now()) / 1000);
-      if (left <= 0) {
-        node.textContent = "Confirm deadline passed: cancelling…";
-        node.classList.add("is-late");
-        return;
+    var now = Date.now();
+    board.querySelectorAll(".timer").forEach(function (node) {
+      var card = node.closest(".card");
+      var stage = node.getAttribute("data-stage");
+      var elapsed = (now - new Date(node.getAttribute("data-since"))) / 1000;
+      var left = (new Date(node.getAttribute("data-due")) - now) / 1000;
+      var urgency = left <= 0 ? "overdue" : left < SOON_SECONDS ? "soon" : "ok";
+      var due = left <= 0 ? LATE_WORDS[stage] + " " + mmss(-left) : DUE_WORDS[stage] + " " + mmss(left);
+      node.textContent = mmss(elapsed) + " · " + due;
+      if (card.getAttribute("data-urgency") !== urgency) card.setAttribute("data-urgency", urgency);
+    });
+    board.querySelectorAll(".pickup-code[data-expires]").forEach(function (node) {
+      if (new Date(node.getAttribute("data-expires")) <= now && !node.classList.contains("is-expired")) {
+        node.classList.add("is-expired");
+        node.textContent = "Pickup code expired: the courier asks for a new one in their app.";
       }
-      var minutes = Math.floor(left / 60);
-      var seconds = left % 60;
-      node.textContent = "Confirm within " + minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
-      node.classList.toggle("is-late", left < 120);
     });
   }
 
@@ -293,7 +550,7 @@
       scheduleRefresh();
     },
     onEvent: function (event) {
-      moveCard(event.order_id, event.new_status);
+      if (event.order_id && event.new_status) moveCard(event.order_id, event.new_status);
       scheduleRefresh();
     },
     poll: function () {
@@ -302,7 +559,8 @@
       });
     },
     onState: function (name) {
-      connectionEl.textContent = name === "live" ? "Live" : "Reconnecting… (refreshing every " + config.pollSeconds + " s)";
+      connectionEl.textContent =
+        name === "live" ? "Live" : "Reconnecting… (refreshing every " + config.pollSeconds + " s)";
       board.setAttribute("data-connection", name);
     }
   });

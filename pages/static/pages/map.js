@@ -1,6 +1,9 @@
-/* The courier's position as a plot drawn in SVG, from the page's own data: no map tiles, no
-   third-party requests. The restaurant, the courier (with the trail of positions received)
-   and, on the customer's own page only, their destination. */
+/* The courier's position: the restaurant, the courier (with the trail of positions received)
+   and, on the customer's own page only, their destination.
+
+   With a tile source set (ORDERFLOW_MAP_TILE_URL) the page draws a real map with Leaflet
+   (vendored in static/pages/vendor/leaflet); without one, the default, a plot drawn in SVG
+   from the page's own data: no tiles, no third-party requests, works offline. */
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
@@ -16,8 +19,48 @@
     return element;
   }
 
-  window.orderflowMap = function (svg) {
+  function tiledMap(container, svg, settings) {
+    var leaflet = window.L;
+    container.hidden = false;
+    svg.setAttribute("hidden", "");
+    var map = leaflet.map(container, { zoomControl: true, attributionControl: true, scrollWheelZoom: false });
+    leaflet.tileLayer(settings.tileUrl, { maxZoom: 19, attribution: settings.tileAttribution }).addTo(map);
+    var trail = leaflet.polyline([], { className: "map-trail-line", color: "#c2410c", dashArray: "4 3" }).addTo(map);
+    var layers = {};
+    var placed = false;
+
+    function marker(kind, point, label, radius) {
+      var at = [point.latitude, point.longitude];
+      if (!layers[kind]) {
+        layers[kind] = leaflet
+          .circleMarker(at, { radius: radius, className: "map-" + kind, weight: 2 })
+          .bindTooltip(label, { permanent: true, direction: "right" })
+          .addTo(map);
+      } else {
+        layers[kind].setLatLng(at);
+      }
+    }
+
+    function update(restaurant, courier, destination) {
+      trail.addLatLng([courier.latitude, courier.longitude]);
+      marker("restaurant", restaurant, restaurant.name || "Restaurant", 6);
+      if (destination) marker("destination", destination, "You", 6);
+      marker("courier", courier, "Courier", 8);
+      if (!placed) {
+        var bounds = [[restaurant.latitude, restaurant.longitude], [courier.latitude, courier.longitude]];
+        if (destination) bounds.push([destination.latitude, destination.longitude]);
+        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+        placed = true;
+      }
+      window.setTimeout(function () { map.invalidateSize(); }, 0);
+    }
+
+    return { update: update, kind: "tiles" };
+  }
+
+  window.orderflowMap = function (svg, settings, container) {
     if (!svg) return null;
+    if (settings && settings.tileUrl && container && window.L) return tiledMap(container, svg, settings);
     var trail = [];
 
     function update(restaurant, courier, destination) {
@@ -70,6 +113,6 @@
       marker(courier, "courier", "Courier");
     }
 
-    return { update: update };
+    return { update: update, kind: "schematic" };
   };
 })();

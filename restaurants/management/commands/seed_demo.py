@@ -1,5 +1,8 @@
 """Demo restaurants, accounts and orders, created once; running it again changes nothing.
 
+The demo orders run out of time as real ones would (the worker cancels those nobody confirms or
+collects); `--reset` deletes the demo customers' orders and places a fresh set.
+
 The orders go through the same services as the API and the admin (placing, paying,
 confirming, courier claims, handoffs with their real codes), so each one has the
 history it would have in production.
@@ -19,6 +22,7 @@ from delivery.services import order_assign_courier, otp_reveal
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod
 from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from orders.services.transitions import order_cancel, order_transition
+from payments.models import Refund
 from payments.services import payment_record_result
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership, StaffRole
 from restaurants.services import staff_group_ensure
@@ -174,6 +178,13 @@ MENUS = (
 class Command(BaseCommand):
     help = "Create the demo restaurants, accounts (password: settings.ORDERFLOW_DEMO_PASSWORD) and orders, once."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete the demo customers' orders (expired or not) and place a fresh set.",
+        )
+
     def handle(self, *args, **options):
         if not settings.ORDERFLOW_ALLOW_DEMO_DATA:
             raise CommandError("Demo data is not allowed with these settings (ORDERFLOW_ALLOW_DEMO_DATA is False).")
@@ -197,11 +208,22 @@ class Command(BaseCommand):
                     },
                 )
             customers = [users["alice"], users["carol"]]
+            if options.get("reset"):
+                self._delete_orders(customers)
             if Order.objects.filter(customer__in=customers).exists():
                 placed = 0
             else:
                 placed = DemoOrders(users, restaurants).place_all()
         self._summary(placed)
+
+    def _delete_orders(self, customers) -> None:
+        """Demo data only: the demo customers' orders go, with their history, payments and refunds
+        (a refund protects its payment, so refunds go first)."""
+        orders = Order.objects.filter(customer__in=customers)
+        Refund.objects.filter(order__in=orders).delete()
+        deleted = orders.count()
+        orders.delete()
+        self.stdout.write(f"Deleted {deleted} demo orders.")
 
     def _user(self, account: Account):
         user, created = get_user_model().objects.get_or_create(
