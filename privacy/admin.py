@@ -2,11 +2,10 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.template.response import TemplateResponse
 
 from core.actors import Actor
-from core.admin import ReadOnlyAdminMixin, SuperuserOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, SignOutUserAdmin, SuperuserOnlyAdminMixin
 from core.errors import ApplicationError
 from privacy.models import PrivacyAuditRecord
 from privacy.services import customer_erase
@@ -27,8 +26,10 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class PersonalDataUserAdmin(UserAdmin):
-    actions = ["erase_personal_data"]
+class PersonalDataUserAdmin(SignOutUserAdmin):
+    """The user admin of core (sign out everywhere), plus erasing a user's personal data."""
+
+    actions = [*SignOutUserAdmin.actions, "erase_personal_data"]
 
     @admin.action(description="Erase personal data of the selected users", permissions=["change"])
     def erase_personal_data(self, request, queryset):

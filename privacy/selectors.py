@@ -89,6 +89,7 @@ def _order(order: Order) -> dict:
         "tax": _money(order.tax),
         "total": _money(order.total),
         "delivery_address": {
+            "title": order.delivery_title,
             "street": order.delivery_street,
             "city": order.delivery_city,
             "state": order.delivery_state,

@@ -1,15 +1,15 @@
 """Erasing a customer's personal data from their orders while the money records stay.
 
-What identifies or locates the customer goes: the delivery address and its coordinates, the
-notes they wrote (order and lines), the reasons they gave, their name on the order's history
-and the public tracking link. What the books need stays: numbers, items, amounts, taxes,
-statuses and times.
+What identifies or locates the customer goes: the delivery address and its coordinates (the
+order's copy, and the saved addresses it was placed to with their titles), the notes they wrote
+(order and lines), the reasons they gave, their name on the order's history and the public
+tracking link. What the books need stays: numbers, items, amounts, taxes, statuses and times.
 """
 
 from django.db import transaction
 
 from core.actors import ActorRole
-from orders.models import Order, OrderItem, TrackingEvent
+from orders.models import CustomerAddress, Order, OrderItem, TrackingEvent
 from orders.transitions import ACTIVE_STATUSES
 
 ERASED_NAME = "Erased customer"
@@ -38,6 +38,8 @@ def customer_orders_anonymise(*, customer_id) -> list:
             delivery_country="",
             delivery_latitude=None,
             delivery_longitude=None,
+            delivery_address=None,
+            delivery_title="",
             notes="",
             tracking_token=None,
         )
@@ -49,6 +51,7 @@ def customer_orders_anonymise(*, customer_id) -> list:
             kept = {key: value for key, value in event.metadata.items() if key not in FREE_TEXT_METADATA}
             if kept != event.metadata:
                 TrackingEvent.objects.filter(pk=event.pk).update(metadata=kept)
+        CustomerAddress.objects.filter(customer_id=customer_id).delete()
     return order_ids
 
 
