@@ -15,10 +15,12 @@ PY
   "$python_bin" -m venv .venv
 fi
 
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# Everything comes from the lock files (exact versions, each file's hash checked; scripts/lock
+# writes them from pyproject.toml), then orderflow itself, editable, with nothing else resolved.
+stamp=".venv/.installed-$(cat pyproject.toml requirements/dev.txt requirements/build.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/build.txt -r requirements/dev.txt
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -1,8 +1,11 @@
 """End to end through the production topology: `scripts/serve-production` on the test database,
 production settings, requests and a WebSocket through nginx, then a graceful stop.
 
-The script starts nginx, the WSGI server and two daphne WebSocket processes; the test talks
-only to nginx's port: the health check, a static file nginx serves itself, the lean status
+The script starts nginx, the WSGI server and two daphne WebSocket processes. Its run folder and
+static files live in a folder only their owner may enter (as in a clone inside `mktemp -d`), which
+nginx's unprivileged workers cannot read: nothing they serve may depend on it. The test talks
+only to nginx's port: the health check, a static file, a request body larger than nginx keeps in
+memory, the lean status
 with a real JWT, an order's socket that receives the event of a transition made over HTTP,
 and, when the script is stopped, a close frame with 1012 (reconnect with `after`), with no
 process left behind.
@@ -48,7 +51,7 @@ def wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> Non
 def topology():
     db = settings.DATABASES["default"]
     port = free_port()
-    run_dir = tempfile.mkdtemp(prefix="orderflow-topology-")
+    run_dir = tempfile.mkdtemp(prefix="orderflow-topology-")  # mode 0700
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="config.settings.production",
@@ -61,6 +64,7 @@ def topology():
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
         ORDERFLOW_RUN_DIR=run_dir,
+        DJANGO_STATIC_ROOT=str(Path(run_dir) / "static"),
         ORDERFLOW_MIGRATE="0",  # the test database is migrated already
         ORDERFLOW_SERVE_WORKER="0",
         ORDERFLOW_HTTP_WORKERS="1",
@@ -119,6 +123,11 @@ def test_http_and_a_websocket_through_the_proxy_then_a_graceful_stop(topology, c
     assert health.status_code == 200 and health.json()["database"] == "ok"
     static = requests.get(f"{http}/static/admin/css/base.css", timeout=10)
     assert static.status_code == 200 and "text/css" in static.headers["Content-Type"]
+    # 200 KB of JSON: more than nginx keeps in memory by default, less than the 1 MB it accepts.
+    # The application refuses the credentials; nginx must not fail on a temporary file first.
+    large = requests.post(f"{http}/api/auth/token/", json={"username": "x" * 200_000, "password": "y"}, timeout=10)
+    assert large.status_code in (400, 401), large.text
+    assert large.headers["Content-Type"] == "application/problem+json"
     status = requests.get(f"{http}/api/orders/{order.pk}/status/", headers=customer_auth, timeout=10)
     assert status.status_code == 200 and status.json()["status"] == "ORDER_PLACED"
     assert requests.get(f"{http}/api/orders/{order.pk}/status/", timeout=10).status_code == 401
