@@ -100,7 +100,8 @@ async def test_an_order_socket_closes_when_its_token_expires(placed, customer):
 
 @run_async
 async def test_a_new_token_sent_in_band_keeps_the_socket_open(placed, customer, staff_user):
-    order_socket = await open_socket(f"ws/orders/{placed.pk}/", token=await db(short_token)(customer, 1.0))
+    # Expiry is a whole second (JWT `exp`): three seconds leave at least two to send the new one.
+    order_socket = await open_socket(f"ws/orders/{placed.pk}/", token=await db(short_token)(customer, 3.0))
     await receive(order_socket)
     fresh = await db(short_token)(customer, 60)
     await order_socket.send_json_to({"action": "authenticate", "token": fresh})
@@ -109,7 +110,7 @@ async def test_a_new_token_sent_in_band_keeps_the_socket_open(placed, customer, 
     await order_socket.send_json_to({"action": "authenticate", "token": someone_else})
     assert (await receive(order_socket))["code"] == "token_invalid"
 
-    await asyncio.sleep(1.5)  # past the first token's expiry
+    await asyncio.sleep(3.5)  # past the first token's expiry
     await db(lifecycle.confirm)(placed.pk, staff_user)
     event = await receive(order_socket)
     assert (event["type"], event["sequence"]) == ("event", 2)
