@@ -177,3 +177,26 @@ async def test_a_tracking_link_socket_closes_when_the_link_is_revoked(placed, cu
 
 def test_the_interval_is_a_setting_the_servers_read():
     assert django_settings.ORDERFLOW_WS_RECHECK_SECONDS == RECHECK
+
+
+@run_async
+async def test_the_signalr_hub_closes_when_its_token_expires(customer):
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.tracking.contracts.test_customer_tracking import Hub, negotiate
+
+    negotiated = await db(negotiate)(customer)
+    token = await db(short_token)(customer, 2.0)
+    communicator = WebsocketCommunicator(
+        application, f"/hubs/customer-orders?id={negotiated['connectionToken']}&access_token={token}"
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    hub = Hub(communicator)
+    await hub.send({"protocol": "json", "version": 1})
+    assert await hub.receive() == {}
+
+    close = await hub.receive(timeout=4)
+    assert close["type"] == 7 and close["allowReconnect"] is True
+    assert await hub.receive(timeout=2) == {"closed": 4401}
