@@ -10,10 +10,12 @@ if not REDIS_URL:
     CELERY_RESULT_BACKEND = "cache+memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # Test values of their own (not the local ones): servers that tests start under production
-# settings are handed these, so that tokens made here verify there.
+# settings are handed these, so that tokens made here verify there. The JWT key is the secret
+# key's value here only, so that a server handed either verifies this process's tokens;
+# production reads a key of its own (tests/config/test_safe_defaults.py).
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="orderflow-test-secret-key-" + "t35t-" * 8)
 ORDERFLOW_PUBLIC_ID_KEY = env("ORDERFLOW_PUBLIC_ID_KEY", default=SECRET_KEY)
-ORDERFLOW_JWT_SIGNING_KEY = env("ORDERFLOW_JWT_SIGNING_KEY", default="orderflow-test-jwt-signing-key-" + "jw7-" * 8)
+ORDERFLOW_JWT_SIGNING_KEY = env("ORDERFLOW_JWT_SIGNING_KEY", default=SECRET_KEY)
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": ORDERFLOW_JWT_SIGNING_KEY}
 ORDERFLOW_OTP_SECRET = "test-otp-secret"
 ORDERFLOW_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"

@@ -1,6 +1,7 @@
 """The JWT lifecycle: short access tokens, refresh tokens that rotate and whose reuse ends the whole
 sign-in, sign-out, and every refresh token revoked at once by a password change, a deactivation or
-an admin's "sign out everywhere". JWTs are signed with a key of their own."""
+an admin's "sign out everywhere". JWTs are signed with ORDERFLOW_JWT_SIGNING_KEY (production's own
+key: tests/config/test_safe_defaults.py)."""
 
 from datetime import timedelta
 
@@ -146,9 +147,9 @@ def test_deactivating_in_the_admin_revokes_every_refresh_token(alice_password, a
     problem(refresh(pair["refresh"]), 401, "authentication_failed")
 
 
-def test_tokens_are_signed_with_their_own_key(alice_password):
-    assert django_settings.SIMPLE_JWT["SIGNING_KEY"] != django_settings.SECRET_KEY
+def test_tokens_are_signed_with_the_jwt_signing_key(alice_password, settings):
     claims = jwt.decode(sign_in()["access"], options={"verify_signature": False})
-    forged = jwt.encode(claims, django_settings.SECRET_KEY, algorithm="HS256")
+    forged = jwt.encode(claims, "some-other-key-" + "x" * 40, algorithm="HS256")
 
+    assert orders_with(jwt.encode(claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")).status_code == 200
     problem(orders_with(forged), 401, "authentication_failed")

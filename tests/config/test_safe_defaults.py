@@ -88,6 +88,20 @@ def test_production_refuses_a_published_default(published):
     assert result.returncode != 0 and "ORDERFLOW_JWT_SIGNING_KEY" in result.stderr
 
 
+def test_production_signs_tokens_with_its_own_key_not_the_secret_key():
+    env = environment("config.settings.production", **PRODUCTION_SECRETS, DJANGO_SECURE_SSL_REDIRECT="0")
+    code = ASK_WITH_TOKEN.format(entry="config.wsgi")
+
+    def ask(key: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", code, forged(key)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout.split()[-1]
+
+    assert ask(PRODUCTION_SECRETS["DJANGO_SECRET_KEY"]) == "401"
+
+
 @pytest.mark.parametrize(
     "settings_module, entry, secrets",
     [

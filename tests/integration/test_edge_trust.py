@@ -76,6 +76,7 @@ def edge(django_db_setup, django_db_blocker):
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
         ORDERFLOW_RUN_DIR=str(run_dir),
+        DJANGO_STATIC_ROOT=str(run_dir / "static"),
         ORDERFLOW_MIGRATE="0",
         ORDERFLOW_SERVE_WORKER="0",
         ORDERFLOW_HTTP_WORKERS="1",

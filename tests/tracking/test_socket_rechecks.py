@@ -100,7 +100,8 @@ async def test_an_order_socket_closes_when_its_token_expires(placed, customer):
 
 @run_async
 async def test_a_new_token_sent_in_band_keeps_the_socket_open(placed, customer, staff_user):
-    order_socket = await open_socket(f"ws/orders/{placed.pk}/", token=await db(short_token)(customer, 1.0))
+    # Expiry is a whole second (JWT `exp`): three seconds leave at least two to send the new one.
+    order_socket = await open_socket(f"ws/orders/{placed.pk}/", token=await db(short_token)(customer, 3.0))
     await receive(order_socket)
     fresh = await db(short_token)(customer, 60)
     await order_socket.send_json_to({"action": "authenticate", "token": fresh})
@@ -109,7 +110,7 @@ async def test_a_new_token_sent_in_band_keeps_the_socket_open(placed, customer, 
     await order_socket.send_json_to({"action": "authenticate", "token": someone_else})
     assert (await receive(order_socket))["code"] == "token_invalid"
 
-    await asyncio.sleep(1.5)  # past the first token's expiry
+    await asyncio.sleep(3.5)  # past the first token's expiry
     await db(lifecycle.confirm)(placed.pk, staff_user)
     event = await receive(order_socket)
     assert (event["type"], event["sequence"]) == ("event", 2)
@@ -176,3 +177,26 @@ async def test_a_tracking_link_socket_closes_when_the_link_is_revoked(placed, cu
 
 def test_the_interval_is_a_setting_the_servers_read():
     assert django_settings.ORDERFLOW_WS_RECHECK_SECONDS == RECHECK
+
+
+@run_async
+async def test_the_signalr_hub_closes_when_its_token_expires(customer):
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.tracking.contracts.test_customer_tracking import Hub, negotiate
+
+    negotiated = await db(negotiate)(customer)
+    token = await db(short_token)(customer, 2.0)
+    communicator = WebsocketCommunicator(
+        application, f"/hubs/customer-orders?id={negotiated['connectionToken']}&access_token={token}"
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    hub = Hub(communicator)
+    await hub.send({"protocol": "json", "version": 1})
+    assert await hub.receive() == {}
+
+    close = await hub.receive(timeout=4)
+    assert close["type"] == 7 and close["allowReconnect"] is True
+    assert await hub.receive(timeout=2) == {"closed": 4401}
