@@ -11,6 +11,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
 | 4404 | no such order or restaurant, or not yours; also sent when it stops being visible |
+| 4410 | a tracking link that expired after its order ended (`ws/track/{token}/`) |
 """
 
 import asyncio
@@ -52,6 +53,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_GONE = 4410
 
 MAX_SEQUENCE = 2**31 - 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
