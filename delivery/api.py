@@ -394,7 +394,11 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
 
     @extend_schema(
         summary="Claim an order (couriers)",
-        description="Two couriers racing for one order get one 200 and one 409 `already_assigned`.",
+        description=(
+            "Two couriers racing for one order get one 200 and one 409 `already_assigned`. Only within the claim "
+            "radius of your last position (409 `courier_too_far`, `courier_position_unknown`) and up to "
+            "`ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS` orders at once (409 `courier_at_capacity`)."
+        ),
         parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=None,
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},

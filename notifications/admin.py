@@ -26,7 +26,7 @@ from notifications.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from notifications.services import notification_retry
+from notifications.services import notification_preference_update, notification_retry
 from notifications.webhooks import (
     webhook_delivery_resend,
     webhook_endpoint_disable,
@@ -39,6 +39,7 @@ from payments.models import RefundRecordStatus
 from payments.services import refund_retry
 
 MASK = "••••••"
+PREFERENCE_FIELDS = ("email_enabled", "sms_enabled", "phone", "milestones")
 
 
 class OperatorOnly:
@@ -243,9 +244,16 @@ class NotificationAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
 
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(OperatorOnly, admin.ModelAdmin):
-    list_display = ("user", "email_enabled", "sms_enabled", "phone", "milestones")
+    list_display = ("user", "email_enabled", "sms_enabled", "phone", "phone_verified_at", "milestones")
     search_fields = ("user__username", "user__email")
     raw_id_fields = ("user",)
+    readonly_fields = ("phone_verified_at",)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, as the API: a new number is not verified.
+        changes = {name: form.cleaned_data[name] for name in PREFERENCE_FIELDS if name in form.changed_data}
+        saved = notification_preference_update(user=obj.user, changes=changes)
+        obj.pk = saved.pk
 
 
 @admin.register(OverdueOrder)

@@ -11,19 +11,31 @@ at the next re-check (ORDERFLOW_WS_RECHECK_SECONDS) when no message comes.
 from channels.db import database_sync_to_async
 
 from core.errors import ApplicationError
+from orders.tracking_links import TrackingLinkGone
 from tracking.auth import query_param
-from tracking.consumers import CLOSE_BAD_REQUEST, CLOSE_FINAL, CLOSE_NOT_FOUND, LiveConsumer, _start_after, parse_after
+from tracking.consumers import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_FINAL,
+    CLOSE_GONE,
+    CLOSE_NOT_FOUND,
+    LiveConsumer,
+    _start_after,
+    parse_after,
+)
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
 from tracking.public import public_event, public_location, tracked_order_snapshot, tracking_link_courier
 
 
 @database_sync_to_async
-def _snapshot(token: str) -> tuple[str, dict] | None:
+def _snapshot(token: str) -> tuple[str, dict] | int:
+    """The link's order and snapshot, or the close code that refuses it."""
     try:
         return tracked_order_snapshot(token)
+    except TrackingLinkGone:
+        return CLOSE_GONE
     except ApplicationError:
-        return None
+        return CLOSE_NOT_FOUND
 
 
 _link_courier = database_sync_to_async(tracking_link_courier)
@@ -40,8 +52,8 @@ class TrackConsumer(LiveConsumer):
             return await self.refuse(CLOSE_BAD_REQUEST)
         self.token = self.scope["url_route"]["kwargs"]["token"]
         found = await _snapshot(self.token)
-        if found is None:
-            return await self.refuse(CLOSE_NOT_FOUND)
+        if isinstance(found, int):
+            return await self.refuse(found)
         self.order_id, snapshot = found
         await self.accept()
         await self.send_json({"type": "snapshot", **snapshot})

@@ -167,3 +167,23 @@ def test_order_placement_is_limited_per_customer(alice_api, menu, settings, othe
     carol = APIClient()
     carol.force_authenticate(other_customer)
     assert carol.post("/api/orders/", order_body(menu), format="json").status_code == 201
+
+
+def test_an_operator_changing_a_number_in_the_admin_leaves_it_unverified(client, admin_user, customer):
+    from django.utils import timezone
+
+    preference = NotificationPreference.objects.create(
+        user=customer, sms_enabled=True, phone=NUMBER, phone_verified_at=timezone.now()
+    )
+    client.force_login(admin_user)
+    url = f"/admin/notifications/notificationpreference/{preference.pk}/change/"
+    form = {
+        "user": customer.pk,
+        "email_enabled": "on",
+        "sms_enabled": "on",
+        "phone": "+447700900777",
+        "milestones": '["confirmed"]',
+    }
+    assert client.post(url, form).status_code == 302
+    preference.refresh_from_db()
+    assert (preference.phone, preference.phone_verified) == ("+447700900777", False)

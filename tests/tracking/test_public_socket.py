@@ -129,3 +129,20 @@ async def test_a_final_order_closes_after_its_snapshot(placed, staff_user):
     assert messages[0]["final"] is True
     assert events_of(messages) == [(1, "order.placed"), (2, "order.cancelled")]
     assert messages[-1] == {"closed": 1000}
+
+
+@run_async
+async def test_an_expired_link_is_refused_with_4410_before_and_after_the_retention_task(placed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from privacy.tasks import retention_enforce_task
+
+    token = await db(token_of)(placed)
+    ended = timezone.now() - timedelta(days=2)
+    await db(Order.objects.filter(pk=placed.pk).update)(status="CANCELLED", cancelled_at=ended)
+    assert await close_code(await open_socket(f"ws/track/{token}/")) == 4410
+    await db(retention_enforce_task)()
+    assert await close_code(await open_socket(f"ws/track/{token}/")) == 4410
+    assert await close_code(await open_socket("ws/track/no-such-token/")) == 4404
