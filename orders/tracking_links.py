@@ -24,6 +24,7 @@ from core.errors import ApplicationError, Forbidden, NotFound
 from orders.models import ExpiredTrackingLink, Order, OrderStatus, new_tracking_token
 from orders.selectors import order_get_visible
 from orders.transitions import REFUNDABLE_STATUSES, SETTLED_REFUND_STATUSES, TERMINAL_STATUSES, order_is_final
+from orders.versions import order_version_check
 
 # What a token can look like (URL-safe base64); anything else is not ours and is never queried.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,43}")
@@ -117,26 +118,27 @@ def tracking_links_expire(*, now: datetime | None = None, limit: int = 1000) -> 
     return len(expired)
 
 
-def _owned_order_for_update(*, actor: Actor, order_id) -> Order:
+def _owned_order_for_update(*, actor: Actor, order_id, if_match: str | None) -> Order:
     order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
+    order_version_check(order=order, if_match=if_match)
     if actor.role not in LINK_OWNER_ROLES:
         raise Forbidden("Only the order's customer manages its tracking link.", code="tracking_link_forbidden")
     return order
 
 
-def order_tracking_link_renew(*, actor: Actor, order_id) -> Order:
+def order_tracking_link_renew(*, actor: Actor, order_id, if_match: str | None = None) -> Order:
     """A new link for the order; the old one, if any, stops working at once."""
     with transaction.atomic():
-        order = _owned_order_for_update(actor=actor, order_id=order_id)
+        order = _owned_order_for_update(actor=actor, order_id=order_id, if_match=if_match)
         order.tracking_token = new_tracking_token()
         order.save(update_fields=["tracking_token"])
     return order
 
 
-def order_tracking_link_revoke(*, actor: Actor, order_id) -> Order:
+def order_tracking_link_revoke(*, actor: Actor, order_id, if_match: str | None = None) -> Order:
     """The link stops working: its page and socket answer 404 (open sockets close at their next message)."""
     with transaction.atomic():
-        order = _owned_order_for_update(actor=actor, order_id=order_id)
+        order = _owned_order_for_update(actor=actor, order_id=order_id, if_match=if_match)
         order.tracking_token = None
         order.save(update_fields=["tracking_token"])
     return order

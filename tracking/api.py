@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from core.api import validated
 from core.idempotency import IdempotentPostMixin
 from core.query_params import query_params_check
-from core.schema import IDEMPOTENCY_KEY, problems
+from core.schema import IDEMPOTENCY_KEY, IF_MATCH, problems
 from orders.api import ORDER_ID, _etag_matches
 from orders.selectors import order_access
 from orders.tracking_links import order_tracking_link_renew, order_tracking_link_revoke, tracking_link_path
@@ -98,26 +98,30 @@ class TrackingLinkView(IdempotentPostMixin, APIView):
     @extend_schema(
         summary="Replace an order's tracking link",
         description="A new link; the old one stops working at once. The order's customer (or an admin) only.",
-        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY, IF_MATCH],
         request=None,
         responses={
             200: inline_serializer("TrackingLink", {"tracking_url": serializers.URLField()}),
-            **problems(401, 403, 404, 422),
+            **problems(400, 401, 403, 404, 412, 422),
         },
     )
     def post(self, request, pk):
         access = order_access(user=request.user, order_id=pk)
-        order = order_tracking_link_renew(actor=access.actor, order_id=access.order_id)
+        order = order_tracking_link_renew(
+            actor=access.actor, order_id=access.order_id, if_match=request.headers.get("If-Match")
+        )
         return Response({"tracking_url": request.build_absolute_uri(tracking_link_path(order.tracking_token))})
 
     @extend_schema(
         summary="Revoke an order's tracking link",
         description="Its page and socket answer 404 from now on. The order's customer (or an admin) only.",
-        parameters=[ORDER_ID],
+        parameters=[ORDER_ID, IF_MATCH],
         request=None,
-        responses={204: None, **problems(401, 403, 404)},
+        responses={204: None, **problems(400, 401, 403, 404, 412)},
     )
     def delete(self, request, pk):
         access = order_access(user=request.user, order_id=pk)
-        order_tracking_link_revoke(actor=access.actor, order_id=access.order_id)
+        order_tracking_link_revoke(
+            actor=access.actor, order_id=access.order_id, if_match=request.headers.get("If-Match")
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,8 @@ Close codes (after the handshake is accepted, so that clients can read them):
 | code | meaning |
 | --- | --- |
 | 1000 | no more live changes are expected (orders.transitions.order_is_final); the final event went out here |
-| 4410 | gone, reconnecting brings no more: the order had ended before the socket opened (the snapshot says how), or a tracking link expired after its order ended (`ws/track/{token}/`) |
+| 4410 | gone, reconnecting brings no more: the order had ended before the socket opened (the |
+|      | snapshot says how), or a tracking link expired after its order ended (`ws/track/{token}/`) |
 | 4400 | a malformed query parameter (e.g. `after`) |
 | 4401 | not authenticated: no session, no token, or a bad or expired token |
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |

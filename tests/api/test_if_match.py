@@ -130,3 +130,19 @@ def test_two_writers_with_the_same_etag_get_one_200_and_one_412(client_for, staf
 
     assert sorted(answers) == [200, 412]
     assert Order.objects.get(pk=order.pk).sequence == 2
+
+
+def test_the_tracking_link_and_the_three_status_cancel_check_it_too(alice, customer, menu):
+    order = place(customer, menu)
+    stale = '"0"'
+
+    problem(alice.post(f"/api/orders/{order.pk}/tracking-link/", HTTP_IF_MATCH=stale), 412, "precondition_failed")
+    problem(alice.delete(f"/api/orders/{order.pk}/tracking-link/", HTTP_IF_MATCH=stale), 412, "precondition_failed")
+    renewed = alice.post(f"/api/orders/{order.pk}/tracking-link/", HTTP_IF_MATCH=etag(order))
+    assert renewed.status_code == 200, renewed.content
+
+    refused = alice.post(
+        f"/v1/online-ordering/orders/{order.pk}/cancel", {"reason": "x"}, format="json", HTTP_IF_MATCH=stale
+    )
+    assert refused.status_code == 412 and refused.json()["error"]["code"] == "precondition_failed"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED

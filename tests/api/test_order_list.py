@@ -212,6 +212,9 @@ def test_field_filters_combine_with_and(alice, customer, restaurant, other_resta
     assert numbers(alice.get("/api/orders/", params)) == [target.number]
     assert numbers(alice.get("/api/orders/", {**params, "search": "target"})) == [target.number]
     assert numbers(alice.get("/api/orders/", {**params, "search": "nothing"})) == []
+    # Sub-statuses are written in lower case and read in either.
+    assert numbers(alice.get("/api/orders/", {**params, "payment_status": "PAID"})) == [target.number]
+    assert alice.get("/api/orders/", params).json()["results"][0]["payment_status"] == "paid"
 
 
 def test_dates_may_be_whole_days(alice, customer, restaurant):

@@ -272,7 +272,12 @@ class OrderCancelView(IdempotentPostMixin, ThreeStatusView):
     def post(self, request, order_id):
         data = validated(ReasonOptionalSerializer, request.data)
         access = order_access(user=request.user, order_id=order_id)
-        result = order_cancel(order_id=access.order_id, actor=access.actor, reason=data["reason"])
+        result = order_cancel(
+            order_id=access.order_id,
+            actor=access.actor,
+            reason=data["reason"],
+            if_match=request.headers.get("If-Match"),
+        )
         order = result.order
         total_paid, balance_due = paid_amounts(order)
         return Response(
