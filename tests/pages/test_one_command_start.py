@@ -175,7 +175,10 @@ def test_an_order_the_worker_cancels_leaves_the_board_and_updates_the_customer_p
     sign_in(customer, "alice", f"/orders/{order_id}/")
     expect(customer.page.locator("#tracker")).to_have_attribute("data-connection", "live")
     expect(customer.page.locator("#status")).to_have_text("Order Placed")
-    for tab in (board, customer):
+    public = tabs(serve, PHONE)
+    public.page.goto(customer.page.locator("#link-url").input_value())
+    expect(public.page.locator("#tracker")).to_have_attribute("data-connection", "live")
+    for tab in (board, customer, public):
         tab.page.evaluate("window.notReloaded = true")
 
     # Nobody confirms: the worker's sweep cancels the order once its deadline passes.
@@ -187,14 +190,15 @@ def test_an_order_the_worker_cancels_leaves_the_board_and_updates_the_customer_p
     assert serve.last_event(order_id) == ("CANCELLED", "system")
 
     expect(board.page.locator(f"#order-{order_id}")).to_have_count(0, timeout=LIVE_WITHIN_S * 1000)
-    left = LIVE_WITHIN_S - (time.monotonic() - committed)
-    expect(customer.page.locator("#status")).to_have_text("Cancelled", timeout=max(left, 0.05) * 1000)
+    for tab in (customer, public):
+        left = LIVE_WITHIN_S - (time.monotonic() - committed)
+        expect(tab.page.locator("#status")).to_have_text("Cancelled", timeout=max(left, 0.05) * 1000)
     print(f"shown {(time.monotonic() - committed) * 1000:.0f} ms after the worker's commit was seen")
-    for tab in (board, customer):
+    for tab in (board, customer, public):
         assert tab.page.evaluate("window.notReloaded") is True
     expect(board.page.locator("#connection")).to_have_text("Live")
     expect(customer.page.locator("#final")).to_have_text("This order was cancelled.")
-    assert board.errors == [] and customer.errors == []
+    assert board.errors == [] and customer.errors == [] and public.errors == []
     assert number not in board.page.inner_text("#board")
 
 
