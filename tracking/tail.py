@@ -51,9 +51,12 @@ def _recent_event_ids(since: datetime) -> list[tuple[str, datetime]]:
     return [(str(pk), created_at) for pk, created_at in rows]
 
 
-def _events(ids: list[str]) -> list[TrackingEvent]:
-    events = TrackingEvent.objects.filter(pk__in=ids).select_related("order")
-    return sorted(events, key=lambda event: (event.created_at, str(event.order_id), event.sequence))
+def _events_with_messages(ids: list[str]) -> list[tuple[TrackingEvent, list]]:
+    """The events in commit order, each with its group messages; built here, in a thread, since a
+    message may read more of the order (a courier's preview reads its restaurant)."""
+    events = TrackingEvent.objects.filter(pk__in=ids).select_related("order", "order__restaurant")
+    ordered = sorted(events, key=lambda event: (event.created_at, str(event.order_id), event.sequence))
+    return [(event, list(event_messages(event))) for event in ordered]
 
 
 class CommittedEventTail:
@@ -70,7 +73,7 @@ class CommittedEventTail:
 
     async def run(self) -> None:
         read_ids = database_sync_to_async(_recent_event_ids)
-        read_events = database_sync_to_async(_events)
+        read_events = database_sync_to_async(_events_with_messages)
         # What was committed before this process served anyone, every page renders by itself.
         for event_id, created_at in await read_ids(self.started - self.lookback):
             if created_at < self.started:
@@ -100,9 +103,9 @@ class CommittedEventTail:
                 fresh.append(event_id)
         return fresh
 
-    async def broadcast(self, events: list[TrackingEvent]) -> None:
-        for event in events:
-            for group, message in event_messages(event):
+    async def broadcast(self, events: list[tuple[TrackingEvent, list]]) -> None:
+        for event, messages in events:
+            for group, message in messages:
                 try:
                     await self.layer.group_send(group, message)
                 except Exception:
