@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The background-work benchmarks (README, "Background work"): the deadline sweep over 100,000
+# The background-work benchmarks (docs/background-work.md): the deadline sweep over 100,000
 # open orders and the refund throughput of one worker. Needs PostgreSQL and Redis; each run
 # works in a scratch database named after DATABASE_URL's with a `_bench` suffix.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Serving under load (README, "Serving under load"), one command, every baseline in the same run:
+# Serving under load (docs/operations/serving.md), one command, every baseline in the same run:
 #   1. bench/serving.py: the server choice (daphne, granian, gunicorn), then the production
 #      topology with wrk (constant JSON view, naive DRF retrieve, lean status 200 and 304, the
 #      database path) and locust's mixed scenario;

@@ -3,7 +3,7 @@
 CPython's defaults (a young collection every 700 allocations, a full one every hundred of
 those) suit short scripts. A server process holds Django, its URL and model registries and, in
 a WebSocket process, thousands of sockets: every full collection walks all of it. Measured on
-the production topology (README, "Serving under load"): with the defaults, a hot order's fan-out
+the production topology (docs/operations/serving.md): with the defaults, a hot order's fan-out
 ran two full collections of 90-120 ms in each WebSocket process during the benchmark's 7 events,
 most of the tail. Here everything loaded at startup is frozen out of every collection
 (`gc.freeze()`), and young collections run every 50,000 allocations: a request or a broadcast

@@ -207,7 +207,7 @@ def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
 
 
 def markdown_table() -> str:
-    """The table as Markdown, for the README (a test keeps the two equal)."""
+    """The table as Markdown, for docs/order-model.md (a test keeps the two equal)."""
     grouped: dict[tuple, list[str]] = {}
     for rule in TRANSITIONS:
         key = (rule.target, rule.roles, rule.delivery_type, rule.handoff, rule.reason_required_for, rule.requires_paid)

@@ -11,7 +11,7 @@ class PaymentEventDataSerializer(serializers.Serializer):
 
 
 class PaymentEventSerializer(serializers.Serializer):
-    """The body of a payment webhook delivery (README, "Background work")."""
+    """The body of a payment webhook delivery (docs/background-work.md)."""
 
     id = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=sorted(PAYMENT_EVENT_TYPES))

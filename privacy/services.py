@@ -116,7 +116,7 @@ RETENTION_STEPS = {
 
 
 def retention_enforce(*, now: datetime | None = None) -> dict[str, int]:
-    """Apply every retention limit (README, "Personal data"), batch after batch, until each
+    """Apply every retention limit (docs/personal-data.md), batch after batch, until each
     step runs short or ORDERFLOW_RETENTION_BUDGET_SECONDS is used up (the next run carries on)."""
     now = now or timezone.now()
     limit = settings.ORDERFLOW_RETENTION_BATCH_SIZE

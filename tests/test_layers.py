@@ -1,4 +1,4 @@
-"""The dependency rule (README, "Layout"): lower layers never import higher ones, not even
+"""The dependency rule (docs/architecture.md): lower layers never import higher ones, not even
 inside a function. Read from the source with `ast`, so an import hidden anywhere counts."""
 
 import ast

@@ -205,7 +205,7 @@ ORDERFLOW_EVENT_TAIL_LOOKBACK_SECONDS = env.float("ORDERFLOW_EVENT_TAIL_LOOKBACK
 ORDERFLOW_MAP_TILE_URL = env.str("ORDERFLOW_MAP_TILE_URL", default="")
 ORDERFLOW_MAP_TILE_ATTRIBUTION = env.str("ORDERFLOW_MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 
-# ---------------------------------------------------------------- the HTTP edge (README, "Hardening")
+# ---------------------------------------------------------------- the HTTP edge (docs/security.md)
 # The largest request body, refused with a 413 at the ASGI edge (config/asgi_limits.py) and by
 # Django for anything that reaches it some other way.
 ORDERFLOW_MAX_REQUEST_BYTES = env.int("ORDERFLOW_MAX_REQUEST_BYTES", default=1024 * 1024)
@@ -315,7 +315,7 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------- Celery (config/celery.py)
 # With REDIS_URL: Redis is the broker and the result backend. Without it (the embedded
 # default) the broker is a folder on disk (kombu's filesystem transport), which needs no
-# server: ./scripts/serve starts a worker and beat on it. See the README, "Background work".
+# server: ./scripts/serve starts a worker and beat on it. See docs/background-work.md.
 CELERY_LOCAL_DIR = Path(env("ORDERFLOW_CELERY_DIR", default=str(BASE_DIR / ".celery")))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}")
@@ -447,8 +447,9 @@ ORDERFLOW_LOCATION_THROTTLE_SECONDS = env.float("ORDERFLOW_LOCATION_THROTTLE_SEC
 
 # ---------------------------------------------------------------- payments and refunds
 ORDERFLOW_PAYMENT_PROVIDER = env("ORDERFLOW_PAYMENT_PROVIDER", default="simulated")
-# ORDERFLOW_PAYMENT_WEBHOOK_SECRET (shared with the provider; signs the webhook, README "Background
-# work") and ORDERFLOW_PAYMONGO_WEBHOOK_SECRET are secrets: local.py, test.py, production.py.
+# ORDERFLOW_PAYMENT_WEBHOOK_SECRET (shared with the provider; signs the webhook,
+# docs/background-work.md) and ORDERFLOW_PAYMONGO_WEBHOOK_SECRET are secrets: local.py, test.py,
+# production.py.
 ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
 # The simulated provider: how long each call takes and how often it fails (transiently).
 ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS = env.float("ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS", default=0.2)
@@ -497,7 +498,7 @@ ORDERFLOW_COURIER_LOCATION_RATE = env("ORDERFLOW_COURIER_LOCATION_RATE", default
 ORDERFLOW_IDEMPOTENCY_TTL_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = env.int("ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS", default=5 * 60)
 
-# Guessing limits (core/throttling.py, README "Trust at the edge"): failures per window, counted per
+# Guessing limits (core/throttling.py, docs/trust.md): failures per window, counted per
 # (account, address) and per address (an IPv6 address by its /64); sign-ins also slow an account
 # down across all addresses after ORDERFLOW_LOGIN_ACCOUNT_SLOW_AFTER consecutive failures (the
 # wait doubles per failure up to the cap), and after ORDERFLOW_LOGIN_ACCOUNT_MAX_FAILURES (NIST
@@ -535,7 +536,7 @@ ORDERFLOW_WS_RECHECK_SECONDS = env.float("ORDERFLOW_WS_RECHECK_SECONDS", default
 if not 0 < ORDERFLOW_WS_RECHECK_SECONDS <= 60:
     raise ImproperlyConfigured("ORDERFLOW_WS_RECHECK_SECONDS must be more than 0 and at most 60.")
 
-# ---------------------------------------------------------------- the edge (README, "Trust at the edge")
+# ---------------------------------------------------------------- the edge (docs/trust.md)
 # Peers whose X-Forwarded-For (its last entry: one hop) and X-Forwarded-Proto are believed: the
 # proxy in front (nginx), by address or network. Anyone else's are dropped (core/middleware.py).
 ORDERFLOW_PROXY_ADDRESSES = env.list("ORDERFLOW_PROXY_ADDRESSES", default=["127.0.0.1", "::1"])
@@ -595,7 +596,7 @@ ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS = env.float(
 # Who is told when a webhook endpoint is paused; empty: every active superuser with an email address.
 ORDERFLOW_OPERATOR_EMAILS = env.list("ORDERFLOW_OPERATOR_EMAILS", default=[])
 
-# ---------------------------------------------------------------- personal data (privacy/, README "Personal data")
+# ---------------------------------------------------------------- personal data (privacy/, docs/personal-data.md)
 # Each limit is enforced in batches by the hourly beat task privacy.tasks.retention_enforce_task.
 # Courier position samples are deleted after this many days (a disputed delivery's track is kept).
 ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS = env.int("ORDERFLOW_RETENTION_COURIER_LOCATIONS_DAYS", default=30)

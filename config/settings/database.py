@@ -9,7 +9,7 @@ A pool and persistent connections exclude each other, so `CONN_MAX_AGE` is 0 wit
 
 A deployment's connections to PostgreSQL are therefore bounded by
 (web processes + WebSocket processes + Celery worker processes) x max pool size;
-the README's "Serving under load" section sizes them.
+docs/operations/serving.md sizes them.
 """
 
 import environ

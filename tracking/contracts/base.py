@@ -19,7 +19,7 @@ PASSED_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
 class ContractView(APIView):
     permission_classes = [IsAuthenticated]
-    # Each contract's reference is its own document (and the README); the OpenAPI schema
+    # Each contract's reference is its own document (and docs/contracts/); the OpenAPI schema
     # describes the native API.
     schema = None
     error_content_type = "application/json"

@@ -82,14 +82,14 @@ class StatusVocabulary:
         return {row.status for row in self.rows if row.word == word}
 
     def table(self) -> list[tuple[str, str, str]]:
-        """(canonical status, condition, word) rows, as the README prints them."""
+        """(canonical status, condition, word) rows, as docs/contracts/ prints them."""
         return [
             (row.status.value, ", ".join(CONDITION_NAMES[(k, v)] for k, v in row.when.items()) or "-", row.word)
             for row in self.rows
         ]
 
 
-# How the README names the conditions rows use.
+# How docs/contracts/ names the conditions rows use.
 CONDITION_NAMES = {
     ("delivery_type", "pickup"): "self-pickup order",
     ("returned_at__isnull", False): "after a return",

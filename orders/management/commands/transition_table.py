@@ -4,7 +4,7 @@ from orders.transitions import markdown_table
 
 
 class Command(BaseCommand):
-    help = "Print the order transition table as Markdown (the README's copy must match it)."
+    help = "Print the order transition table as Markdown (docs/order-model.md's copy must match it)."
 
     def handle(self, *args, **options):
         self.stdout.write(markdown_table())

@@ -1,5 +1,5 @@
 """The contracts sit above every domain app: nothing below them imports them, not even
-`tracking` itself (README, "Client contracts"). Only the URL and ASGI routing mount them."""
+`tracking` itself (docs/contracts/index.md). Only the URL and ASGI routing mount them."""
 
 from tests.test_layers import ROOT, imported_modules, modules_of
 

@@ -1,5 +1,5 @@
-"""The README's client-contract tables are the code's: every status table is its contract's
-vocabulary, and every list endpoint accepts exactly the query parameters the README lists."""
+"""The client-contract pages' tables (docs/contracts/) are the code's: every status table is its
+contract's vocabulary, and every list endpoint accepts exactly the query parameters the pages list."""
 
 from pathlib import Path
 
@@ -9,10 +9,18 @@ from rest_framework.test import APIClient
 from tests.api.support import place
 from tracking.contracts import customer_tracking, mobile_orders, poll_status, three_status
 
-README = Path(__file__).resolve().parents[3] / "README.md"
-SECTION = README.read_text().split("\n## Client contracts\n", 1)[1].split("\n## ", 1)[0]
+CONTRACTS = Path(__file__).resolve().parents[3] / "docs" / "contracts"
+PAGES = (
+    "customer-tracking.md",
+    "order-process.md",
+    "three-status.md",
+    "poll-status.md",
+    "mobile-orders.md",
+    "index.md",
+)
+SECTION = "\n".join((CONTRACTS / page).read_text() for page in PAGES)
 
-# In the order the section prints them.
+# In the order the pages print them.
 VOCABULARIES = [
     customer_tracking.STATUSES,
     three_status.STATUSES,
