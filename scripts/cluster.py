@@ -182,14 +182,20 @@ def stop(state: dict, name: str, *, sig: int = signal.SIGTERM, grace: float = 15
         return
     give_up = time.monotonic() + grace
     while alive(pgid) and time.monotonic() < give_up:
+        reap(pgid)
         time.sleep(0.1)
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    # Reap it if it is our child (the test runs the cluster in its own process).
+    reap(pgid)
+
+
+def reap(pid: int) -> None:
+    """Collect a child's exit (the test runs the cluster in its own process): a zombie still counts
+    as alive."""
     try:
-        os.waitpid(pgid, os.WNOHANG)
+        os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
 
@@ -200,9 +206,9 @@ def wait_listening(host: str, port: int, seconds: float = 60) -> None:
         try:
             socket.create_connection((address(host), port), timeout=0.5).close()
             return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > give_up:
-                raise RuntimeError(f"cluster: nothing listens on {host} ({address(host)}:{port}) after {seconds} s")
+                raise RuntimeError(f"cluster: nothing listens on {host} ({address(host)}:{port})") from exc
             time.sleep(0.2)
 
 
@@ -549,7 +555,8 @@ def wait_servers_up(seconds: float = 30) -> None:
         if rows and all(row["status"] == "UP" for row in rows.values()):
             return
         if time.monotonic() > give_up:
-            raise RuntimeError(f"cluster: HAProxy's servers are not all up: { {k: v['status'] for k, v in rows.items()} }")
+            states = {f"{backend}/{server}": row["status"] for (backend, server), row in rows.items()}
+            raise RuntimeError(f"cluster: HAProxy's servers are not all up: {states}")
         time.sleep(0.2)
 
 
