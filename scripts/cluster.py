@@ -414,7 +414,8 @@ backend http
   option httpchk
   {health}
   http-check expect status 200
-  default-server on-marked-down shutdown-sessions
+  # A server marked down keeps the requests it has (a Redis failover fails every health check for
+  # a few seconds; requests under way still finish), it just gets no new ones.
 {servers_http}
 
 backend sockets
@@ -423,7 +424,6 @@ backend sockets
   option httpchk
   {health}
   http-check expect status 200
-  default-server on-marked-down shutdown-sessions
 {servers_ws}
 """
     )
