@@ -261,6 +261,9 @@ def app_env(state: dict, *, settings: str = "config.settings.production", direct
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
             "ORDERFLOW_CELERY_DIR": str(STATE_DIR / "celery"),
+            # Each socket process holds a thousand sockets or more here, and takes the other host's
+            # at once when that one dies: a pool of 50 ran out under that burst.
+            "ORDERFLOW_REDIS_MAX_CONNECTIONS": os.environ.get("ORDERFLOW_CLUSTER_REDIS_MAX_CONNECTIONS", "200"),
         }
     )
     return env
@@ -513,6 +516,7 @@ def up() -> dict:
     state = load_state()
     if state["namespaces"] or state["processes"]:
         sys.exit("cluster: already up (scripts/cluster down first)")
+    shutil.rmtree(STATE_DIR / "logs", ignore_errors=True)  # a previous run's
     data_dir = tempfile.mkdtemp(prefix="orderflow-cluster-")
     os.chmod(data_dir, 0o755)  # PostgreSQL and PgBouncer run as the postgres user
     state.update(
