@@ -84,7 +84,7 @@ def parse_after(value) -> int | None:
     return value
 
 
-async def _start_after(snapshot: dict, after: int | None) -> int:
+async def _start_after(snapshot: dict, after: int | None, *, order_id: str) -> int:
     """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not.
 
     A client ahead of the snapshot is checked against the database: the snapshot may come from
@@ -94,7 +94,7 @@ async def _start_after(snapshot: dict, after: int | None) -> int:
         return snapshot["sequence"]
     if after <= snapshot["sequence"]:
         return after
-    return min(after, await database_sync_to_async(order_sequence)(order_id=snapshot["order_id"]))
+    return min(after, await database_sync_to_async(order_sequence)(order_id=order_id))
 
 
 # Pauses between attempts to leave a group while the layer is busy (then the membership expires).
@@ -256,7 +256,7 @@ class OrderConsumer(LiveConsumer):
         # Join before reading the history: whatever commits after the read arrives live, and
         # what arrives live that the read already had is dropped by sequence.
         await self.join(order_group(self.order_id))
-        self.sequences.start(self.order_id, await _start_after(access.snapshot, after))
+        self.sequences.start(self.order_id, await _start_after(access.snapshot, after, order_id=self.order_id))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_events(replay)
         if payload_is_final(replay[-1] if replay else access.snapshot):
@@ -327,7 +327,7 @@ class OrdersHubConsumer(LiveConsumer):
         self.actors[order_id] = access.actor
         await self.send_json({"type": "snapshot", **access.snapshot})
         await self.join(order_group(order_id))
-        self.sequences.start(order_id, await _start_after(access.snapshot, after))
+        self.sequences.start(order_id, await _start_after(access.snapshot, after, order_id=order_id))
         replay = await self.sequences.catch_up(order_id)
         await self.send_events(replay)
         if payload_is_final(replay[-1] if replay else access.snapshot):
