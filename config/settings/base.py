@@ -368,7 +368,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
 CELERY_BEAT_MAX_LOOP_INTERVAL = env.float("ORDERFLOW_BEAT_MAX_LOOP_SECONDS", default=1.0)
 if REDIS_URL:
     CELERY_REDBEAT_LOCK_TIMEOUT = env.int("ORDERFLOW_BEAT_LOCK_SECONDS", default=5)
-    CELERY_REDBEAT_KEY_PREFIX = "orderflow:redbeat"
+    CELERY_REDBEAT_KEY_PREFIX = "orderflow:redbeat:"  # as redbeat's own "redbeat:": entries "<prefix><name>"
     if ORDERFLOW_REDIS_SENTINELS:
         _redbeat_db, _redbeat_password = url_database_and_password(REDIS_URL)
         CELERY_REDBEAT_REDIS_URL = "redis-sentinel://"
