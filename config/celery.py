@@ -14,6 +14,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 app = Celery("orderflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# celery-redbeat reads its settings by their own names (redbeat_redis_url, ...), which Celery's
+# namespace does not derive from the CELERY_REDBEAT_* settings: hand them over under those names.
+app.conf.update(
+    {key.removeprefix("CELERY_").lower(): value for key, value in app.conf.items() if key.startswith("CELERY_REDBEAT_")}
+)
 
 
 @worker_process_init.connect

@@ -102,10 +102,16 @@ def celery_queue_depth() -> int | None:
     broker = settings.CELERY_BROKER_URL
     queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
     try:
-        if broker.startswith(("redis://", "rediss://")):
-            import redis
+        if broker.startswith(("redis://", "rediss://", "sentinel://")):
+            from core.redis_connections import redis_client
 
-            client = redis.Redis.from_url(broker, socket_timeout=2, socket_connect_timeout=2)
+            client = redis_client(
+                settings.REDIS_URL if broker.startswith("sentinel://") else broker,
+                sentinels=settings.ORDERFLOW_REDIS_SENTINELS if broker.startswith("sentinel://") else [],
+                master_name=settings.ORDERFLOW_REDIS_MASTER_NAME,
+                socket_timeout=2,
+                socket_connect_timeout=2,
+            )
             try:
                 return int(client.llen(queue))
             finally:

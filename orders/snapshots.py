@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
+from core.redis_connections import redis_client
 from core.timestamps import iso
 from orders.models import Order, TrackingEvent
 from orders.selectors import STATUS_SNAPSHOT_FIELDS
@@ -54,7 +55,13 @@ def _redis() -> redis.Redis | None:
         return None
     if _client is None:
         # Short timeouts: a slow Redis must cost a poll little before it falls back to the database.
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _client = redis_client(
+            settings.REDIS_URL,
+            sentinels=settings.ORDERFLOW_REDIS_SENTINELS,
+            master_name=settings.ORDERFLOW_REDIS_MASTER_NAME,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+        )
         _write_script = _client.register_script(_WRITE_UNLESS_NEWER)
     return _client
 

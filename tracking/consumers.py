@@ -48,6 +48,7 @@ from tracking.selectors import (
     OrderWatch,
     courier_available_frame,
     courier_board,
+    order_sequence,
     order_watch,
     order_watch_holds,
     restaurant_may_watch,
@@ -97,9 +98,17 @@ def parse_after(value) -> int | None:
     return value
 
 
-def _start_after(snapshot: dict, after: int | None) -> int:
-    """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not."""
-    return snapshot["sequence"] if after is None else min(after, snapshot["sequence"])
+async def _start_after(snapshot: dict, after: int | None, *, order_id: str) -> int:
+    """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not.
+
+    A client ahead of the snapshot is checked against the database: the snapshot may come from
+    Redis, which can lag the history (a write the replica had not received when it was promoted
+    in a failover), and replaying from it would send the client events it already has."""
+    if after is None:
+        return snapshot["sequence"]
+    if after <= snapshot["sequence"]:
+        return after
+    return min(after, await database_sync_to_async(order_sequence)(order_id=order_id))
 
 
 # Pauses between attempts to leave a group while the layer is busy (then the membership expires).
@@ -333,7 +342,7 @@ class OrderConsumer(LiveConsumer):
         # Join before reading the history: whatever commits after the read arrives live, and
         # what arrives live that the read already had is dropped by sequence.
         await self.join(order_group(self.order_id))
-        self.sequences.start(self.order_id, _start_after(access.snapshot, after))
+        self.sequences.start(self.order_id, await _start_after(access.snapshot, after, order_id=self.order_id))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_events(replay)
         if replay and payload_is_final(replay[-1]):
@@ -415,7 +424,7 @@ class OrdersHubConsumer(LiveConsumer):
         self.actors[order_id] = access.actor
         await self.send_json({"type": "snapshot", **access.snapshot})
         await self.join(order_group(order_id))
-        self.sequences.start(order_id, _start_after(access.snapshot, after))
+        self.sequences.start(order_id, await _start_after(access.snapshot, after, order_id=order_id))
         replay = await self.sequences.catch_up(order_id)
         await self.send_events(replay)
         if payload_is_final(replay[-1] if replay else access.snapshot):

@@ -59,7 +59,7 @@ class TrackConsumer(LiveConsumer):
         await self.send_json({"type": "snapshot", **snapshot})
         # As OrderConsumer: join before reading the history, drop by sequence what both bring.
         await self.join(order_group(self.order_id))
-        self.sequences.start(self.order_id, _start_after(snapshot, after))
+        self.sequences.start(self.order_id, await _start_after(snapshot, after, order_id=self.order_id))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_public(replay, courier=snapshot["courier"])
         if payload_is_final(replay[-1] if replay else snapshot):

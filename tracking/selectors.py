@@ -72,6 +72,11 @@ def order_watch_holds(*, user, order_id) -> bool:
     return True
 
 
+def order_sequence(*, order_id) -> int:
+    """The order's last event's sequence, from the database (0 for an unknown order)."""
+    return Order.objects.filter(pk=order_id).values_list("sequence", flat=True).first() or 0
+
+
 def order_snapshot_payload(row: dict) -> dict:
     snapshot = status_payload(row)
     snapshot["courier_location"] = (

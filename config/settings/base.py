@@ -15,6 +15,12 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.database import postgresql_with_pool
+from core.redis_connections import (
+    SENTINEL_TIMEOUT_SECONDS,
+    kombu_sentinel_url,
+    parse_sentinels,
+    url_database_and_password,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -117,6 +123,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Redis behind Sentinel (core/redis_connections.py): the sentinels, host:port comma-separated, and
+# the name they monitor the primary under. Every Redis client then follows a failover; REDIS_URL
+# gives only the database number and password (its host is not used).
+ORDERFLOW_REDIS_SENTINELS = parse_sentinels(env("ORDERFLOW_REDIS_SENTINELS", default=""))
+ORDERFLOW_REDIS_MASTER_NAME = env("ORDERFLOW_REDIS_MASTER_NAME", default="orderflow")
 
 
 # Connections per process in each Redis pool (the cache's, the channel layer's).
@@ -124,6 +135,23 @@ ORDERFLOW_REDIS_MAX_CONNECTIONS = env.int("ORDERFLOW_REDIS_MAX_CONNECTIONS", def
 # A socket's group membership lasts this long unless renewed; open sockets renew theirs every third
 # of it (tracking/consumers.py), so one left behind by a failed leave is gone within this time.
 ORDERFLOW_WS_GROUP_EXPIRY_SECONDS = env.int("ORDERFLOW_WS_GROUP_EXPIRY_SECONDS", default=300)
+
+
+def redis_channel_layer_host(url: str) -> dict:
+    """Where the channel layer finds Redis: at `url`, or the primary the sentinels name."""
+    if not ORDERFLOW_REDIS_SENTINELS:
+        return {"address": url}
+    db, password = url_database_and_password(url)
+    return {
+        "sentinels": ORDERFLOW_REDIS_SENTINELS,
+        "master_name": ORDERFLOW_REDIS_MASTER_NAME,
+        "sentinel_kwargs": {
+            "socket_timeout": SENTINEL_TIMEOUT_SECONDS,
+            "socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS,
+        },
+        "db": db,
+        "password": password,
+    }
 
 
 def redis_channel_layer(url: str) -> dict:
@@ -135,7 +163,7 @@ def redis_channel_layer(url: str) -> dict:
     is bounded on its own by ORDERFLOW_BROADCAST_TIMEOUT_SECONDS (tracking/broadcast.py).
     """
     host = {
-        "address": url,
+        **redis_channel_layer_host(url),
         "socket_timeout": 15,
         "socket_connect_timeout": 2,
         "socket_keepalive": True,
@@ -160,6 +188,15 @@ if REDIS_URL:
             },
         }
     }
+    if ORDERFLOW_REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"] = {
+            "pool_class": "core.redis_connections.SentinelPool",
+            "sentinels": ORDERFLOW_REDIS_SENTINELS,
+            "master_name": ORDERFLOW_REDIS_MASTER_NAME,
+            "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+            "socket_connect_timeout": 1,
+            "socket_timeout": 5,
+        }
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -317,8 +354,11 @@ SPECTACULAR_SETTINGS = {
 # default) the broker is a folder on disk (kombu's filesystem transport), which needs no
 # server: ./scripts/serve starts a worker and beat on it. See docs/background-work.md.
 CELERY_LOCAL_DIR = Path(env("ORDERFLOW_CELERY_DIR", default=str(BASE_DIR / ".celery")))
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{CELERY_LOCAL_DIR / 'results'}")
+_celery_redis_url = kombu_sentinel_url(REDIS_URL, ORDERFLOW_REDIS_SENTINELS) if ORDERFLOW_REDIS_SENTINELS else REDIS_URL
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=_celery_redis_url or "filesystem://localhost//")
+CELERY_RESULT_BACKEND = env(
+    "CELERY_RESULT_BACKEND", default=_celery_redis_url or f"file://{CELERY_LOCAL_DIR / 'results'}"
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_LOCAL_DIR / "queue"),
@@ -339,6 +379,13 @@ else:
         "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL_SECONDS", default=10),
         "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     }
+    if CELERY_BROKER_URL.startswith("sentinel://"):
+        _sentinel_options = {
+            "master_name": ORDERFLOW_REDIS_MASTER_NAME,
+            "sentinel_kwargs": {"socket_timeout": SENTINEL_TIMEOUT_SECONDS},
+        }
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(_sentinel_options)
+        CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = _sentinel_options
 # Only an explicit setting runs tasks inside the caller (the test settings do).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -366,6 +413,29 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
     if CELERY_BROKER_URL.startswith("filesystem://")
     else "celerybeat-schedule",
 )
+# Beat on more than one host: `celery -A config beat -S redbeat.RedBeatScheduler` (celery-redbeat)
+# keeps the schedule's last runs and a lock in Redis. Only the beat holding the lock sends tasks;
+# it renews the lock every loop (at most CELERY_BEAT_MAX_LOOP_INTERVAL apart), and another beat,
+# waiting for the lock, takes over at most ORDERFLOW_BEAT_LOCK_SECONDS after the holder died, from
+# the last runs it recorded: no task is sent twice for one interval.
+CELERY_BEAT_MAX_LOOP_INTERVAL = env.float("ORDERFLOW_BEAT_MAX_LOOP_SECONDS", default=1.0)
+if REDIS_URL:
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("ORDERFLOW_BEAT_LOCK_SECONDS", default=5)
+    CELERY_REDBEAT_KEY_PREFIX = "orderflow:redbeat:"  # as redbeat's own "redbeat:": entries "<prefix><name>"
+    if ORDERFLOW_REDIS_SENTINELS:
+        _redbeat_db, _redbeat_password = url_database_and_password(REDIS_URL)
+        CELERY_REDBEAT_REDIS_URL = "redis-sentinel://"
+        CELERY_REDBEAT_REDIS_OPTIONS = {
+            "sentinels": ORDERFLOW_REDIS_SENTINELS,
+            "service_name": ORDERFLOW_REDIS_MASTER_NAME,
+            "db": _redbeat_db,
+            "password": _redbeat_password,
+            "socket_timeout": SENTINEL_TIMEOUT_SECONDS,
+            "retry_period": 30,
+        }
+    else:
+        CELERY_REDBEAT_REDIS_URL = REDIS_URL
+        CELERY_REDBEAT_REDIS_OPTIONS = {"retry_period": 30}
 
 ORDERFLOW_SWEEP_INTERVAL_SECONDS = env.float("ORDERFLOW_SWEEP_INTERVAL_SECONDS", default=5.0)
 ORDERFLOW_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_SWEEP_BATCH_SIZE", default=500)

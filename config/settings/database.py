@@ -10,6 +10,15 @@ A pool and persistent connections exclude each other, so `CONN_MAX_AGE` is 0 wit
 A deployment's connections to PostgreSQL are therefore bounded by
 (web processes + WebSocket processes + Celery worker processes) x max pool size;
 docs/operations/serving.md sizes them.
+
+Behind PgBouncer in transaction pooling mode (`ORDERFLOW_DB_TRANSACTION_POOLING=1`), a server
+connection belongs to a client only for one transaction: no server-side cursors (they live
+across transactions; `DISABLE_SERVER_SIDE_CURSORS`), no prepared statements (Django's psycopg
+default, `prepare_threshold` None, kept), and the session settings a connection starts with
+(time zone, role) are the ones PgBouncer tracks and sets again for each transaction. The pool
+checks a connection before lending it (`DATABASE_CONN_HEALTH_CHECKS`, on by default there): a
+restarted PgBouncer closes every client connection, and without the check each pooled connection
+would fail one request before being replaced.
 """
 
 import environ
@@ -17,6 +26,10 @@ import environ
 
 def postgresql_with_pool(database: dict, env: environ.Env) -> dict:
     database = dict(database)
+    transaction_pooling = env.bool("ORDERFLOW_DB_TRANSACTION_POOLING", default=False)
+    if transaction_pooling:
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    database["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=transaction_pooling)
     if not env.bool("ORDERFLOW_DB_POOL", default=True):
         database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
         return database

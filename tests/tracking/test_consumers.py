@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -14,7 +15,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from core.actors import Actor
 from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
-from orders.models import Order, TrackingEvent
+from orders import snapshots
+from orders.models import Order, PaymentStatus, TrackingEvent
 from orders.services.transitions import order_transition
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_store
 from orders.subscribers import log_event
@@ -259,6 +261,27 @@ async def test_an_after_beyond_the_last_event_streams_from_the_snapshot(placed, 
     assert (await receive(communicator))["sequence"] == 1
     await db(lifecycle.confirm)(placed.pk, staff_user)
     assert (await receive(communicator))["sequence"] == 2
+    await communicator.disconnect()
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the status snapshots live in Redis")
+@run_async
+async def test_a_snapshot_behind_the_client_replays_nothing_it_has(placed, customer, staff_user):
+    """After a Redis failover the promoted replica may hold an order's snapshot without the last
+    write: a client resuming with the real last sequence must not be sent that event again."""
+
+    def lose_the_last_snapshot_write():
+        before = Order.objects.filter(pk=placed.pk).values(*SNAPSHOT_FIELDS).get()
+        lifecycle.confirm(placed.pk, staff_user)
+        snapshots._redis().delete(f"{snapshots.KEY_PREFIX}{placed.pk}")
+        status_snapshot_store(before)
+
+    await db(lose_the_last_snapshot_write)()
+    communicator = await open_socket(f"ws/orders/{placed.pk}/?after=2", customer)
+    assert (await receive(communicator))["sequence"] == 1  # the stale snapshot
+    assert await communicator.receive_nothing(timeout=0.3)
+    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    assert events_of([await receive(communicator)]) == [(3, "order.status_changed")]
     await communicator.disconnect()
 
 
