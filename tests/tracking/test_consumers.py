@@ -16,7 +16,7 @@ from core.actors import Actor
 from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
 from orders import snapshots
-from orders.models import Order, PaymentStatus, TrackingEvent
+from orders.models import Order, TrackingEvent
 from orders.services.transitions import order_transition
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_store
 from orders.subscribers import log_event
