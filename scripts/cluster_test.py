@@ -11,7 +11,7 @@ with `after` (its last sequence) whenever it is closed or dropped, and checks ev
 sequence: exactly one more than the last it had. A request that fails is retried by its client,
 and each failure is recorded with when it was sent.
 
-Cases (each checks what the README's "More than one machine" section states):
+Cases (each checks what docs/operations/deployment.md states):
 - deploy: `scripts/cluster deploy` (both web hosts, one at a time): 0 failed HTTP requests
   (locust, prober, transitions), every socket reconnected, 0 events lost or duplicated;
 - kill-web: every process of web2 SIGKILLed: HAProxy marks it down within 5 s; its sockets resume

@@ -1,7 +1,8 @@
 """deploy/k8s, checked without a cluster: rendered as `kubectl kustomize` renders it, every object
-valid against the Kubernetes schemas (kubernetes-validate ships them), and the topology the README
-describes: web, websocket and worker Deployments with probes, resources, budgets and autoscalers,
-two beats electing a leader, a migration Job, Services, and an Ingress sending /ws/ to the sockets.
+valid against the Kubernetes schemas (kubernetes-validate ships them), and the topology that
+docs/operations/deployment.md describes: web, websocket and worker Deployments with probes,
+resources, budgets and autoscalers, two beats electing a leader, a migration Job, Services, and an
+Ingress sending /ws/ to the sockets.
 """
 
 import shutil
