@@ -1,4 +1,6 @@
-"""The one rule for request bodies: a field the endpoint does not know is a 400 naming it.
+"""The one rule for request bodies: a field the endpoint does not know is a 400 naming it, and so is
+a text field given anything but a JSON string (DRF would turn `{"reason": 2733}` into "2733",
+where the schema says string).
 
 Every serializer that reads a body derives from `InputSerializer` (nested ones included, so
 `items[0].colour` is named as precisely as `colour`). A silently ignored field hides a
@@ -11,12 +13,18 @@ from collections.abc import Mapping
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "Unknown field."
+NOT_A_STRING = "Not a valid string."
 
 
 class RejectUnknownFields:
     def to_internal_value(self, data):
         unknown = sorted(str(name) for name in data if name not in self.fields) if isinstance(data, Mapping) else []
         errors = {name[:100]: [UNKNOWN_FIELD] for name in unknown[:20]}
+        if isinstance(data, Mapping):
+            for name, field in self.fields.items():
+                text_field = isinstance(field, serializers.CharField) and not field.read_only
+                if text_field and name in data and data[name] is not None and not isinstance(data[name], str):
+                    errors[name] = [NOT_A_STRING]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

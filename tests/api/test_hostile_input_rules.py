@@ -71,6 +71,24 @@ def test_a_nul_in_a_placed_orders_notes_is_a_400(alice, menu):
     problem(response, 400, "malformed_request")
 
 
+@pytest.mark.parametrize("reason", [2733, 1.5, True, ["late"], {"text": "late"}])
+def test_a_text_field_takes_only_a_json_string(alice, customer, menu, reason):
+    order = place(customer, menu)
+
+    response = alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": reason}, format="json")
+
+    body = problem(response, 400, "validation_error")
+    assert "reason" in json.dumps(body)
+    order.refresh_from_db()
+    assert order.status == "ORDER_PLACED"
+
+
+def test_a_number_for_a_placed_orders_notes_is_a_400_naming_it(alice, menu):
+    response = alice.post("/api/orders/", order_body(menu, notes=12), format="json")
+
+    assert "notes" in json.dumps(problem(response, 400, "validation_error"))
+
+
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
 def test_a_body_over_the_limit_that_reaches_django_is_a_413(alice, menu):
     body = order_body(menu, notes="n" * 2000)
