@@ -73,6 +73,7 @@ def seed(out: str, orders: int, customers: int, couriers: int) -> None:
 
     from delivery.models import CourierProfile
     from orders.services.placing import OrderLine, order_place
+    from orders.versions import order_etag
     from restaurants.models import MenuItem, Restaurant, StaffMembership
 
     def token(user) -> str:
@@ -98,7 +99,7 @@ def seed(out: str, orders: int, customers: int, couriers: int) -> None:
             delivery_type="pickup",
             payment_method="cod",
         )
-        placed.append({"id": str(order.pk), "token": token(customer), "etag": f'"{order.pk}:{order.sequence}"'})
+        placed.append({"id": str(order.pk), "token": token(customer), "etag": order_etag(order.pk, order.sequence)})
     courier_tokens = []
     for n in range(couriers):
         courier = users.create_user(username=f"cluster-courier-{n}")
