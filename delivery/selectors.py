@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from core.geo import HANDOFF_MINUTES, haversine_km, travel_minutes
 from delivery.models import CourierOffer, CourierProfile, OfferState
+from orders.lifecycle import ARRIVED_STATUSES, ASSIGNABLE_STATUSES, AWAITING_KITCHEN_STATUSES, CARRYING_STATUSES
 from orders.models import DeliveryType, Order, OrderStatus
 from orders.selectors import Position, courier_position, order_preview_for_courier
-from orders.transitions import ARRIVED_STATUSES, ASSIGNABLE_STATUSES, AWAITING_KITCHEN_STATUSES, CARRYING_STATUSES
 
 
 @dataclass(frozen=True)

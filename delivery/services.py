@@ -43,6 +43,13 @@ from delivery.models import (
     OfferState,
 )
 from delivery.signals import handoff_code_resent
+from orders.lifecycle import (
+    ACTIVE_STATUSES,
+    ASSIGNABLE_STATUSES,
+    CARRYING_STATUSES,
+    HANDOFF_WAITING_STATUS,
+    ISSUES_HANDOFF,
+)
 from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
 from orders.selectors import (
     courier_within_reach,
@@ -52,13 +59,6 @@ from orders.selectors import (
 )
 from orders.services.events import event_record
 from orders.services.transitions import ActorRole
-from orders.transitions import (
-    ACTIVE_STATUSES,
-    ASSIGNABLE_STATUSES,
-    CARRYING_STATUSES,
-    HANDOFF_WAITING_STATUS,
-    ISSUES_HANDOFF,
-)
 from orders.versions import order_version_check
 from tracking.broadcast import broadcast_courier_offer, broadcast_location
 

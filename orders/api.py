@@ -25,6 +25,7 @@ from core.query_params import PAGINATION_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, READ_PROBLEMS, problems
 from core.throttling import CodeGuessLimitMixin
 from orders.filters import OrderFilter
+from orders.lifecycle import STATUS_ALIASES
 from orders.models import Order, OrderStatus
 from orders.polling import PollJWTAuthentication, order_status_for_poll, status_etag, status_response_from_snapshot
 from orders.selectors import (
@@ -52,7 +53,6 @@ from orders.serializers import (
 )
 from orders.services.placing import order_place
 from orders.services.transitions import TransitionResult, order_cancel, order_transition
-from orders.transitions import STATUS_ALIASES
 from orders.versions import order_etag
 
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")

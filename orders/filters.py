@@ -16,8 +16,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from core.errors import ValidationFailed
+from orders.lifecycle import STATUS_ALIASES, normalise_status
 from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
-from orders.transitions import ORDER_TABS, STATUS_ALIASES, normalise_status
+from orders.tabs import ORDER_TABS
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}

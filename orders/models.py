@@ -60,7 +60,7 @@ class DeliveryType(models.TextChoices):
 
 
 class HandoffPurpose(models.TextChoices):
-    """Which handoff a one-time code is for (`orders.transitions` says which changes need one)."""
+    """Which handoff a one-time code is for (`orders.lifecycle` says which changes need one)."""
 
     PICKUP = "pickup", "Pickup"
     DELIVERY = "delivery", "Delivery"

@@ -28,8 +28,8 @@ from core.errors import OrderNotFound
 from core.geo import haversine_km
 from core.parsing import parse_uuid
 from core.timestamps import iso
+from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
 from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization
-from orders.transitions import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
 from restaurants.models import StaffMembership
 
 

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from core.actors import ActorRole
 from core.inputs import InputSerializer
 from core.public_ids import user_public_id
+from orders.lifecycle import STATUS_ALIASES, next_statuses_for
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
@@ -31,7 +32,6 @@ from orders.selectors import (
 from orders.services.placing import DEFAULT_ADDRESS_TITLE, MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
-from orders.transitions import STATUS_ALIASES, next_statuses_for
 
 # ---------------------------------------------------------------- shared pieces
 

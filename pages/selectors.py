@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from core.actors import Actor, ActorRole
 from core.geo import haversine_km
+from orders.lifecycle import ACTIVE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES, TRANSITIONS
 from orders.models import DeadlineKind, Order, OrderStatus, RefundStatus, TrackingEvent
 from orders.selectors import order_detail, orders_visible_to, restaurant_queue
-from orders.transitions import ACTIVE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES, TRANSITIONS
 from payments.models import Refund
 from restaurants.management.commands.seed_demo import ACCOUNTS
 from restaurants.models import Restaurant

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_safe
 
 from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError, problem_body, problem_http_response
 from core.views import not_found
+from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import DeliveryType, OrderStatus
 from orders.tracking_links import TrackingLinkGone, tracking_link_path
-from orders.transitions import ACTIVE_STATUSES
 from pages.selectors import (
     BOARD_COLUMNS,
     CUSTOMER_CANCELLABLE,

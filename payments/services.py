@@ -19,10 +19,10 @@ from django.utils import timezone
 from core.actors import Actor
 from core.errors import Conflict, InvalidTransition, NotFound, OrderNotFound
 from core.publishing import enqueue, enqueue_after_commit
+from orders.lifecycle import REFUNDABLE_STATUSES
 from orders.models import EventType, Order, OrderStatus, PaymentMethod, PaymentStatus, TrackingEvent
 from orders.services.events import event_record
 from orders.services.transitions import order_transition
-from orders.transitions import REFUNDABLE_STATUSES
 from payments.models import (
     Payment,
     PaymentRecordStatus,

@@ -26,10 +26,10 @@ from core.admin import ReadOnlyAdminMixin
 from core.errors import ApplicationError
 from core.throttling import client_address, code_attempt
 from delivery.services import OTP_DIGITS, otp_reveal
+from orders.lifecycle import ACTIVE_STATUSES, next_statuses_for
 from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderItem, OrderStatus, TrackingEvent
 from orders.selectors import orders_visible_to
 from orders.services.transitions import order_transition
-from orders.transitions import ACTIVE_STATUSES, next_statuses_for
 from payments.models import Payment, Refund
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership
 from restaurants.selectors import staff_restaurant_ids

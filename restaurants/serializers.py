@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from core.actors import ActorRole
+from orders.lifecycle import next_statuses_for
 from orders.serializers import OrderItemSerializer, OrderSummarySerializer
-from orders.transitions import next_statuses_for
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from orders.transitions import markdown_table
+from orders.lifecycle import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -6,7 +6,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 
 | code | meaning |
 | --- | --- |
-| 1000 | no more live changes are expected (orders.transitions.order_is_final); the final event went out here |
+| 1000 | no more live changes are expected (orders.lifecycle.order_is_final); the final event went out here |
 | 4410 | gone, reconnecting brings no more: the order had ended before the socket opened (the |
 |      | snapshot says how), or a tracking link expired after its order ended (`ws/track/{token}/`) |
 | 4400 | a malformed query parameter (e.g. `after`) |
@@ -321,7 +321,7 @@ class OrderConsumer(LiveConsumer):
     Sends a `snapshot` (lean status, last sequence, courier position when on the road), then
     with `after` every event with a higher sequence from the history, then live events, each
     exactly once and in sequence order. Closes with 1000 once no more live changes are expected
-    (orders.transitions.order_is_final: a cancelled paid order's refund is followed to its end).
+    (orders.lifecycle.order_is_final: a cancelled paid order's refund is followed to its end).
     """
 
     async def connect(self):

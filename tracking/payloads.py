@@ -7,9 +7,9 @@ from django.utils import timezone
 from core.geo import haversine_km, travel_minutes
 from core.timestamps import iso
 from delivery.selectors import offer_order_preview
+from orders.lifecycle import order_is_final
 from orders.models import EventType, OrderStatus, RefundStatus, TrackingEvent
 from orders.services.transitions import STATUS_EVENTS
-from orders.transitions import order_is_final
 
 # Courier positions travel with the events but are not events: they have no sequence.
 LOCATION_UPDATED = "order.location_updated"

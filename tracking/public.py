@@ -9,10 +9,10 @@ event, a snapshot or a position elsewhere never leaks through a link by accident
 from django.utils import timezone
 
 from core.timestamps import iso
+from orders.lifecycle import CARRYING_STATUSES, order_is_final
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
 from orders.services.deadlines import order_enforce_deadline
 from orders.tracking_links import order_for_tracking_token
-from orders.transitions import CARRYING_STATUSES, order_is_final
 from tracking.selectors import courier_location_for_order, event_payloads_after
 
 PUBLIC_EVENT_FIELDS = (

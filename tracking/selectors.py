@@ -10,6 +10,7 @@ from core.errors import OrderNotFound
 from core.geo import haversine_km
 from delivery.models import CourierProfile
 from delivery.selectors import courier_last_position, courier_offers_open
+from orders.lifecycle import ACTIVE_STATUSES, CARRYING_STATUSES
 from orders.models import Order, TrackingEvent
 from orders.polling import order_row_from_snapshot
 from orders.selectors import (
@@ -21,7 +22,6 @@ from orders.selectors import (
     orders_visible_to,
     restaurant_queue,
 )
-from orders.transitions import ACTIVE_STATUSES, CARRYING_STATUSES
 from restaurants.models import Restaurant
 from restaurants.selectors import staff_restaurant_ids
 from tracking.payloads import event_payload, location_payload, offer_payload, status_payload

@@ -9,8 +9,8 @@ tracking link. What the books need stays: numbers, items, amounts, taxes, status
 from django.db import transaction
 
 from core.actors import ActorRole
+from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import CustomerAddress, Order, OrderItem, TrackingEvent
-from orders.transitions import ACTIVE_STATUSES
 
 ERASED_NAME = "Erased customer"
 # Event metadata a customer or courier may have written in their own words.

@@ -11,6 +11,14 @@ from django.utils import timezone
 from core.actors import Actor, ActorRole
 from core.errors import ApplicationError, Forbidden, InvalidTransition, ValidationFailed
 from orders import hooks
+from orders.lifecycle import (
+    CANCELLING_STATUSES,
+    RULES,
+    next_statuses_for,
+    normalise_status,
+    role_may_reach,
+    rule_applies,
+)
 from orders.models import (
     DeliveryStatus,
     DeliveryType,
@@ -25,14 +33,6 @@ from orders.models import (
 from orders.schedule import deadline_for, eta_after_ready
 from orders.selectors import order_get_visible
 from orders.services.events import event_record
-from orders.transitions import (
-    CANCELLING_STATUSES,
-    RULES,
-    next_statuses_for,
-    normalise_status,
-    role_may_reach,
-    rule_applies,
-)
 from orders.versions import order_version_check
 
 MAX_REASON_LENGTH = 500

@@ -4,9 +4,9 @@ import pytest
 
 from core.actors import Actor
 from core.errors import InvalidTransition
+from orders.lifecycle import next_statuses_for
 from orders.models import OrderStatus
 from orders.services.transitions import order_transition
-from orders.transitions import next_statuses_for
 from tests.api.support import advance, place, problem
 
 pytestmark = pytest.mark.django_db

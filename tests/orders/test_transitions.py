@@ -1,7 +1,7 @@
 """The transition table, walked cell by cell, and what each status change does.
 
 The expected cells below are transcribed by hand from the table in
-PRODUCT.md (the product page), not derived from `orders.transitions`, so a wrong edit
+PRODUCT.md (the product page), not derived from `orders.lifecycle`, so a wrong edit
 to the code's table fails here instead of being copied into the test.
 """
 
@@ -20,6 +20,7 @@ from core.actors import Actor
 from core.errors import Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
 from delivery.models import HandoffCode
 from delivery.services import order_assign_courier, otp_code, otp_issue
+from orders.lifecycle import TERMINAL_STATUSES, TRANSITIONS
 from orders.models import (
     DeadlineKind,
     DeliveryStatus,
@@ -33,7 +34,6 @@ from orders.models import (
     TrackingEvent,
 )
 from orders.services.transitions import order_cancel, order_transition
-from orders.transitions import TERMINAL_STATUSES, TRANSITIONS
 from payments.models import Payment, PaymentRecordStatus, Refund, RefundRecordStatus
 from tests.factories import OrderFactory, UserFactory
 

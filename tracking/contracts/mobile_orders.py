@@ -35,6 +35,7 @@ from rest_framework.response import Response
 
 from core.errors import ApplicationError, OrderNotFound, ValidationFailed
 from core.query_params import query_params_check
+from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
 from orders.selectors import (
     actor_sees_customer,
@@ -44,7 +45,6 @@ from orders.selectors import (
     orders_related_to,
     orders_showing_customer_to,
 )
-from orders.transitions import ACTIVE_STATUSES
 from payments.services import payment_webhook_receive
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary

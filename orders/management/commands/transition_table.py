@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orders.transitions import markdown_table
+from orders.lifecycle import markdown_table
 
 
 class Command(BaseCommand):

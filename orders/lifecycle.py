@@ -8,8 +8,6 @@ PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from core.actors import ActorRole
 from orders.models import DeliveryType, HandoffPurpose, OrderStatus, PaymentStatus, RefundStatus
 
@@ -143,20 +141,6 @@ SETTLED_REFUND_STATUSES = frozenset({RefundStatus.NONE, RefundStatus.COMPLETED, 
 
 # The order's end, as recorded by who ended it (`Order.cancelled_by`).
 CANCELLING_STATUSES = (S.CANCELLED, S.RESTAURANT_REJECTED)
-
-# The mobile order API's tabs, as queries: a status alone does not always say the tab. A
-# delivery order waiting for its courier is still "to ship"; a self-pickup order that is ready
-# is "to receive", like one on its way; a refund follows the tab of what it refunds.
-ORDER_TABS: dict[str, Q] = {
-    "to_pay": Q(status=S.PAYMENT_PENDING),
-    "to_ship": Q(status__in=[S.ORDER_PLACED, S.PAYMENT_SUCCESS, S.RESTAURANT_CONFIRMED, S.PREPARING])
-    | Q(status=S.READY_FOR_PICKUP, delivery_type=DeliveryType.DELIVERY),
-    "to_receive": Q(status__in=CARRYING_STATUSES) | Q(status=S.READY_FOR_PICKUP, delivery_type=DeliveryType.PICKUP),
-    "completed": Q(status__in=[S.DELIVERED, S.COMPLETED]),
-    "cancelled": Q(status__in=[*CANCELLING_STATUSES, S.PAYMENT_FAILED])
-    | Q(status=S.REFUND_COMPLETED, returned_at__isnull=True),
-    "returned": Q(status=S.RETURNED) | Q(status=S.REFUND_COMPLETED, returned_at__isnull=False),
-}
 
 
 def order_is_final(*, status: str, refund_status: str) -> bool:
