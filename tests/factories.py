@@ -1,11 +1,31 @@
+"""The one place tests build actors, menus and orders.
+
+Model factories put rows straight into any state; the functions below them place and move orders
+through the real services, as a customer, the kitchen and a courier would.
+"""
+
+from collections.abc import Iterable
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from delivery.models import CourierProfile
-from orders.models import DeliveryType, Order, OrderItem, OrderStatus, PaymentMethod, PaymentStatus
+from core.actors import Actor
+from delivery.models import CourierProfile, HandoffCode
+from delivery.services import order_assign_courier, otp_code
+from orders.models import (
+    DeliveryType,
+    HandoffPurpose,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+)
+from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.services.transitions import order_transition
+from payments.services import payment_record_result
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership
 
 
@@ -114,3 +134,120 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     unit_price = Decimal("12.00")
     quantity = 2
     line_total = Decimal("24.00")
+
+
+# ---------------------------------------------------------------- orders through the real services
+
+ADDRESS = DeliveryAddress(
+    street="500 Howard Street",
+    city="San Francisco",
+    state="CA",
+    postal_code="94105",
+    country="USA",
+    latitude=Decimal("37.787"),
+    longitude=Decimal("-122.396"),
+)
+
+
+def place_order(
+    customer,
+    item: MenuItem,
+    *,
+    quantity: int = 1,
+    choices: Iterable[CustomizationChoice] = (),
+    delivery_type: str = "delivery",
+    payment_method: str = "cod",
+    paid: bool = False,
+    address: DeliveryAddress = ADDRESS,
+) -> Order:
+    """`customer` orders `quantity` of `item` at its restaurant through checkout; `paid` also
+    records the provider's successful charge (online payment)."""
+    order = order_place(
+        customer=customer,
+        restaurant_id=item.restaurant_id,
+        lines=[OrderLine(menu_item_id=item.pk, quantity=quantity, choice_ids=[choice.pk for choice in choices])],
+        delivery_type=delivery_type,
+        payment_method="online" if paid else payment_method,
+        address=address if delivery_type == "delivery" else None,
+    )
+    return pay(order) if paid else order
+
+
+def pay(order: Order) -> Order:
+    return payment_record_result(order_id=order.pk, succeeded=True, provider_reference=f"sim_ch_{order.pk.hex}")
+
+
+def move(order: Order, *targets: str, actor: Actor, **kwargs) -> Order:
+    for target in targets:
+        order = order_transition(order_id=order.pk, target=target, actor=actor, **kwargs).order
+    return order
+
+
+def advance(order: Order, staff, *targets: str) -> Order:
+    return move(order, *targets, actor=Actor.restaurant(staff))
+
+
+def to_ready(order: Order, staff) -> Order:
+    return advance(order, staff, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
+
+
+def handoff_code(order_id, purpose: HandoffPurpose) -> str:
+    return otp_code(HandoffCode.objects.get(order_id=order_id, purpose=purpose))
+
+
+def assign(order: Order, courier) -> Order:
+    return order_assign_courier(order_id=order.pk, courier=courier, actor=Actor.courier(courier))
+
+
+def to_out_for_delivery(order: Order, courier) -> Order:
+    """A ready order claimed by `courier`, picked up with the kitchen's code and on the road."""
+    assign(order, courier)
+    pick_up(order.pk, courier)
+    return start_delivery(order.pk, courier).order
+
+
+# One step of the lifecycle each, by order id, as the live-update tests take them.
+
+
+def confirm(order_id, staff):
+    return order_transition(order_id=order_id, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff))
+
+
+def start_preparing(order_id, staff):
+    return order_transition(order_id=order_id, target=OrderStatus.PREPARING, actor=Actor.restaurant(staff))
+
+
+def mark_ready(order_id, staff):
+    return order_transition(order_id=order_id, target=OrderStatus.READY_FOR_PICKUP, actor=Actor.restaurant(staff))
+
+
+def claim(order_id, courier):
+    return order_assign_courier(order_id=order_id, courier=courier, actor=Actor.courier(courier))
+
+
+def pick_up(order_id, courier):
+    return order_transition(
+        order_id=order_id,
+        target=OrderStatus.ORDER_PICKED_UP,
+        actor=Actor.courier(courier),
+        otp=handoff_code(order_id, HandoffPurpose.PICKUP),
+    )
+
+
+def start_delivery(order_id, courier):
+    return order_transition(order_id=order_id, target=OrderStatus.OUT_FOR_DELIVERY, actor=Actor.courier(courier))
+
+
+def complete_delivery(order_id, courier):
+    return order_transition(
+        order_id=order_id,
+        target=OrderStatus.DELIVERED,
+        actor=Actor.courier(courier),
+        otp=handoff_code(order_id, HandoffPurpose.DELIVERY),
+    )
+
+
+def cancel(order_id, staff, reason="Out of dough"):
+    return order_transition(
+        order_id=order_id, target=OrderStatus.CANCELLED, actor=Actor.restaurant(staff), reason=reason
+    )

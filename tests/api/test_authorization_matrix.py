@@ -18,8 +18,7 @@ from core.actors import Actor
 from delivery.models import CourierProfile
 from orders.models import OrderStatus
 from orders.services.transitions import order_transition
-from tests.api.support import assign, kitchen_ready, out_for_delivery, place
-from tests.factories import CourierFactory, UserFactory
+from tests.factories import CourierFactory, UserFactory, assign, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -79,17 +78,19 @@ def people(restaurant, other_restaurant, customer, other_customer, staff_user, o
 def build(state, people, menu):
     customer, staff, courier = people["customer"], people["staff"], people["courier"]
     if state == "placed":
-        return place(customer, menu)
+        return place_order(customer, menu["pizza"], choices=[menu["small"]])
     if state == "ready_unassigned":
-        return kitchen_ready(customer, staff, menu)
+        return to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff)
     if state == "ready_assigned":
-        order = kitchen_ready(customer, staff, menu)
+        order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff)
         assign(order, courier)
         return order
     if state == "out_for_delivery":
-        return out_for_delivery(customer, staff, courier, menu)
+        return to_out_for_delivery(
+            to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff), courier
+        )
     if state == "cancelled":
-        order = place(customer, menu)
+        order = place_order(customer, menu["pizza"], choices=[menu["small"]])
         return order_transition(order_id=order.pk, target=S.CANCELLED, actor=Actor.customer(customer)).order
     raise AssertionError(state)
 
@@ -156,7 +157,7 @@ def test_the_authorization_matrix(state, people, menu, settings):
 
 def test_an_unrelated_user_hears_the_same_bytes_for_a_hidden_and_a_missing_order(people, menu, settings):
     settings.ORDERFLOW_COURIER_DISPATCH = "offers"
-    order = place(people["customer"], menu)
+    order = place_order(people["customer"], menu["pizza"], choices=[menu["small"]])
     stranger = UserFactory(username="matrix_stranger")
 
     for method, template, body in ENDPOINTS:

@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from delivery.api import CourierOrderViewSet
 from orders.models import EventType, Order, TrackingEvent
-from tests.api.support import kitchen_ready, order_body
+from tests.api.support import order_body
+from tests.factories import place_order, to_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +58,7 @@ def both_asked_before_either_acts(monkeypatch):
 def test_two_couriers_racing_for_one_order_get_one_200_and_one_409(
     customer, staff_user, courier_user, other_courier_user, menu, round_
 ):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     path = f"/api/orders/{order.pk}/accept/"
 
     responses = _race({"dave": (courier_user, path, {}, {}), "erin": (other_courier_user, path, {}, {})})

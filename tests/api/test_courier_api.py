@@ -6,8 +6,17 @@ import pytest
 from core.public_ids import user_public_id
 from delivery.models import CourierProfile
 from orders.models import HandoffPurpose, Order, OrderStatus
-from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
-from tests.factories import OrderFactory, RestaurantFactory
+from tests.api.support import problem
+from tests.factories import (
+    OrderFactory,
+    RestaurantFactory,
+    advance,
+    assign,
+    handoff_code,
+    place_order,
+    to_out_for_delivery,
+    to_ready,
+)
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -19,11 +28,13 @@ S = OrderStatus
 def test_available_lists_unclaimed_confirmed_or_ready_delivery_orders(
     dave, customer, staff_user, other_courier_user, menu
 ):
-    placed = place(customer, menu)
-    confirmed = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED)
-    ready = kitchen_ready(customer, staff_user, menu)
-    kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
-    taken = kitchen_ready(customer, staff_user, menu)
+    placed = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    confirmed = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED
+    )
+    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    taken = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(taken, other_courier_user)
 
     body = dave.get("/api/orders/available/").json()
@@ -60,14 +71,14 @@ def test_available_nearest_restaurant_first(dave, customer, courier_user, menu):
 
 def test_available_without_a_position_is_empty(dave, customer, staff_user, courier_user, menu):
     CourierProfile.objects.filter(user=courier_user).update(latitude=None, longitude=None)
-    kitchen_ready(customer, staff_user, menu)
+    to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
 
     assert dave.get("/api/orders/available/").json()["results"] == []
 
 
 def test_available_query_count_does_not_grow(dave, customer, staff_user, menu, django_assert_num_queries):
     for _ in range(6):
-        advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED)
+        advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
 
     for size in (1, 6):  # courier check, position, count, page
         with django_assert_num_queries(4):
@@ -83,7 +94,7 @@ def test_only_couriers_see_available_orders(request, who):
 
 
 def test_accept_assigns_the_courier(dave, customer, staff_user, courier_user, menu):
-    order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED)
+    order = advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
 
     response = dave.post(f"/api/orders/{order.pk}/accept/")
 
@@ -97,7 +108,7 @@ def test_accept_assigns_the_courier(dave, customer, staff_user, courier_user, me
 
 
 def test_an_order_taken_before_you_asked_is_missing_to_you(dave, erin, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     dave.post(f"/api/orders/{order.pk}/accept/")
 
     taken = erin.post(f"/api/orders/{order.pk}/accept/")
@@ -109,9 +120,11 @@ def test_an_order_taken_before_you_asked_is_missing_to_you(dave, erin, customer,
 
 
 def test_orders_never_offered_are_404(dave, customer, staff_user, courier_user, other_courier_user, menu):
-    unconfirmed = place(customer, menu)
-    pickup = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
-    delivered_by_other = out_for_delivery(customer, staff_user, other_courier_user, menu)
+    unconfirmed = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    pickup = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    delivered_by_other = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), other_courier_user
+    )
     Order.objects.filter(pk=delivered_by_other.pk).update(status=S.DELIVERED)
 
     for order in (unconfirmed, pickup, delivered_by_other):
@@ -119,14 +132,14 @@ def test_orders_never_offered_are_404(dave, customer, staff_user, courier_user, 
 
 
 def test_offline_couriers_cannot_accept(dave, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     CourierProfile.objects.filter(user=courier_user).update(is_online=False)
 
     problem(dave.post(f"/api/orders/{order.pk}/accept/"), 409, "courier_offline")
 
 
 def test_non_couriers_cannot_accept(alice, kitchen, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
 
     problem(alice.post(f"/api/orders/{order.pk}/accept/"), 403, "not_a_courier")
     problem(kitchen.post(f"/api/orders/{order.pk}/accept/"), 403, "not_a_courier")
@@ -136,14 +149,16 @@ def test_non_couriers_cannot_accept(alice, kitchen, customer, staff_user, menu):
 
 
 def test_pickup_start_and_complete(dave, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
 
-    picked = dave.post(f"/api/orders/{order.pk}/pickup/", {"otp": code(order, HandoffPurpose.PICKUP)}, format="json")
+    picked = dave.post(
+        f"/api/orders/{order.pk}/pickup/", {"otp": handoff_code(order.pk, HandoffPurpose.PICKUP)}, format="json"
+    )
     started = dave.post(f"/api/orders/{order.pk}/start-delivery/")
     completed = dave.post(
         f"/api/orders/{order.pk}/complete-delivery/",
-        {"otp": code(order, HandoffPurpose.DELIVERY), "delivery_notes": "Left with the doorman"},
+        {"otp": handoff_code(order.pk, HandoffPurpose.DELIVERY), "delivery_notes": "Left with the doorman"},
         format="json",
     )
 
@@ -158,9 +173,9 @@ def test_pickup_start_and_complete(dave, customer, staff_user, courier_user, men
 
 
 def test_pickup_needs_the_right_code(dave, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
-    wrong = "000000" if code(order, HandoffPurpose.PICKUP) != "000000" else "999999"
+    wrong = "000000" if handoff_code(order.pk, HandoffPurpose.PICKUP) != "000000" else "999999"
 
     assert (
         "otp"
@@ -170,24 +185,28 @@ def test_pickup_needs_the_right_code(dave, customer, staff_user, courier_user, m
 
 
 def test_only_the_assigned_courier_moves_the_order(erin, customer, staff_user, courier_user, menu):
-    ready = kitchen_ready(customer, staff_user, menu)
+    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(ready, courier_user)
-    offered = kitchen_ready(customer, staff_user, menu)
+    offered = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
 
     problem(
-        erin.post(f"/api/orders/{ready.pk}/pickup/", {"otp": code(ready, HandoffPurpose.PICKUP)}, format="json"),
+        erin.post(
+            f"/api/orders/{ready.pk}/pickup/", {"otp": handoff_code(ready.pk, HandoffPurpose.PICKUP)}, format="json"
+        ),
         404,
         "order_not_found",
     )
     problem(
-        erin.post(f"/api/orders/{offered.pk}/pickup/", {"otp": code(offered, HandoffPurpose.PICKUP)}, format="json"),
+        erin.post(
+            f"/api/orders/{offered.pk}/pickup/", {"otp": handoff_code(offered.pk, HandoffPurpose.PICKUP)}, format="json"
+        ),
         403,
         "not_assigned_courier",
     )
 
 
 def test_start_delivery_before_pickup_is_400(dave, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
 
     body = problem(dave.post(f"/api/orders/{order.pk}/start-delivery/"), 400, "invalid_transition")
@@ -195,8 +214,10 @@ def test_start_delivery_before_pickup_is_400(dave, customer, staff_user, courier
 
 
 def test_complete_delivery_with_a_wrong_code_keeps_it_out(dave, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
-    wrong = "000000" if code(order, HandoffPurpose.DELIVERY) != "000000" else "999999"
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
+    wrong = "000000" if handoff_code(order.pk, HandoffPurpose.DELIVERY) != "000000" else "999999"
 
     problem(dave.post(f"/api/orders/{order.pk}/complete-delivery/", {"otp": wrong}, format="json"), 400, "otp_invalid")
     assert Order.objects.get(pk=order.pk).status == S.OUT_FOR_DELIVERY
@@ -204,7 +225,9 @@ def test_complete_delivery_with_a_wrong_code_keeps_it_out(dave, customer, staff_
 
 @pytest.mark.parametrize("action", ["pickup", "start-delivery", "complete-delivery"])
 def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_user, menu, action):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     problem(alice.post(f"/api/orders/{order.pk}/{action}/", {"otp": "123456"}, format="json"), 403, "not_a_courier")
 
@@ -218,7 +241,9 @@ def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_use
     ],
 )
 def test_courier_actions_in_the_wrong_state_are_400(dave, customer, staff_user, courier_user, menu, action, body):
-    order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING
+    )
     assign(order, courier_user)
 
     problem_body = problem(
@@ -229,14 +254,18 @@ def test_courier_actions_in_the_wrong_state_are_400(dave, customer, staff_user, 
 
 
 def test_another_couriers_delivery_is_404(erin, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     for action, body in (("start-delivery", {}), ("complete-delivery", {"otp": "123456"}), ("otp/resend", {})):
         problem(erin.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 404, "order_not_found")
 
 
 def test_checking_a_code_the_order_does_not_wait_for_is_409(dave, customer, staff_user, courier_user, menu):
-    order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING
+    )
     assign(order, courier_user)
 
     problem(

@@ -11,8 +11,8 @@ import pytest
 
 from delivery.models import CourierProfile
 from orders.models import Order, OrderStatus
-from tests.api.support import ADDRESS, advance, assign, code, order_body, problem
-from tests.factories import CourierFactory, RestaurantFactory
+from tests.api.support import ADDRESS, order_body, problem
+from tests.factories import CourierFactory, RestaurantFactory, advance, assign, handoff_code, place_order
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -96,12 +96,12 @@ def test_the_courier_gets_the_drop_off_after_accepting_and_loses_it_when_the_ord
     assert detail["customer_latitude"] == "37.787000" and detail["notes"] == NOTE
 
     advance(waiting, staff_user, S.PREPARING, S.READY_FOR_PICKUP)
-    pickup = code(waiting, "pickup")
+    pickup = handoff_code(waiting.pk, "pickup")
     assert dave.post(f"/api/orders/{waiting.pk}/pickup/", {"otp": pickup}, format="json").status_code == 200
     assert dave.post(f"/api/orders/{waiting.pk}/start-delivery/").status_code == 200
     assert dave.get(f"/api/orders/{waiting.pk}/").json()["delivery_address"]["street"] == ADDRESS["street"]
     delivered = dave.post(
-        f"/api/orders/{waiting.pk}/complete-delivery/", {"otp": code(waiting, "delivery")}, format="json"
+        f"/api/orders/{waiting.pk}/complete-delivery/", {"otp": handoff_code(waiting.pk, "delivery")}, format="json"
     )
     assert delivered.status_code == 200
 
@@ -154,9 +154,11 @@ def test_a_courier_has_at_most_the_configured_number_of_active_orders(
     dave, courier_user, customer, staff_user, menu, settings
 ):
     settings.ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS = 2
-    from tests.api.support import place
 
-    orders = [advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED) for _ in range(3)]
+    orders = [
+        advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
+        for _ in range(3)
+    ]
     assign(orders[0], courier_user)
     assign(orders[1], courier_user)
 

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from delivery.models import HandoffCode
 from orders.models import HandoffPurpose, Order, OrderStatus
-from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
+from tests.api.support import problem
+from tests.factories import advance, assign, handoff_code, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ P = HandoffPurpose
 
 
 def test_customer_cancels_a_cash_order_no_refund_needed(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     response = alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "Changed my mind"}, format="json")
 
@@ -35,7 +36,7 @@ def test_customer_cancels_a_cash_order_no_refund_needed(alice, customer, menu):
 
 
 def test_cancelling_a_paid_order_opens_a_refund(alice, customer, menu):
-    order = place(customer, menu, payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
 
     body = alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json").json()
 
@@ -45,7 +46,12 @@ def test_cancelling_a_paid_order_opens_a_refund(alice, customer, menu):
 
 
 def test_customer_cannot_cancel_once_preparation_started(alice, customer, staff_user, menu):
-    order = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        staff_user,
+        OrderStatus.RESTAURANT_CONFIRMED,
+        OrderStatus.PREPARING,
+    )
 
     body = problem(alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 400, "invalid_transition")
 
@@ -54,7 +60,7 @@ def test_customer_cannot_cancel_once_preparation_started(alice, customer, staff_
 
 
 def test_cancel_someone_elses_order_is_404(carol, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(carol.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 404, "order_not_found")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
@@ -62,7 +68,7 @@ def test_cancel_someone_elses_order_is_404(carol, customer, menu):
 
 def test_staff_on_the_cancel_endpoint_act_as_staff(kitchen, customer, menu):
     """Staff see the order, so they are not "nobody" here: the kitchen's rule (a reason) applies."""
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = problem(kitchen.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 400, "validation_error")
 
@@ -71,7 +77,7 @@ def test_staff_on_the_cancel_endpoint_act_as_staff(kitchen, customer, menu):
 
 
 def test_cancel_reason_too_long_is_400(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = problem(
         alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "x" * 501}, format="json"), 400, "validation_error"
@@ -83,13 +89,15 @@ def test_cancel_reason_too_long_is_400(alice, customer, menu):
 
 
 def test_customer_reads_the_delivery_code(alice, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     response = alice.get(f"/api/orders/{order.pk}/otp/", {"type": "delivery"})
 
     assert response.status_code == 200
     body = response.json()
-    assert body["otp"] == code(order, P.DELIVERY) and len(body["otp"]) == 6
+    assert body["otp"] == handoff_code(order.pk, P.DELIVERY) and len(body["otp"]) == 6
     assert body["type"] == "delivery" and body["order_id"] == str(order.pk)
     assert body["attempts_left"] == 5 and body["expires_at"]
     assert response["Cache-Control"] == "no-store"
@@ -97,29 +105,29 @@ def test_customer_reads_the_delivery_code(alice, customer, staff_user, courier_u
 
 
 def test_staff_read_a_delivery_orders_pickup_code(kitchen, alice, dave, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
 
-    assert kitchen.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == code(order, P.PICKUP)
+    assert kitchen.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == handoff_code(order.pk, P.PICKUP)
     problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "pickup"}), 403, "otp_not_yours")
     problem(dave.get(f"/api/orders/{order.pk}/otp/", {"type": "pickup"}), 403, "otp_not_yours")
 
 
 def test_customer_reads_a_self_pickup_orders_code(alice, kitchen, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
 
-    assert alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == code(order, P.PICKUP)
+    assert alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == handoff_code(order.pk, P.PICKUP)
     problem(kitchen.get(f"/api/orders/{order.pk}/otp/"), 403, "otp_not_yours")
 
 
 def test_no_code_before_it_is_issued(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "delivery"}), 409, "otp_not_issued")
 
 
 def test_unknown_code_type_is_400(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     assert (
         "type"
@@ -135,12 +143,14 @@ def test_verifying_the_pickup_code_checks_it_then_the_courier_picks_up_with_it(
 ):
     """Seed 001, "13. Verify OTP" then "8. Delivery Partner: Pickup Order": verifying answers
     `verified` and changes nothing; the pickup that follows sends the same code."""
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
     sequence = Order.objects.get(pk=order.pk).sequence
 
     response = dave.post(
-        f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.PICKUP), "type": "pickup"}, format="json"
+        f"/api/orders/{order.pk}/otp/verify/",
+        {"otp": handoff_code(order.pk, P.PICKUP), "type": "pickup"},
+        format="json",
     )
 
     assert response.status_code == 200
@@ -149,20 +159,24 @@ def test_verifying_the_pickup_code_checks_it_then_the_courier_picks_up_with_it(
     assert (body["type"], body["attempts_left"]) == ("pickup", 5)
     unchanged = Order.objects.get(pk=order.pk)
     assert (unchanged.status, unchanged.sequence) == (OrderStatus.READY_FOR_PICKUP, sequence)
-    picked = dave.post(f"/api/orders/{order.pk}/pickup/", {"otp": code(order, P.PICKUP)}, format="json")
+    picked = dave.post(f"/api/orders/{order.pk}/pickup/", {"otp": handoff_code(order.pk, P.PICKUP)}, format="json")
     assert picked.status_code == 200, picked.content
     assert picked.json()["status"] == "ORDER_PICKED_UP"
 
 
 def test_verifying_the_delivery_code_then_completing_the_delivery(dave, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
-    body = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json").json()
+    body = dave.post(
+        f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.DELIVERY)}, format="json"
+    ).json()
     assert body["verified"] is True and body["type"] == "delivery"
     assert Order.objects.get(pk=order.pk).status == OrderStatus.OUT_FOR_DELIVERY
 
     done = dave.post(
-        f"/api/orders/{order.pk}/complete-delivery/", {"otp": code(order, P.DELIVERY), "delivery_notes": ""}
+        f"/api/orders/{order.pk}/complete-delivery/", {"otp": handoff_code(order.pk, P.DELIVERY), "delivery_notes": ""}
     )
     assert done.status_code == 200, done.content
     assert done.json()["status"] == "DELIVERED"
@@ -170,30 +184,36 @@ def test_verifying_the_delivery_code_then_completing_the_delivery(dave, customer
 
 
 def test_staff_verify_a_self_pickup_code_then_hand_the_order_over(kitchen, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
 
-    body = kitchen.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.PICKUP)}, format="json").json()
+    body = kitchen.post(
+        f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.PICKUP)}, format="json"
+    ).json()
     assert body["verified"] is True
     assert Order.objects.get(pk=order.pk).status == OrderStatus.READY_FOR_PICKUP
 
-    handed = kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, P.PICKUP)})
+    handed = kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": handoff_code(order.pk, P.PICKUP)})
     assert handed.status_code == 200, handed.content
     assert handed.json()["status"] == "DELIVERED"
 
 
 def test_the_customer_does_not_enter_codes(alice, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     problem(
-        alice.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json"),
+        alice.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.DELIVERY)}, format="json"),
         403,
         "otp_not_yours",
     )
 
 
 def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
-    right = code(order, P.DELIVERY)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
+    right = handoff_code(order.pk, P.DELIVERY)
     wrong = "000000" if right != "000000" else "111111"
 
     first = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong}, format="json")
@@ -213,11 +233,13 @@ def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_us
 
 
 def test_expired_code_is_410(dave, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
     HandoffCode.objects.filter(order=order).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     problem(
-        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": code(order, P.DELIVERY)}, format="json"),
+        dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.DELIVERY)}, format="json"),
         410,
         "otp_expired",
     )
@@ -225,7 +247,9 @@ def test_expired_code_is_410(dave, customer, staff_user, courier_user, menu):
 
 @pytest.mark.parametrize("otp", ["12345", "1234567", "abcdef", "12 456", "", None, 12345, [1]])
 def test_malformed_codes_are_400_and_cost_no_attempt(dave, customer, staff_user, courier_user, menu, otp):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     body = problem(
         dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": otp}, format="json"), 400, "validation_error"
@@ -239,22 +263,26 @@ def test_malformed_codes_are_400_and_cost_no_attempt(dave, customer, staff_user,
 
 
 def test_resend_replaces_the_code(alice, dave, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
-    old = code(order, P.DELIVERY)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
+    old = handoff_code(order.pk, P.DELIVERY)
     HandoffCode.objects.filter(order=order).update(last_sent_at=timezone.now() - timedelta(minutes=5))
 
     response = alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json")
 
     assert response.status_code == 200
     assert response.json()["success"] is True and response.json()["type"] == "delivery"
-    new = code(order, P.DELIVERY)
+    new = handoff_code(order.pk, P.DELIVERY)
     assert new == alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"]
     if new != old:  # one chance in a million that the new code is the old one
         assert dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": old}, format="json").json()["verified"] is False
 
 
 def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     response = alice.post(f"/api/orders/{order.pk}/otp/resend/", {}, format="json")
 
@@ -264,7 +292,7 @@ def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu)
 
 
 def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(
         alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json"), 409, "otp_not_issued"
@@ -272,7 +300,9 @@ def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
 
 
 def test_resend_with_an_unknown_type_is_400(alice, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     errors = problem(
         alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "sms"}, format="json"), 400, "validation_error"

@@ -3,15 +3,18 @@ from decimal import Decimal
 import pytest
 
 from delivery.models import CourierLocation, CourierProfile
-from tests.api.support import assign, kitchen_ready, out_for_delivery, problem
+from tests.api.support import problem
+from tests.factories import assign, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 
 
 def test_location_updates_the_profile_and_the_track_of_the_delivery(dave, customer, staff_user, courier_user, menu):
-    waiting = kitchen_ready(customer, staff_user, menu)
+    waiting = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(waiting, courier_user)
-    carrying = out_for_delivery(customer, staff_user, courier_user, menu)
+    carrying = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     response = dave.post(
         "/api/delivery/location/", {"latitude": 37.78012345, "longitude": -122.40198765}, format="json"

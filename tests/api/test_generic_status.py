@@ -1,13 +1,14 @@
 import pytest
 
 from orders.models import HandoffPurpose, Order, OrderStatus, TrackingEvent
-from tests.api.support import assign, code, kitchen_ready, place, problem
+from tests.api.support import problem
+from tests.factories import assign, handoff_code, place_order, to_ready
 
 pytestmark = pytest.mark.django_db
 
 
 def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     response = kitchen.post(
         f"/api/orders/{order.pk}/status/",
@@ -37,7 +38,7 @@ def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen,
 
 
 def test_customer_may_cancel_but_not_cook(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(
         alice.post(f"/api/orders/{order.pk}/status/", {"status_code": "PREPARING"}, format="json"),
@@ -51,7 +52,7 @@ def test_customer_may_cancel_but_not_cook(alice, customer, menu):
 
 
 def test_a_change_the_table_does_not_allow_now_is_400_with_the_current_status(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = problem(
         kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": "READY_FOR_PICKUP"}, format="json"),
@@ -64,13 +65,13 @@ def test_a_change_the_table_does_not_allow_now_is_400_with_the_current_status(ki
 
 
 def test_courier_picks_up_through_the_generic_endpoint_with_the_code(dave, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
 
     without = dave.post(f"/api/orders/{order.pk}/status/", {"status_code": "ORDER_PICKED_UP"}, format="json")
     with_code = dave.post(
         f"/api/orders/{order.pk}/status/",
-        {"status_code": "ORDER_PICKED_UP", "otp": code(order, HandoffPurpose.PICKUP)},
+        {"status_code": "ORDER_PICKED_UP", "otp": handoff_code(order.pk, HandoffPurpose.PICKUP)},
         format="json",
     )
 
@@ -79,7 +80,7 @@ def test_courier_picks_up_through_the_generic_endpoint_with_the_code(dave, custo
 
 
 def test_a_courier_it_is_only_offered_to_may_not_move_it(erin, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
 
     problem(
         erin.post(
@@ -91,7 +92,7 @@ def test_a_courier_it_is_only_offered_to_may_not_move_it(erin, customer, staff_u
 
 
 def test_superuser_acts_as_admin(admin, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = admin.post(f"/api/orders/{order.pk}/status/", {"status_code": "RESTAURANT_CONFIRMED"}, format="json").json()
 
@@ -100,7 +101,7 @@ def test_superuser_acts_as_admin(admin, customer, menu):
 
 
 def test_restaurant_must_give_a_reason_to_reject(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     errors = problem(
         kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": "RESTAURANT_REJECTED"}, format="json"),
@@ -121,7 +122,7 @@ def test_restaurant_must_give_a_reason_to_reject(kitchen, customer, menu):
     ],
 )
 def test_bad_input_is_400(alice, customer, menu, body, field):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     errors = problem(alice.post(f"/api/orders/{order.pk}/status/", body, format="json"), 400, "validation_error")[
         "errors"
@@ -132,7 +133,7 @@ def test_bad_input_is_400(alice, customer, menu, body, field):
 
 
 def test_unrelated_user_is_404(carol, other_kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     for client in (carol, other_kitchen):
         problem(

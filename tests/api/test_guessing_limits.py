@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 from delivery.models import HandoffPurpose
 from orders.models import Order, OrderStatus
 from restaurants.services import staff_group_ensure
-from tests.api.support import assign, code, kitchen_ready, out_for_delivery, problem
-from tests.factories import UserFactory
+from tests.api.support import problem
+from tests.factories import UserFactory, assign, handoff_code, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 TOKEN = "/api/auth/token/"
@@ -212,10 +212,10 @@ def test_wrong_handoff_codes_across_orders_end_in_429(
     small_limits, client_for, customer, staff_user, courier_user, menu
 ):
     dave = client_for(courier_user)
-    orders = [kitchen_ready(customer, staff_user, menu) for _ in range(2)]
+    orders = [to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user) for _ in range(2)]
     for order in orders:
         assign(order, courier_user)
-    first, second = (code(order, HandoffPurpose.PICKUP) for order in orders)
+    first, second = (handoff_code(order.pk, HandoffPurpose.PICKUP) for order in orders)
     guesses = [f"{n:06d}" for n in range(10) if f"{n:06d}" not in (first, second)]
     wrong = [
         dave.post(f"/api/orders/{orders[0].pk}/pickup/", {"otp": guesses[0]}, format="json"),
@@ -239,10 +239,12 @@ def test_one_couriers_wrong_codes_do_not_stop_another_couriers_handoffs(
 ):
     settings.ORDERFLOW_CODE_MAX_FAILURES_PER_USER = 3
     settings.ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS = 3
-    mine, theirs = (kitchen_ready(customer, staff_user, menu) for _ in range(2))
+    mine, theirs = (
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user) for _ in range(2)
+    )
     assign(mine, courier_user)
     assign(theirs, other_courier_user)
-    right = code(mine, HandoffPurpose.PICKUP)
+    right = handoff_code(mine.pk, HandoffPurpose.PICKUP)
     dave = APIClient(REMOTE_ADDR="10.0.0.1")
     dave.force_authenticate(courier_user)
     for guess in [f"{n:06d}" for n in range(10) if f"{n:06d}" != right][:3]:
@@ -250,14 +252,14 @@ def test_one_couriers_wrong_codes_do_not_stop_another_couriers_handoffs(
 
     erin = APIClient(REMOTE_ADDR="10.0.0.2")
     erin.force_authenticate(other_courier_user)
-    picked_up = erin.post(f"/api/orders/{theirs.pk}/pickup/", {"otp": code(theirs, HandoffPurpose.PICKUP)})
+    picked_up = erin.post(f"/api/orders/{theirs.pk}/pickup/", {"otp": handoff_code(theirs.pk, HandoffPurpose.PICKUP)})
     assert picked_up.status_code == 200, picked_up.content
 
 
 def test_the_kitchen_handover_counts_too(small_limits, client_for, customer, staff_user, menu):
     kitchen = client_for(staff_user)
-    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
-    right = code(order, HandoffPurpose.PICKUP)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    right = handoff_code(order.pk, HandoffPurpose.PICKUP)
     wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != right][:3]
     for otp in wrong:
         problem(
@@ -274,8 +276,8 @@ def test_the_kitchen_handover_counts_too(small_limits, client_for, customer, sta
 
 
 def test_the_admins_handover_shares_the_code_limit(small_limits, client_for, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
-    right = code(order, HandoffPurpose.PICKUP)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    right = handoff_code(order.pk, HandoffPurpose.PICKUP)
     wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != right][:3]
     staff_user.groups.add(staff_group_ensure())
     browser = Client(REMOTE_ADDR="10.0.0.1")
@@ -303,8 +305,12 @@ def test_the_admins_handover_shares_the_code_limit(small_limits, client_for, cus
 def test_right_codes_do_not_count(small_limits, client_for, customer, staff_user, courier_user, menu):
     dave = client_for(courier_user)
     for _ in range(4):
-        order = out_for_delivery(customer, staff_user, courier_user, menu)
+        order = to_out_for_delivery(
+            to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+        )
         response = dave.post(
-            f"/api/orders/{order.pk}/complete-delivery/", {"otp": code(order, HandoffPurpose.DELIVERY)}, format="json"
+            f"/api/orders/{order.pk}/complete-delivery/",
+            {"otp": handoff_code(order.pk, HandoffPurpose.DELIVERY)},
+            format="json",
         )
         assert response.status_code == 200, response.content

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 
 from orders.models import HandoffPurpose, Order, OrderStatus
-from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
+from tests.api.support import problem
+from tests.factories import advance, assign, handoff_code, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def etag(order: Order) -> str:
 
 
 def test_the_detail_and_the_status_carry_the_etag_the_writes_expect(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     detail = alice.get(f"/api/orders/{order.pk}/")
     status = alice.get(f"/api/orders/{order.pk}/status/")
@@ -29,7 +30,7 @@ def test_the_detail_and_the_status_carry_the_etag_the_writes_expect(alice, custo
 
 
 def test_a_write_with_the_current_etag_acts_and_answers_the_next_one(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     current = kitchen.get(f"/api/orders/{order.pk}/")["ETag"]
 
     confirmed = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json", HTTP_IF_MATCH=current)
@@ -40,7 +41,7 @@ def test_a_write_with_the_current_etag_acts_and_answers_the_next_one(kitchen, cu
 
 
 def test_a_stale_etag_is_412_with_the_current_state_and_changes_nothing(alice, kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     read_before = alice.get(f"/api/orders/{order.pk}/")["ETag"]
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json")
 
@@ -55,7 +56,9 @@ def test_a_stale_etag_is_412_with_the_current_state_and_changes_nothing(alice, k
 
 @pytest.mark.parametrize("header, expected", [("2", 200), ('"2"', 200), ("W/2", 200), ("*", 200), ("1", 412)])
 def test_the_bare_sequence_and_any_version_are_accepted(kitchen, staff_user, customer, menu, header, expected):
-    order = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
+    )
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/start-preparing/", HTTP_IF_MATCH=header)
 
@@ -63,7 +66,10 @@ def test_the_bare_sequence_and_any_version_are_accepted(kitchen, staff_user, cus
 
 
 def test_another_orders_etag_does_not_match(kitchen, customer, menu):
-    order, other = place(customer, menu), place(customer, menu)
+    order, other = (
+        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+    )
 
     response = kitchen.post(
         f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json", HTTP_IF_MATCH=etag(other)
@@ -74,7 +80,7 @@ def test_another_orders_etag_does_not_match(kitchen, customer, menu):
 
 @pytest.mark.parametrize("header", ["yesterday", '"abc:x"', '"not-a-uuid:3"', "x" * 1001])
 def test_a_malformed_if_match_is_400(kitchen, customer, menu, header):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json", HTTP_IF_MATCH=header)
 
@@ -82,15 +88,27 @@ def test_a_malformed_if_match_is_400(kitchen, customer, menu, header):
 
 
 def test_every_kind_of_write_checks_it(alice, kitchen, dave, customer, staff_user, courier_user, menu):
-    ready = kitchen_ready(customer, staff_user, menu)
+    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(ready, courier_user)
-    on_the_road = out_for_delivery(customer, staff_user, courier_user, menu)
-    confirmed = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
+    on_the_road = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
+    confirmed = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
+    )
     stale = '"0"'
     writes = [
-        (dave, f"/api/orders/{ready.pk}/otp/verify/", {"otp": code(ready, HandoffPurpose.PICKUP), "type": "pickup"}),
-        (dave, f"/api/orders/{ready.pk}/pickup/", {"otp": code(ready, HandoffPurpose.PICKUP)}),
-        (dave, f"/api/orders/{on_the_road.pk}/complete-delivery/", {"otp": code(on_the_road, HandoffPurpose.DELIVERY)}),
+        (
+            dave,
+            f"/api/orders/{ready.pk}/otp/verify/",
+            {"otp": handoff_code(ready.pk, HandoffPurpose.PICKUP), "type": "pickup"},
+        ),
+        (dave, f"/api/orders/{ready.pk}/pickup/", {"otp": handoff_code(ready.pk, HandoffPurpose.PICKUP)}),
+        (
+            dave,
+            f"/api/orders/{on_the_road.pk}/complete-delivery/",
+            {"otp": handoff_code(on_the_road.pk, HandoffPurpose.DELIVERY)},
+        ),
         (alice, f"/api/orders/{on_the_road.pk}/otp/resend/", {"type": "delivery"}),
         (dave, f"/api/orders/{confirmed.pk}/accept/", None),
         (kitchen, f"/api/orders/{confirmed.pk}/status/", {"status_code": "PREPARING"}),
@@ -108,7 +126,7 @@ def test_every_kind_of_write_checks_it(alice, kitchen, dave, customer, staff_use
 
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_with_the_same_etag_get_one_200_and_one_412(client_for, staff_user, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     current = etag(order)
     answers, start = [], threading.Barrier(2)
 
@@ -133,7 +151,7 @@ def test_two_writers_with_the_same_etag_get_one_200_and_one_412(client_for, staf
 
 
 def test_the_tracking_link_and_the_three_status_cancel_check_it_too(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     stale = '"0"'
 
     problem(alice.post(f"/api/orders/{order.pk}/tracking-link/", HTTP_IF_MATCH=stale), 412, "precondition_failed")

@@ -7,13 +7,18 @@ from core.errors import InvalidTransition
 from orders.lifecycle import next_statuses_for
 from orders.models import OrderStatus
 from orders.services.transitions import order_transition
-from tests.api.support import advance, place, problem
+from tests.api.support import problem
+from tests.factories import advance, place_order
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_refusal_lists_what_the_detail_offers(kitchen, customer, staff_user, menu):
-    order = advance(place(customer, menu, delivery_type="pickup"), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"),
+        staff_user,
+        OrderStatus.RESTAURANT_CONFIRMED,
+    )
 
     offered = kitchen.get(f"/api/orders/{order.pk}/").json()["next_statuses"]
     refusal = problem(
@@ -27,7 +32,7 @@ def test_a_refusal_lists_what_the_detail_offers(kitchen, customer, staff_user, m
 
 
 def test_a_paid_only_change_is_not_offered_for_an_unpaid_order(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     order = order_transition(order_id=order.pk, target=OrderStatus.CANCELLED, actor=Actor.customer(customer)).order
 
     with pytest.raises(InvalidTransition) as caught:

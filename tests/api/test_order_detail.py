@@ -10,8 +10,8 @@ from freezegun import freeze_time
 from core.public_ids import user_public_id
 from delivery.models import CourierProfile
 from orders.models import Order, OrderStatus
-from tests.api.support import advance, assign, kitchen_ready, out_for_delivery, place, problem
-from tests.factories import OrderFactory, OrderItemFactory
+from tests.api.support import problem
+from tests.factories import OrderFactory, OrderItemFactory, advance, assign, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_detail_has_seed_001_fields_money_address_and_items(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = alice.get(f"/api/orders/{order.pk}/").json()
 
@@ -43,7 +43,9 @@ def test_detail_has_seed_001_fields_money_address_and_items(alice, customer, men
 
 
 def test_detail_shows_the_courier_and_their_position(alice, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
     courier_user.first_name, courier_user.last_name = "Dave", "Rider"
     courier_user.save()
 
@@ -56,7 +58,7 @@ def test_detail_shows_the_courier_and_their_position(alice, customer, staff_user
 
 
 def test_detail_shows_the_refund_of_a_cancelled_paid_order(alice, customer, menu):
-    order = place(customer, menu, payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
     alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "changed my mind"}, format="json")
 
     body = alice.get(f"/api/orders/{order.pk}/?include=payments").json()
@@ -69,7 +71,7 @@ def test_detail_shows_the_refund_of_a_cancelled_paid_order(alice, customer, menu
 
 
 def test_include_history_and_payments(alice, customer, menu):
-    order = place(customer, menu, payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
 
     body = alice.get(f"/api/orders/{order.pk}/", {"include": "history,payments"}).json()
 
@@ -79,20 +81,20 @@ def test_include_history_and_payments(alice, customer, menu):
 
 
 def test_unknown_include_is_400(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = problem(alice.get(f"/api/orders/{order.pk}/", {"include": "history,secrets"}), 400, "validation_error")
     assert "include" in body["errors"]
 
 
 def test_pickup_order_has_no_delivery_address(alice, customer, menu):
-    order = place(customer, menu, delivery_type="pickup")
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
 
     assert alice.get(f"/api/orders/{order.pk}/").json()["delivery_address"] is None
 
 
 def test_lookup_by_order_number(alice, carol, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     assert alice.get(f"/api/orders/number/{order.number}/").json()["id"] == str(order.pk)
     problem(carol.get(f"/api/orders/number/{order.number}/"), 404, "order_not_found")
@@ -102,7 +104,7 @@ def test_lookup_by_order_number(alice, carol, customer, menu):
 
 
 def test_each_role_sees_it_with_its_own_next_steps(alice, kitchen, admin, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     assert alice.get(f"/api/orders/{order.pk}/").json()["next_statuses"] == ["CANCELLED"]
     assert kitchen.get(f"/api/orders/{order.pk}/").json()["next_statuses"] == [
@@ -114,16 +116,16 @@ def test_each_role_sees_it_with_its_own_next_steps(alice, kitchen, admin, custom
 
 
 def test_other_restaurants_staff_and_other_customers_get_404(carol, other_kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(carol.get(f"/api/orders/{order.pk}/"), 404, "order_not_found")
     problem(other_kitchen.get(f"/api/orders/{order.pk}/"), 404, "order_not_found")
 
 
 def test_couriers_see_offered_and_their_own_orders_only(dave, erin, customer, staff_user, courier_user, menu):
-    unconfirmed = place(customer, menu)
-    offered = kitchen_ready(customer, staff_user, menu)
-    taken = kitchen_ready(customer, staff_user, menu)
+    unconfirmed = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    offered = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    taken = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(taken, courier_user)
 
     problem(dave.get(f"/api/orders/{unconfirmed.pk}/"), 404, "order_not_found")
@@ -154,7 +156,7 @@ def test_detail_query_count_does_not_grow_with_the_order(alice, customer, restau
 
 
 def test_lean_status_is_small_and_has_an_etag(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     response = alice.get(f"/api/orders/{order.pk}/status/")
 
@@ -192,7 +194,7 @@ def test_lean_status_stays_under_300_bytes_with_the_longest_values(alice, custom
 
 
 def test_if_none_match_gives_304_until_the_order_changes(alice, kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     etag = alice.get(f"/api/orders/{order.pk}/status/")["ETag"]
 
     unchanged = alice.get(f"/api/orders/{order.pk}/status/", HTTP_IF_NONE_MATCH=etag)
@@ -209,14 +211,14 @@ def test_if_none_match_gives_304_until_the_order_changes(alice, kitchen, custome
 
 
 def test_lean_status_is_two_indexed_reads(alice, customer, menu, django_assert_num_queries):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     with django_assert_num_queries(2):  # the user's relation to the order, then the row
         alice.get(f"/api/orders/{order.pk}/status/")
 
 
 def test_lean_status_of_an_overdue_order_is_never_still_waiting(alice, customer, menu, settings):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     with freeze_time(timezone.now() + timedelta(seconds=settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS + 1)):
         body = alice.get(f"/api/orders/{order.pk}/status/").json()
 
@@ -227,7 +229,7 @@ def test_lean_status_of_an_overdue_order_is_never_still_waiting(alice, customer,
 
 
 def test_lean_status_before_the_deadline_changes_nothing(alice, customer, menu, settings):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     with freeze_time(timezone.now() + timedelta(seconds=settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS - 5)):
         body = alice.get(f"/api/orders/{order.pk}/status/").json()
 
@@ -235,7 +237,7 @@ def test_lean_status_before_the_deadline_changes_nothing(alice, customer, menu, 
 
 
 def test_lean_status_of_someone_elses_order_is_404(carol, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(carol.get(f"/api/orders/{order.pk}/status/"), 404, "order_not_found")
 
@@ -244,7 +246,7 @@ def test_lean_status_of_someone_elses_order_is_404(carol, customer, menu):
 
 
 def test_history_in_seed_001_shape(alice, kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 15}, format="json")
     kitchen.post(f"/api/restaurants/orders/{order.pk}/cancel/", {"reason": "out of dough"}, format="json")
 
@@ -270,7 +272,7 @@ def test_history_in_seed_001_shape(alice, kitchen, customer, menu):
 
 
 def test_eta_before_a_courier_comes_from_preparation(alice, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = alice.get(f"/api/orders/{order.pk}/eta/").json()
 
@@ -282,7 +284,9 @@ def test_eta_before_a_courier_comes_from_preparation(alice, customer, menu):
 
 
 def test_eta_out_for_delivery_comes_from_the_couriers_position(alice, customer, staff_user, courier_user, menu):
-    order = out_for_delivery(customer, staff_user, courier_user, menu)
+    order = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
     # The courier is about 2.4 km from the customer: 6 minutes' ride plus 5 for the handoff.
     CourierProfile.objects.filter(user=courier_user).update(
         latitude=Decimal("37.766000"), longitude=Decimal("-122.410000"), location_updated_at=timezone.now()
@@ -302,7 +306,9 @@ def test_eta_out_for_delivery_comes_from_the_couriers_position(alice, customer, 
 
 
 def test_eta_of_an_assigned_order_waits_for_the_kitchen(alice, customer, staff_user, courier_user, menu):
-    order = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
+    )
     assign(order, courier_user)
     Order.objects.filter(pk=order.pk).update(estimated_ready_at=timezone.now() + timedelta(minutes=40))
 
@@ -314,7 +320,7 @@ def test_eta_of_an_assigned_order_waits_for_the_kitchen(alice, customer, staff_u
 
 
 def test_eta_of_finished_orders(alice, kitchen, customer, menu):
-    cancelled = place(customer, menu)
+    cancelled = place_order(customer, menu["pizza"], choices=[menu["small"]])
     alice.post(f"/api/orders/{cancelled.pk}/cancel/", {}, format="json")
 
     body = alice.get(f"/api/orders/{cancelled.pk}/eta/").json()
@@ -324,5 +330,9 @@ def test_eta_of_finished_orders(alice, kitchen, customer, menu):
 
 
 def test_eta_of_someone_elses_order_is_404(carol, customer, menu):
-    problem(carol.get(f"/api/orders/{place(customer, menu).pk}/eta/"), 404, "order_not_found")
+    problem(
+        carol.get(f"/api/orders/{place_order(customer, menu['pizza'], choices=[menu['small']]).pk}/eta/"),
+        404,
+        "order_not_found",
+    )
     problem(carol.get(f"/api/orders/{uuid.uuid4()}/eta/"), 404, "order_not_found")

@@ -5,8 +5,18 @@ from django.utils import timezone
 
 from delivery.models import HandoffCode
 from orders.models import HandoffPurpose, Order, OrderStatus
-from tests.api.support import advance, assign, code, kitchen_ready, out_for_delivery, place, problem
-from tests.factories import OrderFactory, RestaurantFactory, StaffFactory
+from tests.api.support import problem
+from tests.factories import (
+    OrderFactory,
+    RestaurantFactory,
+    StaffFactory,
+    advance,
+    assign,
+    handoff_code,
+    place_order,
+    to_out_for_delivery,
+    to_ready,
+)
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -53,7 +63,7 @@ def test_queue_lists_the_kitchens_active_orders_oldest_first(kitchen, customer, 
 
 
 def test_queue_shows_what_to_cook(kitchen, customer, menu):
-    place(customer, menu)
+    place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     order = kitchen.get("/api/restaurants/orders/queue/").json()["orders"][0]
 
@@ -79,11 +89,11 @@ def test_staff_of_several_restaurants_pick_one(client_for, customer, restaurant,
 
 
 def test_queue_query_count_does_not_grow(kitchen, customer, menu, django_assert_num_queries):
-    place(customer, menu)
+    place_order(customer, menu["pizza"], choices=[menu["small"]])
     with django_assert_num_queries(4):  # membership, orders, items, customizations
         kitchen.get("/api/restaurants/orders/queue/")
     for _ in range(10):
-        place(customer, menu)
+        place_order(customer, menu["pizza"], choices=[menu["small"]])
     with django_assert_num_queries(4):
         assert kitchen.get("/api/restaurants/orders/queue/").json()["count"] == 11
 
@@ -99,7 +109,7 @@ def test_only_staff_have_a_queue(request, who):
 
 
 def test_confirm_sets_the_ready_time(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     before = timezone.now()
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 25}, format="json")
@@ -115,7 +125,7 @@ def test_confirm_sets_the_ready_time(kitchen, customer, menu):
 
 
 def test_confirm_without_a_time_uses_the_restaurants_average(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", format="json")
 
@@ -123,7 +133,7 @@ def test_confirm_without_a_time_uses_the_restaurants_average(kitchen, customer, 
 
 
 def test_confirm_twice_is_400(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json")
 
     body = problem(
@@ -133,13 +143,13 @@ def test_confirm_twice_is_400(kitchen, customer, menu):
 
 
 def test_confirm_an_unpaid_online_order_is_400(kitchen, customer, menu):
-    order = place(customer, menu, payment_method="online")
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
 
     problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"), 400, "invalid_transition")
 
 
 def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     for action, body in [
         ("confirm", {}),
@@ -159,7 +169,7 @@ def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
 
 @pytest.mark.parametrize("value", [0, 241, -5, "soon", 12.5])
 def test_bad_prep_time_is_400(kitchen, customer, menu, value):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     errors = problem(
         kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": value}, format="json"),
@@ -170,7 +180,7 @@ def test_bad_prep_time_is_400(kitchen, customer, menu, value):
 
 
 def test_reject_needs_a_reason_and_refunds_a_paid_order(kitchen, customer, menu):
-    order = place(customer, menu, payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
 
     missing = kitchen.post(f"/api/restaurants/orders/{order.pk}/reject/", {}, format="json")
     blank = kitchen.post(f"/api/restaurants/orders/{order.pk}/reject/", {"reason": "  "}, format="json")
@@ -183,7 +193,7 @@ def test_reject_needs_a_reason_and_refunds_a_paid_order(kitchen, customer, menu)
 
 
 def test_start_preparing_then_mark_ready_issues_the_pickup_code(kitchen, customer, staff_user, menu):
-    order = advance(place(customer, menu), staff_user, S.RESTAURANT_CONFIRMED)
+    order = advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
 
     started = kitchen.post(f"/api/restaurants/orders/{order.pk}/start-preparing/")
     ready = kitchen.post(f"/api/restaurants/orders/{order.pk}/mark-ready/")
@@ -194,15 +204,17 @@ def test_start_preparing_then_mark_ready_issues_the_pickup_code(kitchen, custome
 
 
 def test_mark_ready_before_preparing_is_400(kitchen, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/mark-ready/"), 400, "invalid_transition")
     assert body["current_status"] == "ORDER_PLACED"
 
 
 def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_user, courier_user, menu):
-    ready = kitchen_ready(customer, staff_user, menu)
-    gone = out_for_delivery(customer, staff_user, courier_user, menu)
+    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    gone = to_out_for_delivery(
+        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
+    )
 
     assert (
         "reason"
@@ -218,10 +230,12 @@ def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_
 
 
 def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
 
     response = kitchen.post(
-        f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, HandoffPurpose.PICKUP)}, format="json"
+        f"/api/restaurants/orders/{order.pk}/handover/",
+        {"otp": handoff_code(order.pk, HandoffPurpose.PICKUP)},
+        format="json",
     )
 
     body = response.json()
@@ -230,8 +244,8 @@ def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
 
 
 def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
-    order = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
-    wrong = "000000" if code(order, HandoffPurpose.PICKUP) != "000000" else "999999"
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    wrong = "000000" if handoff_code(order.pk, HandoffPurpose.PICKUP) != "000000" else "999999"
 
     problem(
         kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": wrong}, format="json"), 400, "otp_invalid"
@@ -240,12 +254,14 @@ def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
 
 
 def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, staff_user, courier_user, menu):
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
 
     problem(
         kitchen.post(
-            f"/api/restaurants/orders/{order.pk}/handover/", {"otp": code(order, HandoffPurpose.PICKUP)}, format="json"
+            f"/api/restaurants/orders/{order.pk}/handover/",
+            {"otp": handoff_code(order.pk, HandoffPurpose.PICKUP)},
+            format="json",
         ),
         400,
         "invalid_transition",
@@ -254,7 +270,7 @@ def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, s
 
 @pytest.mark.parametrize("who", ["alice", "dave"])
 def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     problem(
         request.getfixturevalue(who).post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"),
@@ -272,7 +288,12 @@ def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
     ],
 )
 def test_kitchen_actions_in_the_wrong_state_are_400(kitchen, customer, staff_user, menu, action, body):
-    order = advance(place(customer, menu, delivery_type="pickup"), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
+    order = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"),
+        staff_user,
+        S.RESTAURANT_CONFIRMED,
+        S.PREPARING,
+    )
 
     body = problem(
         kitchen.post(f"/api/restaurants/orders/{order.pk}/{action}/", body, format="json"), 400, "invalid_transition"

@@ -11,8 +11,7 @@ from core.actors import Actor
 from delivery.models import CourierOffer, CourierProfile
 from delivery.tasks import courier_offers_renew_task
 from orders.models import DeliveryStatus, EventType, OrderStatus
-from tests.factories import CourierFactory
-from tests.lifecycle import move, place
+from tests.factories import CourierFactory, move, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,7 @@ def test_confirming_assigns_the_nearest_free_online_courier(
 ):
     near, far = courier_at("near", NEAR), courier_at("far", FAR)
     courier_at("asleep", NEAR, is_online=False)
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     confirm(order, staff_user, django_capture_on_commit_callbacks)
     order.refresh_from_db()
     assert (order.courier, order.delivery_status) == (near, DeliveryStatus.ASSIGNED)
@@ -44,7 +43,7 @@ def test_confirming_assigns_the_nearest_free_online_courier(
     assert not CourierOffer.objects.exists()
 
     # The nearest is now busy: the next order goes to the other one.
-    second = place(customer, menu)
+    second = place_order(customer, menu["salad"], quantity=2)
     confirm(second, staff_user, django_capture_on_commit_callbacks)
     second.refresh_from_db()
     assert second.courier == far
@@ -54,7 +53,7 @@ def test_with_nobody_free_the_order_waits_and_may_be_claimed_from_within_the_rad
     customer, menu, staff_user, django_capture_on_commit_callbacks
 ):
     distant = courier_at("distant", OUT_OF_RANGE)
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     confirm(order, staff_user, django_capture_on_commit_callbacks)
     order.refresh_from_db()
     assert order.courier is None and order.delivery_status == DeliveryStatus.UNASSIGNED
@@ -76,7 +75,7 @@ def test_with_nobody_free_the_order_waits_and_may_be_claimed_from_within_the_rad
 def test_a_courier_who_comes_online_later_is_assigned_by_the_periodic_pass(
     customer, menu, staff_user, django_capture_on_commit_callbacks
 ):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     confirm(order, staff_user, django_capture_on_commit_callbacks)
     assert courier_offers_renew_task() == 0
     latecomer = courier_at("latecomer", NEAR)
@@ -88,7 +87,7 @@ def test_a_courier_who_comes_online_later_is_assigned_by_the_periodic_pass(
 
 def test_pickup_orders_get_no_courier(customer, menu, staff_user, django_capture_on_commit_callbacks):
     courier_at("near", NEAR)
-    order = place(customer, menu, delivery_type="pickup")
+    order = place_order(customer, menu["salad"], quantity=2, delivery_type="pickup")
     confirm(order, staff_user, django_capture_on_commit_callbacks)
     order.refresh_from_db()
     assert order.courier is None
@@ -99,7 +98,7 @@ def test_in_offers_mode_confirming_offers_instead_of_assigning(
     customer, menu, staff_user, django_capture_on_commit_callbacks
 ):
     near = courier_at("near", NEAR)
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     confirm(order, staff_user, django_capture_on_commit_callbacks)
     order.refresh_from_db()
     assert order.courier is None

@@ -22,8 +22,7 @@ from delivery.tasks import courier_offer_task, courier_offers_renew_task
 from orders.models import DeliveryStatus, OrderStatus
 from orders.selectors import orders_available_to_couriers
 from orders.services.transitions import order_cancel
-from tests.factories import CourierFactory, OrderFactory
-from tests.lifecycle import move, place
+from tests.factories import CourierFactory, OrderFactory, move, place_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("offers_dispatch")]
 
@@ -51,14 +50,18 @@ def couriers(db):
 
 @pytest.fixture
 def confirmed(customer, menu, staff_user):
-    return move(place(customer, menu), OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
+    return move(
+        place_order(customer, menu["salad"], quantity=2),
+        OrderStatus.RESTAURANT_CONFIRMED,
+        actor=Actor.restaurant(staff_user),
+    )
 
 
 @freeze_time(START)
 def test_confirming_a_delivery_order_offers_it_to_the_nearest_courier(
     customer, menu, staff_user, couriers, django_capture_on_commit_callbacks
 ):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
 
     with django_capture_on_commit_callbacks(execute=True):
         move(order, OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
@@ -73,7 +76,7 @@ def test_confirming_a_delivery_order_offers_it_to_the_nearest_courier(
 
 
 def test_a_pickup_order_is_offered_to_nobody(customer, menu, staff_user, couriers, django_capture_on_commit_callbacks):
-    order = place(customer, menu, delivery_type="pickup")
+    order = place_order(customer, menu["salad"], quantity=2, delivery_type="pickup")
 
     with django_capture_on_commit_callbacks(execute=True):
         move(order, OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
@@ -114,7 +117,11 @@ def test_busy_offline_far_and_already_considering_couriers_are_skipped(customer,
     courier_at("offline", NEAR, is_online=False)
     courier_at("too_far", OUT_OF_RANGE)
     busy_order = OrderFactory(status=OrderStatus.PREPARING, courier=couriers["near"], restaurant=confirmed.restaurant)
-    other = move(place(customer, menu), OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
+    other = move(
+        place_order(customer, menu["salad"], quantity=2),
+        OrderStatus.RESTAURANT_CONFIRMED,
+        actor=Actor.restaurant(staff_user),
+    )
     courier_offer_next(order_id=other.pk)  # goes to "middle", now the nearest free one
 
     offer = courier_offer_next(order_id=confirmed.pk)

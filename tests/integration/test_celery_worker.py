@@ -24,7 +24,7 @@ from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, T
 from payments.models import Refund, RefundRecordStatus, SimulatedProviderOperation
 from payments.services import refund_idempotency_key
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
-from tests.lifecycle import place
+from tests.factories import place_order
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -174,7 +174,7 @@ def refund_states(order) -> list[str]:
 
 def test_a_cancelled_paid_order_is_refunded_by_the_worker(workers, customer, menu):
     workers.start()
-    order = place(customer, menu, payment_method="online")
+    order = place_order(customer, menu["salad"], quantity=2, payment_method="online")
     pay_over_http(order)
 
     cancel(order, customer)
@@ -195,7 +195,7 @@ def test_beat_cancels_an_order_nobody_confirms(workers, customer, menu, settings
     settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS = 2
     workers.start(beat=True)
 
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
 
     wait_for(
         lambda: type(order).objects.filter(pk=order.pk, status=OrderStatus.CANCELLED).exists(),
@@ -211,7 +211,7 @@ def test_a_worker_killed_mid_refund_neither_loses_nor_repeats_it(workers, custom
     # The first worker's provider answers slowly: it has paid the refund out and is still
     # waiting for the answer when it is killed.
     slow = workers.start(ORDERFLOW_SIMULATED_PROVIDER_LATENCY_SECONDS="60")
-    order = place(customer, menu, payment_method="online")
+    order = place_order(customer, menu["salad"], quantity=2, payment_method="online")
     pay_over_http(order)
     cancel(order, customer)
     refund = wait_for(lambda: Refund.objects.filter(order=order).first(), workers, "the refund")

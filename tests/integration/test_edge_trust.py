@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 from rest_framework_simplejwt.tokens import AccessToken
 
 from restaurants.models import StaffMembership
-from tests.api.support import place
+from tests.factories import place_order
 from tests.integration.test_production_topology import STOP_SECONDS, wait_until_listening
 from tests.tracking.live import ROOT, LiveSocket, SocketLoop, free_port
 
@@ -244,7 +244,7 @@ def test_a_kitchen_socket_closes_after_the_membership_ends_and_hears_no_new_orde
         kitchen.wait_for(lambda messages: messages and messages[0]["type"] == "snapshot")
         StaffMembership.objects.filter(user=staff_user, restaurant=restaurant).delete()
         removed_at = time.monotonic()
-        place(customer, menu)
+        place_order(customer, menu["pizza"], choices=[menu["small"]])
 
         assert kitchen.wait_closed(timeout=60) == 4404
         assert time.monotonic() - removed_at < RECHECK_SECONDS + 5

@@ -24,7 +24,7 @@ import requests
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.api.support import place
+from tests.factories import place_order
 from tests.tracking.live import ROOT, LiveSocket, SocketLoop, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -115,7 +115,7 @@ def _session_members(session_id: int) -> list[str]:
 
 def test_http_and_a_websocket_through_the_proxy_then_a_graceful_stop(topology, customer, staff_user, menu):
     process, http, ws = topology
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     customer_auth = {"Authorization": f"Bearer {AccessToken.for_user(customer)}"}
     staff_auth = {"Authorization": f"Bearer {AccessToken.for_user(staff_user)}"}
 

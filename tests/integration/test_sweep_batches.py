@@ -15,7 +15,7 @@ from config.settings.base import redis_channel_layer
 from orders.models import DeadlineKind, EventType, Order, OrderStatus
 from orders.services.deadlines import orders_sweep_overdue
 from orders.snapshots import status_snapshot_on_event, status_snapshot_read
-from tests.lifecycle import place, place_paid
+from tests.factories import place_order
 from tracking import broadcast
 from tracking.groups import order_group
 
@@ -48,7 +48,7 @@ def recorded(event_subscribers):
 
 def test_one_sweep_publishes_each_transaction_s_events_together(customer, menu, settings, recorded):
     settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE = 3
-    orders = [place(customer, menu) for _ in range(7)]
+    orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(7)]
     SINGLES.clear()
 
     report = orders_sweep_overdue(now=timezone.now() + timedelta(hours=1))
@@ -64,8 +64,8 @@ def test_one_sweep_publishes_each_transaction_s_events_together(customer, menu, 
 
 def test_a_paid_order_s_cancellation_and_refund_reach_subscribers_in_order(customer, menu, settings, recorded):
     settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE = 10
-    paid = [place_paid(customer, menu) for _ in range(2)]
-    cod = place(customer, menu)
+    paid = [place_order(customer, menu["salad"], quantity=2, paid=True) for _ in range(2)]
+    cod = place_order(customer, menu["salad"], quantity=2)
     BATCHES.clear()
     SINGLES.clear()
 
@@ -80,7 +80,7 @@ def test_a_paid_order_s_cancellation_and_refund_reach_subscribers_in_order(custo
 
 def test_an_order_the_sweep_cannot_move_spoils_nothing_for_the_rest(customer, menu, settings, recorded):
     settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE = 10
-    orders = [place(customer, menu) for _ in range(3)]
+    orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(3)]
     # A deadline the table cannot honour from this status: the sweep drops it.
     Order.objects.filter(pk=orders[1].pk).update(deadline_kind=DeadlineKind.RETURN_WINDOW)
 
@@ -94,7 +94,10 @@ def test_an_order_the_sweep_cannot_move_spoils_nothing_for_the_rest(customer, me
 
 
 def test_a_batch_broadcast_sends_one_order_s_events_in_rounds(customer, menu, monkeypatch):
-    first, second = place_paid(customer, menu), place(customer, menu)
+    first, second = (
+        place_order(customer, menu["salad"], quantity=2, paid=True),
+        place_order(customer, menu["salad"], quantity=2),
+    )
     sent_rounds = []
     monkeypatch.setattr(broadcast, "_send", lambda *rounds, what: sent_rounds.extend(rounds))
     events = [*first.events.order_by("sequence"), *second.events.order_by("sequence")]
@@ -112,7 +115,7 @@ def test_a_batch_broadcast_sends_one_order_s_events_in_rounds(customer, menu, mo
 
 def test_a_batch_larger_than_the_layer_s_connection_pool_is_broadcast_whole(customer, menu, settings, caplog):
     settings.CHANNEL_LAYERS = {"default": redis_channel_layer(settings.REDIS_URL)}
-    orders = [place(customer, menu) for _ in range(120)]
+    orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(120)]
     events = [order.events.get() for order in orders]
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()

@@ -13,7 +13,7 @@ from core.errors import InvalidTransition
 from orders.models import EventType, Order, OrderStatus
 from orders.services.deadlines import order_enforce_deadline, orders_sweep_overdue
 from orders.services.transitions import order_transition
-from tests.lifecycle import place
+from tests.factories import place_order
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ def blocked_on_a_lock(*, timeout: float) -> bool:
 
 
 def test_the_sweep_skips_an_order_a_person_is_changing_and_the_person_wins(customer, menu, staff_user):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     locked, sweep_done = threading.Event(), threading.Event()
 
     def restaurant_confirms():
@@ -79,7 +79,7 @@ def test_the_sweep_skips_an_order_a_person_is_changing_and_the_person_wins(custo
 
 
 def test_a_person_waiting_behind_the_sweep_gets_a_conflict(customer, menu, staff_user):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     started = threading.Event()
 
     def restaurant_confirms():

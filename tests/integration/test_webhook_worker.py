@@ -4,9 +4,9 @@ import pytest
 
 from notifications.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 from orders.models import OrderStatus
+from tests.factories import move, place_order
 from tests.integration.test_celery_worker import wait_for
 from tests.integration.test_celery_worker import workers as real_workers  # noqa: F401 (a fixture)
-from tests.lifecycle import move, place
 from tests.notifications.receiver import Answer, Receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -42,7 +42,7 @@ def test_a_worker_killed_mid_delivery_loses_no_event(
     workers = real_workers
     endpoint = WebhookEndpoint.objects.create(name="POS", url=receiver.url, secret="whsec_worker")
     doomed = workers.start(**WORKER_ENV)
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     move(order, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, actor=actors["restaurant"])
     wait_for(lambda: len(receiver.received) == 1, workers, "the first delivery to reach the receiver")
 

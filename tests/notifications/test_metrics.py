@@ -12,8 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from notifications.metrics import WEBSOCKETS_OPEN, WebSocketCountMiddleware
 from orders.models import OrderStatus
-from tests.factories import OrderFactory, UserFactory
-from tests.lifecycle import move, place
+from tests.factories import OrderFactory, UserFactory, move, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +70,7 @@ def test_counters_move_when_an_order_moves(client, customer, menu, actors, djang
     events = ("orderflow_order_events_total", (("event_type", "order.status_changed"),))
     before = scrape(client)
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
         move(order, OrderStatus.RESTAURANT_CONFIRMED, actor=actors["restaurant"])
     after = scrape(client)
     assert after[confirmed] - before.get(confirmed, 0) == 1
@@ -86,7 +85,7 @@ def test_webhook_outcomes_and_latency_are_counted(
 
     endpoint_for(receivers(Answer(500)))
     with django_capture_on_commit_callbacks(execute=True):
-        place(customer, menu)
+        place_order(customer, menu["salad"], quantity=2)
     samples = scrape(client)
     assert samples[("orderflow_webhook_deliveries_total", (("outcome", "http_error"),))] == 1
     assert samples[("orderflow_webhook_delivery_latency_seconds_count", ())] == 1

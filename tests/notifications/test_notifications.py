@@ -25,8 +25,7 @@ from notifications.models import (
 from notifications.services import notifications_dispatch_due
 from orders.models import DeliveryStatus, OrderStatus
 from orders.services.transitions import order_transition
-from tests.factories import OrderFactory, StaffFactory, UserFactory
-from tests.lifecycle import move, place
+from tests.factories import OrderFactory, StaffFactory, UserFactory, move, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -193,8 +192,10 @@ def test_pickup_codes_go_to_whoever_reads_them_out(
     StaffFactory(restaurant=menu["salad"].restaurant, user__username="no_email")
     ready = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
     with django_capture_on_commit_callbacks(execute=True):
-        delivery_order = move(place(customer, menu), *ready, actor=actors["restaurant"])
-        pickup_order = move(place(customer, menu, delivery_type="pickup"), *ready, actor=actors["restaurant"])
+        delivery_order = move(place_order(customer, menu["salad"], quantity=2), *ready, actor=actors["restaurant"])
+        pickup_order = move(
+            place_order(customer, menu["salad"], quantity=2, delivery_type="pickup"), *ready, actor=actors["restaurant"]
+        )
 
     by_recipient = {}
     for message in mail.outbox:
@@ -216,7 +217,7 @@ def test_milestones_follow_the_customers_preferences(customer, menu, actors, dja
     customer.save(update_fields=["email"])
     NotificationPreference.objects.create(user=customer, milestones=[Milestone.CANCELLED])
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
         move(order, OrderStatus.RESTAURANT_CONFIRMED, actor=actors["restaurant"])
         move(order, OrderStatus.CANCELLED, actor=actors["customer"])
     assert [message.subject for message in mail.outbox] == [f"Order {order.number}: Cancelled"]
@@ -226,7 +227,7 @@ def test_default_preferences_hear_every_milestone(customer, menu, actors, django
     customer.email = "alice@example.com"
     customer.save(update_fields=["email"])
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
         move(order, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, actor=actors["restaurant"])
         move(order, OrderStatus.CANCELLED, actor=actors["restaurant"], reason="Out of lettuce")
     assert [message.subject for message in mail.outbox] == [
@@ -240,7 +241,7 @@ def test_a_user_without_an_address_gets_nothing_and_breaks_nothing(
 ):
     UserFactory(username="nobody")
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
         move(order, OrderStatus.RESTAURANT_CONFIRMED, actor=actors["restaurant"])
     assert mail.outbox == [] and Notification.objects.count() == 0
     order.refresh_from_db()

@@ -9,8 +9,7 @@ from django.utils import timezone
 from notifications.models import EndpointState, WebhookEndpoint
 from orders.models import OrderStatus
 from payments.models import Refund, RefundRecordStatus
-from tests.factories import OrderFactory, UserFactory
-from tests.lifecycle import move, place, place_paid
+from tests.factories import OrderFactory, UserFactory, move, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +49,12 @@ def test_failed_and_stuck_refunds_are_listed_and_retried(
     operator, customer, menu, actors, settings, django_capture_on_commit_callbacks
 ):
     settings.ORDERFLOW_REFUND_STUCK_SECONDS = 60
-    failed_order = move(place_paid(customer, menu), OrderStatus.CANCELLED, actor=actors["customer"])
-    fresh_order = move(place_paid(customer, menu), OrderStatus.CANCELLED, actor=actors["customer"])
+    failed_order = move(
+        place_order(customer, menu["salad"], quantity=2, paid=True), OrderStatus.CANCELLED, actor=actors["customer"]
+    )
+    fresh_order = move(
+        place_order(customer, menu["salad"], quantity=2, paid=True), OrderStatus.CANCELLED, actor=actors["customer"]
+    )
     Refund.objects.filter(order=failed_order).update(status=RefundRecordStatus.FAILED, last_error="declined")
     Refund.objects.filter(order=fresh_order).update(status=RefundRecordStatus.PROCESSING)
     url = "/admin/notifications/refundneedingattention/"
@@ -86,7 +89,11 @@ def test_failed_notifications_have_their_filter(
     customer.email = "alice@example.com"
     customer.save(update_fields=["email"])
     with django_capture_on_commit_callbacks(execute=True):
-        move(place(customer, menu), OrderStatus.RESTAURANT_CONFIRMED, actor=actors["restaurant"])
+        move(
+            place_order(customer, menu["salad"], quantity=2),
+            OrderStatus.RESTAURANT_CONFIRMED,
+            actor=actors["restaurant"],
+        )
     page = operator.get("/admin/notifications/notification/?state__exact=failed").content.decode()
     assert "alice@example.com" in page and "ConnectionRefusedError" in page
     assert mail.outbox == []

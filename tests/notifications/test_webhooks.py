@@ -23,8 +23,7 @@ from notifications.webhooks import (
     webhooks_record_event,
 )
 from orders.models import OrderStatus, TrackingEvent
-from tests.factories import RestaurantFactory, UserFactory
-from tests.lifecycle import move, place
+from tests.factories import RestaurantFactory, UserFactory, move, place_order
 from tests.notifications.receiver import Answer
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +64,7 @@ def test_events_arrive_signed_with_both_secrets_and_in_sequence(
     receiver = receivers()
     endpoint = endpoint_for(receiver, previous_secret="whsec_before_rotation")
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
     walk(order, actors, django_capture_on_commit_callbacks, *TO_READY)
 
     received = receiver.accepted()
@@ -93,7 +92,7 @@ def test_a_restaurant_endpoint_gets_only_its_orders_and_chosen_types(
     endpoint_for(mine, name="Pizza POS", restaurant=menu["salad"].restaurant, event_types=["order.ready_for_pickup"])
     endpoint_for(elsewhere, name="Other POS", restaurant=RestaurantFactory())
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
     walk(order, actors, django_capture_on_commit_callbacks, *TO_READY)
 
     assert [r.payload["event_type"] for r in mine.accepted()] == ["order.ready_for_pickup"]
@@ -108,7 +107,7 @@ def test_exactly_once_after_the_receiver_recovers_from_errors_and_timeouts(
     receiver = receivers(Answer(500), Answer(500), Answer(200, delay=1.5))
     endpoint = endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
     walk(order, actors, django_capture_on_commit_callbacks, *TO_READY)
     # The first event failed; the others wait behind it, in order.
     assert [r.payload["sequence"] for r in receiver.received] == [1]
@@ -135,7 +134,7 @@ def test_backoff_grows_and_a_delivery_is_not_retried_before_it_is_due(
     receiver = receivers(default=Answer(500))
     endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
-        place(customer, menu)
+        place_order(customer, menu["salad"], quantity=2)
     delivery = WebhookDelivery.objects.get()
     for _ in range(4):
         with freeze_time(delivery.next_attempt_at - timedelta(seconds=1)):
@@ -160,7 +159,7 @@ def test_a_delivery_is_given_up_after_the_last_attempt_and_the_next_one_goes(
     receiver = receivers(Answer(500), Answer(500))
     endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
     walk(order, actors, django_capture_on_commit_callbacks, OrderStatus.RESTAURANT_CONFIRMED)
     retry_until_settled()
     assert list(WebhookDelivery.objects.order_by("sequence").values_list("sequence", "state")) == [
@@ -179,7 +178,7 @@ def test_the_breaker_pauses_a_failing_endpoint_tells_the_operator_and_closes_on_
     receiver = receivers(default=Answer(503))
     endpoint = endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
     retry_until_settled(rounds=1)
     endpoint.refresh_from_db()
     assert endpoint.state == EndpointState.ACTIVE and endpoint.consecutive_failures == 2
@@ -212,7 +211,7 @@ def test_a_redirect_to_another_host_is_not_followed(
     redirecting = receivers(default=Answer(302, location=elsewhere.url.replace("127.0.0.1", "localhost")))
     endpoint_for(redirecting)
     with django_capture_on_commit_callbacks(execute=True):
-        place(customer, menu)
+        place_order(customer, menu["salad"], quantity=2)
     assert len(redirecting.received) == 1
     assert elsewhere.received == []
     attempt = WebhookAttempt.objects.get()
@@ -228,7 +227,7 @@ def test_private_addresses_are_refused_unless_allowed(
     receiver = receivers()
     endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
-        place(customer, menu)
+        place_order(customer, menu["salad"], quantity=2)
     assert receiver.received == []
     attempt = WebhookAttempt.objects.get()
     assert attempt.outcome == "refused" and "non-public address (127.0.0.1)" in attempt.error
@@ -323,7 +322,7 @@ def test_https_connects_to_the_checked_address_and_verifies_the_urls_host_name(
     by_name = endpoint_for(receiver, name="by name", url=receiver.url_for("localhost"))
     by_address = endpoint_for(receiver, name="by address", url=receiver.url_for("127.0.0.1"))
     with django_capture_on_commit_callbacks(execute=True):
-        place(customer, menu)
+        place_order(customer, menu["salad"], quantity=2)
     [received] = receiver.received
     assert received.headers["Host"] == f"localhost:{receiver.server.server_address[1]}"
     assert WebhookDelivery.objects.get(endpoint=by_name).state == DeliveryState.SUCCEEDED
@@ -352,7 +351,7 @@ def test_an_unreachable_first_address_falls_back_to_the_next(
     monkeypatch.setattr("notifications.http.socket.getaddrinfo", two_addresses)
     endpoint_for(receiver, url=receiver.url_for("receiver.test"))
     with django_capture_on_commit_callbacks(execute=True):
-        place(customer, menu)
+        place_order(customer, menu["salad"], quantity=2)
     assert [r.headers["Host"] for r in receiver.received] == [f"receiver.test:{port}"]
     assert WebhookDelivery.objects.get().state == DeliveryState.SUCCEEDED
 
@@ -365,7 +364,7 @@ def test_a_lease_left_by_a_dead_worker_runs_out_and_the_delivery_goes_again(
     receiver = receivers()
     endpoint = endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=False):
-        order = place(customer, menu)
+        order = place_order(customer, menu["salad"], quantity=2)
     # As a worker that died mid-post would leave it: leased for ten seconds, not recorded.
     webhooks_record_event(TrackingEvent.objects.get(order=order))
     delivery = WebhookDelivery.objects.get()

@@ -1,5 +1,4 @@
 import logging
-from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -10,17 +9,13 @@ from django.urls import reverse
 
 from core.actors import Actor
 from delivery.services import otp_reveal
-from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod, TrackingEvent
-from orders.services.placing import DeliveryAddress, OrderLine, order_place
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, TrackingEvent
 from orders.services.transitions import order_transition
 from restaurants.services import staff_group_ensure
-from tests.factories import MenuItemFactory, OrderFactory, UserFactory
+from tests.factories import MenuItemFactory, OrderFactory, UserFactory, place_order
 
 S = OrderStatus
 CHANGELIST = reverse("admin:orders_order_changelist")
-ADDRESS = DeliveryAddress(
-    street="500 Howard Street", city="San Francisco", latitude=Decimal("37.787"), longitude=Decimal("-122.396")
-)
 EVENT_FIELDS = ("sequence", "event_type", "from_status", "to_status", "actor_role", "actor_name", "reason")
 
 
@@ -69,24 +64,6 @@ def admin_client(admin_user):
     return client
 
 
-@pytest.fixture
-def place(customer):
-    """Place a cash order of one plain dish through the checkout service."""
-
-    def _place(restaurant, delivery_type=DeliveryType.DELIVERY) -> Order:
-        dish = MenuItemFactory(restaurant=restaurant)
-        return order_place(
-            customer=customer,
-            restaurant_id=restaurant.pk,
-            lines=[OrderLine(menu_item_id=dish.pk, quantity=1)],
-            delivery_type=delivery_type,
-            payment_method=PaymentMethod.COD,
-            address=None if delivery_type == DeliveryType.PICKUP else ADDRESS,
-        )
-
-    return _place
-
-
 def walk(order: Order, actor: Actor, *targets: OrderStatus) -> None:
     for target in targets:
         order_transition(order_id=order.pk, target=target, actor=actor)
@@ -95,9 +72,9 @@ def walk(order: Order, actor: Actor, *targets: OrderStatus) -> None:
 # ---------------------------------------------------------------- who sees what
 
 
-def test_staff_list_only_their_restaurants_orders(staff_client, restaurant, other_restaurant, place):
-    own = place(restaurant)
-    foreign = place(other_restaurant)
+def test_staff_list_only_their_restaurants_orders(staff_client, restaurant, other_restaurant, customer):
+    own = place_order(customer, MenuItemFactory(restaurant=restaurant))
+    foreign = place_order(customer, MenuItemFactory(restaurant=other_restaurant))
 
     response = staff_client.get(CHANGELIST)
 
@@ -108,8 +85,8 @@ def test_staff_list_only_their_restaurants_orders(staff_client, restaurant, othe
 
 
 @pytest.mark.parametrize("suffix", ["change", "history"])
-def test_staff_cannot_open_another_restaurants_order(staff_client, other_restaurant, place, suffix):
-    foreign = place(other_restaurant)
+def test_staff_cannot_open_another_restaurants_order(staff_client, other_restaurant, suffix, customer):
+    foreign = place_order(customer, MenuItemFactory(restaurant=other_restaurant))
 
     response = staff_client.get(reverse(f"admin:orders_order_{suffix}", args=[foreign.pk]))
 
@@ -119,8 +96,8 @@ def test_staff_cannot_open_another_restaurants_order(staff_client, other_restaur
         assert response.url == reverse("admin:index")
 
 
-def test_staff_cannot_act_on_another_restaurants_order(staff_client, other_restaurant, place):
-    foreign = place(other_restaurant)
+def test_staff_cannot_act_on_another_restaurants_order(staff_client, other_restaurant, customer):
+    foreign = place_order(customer, MenuItemFactory(restaurant=other_restaurant))
 
     response = run_action(staff_client, "confirm", foreign)
 
@@ -131,17 +108,20 @@ def test_staff_cannot_act_on_another_restaurants_order(staff_client, other_resta
     assert len(history(foreign)) == 1
 
 
-def test_staff_of_the_other_restaurant_sees_only_theirs(other_staff_client, restaurant, other_restaurant, place):
-    place(restaurant)
-    theirs = place(other_restaurant)
+def test_staff_of_the_other_restaurant_sees_only_theirs(other_staff_client, restaurant, other_restaurant, customer):
+    place_order(customer, MenuItemFactory(restaurant=restaurant))
+    theirs = place_order(customer, MenuItemFactory(restaurant=other_restaurant))
 
     response = other_staff_client.get(CHANGELIST)
 
     assert [order.pk for order in response.context["cl"].result_list] == [theirs.pk]
 
 
-def test_superuser_sees_and_opens_every_restaurants_orders(admin_client, restaurant, other_restaurant, place):
-    orders = {place(restaurant).pk, place(other_restaurant).pk}
+def test_superuser_sees_and_opens_every_restaurants_orders(admin_client, restaurant, other_restaurant, customer):
+    orders = {
+        place_order(customer, MenuItemFactory(restaurant=restaurant)).pk,
+        place_order(customer, MenuItemFactory(restaurant=other_restaurant)).pk,
+    }
 
     response = admin_client.get(CHANGELIST)
 
@@ -150,8 +130,8 @@ def test_superuser_sees_and_opens_every_restaurants_orders(admin_client, restaur
         assert admin_client.get(change_url(order)).status_code == 200
 
 
-def test_staff_user_without_a_restaurant_sees_no_orders(client, restaurant, place):
-    place(restaurant)
+def test_staff_user_without_a_restaurant_sees_no_orders(client, restaurant, customer):
+    place_order(customer, MenuItemFactory(restaurant=restaurant))
     loner = UserFactory(username="loner", is_staff=True)
     loner.groups.add(staff_group_ensure())
     client.force_login(loner)
@@ -192,8 +172,8 @@ def test_search_by_number_and_customer(staff_client, restaurant):
 # ---------------------------------------------------------------- nothing is edited by hand
 
 
-def test_order_page_is_read_only(staff_client, restaurant, place):
-    order = place(restaurant)
+def test_order_page_is_read_only(staff_client, restaurant, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
 
     page = staff_client.get(change_url(order))
     posted = staff_client.post(change_url(order), {"status": S.DELIVERED})
@@ -205,8 +185,8 @@ def test_order_page_is_read_only(staff_client, restaurant, place):
     assert order.status == S.ORDER_PLACED
 
 
-def test_orders_cannot_be_added_or_deleted(admin_client, restaurant, place):
-    order = place(restaurant)
+def test_orders_cannot_be_added_or_deleted(admin_client, restaurant, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
 
     assert admin_client.get(reverse("admin:orders_order_add")).status_code == 403
     assert admin_client.post(reverse("admin:orders_order_delete", args=[order.pk]), {"post": "yes"}).status_code == 403
@@ -214,12 +194,8 @@ def test_orders_cannot_be_added_or_deleted(admin_client, restaurant, place):
 
 
 def test_order_page_shows_items_with_customizations_and_history(staff_client, restaurant, customer, menu):
-    order = order_place(
-        customer=customer,
-        restaurant_id=restaurant.pk,
-        lines=[OrderLine(menu_item_id=menu["pizza"].pk, quantity=2, choice_ids=[menu["large"].pk, menu["olives"].pk])],
-        delivery_type=DeliveryType.PICKUP,
-        payment_method=PaymentMethod.COD,
+    order = place_order(
+        customer, menu["pizza"], quantity=2, choices=[menu["large"], menu["olives"]], delivery_type=DeliveryType.PICKUP
     )
 
     response = staff_client.get(change_url(order))
@@ -231,9 +207,9 @@ def test_order_page_shows_items_with_customizations_and_history(staff_client, re
 # ---------------------------------------------------------------- actions call the service
 
 
-def test_actions_write_the_same_events_as_the_service(staff_client, staff_user, restaurant, place):
-    through_admin = place(restaurant)
-    through_service = place(restaurant)
+def test_actions_write_the_same_events_as_the_service(staff_client, staff_user, restaurant, customer):
+    through_admin = place_order(customer, MenuItemFactory(restaurant=restaurant))
+    through_service = place_order(customer, MenuItemFactory(restaurant=restaurant))
 
     for action in ("confirm", "start_preparing", "mark_ready"):
         response = run_action(staff_client, action, through_admin)
@@ -251,16 +227,16 @@ def test_actions_write_the_same_events_as_the_service(staff_client, staff_user, 
     ]
 
 
-def test_superuser_acts_as_the_platform_admin(admin_client, restaurant, place):
-    order = place(restaurant)
+def test_superuser_acts_as_the_platform_admin(admin_client, restaurant, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
 
     run_action(admin_client, "confirm", order)
 
     assert history(order)[-1]["actor_role"] == "admin"
 
 
-def test_illegal_action_is_refused_with_a_message_and_no_change(staff_client, restaurant, place):
-    order = place(restaurant)
+def test_illegal_action_is_refused_with_a_message_and_no_change(staff_client, restaurant, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
 
     response = run_action(staff_client, "mark_ready", order)
 
@@ -273,9 +249,9 @@ def test_illegal_action_is_refused_with_a_message_and_no_change(staff_client, re
     assert len(history(order)) == 1
 
 
-def test_action_on_several_orders_reports_each(staff_client, staff_user, restaurant, place):
-    ready_to_confirm = place(restaurant)
-    already_confirmed = place(restaurant)
+def test_action_on_several_orders_reports_each(staff_client, staff_user, restaurant, customer):
+    ready_to_confirm = place_order(customer, MenuItemFactory(restaurant=restaurant))
+    already_confirmed = place_order(customer, MenuItemFactory(restaurant=restaurant))
     walk(already_confirmed, Actor.restaurant(staff_user), S.RESTAURANT_CONFIRMED)
 
     response = run_action(staff_client, "confirm", ready_to_confirm, already_confirmed)
@@ -290,8 +266,8 @@ def test_action_on_several_orders_reports_each(staff_client, staff_user, restaur
 
 
 @pytest.mark.parametrize(("action", "target"), [("reject", S.RESTAURANT_REJECTED), ("cancel", S.CANCELLED)])
-def test_reject_and_cancel_ask_for_a_reason_first(staff_client, restaurant, place, action, target):
-    order = place(restaurant)
+def test_reject_and_cancel_ask_for_a_reason_first(staff_client, restaurant, action, target, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
 
     asked = run_action(staff_client, action, order)
     blank = run_action(staff_client, action, order, apply="1", reason="  ")
@@ -327,8 +303,8 @@ def test_mark_returned_needs_a_reason(staff_client, restaurant):
     assert history(order)[-1]["reason"] == "Wrong order delivered"
 
 
-def test_hand_over_a_self_pickup_order_with_the_customers_code(staff_client, staff_user, customer, restaurant, place):
-    order = place(restaurant, delivery_type=DeliveryType.PICKUP)
+def test_hand_over_a_self_pickup_order_with_the_customers_code(staff_client, staff_user, customer, restaurant):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant), delivery_type=DeliveryType.PICKUP)
     walk(order, Actor.restaurant(staff_user), S.RESTAURANT_CONFIRMED, S.PREPARING, S.READY_FOR_PICKUP)
     code, _ = otp_reveal(order_id=order.pk, purpose=HandoffPurpose.PICKUP, actor=Actor.customer(customer))
     wrong = "000000" if code != "000000" else "111111"
@@ -376,8 +352,8 @@ def test_order_page_offers_the_next_steps_from_the_table(staff_client, restauran
 # ---------------------------------------------------------------- the pickup code
 
 
-def test_staff_read_the_pickup_code_of_a_ready_delivery_order(staff_client, staff_user, restaurant, place, caplog):
-    order = place(restaurant)
+def test_staff_read_the_pickup_code_of_a_ready_delivery_order(staff_client, staff_user, restaurant, caplog, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
     walk(order, Actor.restaurant(staff_user), S.RESTAURANT_CONFIRMED, S.PREPARING)
     assert staff_client.get(change_url(order)).context["pickup_code"] is None
     walk(order, Actor.restaurant(staff_user), S.READY_FOR_PICKUP)
@@ -418,8 +394,8 @@ def test_operator_lists_are_for_superusers_only(staff_client, admin_client, url_
     assert admin_client.get(reverse(url_name)).status_code == 200
 
 
-def test_handoff_codes_list_never_shows_the_counter(admin_client, staff_user, restaurant, place):
-    order = place(restaurant)
+def test_handoff_codes_list_never_shows_the_counter(admin_client, staff_user, restaurant, customer):
+    order = place_order(customer, MenuItemFactory(restaurant=restaurant))
     walk(order, Actor.restaurant(staff_user), S.RESTAURANT_CONFIRMED, S.PREPARING, S.READY_FOR_PICKUP)
     handoff = order.handoff_codes.get()
     code, _ = otp_reveal(order_id=order.pk, purpose=HandoffPurpose.PICKUP, actor=Actor.restaurant(staff_user))

@@ -7,7 +7,6 @@ calls really do overlap; the order's row lock must serialise them.
 import itertools
 import threading
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,10 +16,10 @@ from core.actors import Actor
 from core.errors import ApplicationError, Conflict, InvalidTransition
 from delivery.services import order_assign_courier
 from orders.models import Order, TrackingEvent
-from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from orders.services.transitions import order_transition
 from payments.services import payment_record_result
 from payments.tasks import refund_process_task
+from tests.factories import place_order
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -62,26 +61,6 @@ def assert_gapless_history(order: Order) -> list[TrackingEvent]:
     return events
 
 
-@pytest.fixture
-def place(customer, restaurant, menu):
-    def place_order(payment_method="cod"):
-        return order_place(
-            customer=customer,
-            restaurant_id=restaurant.pk,
-            lines=[OrderLine(menu_item_id=menu["salad"].pk, quantity=2)],
-            delivery_type="delivery",
-            payment_method=payment_method,
-            address=DeliveryAddress(
-                street="500 Howard Street",
-                city="San Francisco",
-                latitude=Decimal("37.787"),
-                longitude=Decimal("-122.396"),
-            ),
-        )
-
-    return place_order
-
-
 # Pairs where either change rules the other out. (Confirm vs customer or system cancel is not
 # one: both may cancel a confirmed order, so both calls succeed, one after the other.)
 CONFLICTS = {
@@ -97,8 +76,8 @@ CONFLICTS = {
 
 @pytest.mark.usefixtures("offers_dispatch")  # counts events: no courier assigned on confirmation
 @pytest.mark.parametrize(("setup", "first", "second"), CONFLICTS.values(), ids=CONFLICTS.keys())
-def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
-    order = place()
+def test_two_conflicting_changes_one_wins(setup, first, second, customer, menu, actors):
+    order = place_order(customer, menu["salad"], quantity=2)
     for role, target in setup:
         order_transition(order_id=order.pk, target=target, actor=actors[role])
     events_before = TrackingEvent.objects.filter(order=order).count()
@@ -126,8 +105,10 @@ def test_two_conflicting_changes_one_wins(setup, first, second, place, actors):
 
 @pytest.mark.usefixtures("offers_dispatch")
 @pytest.mark.parametrize("status_path", [["RESTAURANT_CONFIRMED"], ["RESTAURANT_CONFIRMED", "PREPARING"]])
-def test_two_couriers_claiming_one_order_one_gets_it(status_path, place, actors, courier_user, other_courier_user):
-    order = place()
+def test_two_couriers_claiming_one_order_one_gets_it(
+    status_path, customer, menu, actors, courier_user, other_courier_user
+):
+    order = place_order(customer, menu["salad"], quantity=2)
     for target in status_path:
         order_transition(order_id=order.pk, target=target, actor=actors["restaurant"])
     couriers = [courier_user, other_courier_user]
@@ -200,12 +181,12 @@ def _everyone_at_once(order, actors, couriers, *, cancellers):
 @pytest.mark.parametrize("cancellers", [False, True], ids=["moving on", "with cancellations"])
 @pytest.mark.parametrize("round_", range(3))
 def test_many_people_at_once_leave_a_gapless_history(
-    round_, cancellers, place, actors, courier_user, other_courier_user, monkeypatch
+    round_, cancellers, customer, menu, actors, courier_user, other_courier_user, monkeypatch
 ):
     # Refund processing is the worker's business (tests/payments); here it only has to be queued.
     queued_refunds = []
     monkeypatch.setattr(refund_process_task, "delay", queued_refunds.append)
-    order = place(payment_method="online")
+    order = place_order(customer, menu["salad"], quantity=2, payment_method="online")
     payment_record_result(order_id=order.pk, succeeded=True, provider_reference=f"pay-{round_}")
     events_before = TrackingEvent.objects.filter(order=order).count()
 

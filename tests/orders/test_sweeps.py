@@ -20,8 +20,7 @@ from orders.services.deadlines import SweepReport, order_enforce_deadline, order
 from orders.services.transitions import order_transition
 from orders.tasks import orders_sweep_overdue_task
 from payments.models import Refund
-from tests.factories import OrderFactory
-from tests.lifecycle import move, place, place_paid, to_ready
+from tests.factories import OrderFactory, move, place_order, to_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,7 @@ def _cancellations(order):
 @freeze_time(START)
 def test_unconfirmed_order_is_cancelled_by_the_system_once_its_deadline_passes(customer, menu, settings):
     settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS = 600
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     assert order.deadline_kind == DeadlineKind.CONFIRMATION
 
     with freeze_time("2026-03-01 12:09:59"):
@@ -57,7 +56,7 @@ def test_unconfirmed_order_is_cancelled_by_the_system_once_its_deadline_passes(c
 @freeze_time(START)
 def test_unpaid_online_order_expires_without_a_refund(customer, menu, settings):
     settings.ORDERFLOW_PAYMENT_TIMEOUT_SECONDS = 900
-    order = place(customer, menu, payment_method="online")
+    order = place_order(customer, menu["salad"], quantity=2, payment_method="online")
 
     with freeze_time("2026-03-01 12:15:01"):
         orders_sweep_overdue()
@@ -70,7 +69,7 @@ def test_unpaid_online_order_expires_without_a_refund(customer, menu, settings):
 
 @freeze_time(START)
 def test_paid_order_the_restaurant_ignores_is_cancelled_and_refunded(customer, menu):
-    order = place_paid(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2, paid=True)
 
     with freeze_time("2026-03-01 13:00:00"):
         orders_sweep_overdue()
@@ -86,10 +85,10 @@ def test_paid_order_the_restaurant_ignores_is_cancelled_and_refunded(customer, m
     ("delivery_type", "reason"),
     [(DeliveryType.DELIVERY, "pickup_timeout"), (DeliveryType.PICKUP, "collection_timeout")],
 )
-def test_ready_order_nobody_collects_is_cancelled(customer, menu, actors, settings, delivery_type, reason):
+def test_ready_order_nobody_collects_is_cancelled(customer, staff_user, menu, actors, settings, delivery_type, reason):
     settings.ORDERFLOW_PICKUP_TIMEOUT_SECONDS = 1800
     settings.ORDERFLOW_COLLECTION_TIMEOUT_SECONDS = 3600
-    order = to_ready(place(customer, menu, delivery_type=delivery_type), actors["restaurant"])
+    order = to_ready(place_order(customer, menu["salad"], quantity=2, delivery_type=delivery_type), staff_user)
     waited = 1800 if delivery_type == DeliveryType.DELIVERY else 3600
 
     with freeze_time(timezone.now() + timedelta(seconds=waited - 1)):
@@ -123,7 +122,7 @@ def test_delivered_order_completes_after_the_return_window():
 
 @freeze_time(START)
 def test_a_person_who_acts_first_wins_and_the_sweep_leaves_the_order_alone(customer, menu, actors):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     late = timezone.now() + timedelta(hours=1)
     overdue_ids = list(Order.objects.filter(deadline_at__lte=late).values_list("pk", flat=True))
     assert overdue_ids == [order.pk]
@@ -140,7 +139,7 @@ def test_a_person_who_acts_first_wins_and_the_sweep_leaves_the_order_alone(custo
 
 @freeze_time(START)
 def test_when_the_sweep_acts_first_the_person_gets_a_conflict(customer, menu, actors):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
 
     with freeze_time("2026-03-01 13:00:00"):
         assert order_enforce_deadline(order_id=order.pk) is not None
@@ -153,7 +152,7 @@ def test_when_the_sweep_acts_first_the_person_gets_a_conflict(customer, menu, ac
 
 @freeze_time(START)
 def test_enforcing_a_deadline_that_is_not_due_does_nothing(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
 
     assert order_enforce_deadline(order_id=order.pk) is None
     assert order_enforce_deadline(order_id="not-a-uuid") is None
@@ -164,7 +163,7 @@ def test_enforcing_a_deadline_that_is_not_due_does_nothing(customer, menu):
 
 @freeze_time(START)
 def test_the_sweep_task_run_twice_cancels_once(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
 
     with freeze_time("2026-03-01 13:00:00"):
         first = orders_sweep_overdue_task()
@@ -179,8 +178,8 @@ def test_the_sweep_task_run_twice_cancels_once(customer, menu):
 def test_the_sweep_task_works_through_every_batch(customer, menu, settings):
     settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
     settings.ORDERFLOW_SWEEP_HELPERS = 0
-    orders = [place(customer, menu) for _ in range(7)]
-    fresh = place(customer, menu)
+    orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(7)]
+    fresh = place_order(customer, menu["salad"], quantity=2)
     Order.objects.filter(pk=fresh.pk).update(deadline_at=timezone.now() + timedelta(days=1))
 
     with freeze_time("2026-03-01 13:00:00"):
@@ -206,7 +205,7 @@ def test_a_deadline_the_table_cannot_honour_is_dropped_not_retried_forever():
 
 @freeze_time(START)
 def test_cash_order_cancelled_by_a_timeout_is_not_refunded(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
 
     with freeze_time("2026-03-01 13:00:00"):
         orders_sweep_overdue()
@@ -219,7 +218,7 @@ def test_cash_order_cancelled_by_a_timeout_is_not_refunded(customer, menu):
 def test_a_backlog_queues_helper_sweeps_that_share_it_out(customer, menu, settings, monkeypatch):
     settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
     settings.ORDERFLOW_SWEEP_HELPERS = 1
-    orders = [place(customer, menu) for _ in range(7)]
+    orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(7)]
     helpers = []
     monkeypatch.setattr(orders_sweep_overdue_task, "delay", lambda **kwargs: helpers.append(kwargs))
 
@@ -235,7 +234,7 @@ def test_a_backlog_queues_helper_sweeps_that_share_it_out(customer, menu, settin
 @freeze_time(START)
 def test_a_sweep_without_a_backlog_queues_no_helper(customer, menu, settings, monkeypatch):
     settings.ORDERFLOW_SWEEP_BATCH_SIZE = 3
-    place(customer, menu)
+    place_order(customer, menu["salad"], quantity=2)
     helpers = []
     monkeypatch.setattr(orders_sweep_overdue_task, "delay", lambda **kwargs: helpers.append(kwargs))
 

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from delivery.models import HandoffPurpose
 from orders.models import Order
+from tests import factories
 from tests.pages.conftest import DESKTOP, USER_PASSWORD, start_server
-from tests.tracking import lifecycle
 from tests.tracking.live import HttpDriver
 
 pytestmark = [
@@ -81,7 +81,7 @@ def test_a_transition_over_rest_appears_on_the_tracking_page_without_reload(
     driver.claim(order_id, courier_user)
     driver.start_preparing(order_id, staff_user)
     driver.mark_ready(order_id, staff_user)
-    driver.pick_up(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP))
+    driver.pick_up(order_id, courier_user, factories.handoff_code(order_id, HandoffPurpose.PICKUP))
     driver.start_delivery(order_id, courier_user)
     driver.post(courier_user, "/api/delivery/location/", {"latitude": "37.781000", "longitude": "-122.405000"})
     expect(tab.page.locator("#status")).to_have_text("Out for Delivery", timeout=SHOWN_WITHIN_MS)
@@ -100,15 +100,15 @@ def test_a_transition_over_rest_appears_on_the_tracking_page_without_reload(
         "94105",
         str(order.total),
         str(order.subtotal),
-        lifecycle.handoff_code(order_id, HandoffPurpose.DELIVERY),
-        lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP),
+        factories.handoff_code(order_id, HandoffPurpose.DELIVERY),
+        factories.handoff_code(order_id, HandoffPurpose.PICKUP),
         customer.username,
         "37.787",
     ):
         assert secret not in text and secret not in html, secret
     assert "$" not in text and "USD" not in text
 
-    driver.complete_delivery(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.DELIVERY))
+    driver.complete_delivery(order_id, courier_user, factories.handoff_code(order_id, HandoffPurpose.DELIVERY))
     expect(tab.page.locator("#status")).to_have_text("Delivered", timeout=SHOWN_WITHIN_MS)
     expect(tab.page.locator("#final")).to_be_visible()
     expect(tab.page.locator("#tracker")).to_have_attribute("data-connection", "final")
@@ -123,7 +123,7 @@ def test_after_the_server_closes_the_socket_the_page_reconnects_and_shows_the_mi
 ):
     server = start_server()
     try:
-        order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+        order = factories.place_order(customer, menu["salad"])
         tab = tabs(server)
         tab.page.goto(f"/track/{order.tracking_token}/")
         tracker = tab.page.locator("#tracker")
@@ -133,7 +133,7 @@ def test_after_the_server_closes_the_socket_the_page_reconnects_and_shows_the_mi
         expect(tracker).to_have_attribute("data-connection", "reconnecting", timeout=SHOWN_WITHIN_MS)
         # Through the services of this process, committed while no server listens (its broadcast
         # reaches nobody): the page can only learn of it by replaying from its last sequence.
-        lifecycle.confirm(order.pk, staff_user)
+        factories.confirm(order.pk, staff_user)
         server = start_server(port=server.port)
 
         expect(tab.page.locator("#status")).to_have_text("Order Confirmed", timeout=POLLED_WITHIN_MS)
@@ -226,9 +226,9 @@ def test_the_customer_reads_the_delivery_code_and_cancels_while_allowed(
     expect(tab.page.locator("#cancel")).to_be_hidden()  # customers cancel only before preparation
     expect(tab.page.locator("#code")).to_be_hidden()
     driver.mark_ready(on_the_way, staff_user)
-    driver.pick_up(on_the_way, courier_user, lifecycle.handoff_code(on_the_way, HandoffPurpose.PICKUP))
+    driver.pick_up(on_the_way, courier_user, factories.handoff_code(on_the_way, HandoffPurpose.PICKUP))
     driver.start_delivery(on_the_way, courier_user)
-    code = lifecycle.handoff_code(on_the_way, HandoffPurpose.DELIVERY)
+    code = factories.handoff_code(on_the_way, HandoffPurpose.DELIVERY)
     expect(tab.page.locator("#code-value")).to_have_text(code, timeout=SHOWN_WITHIN_MS)
     expect(tab.page.locator("#courier-name")).to_have_text(courier_user.first_name)
     assert tab.fits_width()
@@ -312,7 +312,7 @@ def test_the_courier_position_shows_as_soon_as_the_order_takes_the_road(
     driver.claim(order_id, courier_user)
     driver.start_preparing(order_id, staff_user)
     driver.mark_ready(order_id, staff_user)
-    driver.pick_up(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP))
+    driver.pick_up(order_id, courier_user, factories.handoff_code(order_id, HandoffPurpose.PICKUP))
     for tab in (public, own):
         expect(tab.page.locator("#status")).to_have_text("Order Picked Up", timeout=SHOWN_WITHIN_MS)
         # The courier's last known position (their profile's), before they report a new one.
@@ -358,7 +358,7 @@ def test_the_kitchen_takes_orders_through_preparation_rejects_and_hands_over_wit
         card(order_id, "confirmed").get_by_role("button", name="Start preparing").click(timeout=SHOWN_WITHIN_MS)
         card(order_id, "preparing").get_by_role("button", name="Mark ready").click(timeout=SHOWN_WITHIN_MS)
         expect(card(order_id, "ready")).to_be_visible(timeout=SHOWN_WITHIN_MS)
-    pickup_code = lifecycle.handoff_code(delivery_id, HandoffPurpose.PICKUP)
+    pickup_code = factories.handoff_code(delivery_id, HandoffPurpose.PICKUP)
     expect(card(delivery_id, "ready").locator(".pickup-code")).to_have_text(
         f"Pickup code for the courier: {pickup_code}"
     )
@@ -367,12 +367,12 @@ def test_the_kitchen_takes_orders_through_preparation_rejects_and_hands_over_wit
 
     ready = card(pickup, "ready")
     ready.get_by_label("Customer's code").fill(
-        "000000" if lifecycle.handoff_code(pickup, HandoffPurpose.PICKUP) != "000000" else "111111"
+        "000000" if factories.handoff_code(pickup, HandoffPurpose.PICKUP) != "000000" else "111111"
     )
     ready.get_by_role("button", name="Hand over").click()
     expect(board.page.locator("#board-alert")).to_be_visible(timeout=SHOWN_WITHIN_MS)  # a wrong code is refused
     expect(board.page.locator("#board-alert")).to_contain_text("attempt")
-    ready.get_by_label("Customer's code").fill(lifecycle.handoff_code(pickup, HandoffPurpose.PICKUP))
+    ready.get_by_label("Customer's code").fill(factories.handoff_code(pickup, HandoffPurpose.PICKUP))
     ready.get_by_role("button", name="Hand over").click()
     expect(board.page.locator(f"#order-{pickup}")).to_have_count(0, timeout=SHOWN_WITHIN_MS)
     assert Order.objects.get(pk=pickup).status == "DELIVERED"

@@ -13,9 +13,9 @@ from delivery.models import HandoffCode, HandoffPurpose
 from orders.models import Order, OrderStatus
 from orders.services.placing import OrderLine, order_place
 from orders.services.transitions import order_cancel
+from tests import factories
 from tests.pages.conftest import DESKTOP, PHONE
 from tests.pages.test_one_command_start import SocketCutter
-from tests.tracking import lifecycle
 
 pytestmark = [
     pytest.mark.integration,
@@ -43,7 +43,7 @@ def place_with_instructions(customer, restaurant, menu) -> Order:
         ],
         delivery_type="delivery",
         payment_method="cod",
-        address=lifecycle.ADDRESS,
+        address=factories.ADDRESS,
     )
 
 
@@ -58,16 +58,16 @@ def test_tickets_show_instructions_timers_coloured_by_deadline_all_day_counts_an
     server, tabs, customer, restaurant, menu, staff_user, courier_user
 ):
     cooking = place_with_instructions(customer, restaurant, menu)
-    lifecycle.confirm(cooking.pk, staff_user)
-    lifecycle.start_preparing(cooking.pk, staff_user)
+    factories.confirm(cooking.pk, staff_user)
+    factories.start_preparing(cooking.pk, staff_user)
     # Its ready time passed five minutes ago: the ticket is overdue.
     Order.objects.filter(pk=cooking.pk).update(estimated_ready_at=timezone.now() - timedelta(minutes=5))
-    fresh = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    ready = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    lifecycle.confirm(ready.pk, staff_user)
-    lifecycle.claim(ready.pk, courier_user)
-    lifecycle.start_preparing(ready.pk, staff_user)
-    lifecycle.mark_ready(ready.pk, staff_user)
+    fresh = factories.place_order(customer, menu["salad"])
+    ready = factories.place_order(customer, menu["salad"])
+    factories.confirm(ready.pk, staff_user)
+    factories.claim(ready.pk, courier_user)
+    factories.start_preparing(ready.pk, staff_user)
+    factories.mark_ready(ready.pk, staff_user)
     # The pickup code runs out a few seconds after the board opens.
     HandoffCode.objects.filter(order_id=ready.pk, purpose=HandoffPurpose.PICKUP).update(
         expires_at=timezone.now() + timedelta(seconds=6)
@@ -95,7 +95,7 @@ def test_tickets_show_instructions_timers_coloured_by_deadline_all_day_counts_an
     ready_card = board.page.locator(f'[data-column="ready"] #order-{ready.pk}')
     expect(ready_card.locator(".courier-coming")).to_contain_text(f"Courier: {courier_user.first_name}")
     expect(ready_card.locator(".courier-coming")).to_contain_text("km away")
-    code = lifecycle.handoff_code(ready.pk, HandoffPurpose.PICKUP)
+    code = factories.handoff_code(ready.pk, HandoffPurpose.PICKUP)
     expect(ready_card.locator(".pickup-code")).to_have_text(f"Pickup code for the courier: {code}")
     expect(ready_card.locator(".pickup-code")).to_contain_text("expired", timeout=SHOWN_WITHIN_MS)
     assert code not in ready_card.inner_text()
@@ -114,8 +114,8 @@ def test_tickets_show_instructions_timers_coloured_by_deadline_all_day_counts_an
 
 
 def test_the_keyboard_bumps_a_ticket_and_recalls_the_last_bumped(server, tabs, customer, restaurant, menu, staff_user):
-    first = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    second = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    first = factories.place_order(customer, menu["salad"])
+    second = factories.place_order(customer, menu["salad"])
     board = open_board(tabs, server, staff_user, restaurant)
     keyboard = board.page.keyboard
 
@@ -150,8 +150,8 @@ def test_the_keyboard_bumps_a_ticket_and_recalls_the_last_bumped(server, tabs, c
 def test_a_refused_action_is_told_in_the_kitchens_words_and_the_card_is_refreshed(
     server, tabs, customer, restaurant, menu, staff_user
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    lifecycle.confirm(order.pk, staff_user)
+    order = factories.place_order(customer, menu["salad"])
+    factories.confirm(order.pk, staff_user)
     board = tabs(server, DESKTOP)
     sockets = SocketCutter(board.page)
     board.sign_in(staff_user.username, next_path=f"/kitchen/{restaurant.pk}/")
@@ -175,7 +175,7 @@ def test_a_refused_action_is_told_in_the_kitchens_words_and_the_card_is_refreshe
 def test_a_platform_admin_picks_a_restaurant_and_watches_its_board(
     server, tabs, customer, restaurant, other_restaurant, menu, admin_user
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = factories.place_order(customer, menu["salad"])
     tab = tabs(server, DESKTOP)
     tab.sign_in(admin_user.username, next_path="/kitchen/")
     expect(tab.page.locator("main")).not_to_contain_text("not on the staff")
@@ -188,6 +188,6 @@ def test_a_platform_admin_picks_a_restaurant_and_watches_its_board(
     expect(tab.page.locator(f"#order-{order.pk} a")).to_have_attribute(
         "href", f"/admin/orders/order/{order.pk}/change/"
     )
-    later = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    later = factories.place_order(customer, menu["salad"])
     expect(tab.page.locator(f'[data-column="new"] #order-{later.pk}')).to_be_visible(timeout=SHOWN_WITHIN_MS)
     assert tab.errors == []

@@ -12,9 +12,9 @@ from core.actors import Actor
 from delivery.models import HandoffPurpose
 from orders.models import Order, OrderStatus, RefundStatus
 from orders.services.transitions import order_cancel, order_transition
+from tests import factories
 from tests.pages.axe import serious_violations
 from tests.pages.conftest import DESKTOP, PHONE, USER_PASSWORD
-from tests.tracking import lifecycle
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,18 +35,18 @@ def admin_sign_in(tab, user) -> None:
 
 
 def delivered(customer, restaurant, menu, staff_user, courier_user) -> Order:
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    lifecycle.confirm(order.pk, staff_user)
-    lifecycle.claim(order.pk, courier_user)
-    lifecycle.start_preparing(order.pk, staff_user)
-    lifecycle.mark_ready(order.pk, staff_user)
-    lifecycle.pick_up(order.pk, courier_user)
-    lifecycle.start_delivery(order.pk, courier_user)
+    order = factories.place_order(customer, menu["salad"])
+    factories.confirm(order.pk, staff_user)
+    factories.claim(order.pk, courier_user)
+    factories.start_preparing(order.pk, staff_user)
+    factories.mark_ready(order.pk, staff_user)
+    factories.pick_up(order.pk, courier_user)
+    factories.start_delivery(order.pk, courier_user)
     order_transition(
         order_id=order.pk,
         target=OrderStatus.DELIVERED,
         actor=Actor.courier(courier_user),
-        otp=lifecycle.handoff_code(order.pk, HandoffPurpose.DELIVERY),
+        otp=factories.handoff_code(order.pk, HandoffPurpose.DELIVERY),
     )
     return Order.objects.get(pk=order.pk)
 
@@ -55,7 +55,7 @@ def test_the_order_list_shows_age_total_and_a_coloured_status_and_an_order_fits_
     server, tabs, customer, restaurant, menu, staff_user, courier_user, admin_user
 ):
     done = delivered(customer, restaurant, menu, staff_user, courier_user)
-    waiting = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    waiting = factories.place_order(customer, menu["salad"])
     Order.objects.filter(pk=waiting.pk).update(placed_at=timezone.now() - timedelta(minutes=95))
     tab = tabs(server, DESKTOP)
     admin_sign_in(tab, admin_user)
@@ -90,9 +90,9 @@ def test_the_operator_summary_counts_states_overdue_failures_and_the_last_hour(
     server, tabs, customer, restaurant, menu, staff_user, courier_user, admin_user
 ):
     delivered(customer, restaurant, menu, staff_user, courier_user)
-    overdue = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    overdue = factories.place_order(customer, menu["salad"])
     Order.objects.filter(pk=overdue.pk).update(deadline_at=timezone.now() - timedelta(minutes=2))
-    refunded = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    refunded = factories.place_order(customer, menu["salad"])
     order_cancel(order_id=refunded.pk, actor=Actor.restaurant(staff_user), reason="Closed")
     Order.objects.filter(pk=refunded.pk).update(refund_status=RefundStatus.FAILED)
     tab = tabs(server, DESKTOP)
@@ -137,21 +137,21 @@ def check(tab, where: str, **options) -> None:
 def test_axe_finds_no_serious_violation_on_any_page(
     server, tabs, customer, restaurant, menu, staff_user, courier_user, admin_user
 ):
-    on_road = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    lifecycle.confirm(on_road.pk, staff_user)
-    lifecycle.claim(on_road.pk, courier_user)
-    lifecycle.start_preparing(on_road.pk, staff_user)
-    lifecycle.mark_ready(on_road.pk, staff_user)
-    lifecycle.pick_up(on_road.pk, courier_user)
-    lifecycle.start_delivery(on_road.pk, courier_user)
-    cancelled = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    on_road = factories.place_order(customer, menu["salad"])
+    factories.confirm(on_road.pk, staff_user)
+    factories.claim(on_road.pk, courier_user)
+    factories.start_preparing(on_road.pk, staff_user)
+    factories.mark_ready(on_road.pk, staff_user)
+    factories.pick_up(on_road.pk, courier_user)
+    factories.start_delivery(on_road.pk, courier_user)
+    cancelled = factories.place_order(customer, menu["salad"])
     order_cancel(order_id=cancelled.pk, actor=Actor.restaurant(staff_user), reason="Closed")
     for status in ("new", "confirmed", "preparing"):
-        order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+        order = factories.place_order(customer, menu["salad"])
         if status != "new":
-            lifecycle.confirm(order.pk, staff_user)
+            factories.confirm(order.pk, staff_user)
         if status == "preparing":
-            lifecycle.start_preparing(order.pk, staff_user)
+            factories.start_preparing(order.pk, staff_user)
     on_road = Order.objects.get(pk=on_road.pk)
 
     for viewport in (PHONE, DESKTOP):

@@ -16,8 +16,8 @@ from orders.services.transitions import order_cancel
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshots_store
 from payments.models import Refund
 from payments.services import payment_record_result
+from tests import factories
 from tests.pages.conftest import DESKTOP, database_url
-from tests.tracking import lifecycle
 from tests.tracking.live import HttpDriver, ServerProcess
 
 pytestmark = [
@@ -36,13 +36,13 @@ TILE = base64.b64decode(
 
 
 def on_the_road(customer, restaurant, menu, staff_user, courier_user) -> Order:
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    lifecycle.confirm(order.pk, staff_user)
-    lifecycle.claim(order.pk, courier_user)
-    lifecycle.start_preparing(order.pk, staff_user)
-    lifecycle.mark_ready(order.pk, staff_user)
-    lifecycle.pick_up(order.pk, courier_user)
-    lifecycle.start_delivery(order.pk, courier_user)
+    order = factories.place_order(customer, menu["salad"])
+    factories.confirm(order.pk, staff_user)
+    factories.claim(order.pk, courier_user)
+    factories.start_preparing(order.pk, staff_user)
+    factories.mark_ready(order.pk, staff_user)
+    factories.pick_up(order.pk, courier_user)
+    factories.start_delivery(order.pk, courier_user)
     return Order.objects.get(pk=order.pk)
 
 
@@ -87,9 +87,9 @@ def test_when_the_estimate_moves_the_page_says_so_and_why(
 def test_a_refunded_order_states_the_outcome_and_its_amount_without_unreached_steps(
     server, tabs, customer, restaurant, menu, staff_user
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
+    order = factories.place_order(customer, menu["salad"], payment_method="online")
     payment_record_result(order_id=order.pk, succeeded=True, provider_reference="test-paid")
-    lifecycle.confirm(order.pk, staff_user)
+    factories.confirm(order.pk, staff_user)
     own = tabs(server)
     own.sign_in(customer.username, next_path=f"/orders/{order.pk}/")
     expect(own.page.locator("#tracker")).to_have_attribute("data-connection", "live")
@@ -126,16 +126,16 @@ def test_a_refunded_order_states_the_outcome_and_its_amount_without_unreached_st
 def test_a_pickup_order_gives_the_restaurants_address_and_opening_state_in_one_set_of_words(
     server, tabs, customer, restaurant, menu, staff_user
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"], delivery_type="pickup")
-    lifecycle.confirm(order.pk, staff_user)
-    lifecycle.start_preparing(order.pk, staff_user)
+    order = factories.place_order(customer, menu["salad"], delivery_type="pickup")
+    factories.confirm(order.pk, staff_user)
+    factories.start_preparing(order.pk, staff_user)
     tab = tabs(server)
     tab.sign_in(customer.username, next_path=f"/orders/{order.pk}/")
     expect(tab.page.locator("#tracker")).to_have_attribute("data-connection", "live")
     expect(tab.page.locator("#pickup-address")).to_have_text(restaurant.address)
     expect(tab.page.locator("#pickup-open")).to_have_text("Open now")
     assert "Arriving" not in tab.page.inner_text("#tracker")
-    lifecycle.mark_ready(order.pk, staff_user)
+    factories.mark_ready(order.pk, staff_user)
     expect(tab.page.locator("#status")).to_have_text("Ready to Collect", timeout=SHOWN_WITHIN_MS)
     expect(tab.page.locator(".step.is-current .step-label")).to_have_text("Ready to Collect")
     tab.screenshot("customer-order-pickup")
@@ -149,7 +149,7 @@ def test_a_pickup_order_gives_the_restaurants_address_and_opening_state_in_one_s
 
 
 def test_the_public_link_page_shows_no_developer_chrome(server, tabs, customer, restaurant, menu):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = factories.place_order(customer, menu["salad"])
     tab = tabs(server)
     tab.page.goto(f"/track/{order.tracking_token}/")
     expect(tab.page.locator("#tracker")).to_have_attribute("data-connection", "live")
@@ -196,10 +196,10 @@ def test_with_a_tile_source_the_courier_is_on_a_real_map(
 def test_my_orders_lists_the_customers_orders_with_live_states_linking_to_each(
     server, tabs, customer, other_customer, restaurant, menu, staff_user
 ):
-    mine = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    older = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    mine = factories.place_order(customer, menu["salad"])
+    older = factories.place_order(customer, menu["salad"])
     order_cancel(order_id=older.pk, actor=Actor.restaurant(staff_user), reason="Closed")
-    theirs = lifecycle.place(customer=other_customer, restaurant=restaurant, item=menu["salad"])
+    theirs = factories.place_order(other_customer, menu["salad"])
     tab = tabs(server)
     tab.sign_in(customer.username, next_path="/")
     tab.page.get_by_role("link", name="My orders").click()
@@ -209,7 +209,7 @@ def test_my_orders_lists_the_customers_orders_with_live_states_linking_to_each(
     expect(tab.page.locator(f"#row-{theirs.pk}")).to_have_count(0)
     expect(tab.page.locator(f'[data-order-status="{mine.pk}"]')).to_have_text("Order Placed")
     expect(tab.page.locator(f'[data-order-status="{older.pk}"]')).to_have_text("Cancelled")
-    lifecycle.confirm(mine.pk, staff_user)
+    factories.confirm(mine.pk, staff_user)
     expect(tab.page.locator(f'[data-order-status="{mine.pk}"]')).to_have_text(
         "Order Confirmed", timeout=SHOWN_WITHIN_MS
     )
@@ -224,9 +224,9 @@ def test_my_orders_lists_the_customers_orders_with_live_states_linking_to_each(
 def test_the_page_reads_sub_statuses_in_either_case_and_ignores_an_extra_status_changed_message(
     server, tabs, customer, restaurant, menu, staff_user
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
+    order = factories.place_order(customer, menu["salad"], payment_method="online")
     payment_record_result(order_id=order.pk, succeeded=True, provider_reference="test-paid")
-    lifecycle.confirm(order.pk, staff_user)
+    factories.confirm(order.pk, staff_user)
     tab = tabs(server)
     tab.sign_in(customer.username, next_path=f"/orders/{order.pk}/")
     tracker = tab.page.locator("#tracker")

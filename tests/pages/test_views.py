@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 
 from orders.models import Order
-from tests.api.support import ADDRESS, place
+from tests.api.support import ADDRESS
+from tests.factories import place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def test_the_landing_page_answers_get_and_head():
 
 
 def test_the_public_page_holds_no_address_or_price(customer, menu):
-    order = Order.objects.get(pk=place(customer, menu).pk)
+    order = Order.objects.get(pk=place_order(customer, menu["pizza"], choices=[menu["small"]]).pk)
     html = Client().get(f"/track/{order.tracking_token}/").content.decode()
     assert order.number in html
     for secret in (ADDRESS["street"], ADDRESS["postal_code"], str(order.total), customer.username):
@@ -30,7 +31,7 @@ def test_the_public_page_holds_no_address_or_price(customer, menu):
 
 
 def test_the_customer_page_needs_a_session_and_the_right_customer(customer, other_customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     anonymous = Client().get(f"/orders/{order.pk}/")
     assert anonymous.status_code == 302 and anonymous["Location"] == f"/login/?next=/orders/{order.pk}/"
     assert signed_in(other_customer).get(f"/orders/{order.pk}/").status_code == 404
@@ -54,11 +55,11 @@ def test_the_admin_links_to_the_kitchen_board(admin_user):
 def test_the_board_tickets_name_the_courier_for_the_kitchens_staff_and_platform_admins_only(
     restaurant, other_staff_user, staff_user, admin_user, customer, menu, courier_user
 ):
-    from tests.tracking import lifecycle
+    from tests import factories
 
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-    lifecycle.confirm(order.pk, staff_user)
-    lifecycle.claim(order.pk, courier_user)
+    order = factories.place_order(customer, menu["salad"])
+    factories.confirm(order.pk, staff_user)
+    factories.claim(order.pk, courier_user)
     body = signed_in(staff_user).get(f"/kitchen/{restaurant.pk}/tickets/").json()
     [ticket] = body["orders"]
     assert ticket["id"] == str(order.pk)

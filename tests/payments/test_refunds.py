@@ -16,7 +16,7 @@ from payments.models import Refund, RefundRecordStatus, SimulatedProviderOperati
 from payments.providers import ProviderError, ProviderResult, SimulatedProvider
 from payments.services import RefundRetryLater, refund_process, refund_retry, refunds_requeue_stale
 from payments.tasks import refund_process_task
-from tests.lifecycle import move, place, place_paid
+from tests.factories import move, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def refund_states(order):
 
 @pytest.fixture
 def cancelled_paid(customer, menu, actors):
-    order = place_paid(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2, paid=True)
     order_cancel(order_id=order.pk, actor=actors["customer"], reason="Changed my mind")
     return order
 
@@ -63,7 +63,7 @@ def cancelled_paid(customer, menu, actors):
 def test_cancelling_a_paid_order_queues_its_refund_after_commit(
     customer, menu, actors, django_capture_on_commit_callbacks
 ):
-    order = place_paid(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2, paid=True)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         order_cancel(order_id=order.pk, actor=actors["customer"], reason="Changed my mind")
@@ -83,7 +83,7 @@ def test_cancelling_a_paid_order_queues_its_refund_after_commit(
 def test_a_rolled_back_cancellation_sends_no_refund_task(customer, menu, actors, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    order = place_paid(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2, paid=True)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
             order_cancel(order_id=order.pk, actor=actors["customer"], reason="oops")
@@ -94,7 +94,7 @@ def test_a_rolled_back_cancellation_sends_no_refund_task(customer, menu, actors,
 
 
 def test_a_cash_order_gets_no_refund(customer, menu, actors):
-    order = place(customer, menu, payment_method="cod")
+    order = place_order(customer, menu["salad"], quantity=2, payment_method="cod")
 
     order_cancel(order_id=order.pk, actor=actors["customer"])
 
@@ -104,7 +104,7 @@ def test_a_cash_order_gets_no_refund(customer, menu, actors):
 
 
 def test_a_rejected_paid_order_is_refunded_too(customer, menu, actors, provider):
-    order = place_paid(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2, paid=True)
     move(order, OrderStatus.RESTAURANT_REJECTED, actor=actors["restaurant"], reason="Out of dough")
     provider("sim_re_1")
 
@@ -308,7 +308,7 @@ class TestSimulatedProvider:
 def test_an_unreachable_broker_does_not_undo_the_cancellation(
     customer, menu, actors, monkeypatch, django_capture_on_commit_callbacks
 ):
-    order = place_paid(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2, paid=True)
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")

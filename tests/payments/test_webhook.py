@@ -10,8 +10,7 @@ from orders.models import EventType, OrderStatus, PaymentStatus, RefundStatus, T
 from orders.services.deadlines import order_enforce_deadline
 from payments.models import Payment, PaymentRecordStatus, PaymentWebhookEvent, Refund
 from payments.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
-from tests.factories import OrderFactory
-from tests.lifecycle import place
+from tests.factories import OrderFactory, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +48,7 @@ def assert_problem(response, status, code):
 
 @pytest.fixture
 def pending_order(customer, menu):
-    return place(customer, menu, payment_method="online")
+    return place_order(customer, menu["salad"], quantity=2, payment_method="online")
 
 
 def test_a_signed_success_marks_the_order_paid(pending_order):
@@ -219,7 +218,7 @@ def test_a_wrong_amount_is_refused_and_can_be_sent_again_corrected(pending_order
 
 
 def test_a_webhook_for_a_cash_order_is_refused(customer, menu):
-    order = place(customer, menu, payment_method="cod")
+    order = place_order(customer, menu["salad"], quantity=2, payment_method="cod")
 
     assert_problem(deliver(event(order)), 409, "payment_not_pending")
 
@@ -245,7 +244,7 @@ def test_a_payment_that_arrives_after_the_order_expired_is_paid_back(pending_ord
 
 def test_a_reference_another_order_was_paid_with_is_a_conflict_and_changes_nothing(pending_order, customer, menu):
     assert deliver(event(pending_order)).status_code == 200
-    other = place(customer, menu, payment_method="online")
+    other = place_order(customer, menu["salad"], quantity=2, payment_method="online")
     events_before = TrackingEvent.objects.filter(order=other).count()
 
     response = deliver(event(other, event_id="evt_2"))
@@ -260,7 +259,7 @@ def test_a_reference_another_order_was_paid_with_is_a_conflict_and_changes_nothi
 
 def test_a_late_payment_with_a_reference_in_use_is_a_conflict_and_changes_nothing(pending_order, customer, menu):
     assert deliver(event(pending_order)).status_code == 200
-    other = place(customer, menu, payment_method="online")
+    other = place_order(customer, menu["salad"], quantity=2, payment_method="online")
     order_enforce_deadline(order_id=other.pk, now=timezone.now() + timedelta(hours=1))
 
     response = deliver(event(other, event_id="evt_2"))

@@ -18,8 +18,8 @@ from orders.services.transitions import order_transition
 from payments.models import Payment
 from payments.services import payment_record_result
 from privacy.models import PrivacyAuditRecord
-from tests.api.support import code, order_body
-from tests.factories import UserFactory
+from tests.api.support import order_body
+from tests.factories import UserFactory, handoff_code
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -75,11 +75,13 @@ def a_history(api, zeb, menu, staff_user, courier_user):
     courier.force_authenticate(courier_user)
     courier.post("/api/delivery/location/", {"latitude": 37.7871, "longitude": -122.3961}, format="json")
     order = Order.objects.get(pk=delivered)
-    courier.post(f"/api/orders/{delivered}/pickup/", {"otp": code(order, HandoffPurpose.PICKUP)}, format="json")
+    courier.post(
+        f"/api/orders/{delivered}/pickup/", {"otp": handoff_code(order.pk, HandoffPurpose.PICKUP)}, format="json"
+    )
     courier.post(f"/api/orders/{delivered}/start-delivery/")
     courier.post(
         f"/api/orders/{delivered}/complete-delivery/",
-        {"otp": code(order, HandoffPurpose.DELIVERY), "delivery_notes": f"Handed to {FIRST} at {STREET}"},
+        {"otp": handoff_code(order.pk, HandoffPurpose.DELIVERY), "delivery_notes": f"Handed to {FIRST} at {STREET}"},
         format="json",
     )
     assert Order.objects.get(pk=delivered).status == S.DELIVERED

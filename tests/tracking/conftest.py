@@ -8,8 +8,15 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
+from tests import factories
 
 IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def placed(customer, menu):
+    """A cash delivery order of one salad just placed: one event (order.placed, sequence 1)."""
+    return factories.place_order(customer, menu["salad"])
 
 
 @pytest.fixture(autouse=True)

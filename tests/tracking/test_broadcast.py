@@ -5,17 +5,12 @@ from django.db import transaction
 from config.settings.base import redis_channel_layer
 from orders.models import DeliveryType, OrderStatus
 from orders.selectors import order_is_claimable, orders_available_to_couriers
+from tests import factories
 from tests.factories import OrderFactory
-from tests.tracking import lifecycle
 from tracking.broadcast import event_messages
 from tracking.groups import AVAILABLE_ORDERS_GROUP
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def placed(customer, restaurant, menu):
-    return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
 
 
 def test_a_channel_layer_that_is_down_does_not_undo_the_transition(
@@ -28,7 +23,7 @@ def test_a_channel_layer_that_is_down_does_not_undo_the_transition(
         }
     }
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        result = lifecycle.confirm(placed.pk, staff_user)
+        result = factories.confirm(placed.pk, staff_user)
     assert callbacks, "the broadcast runs after commit"
     assert result.order.status == OrderStatus.RESTAURANT_CONFIRMED
     placed.refresh_from_db()
@@ -45,7 +40,7 @@ def test_the_redis_layer_waits_for_its_blocking_receive_instead_of_timing_out():
 def test_a_rolled_back_transition_broadcasts_nothing(placed, staff_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
-            lifecycle.confirm(placed.pk, staff_user)
+            factories.confirm(placed.pk, staff_user)
             raise RuntimeError
     assert callbacks == []
 
@@ -80,9 +75,9 @@ def test_each_event_goes_to_the_order_the_restaurant_the_courier_and_the_offers(
     sent, commit, placed, staff_user, courier_user, restaurant
 ):
     order, rest, courier = f"order.{placed.pk}", f"restaurant.{restaurant.pk}", f"courier.{courier_user.pk}"
-    commit(lifecycle.confirm, placed.pk, staff_user)
-    commit(lifecycle.claim, placed.pk, courier_user)
-    commit(lifecycle.start_preparing, placed.pk, staff_user)
+    commit(factories.confirm, placed.pk, staff_user)
+    commit(factories.claim, placed.pk, courier_user)
+    commit(factories.start_preparing, placed.pk, staff_user)
     assert sent == [
         (2, [(order, "order.event"), (rest, "order.event"), (AVAILABLE_ORDERS_GROUP, "order.available")]),
         (
@@ -99,13 +94,13 @@ def test_each_event_goes_to_the_order_the_restaurant_the_courier_and_the_offers(
 
 
 def test_placing_goes_to_the_order_and_the_restaurant_only(sent, commit, customer, restaurant, menu):
-    order = commit(lifecycle.place, customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = commit(factories.place, customer=customer, restaurant=restaurant, item=menu["salad"])
     assert sent == [(1, [(f"order.{order.pk}", "order.event"), (f"restaurant.{restaurant.pk}", "order.event")])]
 
 
 def test_cancelling_an_offered_order_withdraws_the_offer(sent, commit, placed, staff_user):
-    commit(lifecycle.confirm, placed.pk, staff_user)
-    commit(lifecycle.cancel, placed.pk, staff_user)
+    commit(factories.confirm, placed.pk, staff_user)
+    commit(factories.cancel, placed.pk, staff_user)
     assert sent[-1][0] == 3 and sent[-1][1][-1] == (AVAILABLE_ORDERS_GROUP, "order.unavailable")
 
 

@@ -22,8 +22,8 @@ from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_store
 from orders.subscribers import log_event
 from payments.models import Refund
 from payments.services import payment_record_result, refund_process
+from tests import factories
 from tests.factories import OrderFactory
-from tests.tracking import lifecycle
 from tests.tracking.conftest import (
     close_code,
     open_socket,
@@ -54,14 +54,8 @@ def events_of(messages: list[dict]) -> list[tuple[int, str]]:
 
 
 @pytest.fixture
-def placed(customer, restaurant, menu):
-    """A cash delivery order just placed: one event (order.placed, sequence 1)."""
-    return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
-
-
-@pytest.fixture
 def confirmed(placed, staff_user):
-    lifecycle.confirm(placed.pk, staff_user)
+    factories.confirm(placed.pk, staff_user)
     return placed
 
 
@@ -173,7 +167,7 @@ async def test_a_missing_order_is_4404(customer):
 async def test_a_refused_socket_never_joins_the_order_group(placed, other_customer, staff_user):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", other_customer)
     assert await close_code(communicator) == 4404
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     assert await communicator.receive_nothing(timeout=0.2)
 
 
@@ -181,7 +175,7 @@ async def test_a_refused_socket_never_joins_the_order_group(placed, other_custom
 async def test_couriers_may_watch_an_order_offered_to_them_and_their_own(confirmed, courier_user, other_courier_user):
     offered = await open_socket(f"ws/orders/{confirmed.pk}/", other_courier_user)
     assert (await receive(offered))["status"] == "RESTAURANT_CONFIRMED"
-    await db(lifecycle.claim)(confirmed.pk, courier_user)
+    await db(factories.claim)(confirmed.pk, courier_user)
     # Claimed by someone else: the offer's watcher is shown the door, without the claim.
     assert await close_code(offered) == 4404
 
@@ -199,8 +193,8 @@ async def test_couriers_may_watch_an_order_offered_to_them_and_their_own(confirm
 async def test_live_events_arrive_once_in_order_with_the_seed_001_payload(placed, customer, staff_user):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     assert (await receive(communicator))["sequence"] == 1
-    await db(lifecycle.confirm)(placed.pk, staff_user)
-    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
+    await db(factories.start_preparing)(placed.pk, staff_user)
     confirmed, preparing = await receive(communicator), await receive(communicator)
     assert await communicator.receive_nothing(timeout=0.2)
     event = await db(lambda: TrackingEvent.objects.select_related("order").get(order=placed, sequence=2))()
@@ -223,7 +217,7 @@ async def test_live_events_arrive_once_in_order_with_the_seed_001_payload(placed
 
 @run_async
 async def test_after_replays_the_missed_events_then_streams_live_ones(placed, customer, staff_user):
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(placed.pk, staff_user)
     communicator = await open_socket(f"ws/orders/{placed.pk}/?after=1", customer)
     snapshot = await receive(communicator)
@@ -234,7 +228,7 @@ async def test_after_replays_the_missed_events_then_streams_live_ones(placed, cu
         (3, "order.status_changed"),
         (4, "order.ready_for_pickup"),
     ]
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
     cancelled = await receive(communicator)
     assert (cancelled["sequence"], specific_type(cancelled)) == (5, "order.cancelled")
     assert await close_code(communicator) == 1000
@@ -259,7 +253,7 @@ async def test_a_malformed_after_is_4400(after, placed, customer):
 async def test_an_after_beyond_the_last_event_streams_from_the_snapshot(placed, customer, staff_user):
     communicator = await open_socket(f"ws/orders/{placed.pk}/?after=50", customer)
     assert (await receive(communicator))["sequence"] == 1
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     assert (await receive(communicator))["sequence"] == 2
     await communicator.disconnect()
 
@@ -272,7 +266,7 @@ async def test_a_snapshot_behind_the_client_replays_nothing_it_has(placed, custo
 
     def lose_the_last_snapshot_write():
         before = Order.objects.filter(pk=placed.pk).values(*SNAPSHOT_FIELDS).get()
-        lifecycle.confirm(placed.pk, staff_user)
+        factories.confirm(placed.pk, staff_user)
         snapshots._redis().delete(f"{snapshots.KEY_PREFIX}{placed.pk}")
         status_snapshot_store(before)
 
@@ -280,7 +274,7 @@ async def test_a_snapshot_behind_the_client_replays_nothing_it_has(placed, custo
     communicator = await open_socket(f"ws/orders/{placed.pk}/?after=2", customer)
     assert (await receive(communicator))["sequence"] == 1  # the stale snapshot
     assert await communicator.receive_nothing(timeout=0.3)
-    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    await db(factories.start_preparing)(placed.pk, staff_user)
     assert events_of([await receive(communicator)]) == [(3, "order.status_changed")]
     await communicator.disconnect()
 
@@ -309,10 +303,10 @@ async def test_a_lost_broadcast_is_filled_from_the_history_before_the_next_event
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     await receive(communicator)
     event_subscribers([log_event])  # the layer "misses" one
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     assert await communicator.receive_nothing(timeout=0.2)
     event_subscribers([broadcast_event])
-    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    await db(factories.start_preparing)(placed.pk, staff_user)
     assert events_of([await receive(communicator), await receive(communicator)]) == [
         (2, "order.status_changed"),
         (3, "order.status_changed"),
@@ -325,8 +319,8 @@ async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, cust
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     await receive(communicator)
     event_subscribers([])
-    await db(lifecycle.confirm)(placed.pk, staff_user)
-    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
+    await db(factories.start_preparing)(placed.pk, staff_user)
     events = await db(
         lambda: list(TrackingEvent.objects.select_related("order").filter(order=placed, sequence__gt=1))
     )()
@@ -343,13 +337,13 @@ async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, cust
 @run_async
 async def test_delivery_ends_the_stream_with_a_polite_close(placed, customer, staff_user, courier_user):
     order_id = placed.pk
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(order_id, staff_user)
-    for step in (lifecycle.claim, lifecycle.pick_up, lifecycle.start_delivery):
+    for step in (factories.claim, factories.pick_up, factories.start_delivery):
         await db(step)(order_id, courier_user)
     communicator = await open_socket(f"ws/orders/{order_id}/", customer)
     assert (await receive(communicator))["status"] == "OUT_FOR_DELIVERY"
-    await db(lifecycle.complete_delivery)(order_id, courier_user)
+    await db(factories.complete_delivery)(order_id, courier_user)
     delivered = await receive(communicator)
     assert (delivered["event_type"], delivered["new_status"]) == ("order.status_changed", "DELIVERED")
     assert delivered["event_types"] == ["order.status_changed", "order.delivered"]
@@ -359,13 +353,13 @@ async def test_delivery_ends_the_stream_with_a_polite_close(placed, customer, st
 
 @run_async
 async def test_a_paid_cancellation_sends_the_refund_opened_with_it_then_closes(customer, restaurant, menu, staff_user):
-    order = await db(lifecycle.place)(
+    order = await db(factories.place)(
         customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online"
     )
     await db(order_transition)(order_id=order.pk, target="PAYMENT_SUCCESS", actor=Actor.payment_provider("test"))
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     assert (await receive(communicator))["payment_status"] == "paid"
-    await db(lifecycle.cancel)(order.pk, staff_user)
+    await db(factories.cancel)(order.pk, staff_user)
     messages = await receive_all(communicator)
     events = events_of(messages)
     # The refund the cancellation opened comes with it; the refund's own progress (a task
@@ -377,7 +371,7 @@ async def test_a_paid_cancellation_sends_the_refund_opened_with_it_then_closes(c
 
 @run_async
 async def test_connecting_to_a_finished_order_sends_its_snapshot_and_closes(placed, customer, staff_user):
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
     communicator = await open_socket(f"ws/orders/{placed.pk}/?after=1", customer)
     assert (await receive(communicator))["status"] == "CANCELLED"
     assert events_of([await receive(communicator)]) == [(2, "order.cancelled")]
@@ -393,7 +387,7 @@ async def test_reconnecting_after_the_final_event_gets_the_snapshot_and_a_close_
     told apart (4410), so a client reconnecting on every close knows to stop."""
     live = await open_socket(f"ws/orders/{placed.pk}/", customer)
     assert (await receive(live))["final"] is False
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
     assert (await receive(live))["event_type"] == "order.status_changed"
     assert await close_code(live) == 1000
 
@@ -413,8 +407,8 @@ async def test_reconnecting_after_the_final_event_gets_the_snapshot_and_a_close_
 
 @run_async
 async def test_the_hub_follows_several_orders_and_stops_on_unsubscribe(customer, restaurant, menu, staff_user):
-    first = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    second = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    first = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    second = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(first.pk)})
     await hub.send_json_to({"action": "subscribe", "order_id": str(second.pk).upper(), "after": 0})
@@ -424,16 +418,16 @@ async def test_the_hub_follows_several_orders_and_stops_on_unsubscribe(customer,
         ("snapshot", str(second.pk), 1),
         ("event", str(second.pk), 1),
     ]
-    await db(lifecycle.confirm)(first.pk, staff_user)
-    await db(lifecycle.confirm)(second.pk, staff_user)
+    await db(factories.confirm)(first.pk, staff_user)
+    await db(factories.confirm)(second.pk, staff_user)
     assert [(m["order_id"], m["sequence"]) for m in [await receive(hub), await receive(hub)]] == [
         (str(first.pk), 2),
         (str(second.pk), 2),
     ]
     await hub.send_json_to({"action": "unsubscribe", "order_id": str(first.pk)})
     assert await receive(hub) == {"type": "unsubscribed", "order_id": str(first.pk), "reason": "requested"}
-    await db(lifecycle.start_preparing)(first.pk, staff_user)
-    await db(lifecycle.start_preparing)(second.pk, staff_user)
+    await db(factories.start_preparing)(first.pk, staff_user)
+    await db(factories.start_preparing)(second.pk, staff_user)
     assert [(m["order_id"], m["sequence"]) for m in await receive_all(hub)] == [(str(second.pk), 3)]
     await hub.disconnect()
 
@@ -450,7 +444,7 @@ async def test_the_hub_answers_an_unauthorised_subscription_with_an_error_and_no
         "detail": "No order with this id is visible to you.",
         "order_id": str(placed.pk),
     }
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     assert await hub.receive_nothing(timeout=0.2)
     await hub.disconnect()
 
@@ -482,8 +476,8 @@ async def test_the_hub_answers_bad_messages_with_an_error_and_stays_open(message
 @run_async
 async def test_the_hub_limits_how_many_orders_one_socket_follows(customer, restaurant, menu, monkeypatch):
     monkeypatch.setattr("tracking.consumers.MAX_HUB_SUBSCRIPTIONS", 1)
-    first = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    second = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    first = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    second = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(first.pk)})
     assert (await receive(hub))["type"] == "snapshot"
@@ -497,7 +491,7 @@ async def test_the_hub_ends_a_subscription_after_the_final_event(placed, custome
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(placed.pk)})
     await receive(hub)
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
     assert specific_type(await receive(hub)) == "order.cancelled"
     assert await receive(hub) == {"type": "unsubscribed", "order_id": str(placed.pk), "reason": "final"}
     await hub.disconnect()
@@ -515,8 +509,8 @@ async def test_the_kitchen_queue_gets_new_orders_and_every_change_of_its_own_onl
     assert (snapshot["type"], [o["order_id"] for o in snapshot["orders"]]) == ("snapshot", [str(placed.pk)])
     elsewhere = await db(OrderFactory)(restaurant=other_restaurant)
     await db(order_transition)(order_id=elsewhere.pk, target="CANCELLED", actor=Actor.system())
-    new = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    new = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.confirm)(placed.pk, staff_user)
     messages = await receive_all(queue)
     assert [(m["order_id"], specific_type(m)) for m in messages] == [
         (str(new.pk), "order.placed"),
@@ -536,9 +530,9 @@ async def test_the_kitchen_queue_is_only_for_its_staff(who, code, restaurant, re
 async def test_the_kitchen_queue_starts_from_the_same_orders_as_the_rest_queue(
     restaurant, menu, customer, staff_user, placed
 ):
-    await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
-    ready = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
+    ready = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(ready.pk, staff_user)
     queue = await open_socket(f"ws/restaurants/{restaurant.pk}/orders/", staff_user)
     snapshot = await receive(queue)
@@ -570,7 +564,7 @@ async def test_couriers_see_claimable_orders_until_one_of_them_claims_it(
     assert await receive(dave) == {"type": "snapshot", "assigned": [], "available": [], "offers": []}
     await receive(erin)
 
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     for courier in (dave, erin):
         available = await receive(courier)
         assert (available["type"], available["order_id"], available["new_status"]) == (
@@ -579,7 +573,7 @@ async def test_couriers_see_claimable_orders_until_one_of_them_claims_it(
             "RESTAURANT_CONFIRMED",
         )
 
-    await db(lifecycle.claim)(placed.pk, courier_user)
+    await db(factories.claim)(placed.pk, courier_user)
     claimed = await receive(dave)
     assert (claimed["type"], claimed["event_type"], claimed["sequence"]) == ("event", "order.assigned", 3)
     assert await receive(erin) == {
@@ -589,7 +583,7 @@ async def test_couriers_see_claimable_orders_until_one_of_them_claims_it(
         "sequence": 3,
     }
 
-    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    await db(factories.start_preparing)(placed.pk, staff_user)
     assert [(m["type"], m["sequence"]) for m in await receive_all(dave)] == [("event", 4)]
     assert await erin.receive_nothing(timeout=0.2)
     await dave.disconnect()
@@ -607,7 +601,7 @@ async def test_the_courier_an_order_is_offered_to_is_told_and_told_when_the_offe
     await receive(dave)
     await receive(erin)
 
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     messages = await receive_all(dave)
     offers = [m for m in messages if m["type"] == "offer"]
     assert [(m["type"], m.get("sequence")) for m in messages if m["type"] != "offer"] == [("available", 2)]
@@ -619,7 +613,7 @@ async def test_the_courier_an_order_is_offered_to_is_told_and_told_when_the_offe
     assert [o["offer_id"] for o in (await receive(again))["offers"]] == [offers[0]["offer_id"]]
     await again.disconnect()
 
-    await db(lifecycle.claim)(placed.pk, courier_user)
+    await db(factories.claim)(placed.pk, courier_user)
     messages = await receive_all(dave)
     assert [(m["type"], m.get("sequence"), m.get("state")) for m in messages] == [
         ("event", 3, None),
@@ -634,11 +628,11 @@ async def test_the_courier_an_order_is_offered_to_is_told_and_told_when_the_offe
 async def test_a_courier_snapshot_lists_assigned_and_claimable_orders(
     placed, customer, restaurant, menu, staff_user, courier_user
 ):
-    await db(lifecycle.confirm)(placed.pk, staff_user)
-    await db(lifecycle.claim)(placed.pk, courier_user)
-    claimable = await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    await db(lifecycle.confirm)(claimable.pk, staff_user)
-    await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"], delivery_type="pickup")
+    await db(factories.confirm)(placed.pk, staff_user)
+    await db(factories.claim)(placed.pk, courier_user)
+    claimable = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.confirm)(claimable.pk, staff_user)
+    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"], delivery_type="pickup")
     dave = await open_socket("ws/courier/", courier_user)
     snapshot = await receive(dave)
     assert [o["order_id"] for o in snapshot["assigned"]] == [str(placed.pk)]
@@ -657,9 +651,9 @@ async def test_the_courier_socket_is_only_for_couriers(customer):
 
 
 async def _out_for_delivery(order, staff, courier):
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(order.pk, staff)
-    for step in (lifecycle.claim, lifecycle.pick_up, lifecycle.start_delivery):
+    for step in (factories.claim, factories.pick_up, factories.start_delivery):
         await db(step)(order.pk, courier)
 
 
@@ -758,7 +752,7 @@ async def test_positions_are_throttled_per_order_and_the_latest_wins(
 async def test_positions_are_only_for_orders_on_the_road(confirmed, customer, courier_user):
     from delivery.services import courier_record_location
 
-    await db(lifecycle.claim)(confirmed.pk, courier_user)
+    await db(factories.claim)(confirmed.pk, courier_user)
     tracking = await open_socket(f"ws/orders/{confirmed.pk}/", customer)
     await receive(tracking)
     await db(courier_record_location)(courier=courier_user, latitude=37.7, longitude=-122.4)
@@ -770,12 +764,7 @@ async def test_positions_are_only_for_orders_on_the_road(confirmed, customer, co
 
 
 def _paid(customer, restaurant, menu):
-    order = lifecycle.place(
-        customer=customer,
-        restaurant=restaurant,
-        item=menu["salad"],
-        payment_method="online",
-    )
+    order = factories.place_order(customer, menu["salad"], payment_method="online")
     payment_record_result(
         order_id=order.pk,
         succeeded=True,
@@ -800,7 +789,7 @@ async def test_a_paid_cancelled_order_streams_its_refund_to_the_end_then_closes(
     order = await db(_paid)(customer, restaurant, menu)
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     await receive(communicator)
-    await db(lifecycle.cancel)(order.pk, staff_user)
+    await db(factories.cancel)(order.pk, staff_user)
     messages = await receive_all(communicator)
     assert refund_statuses(messages) == ["pending", "processing", "completed"]
     assert [m["new_status"] for m in messages if m.get("type") == "event"][-1] == "REFUND_COMPLETED"
@@ -812,7 +801,7 @@ async def test_a_cancelled_order_with_a_pending_refund_stays_live_until_the_refu
     customer, restaurant, menu, staff_user, refunds_wait
 ):
     order = await db(_paid)(customer, restaurant, menu)
-    await db(lifecycle.cancel)(order.pk, staff_user)
+    await db(factories.cancel)(order.pk, staff_user)
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     snapshot = await receive(communicator)
     assert (snapshot["status"], snapshot["refund_status"]) == ("CANCELLED", "pending")
@@ -834,7 +823,7 @@ async def test_a_failed_refund_ends_the_stream(customer, restaurant, menu, staff
     settings.ORDERFLOW_REFUND_MAX_ATTEMPTS = 1
     settings.ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE = 1.0
     order = await db(_paid)(customer, restaurant, menu)
-    await db(lifecycle.cancel)(order.pk, staff_user)
+    await db(factories.cancel)(order.pk, staff_user)
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     await receive(communicator)
     refund_id = await db(lambda: Refund.objects.get(order_id=order.pk).pk)()
@@ -847,7 +836,7 @@ async def test_a_failed_refund_ends_the_stream(customer, restaurant, menu, staff
 @run_async
 async def test_the_hub_follows_a_refund_to_the_end(customer, restaurant, menu, staff_user, refunds_wait):
     order = await db(_paid)(customer, restaurant, menu)
-    await db(lifecycle.cancel)(order.pk, staff_user)
+    await db(factories.cancel)(order.pk, staff_user)
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(order.pk)})
     assert (await receive(hub))["refund_status"] == "pending"
@@ -899,7 +888,7 @@ async def test_sockets_of_one_order_share_the_history_read_after_its_final_event
         await receive_all(communicator)
     reads.clear()  # the reads made while connecting are each socket's own
 
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
 
     for communicator in sockets:
         messages = await receive_all(communicator)
@@ -920,7 +909,7 @@ async def test_a_final_event_goes_out_before_the_history_is_read_after_it(placed
         return await fetch(**kwargs)
 
     monkeypatch.setattr(streams, "fetch_events", held)
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
 
     event = await receive(communicator)  # while the read after it is held back
     assert events_of([event]) == [(2, "order.cancelled")]

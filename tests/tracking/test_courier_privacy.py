@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 
 from delivery.models import CourierProfile
 from delivery.services import courier_set_availability
-from tests.tracking import lifecycle
+from tests import factories
 from tests.tracking.conftest import open_socket, receive, receive_all, run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +22,7 @@ NOTE = "Code 4417 at the gate, flat 3B"
 def placed(customer, restaurant, menu):
     customer.first_name, customer.last_name = "Alicia", "Vandersloot"
     customer.save(update_fields=["first_name", "last_name"])
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = factories.place_order(customer, menu["salad"])
     order.notes = NOTE
     order.delivery_postal_code = "94105"
     order.save(update_fields=["notes", "delivery_postal_code"])
@@ -48,7 +48,7 @@ async def test_online_couriers_in_reach_hear_of_an_order_offline_and_distant_one
     assert (await receive(online))["available"] == []
     assert (await receive(offline))["available"] == []
 
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     (frame,) = await receive_all(online)
     assert (frame["type"], frame["order_id"], frame["new_status"]) == (
         "available",
@@ -65,7 +65,7 @@ async def test_online_couriers_in_reach_hear_of_an_order_offline_and_distant_one
     # The courier who went offline starts hearing again once online; one who moved away does not.
     await db(courier_set_availability)(courier=other_courier_user, online=True)
     await db(CourierProfile.objects.filter(user=courier_user).update)(latitude=Decimal("38.500000"))
-    await db(lifecycle.start_preparing)(placed.pk, staff_user)
+    await db(factories.start_preparing)(placed.pk, staff_user)
     (frame,) = await receive_all(offline)
     assert (frame["type"], frame["new_status"]) == ("available", "PREPARING")
     _no_customer_in(frame, customer)
@@ -89,7 +89,7 @@ async def test_an_offline_courier_socket_gets_no_available_frame_at_all(
     await db(courier_set_availability)(courier=courier_user, online=False)
     socket = await open_socket("ws/courier/", courier_user)
     assert (await receive(socket))["available"] == []
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(placed.pk, staff_user)
     assert [m for m in await receive_all(socket) if m["type"] == "available"] == []
     await socket.disconnect()
@@ -97,7 +97,7 @@ async def test_an_offline_courier_socket_gets_no_available_frame_at_all(
 
 @run_async
 async def test_an_orders_socket_does_not_name_the_customer_to_a_courier(placed, customer, staff_user, courier_user):
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     for path in (f"ws/orders/{placed.pk}/?after=0",):
         socket = await open_socket(path, courier_user)
         messages = await receive_all(socket)

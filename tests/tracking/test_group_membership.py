@@ -7,7 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, channel_layers
 
-from tests.tracking import lifecycle
+from tests import factories
 from tests.tracking.conftest import open_socket, receive_all, run_async
 from tracking.groups import order_group
 
@@ -22,11 +22,6 @@ def layer(settings):
     channel_layers.backends.clear()
     yield channel_layers["default"]
     channel_layers.backends.clear()
-
-
-@pytest.fixture
-def placed(customer, restaurant, menu):
-    return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
 
 
 class BusyLayer(InMemoryChannelLayer):
@@ -75,7 +70,7 @@ async def test_an_open_socket_renews_its_membership_past_the_expiry(layer, place
     await receive_all(communicator)
 
     await asyncio.sleep(EXPIRY * 1.7)
-    await database_sync_to_async(lifecycle.confirm)(placed.pk, staff_user)
+    await database_sync_to_async(factories.confirm)(placed.pk, staff_user)
 
     await asyncio.sleep(0.5)
     messages = await receive_all(communicator)
@@ -114,7 +109,7 @@ async def test_a_socket_joins_its_group_although_the_layer_refuses_at_first(plac
             await asyncio.sleep(0.1)
         assert busy.refusals == 0 and len(busy.groups.get(order_group(placed.pk), {})) == 1
 
-        await database_sync_to_async(lifecycle.confirm)(placed.pk, staff_user)
+        await database_sync_to_async(factories.confirm)(placed.pk, staff_user)
         await asyncio.sleep(0.3)
         messages = await receive_all(communicator)
         assert any(m.get("type") == "event" and m.get("sequence") == 2 for m in messages), messages

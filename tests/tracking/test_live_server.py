@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from config.settings.base import redis_channel_layer
 from delivery.services import courier_set_availability
 from orders.models import HandoffPurpose
-from tests.tracking import lifecycle
+from tests import factories
 from tests.tracking.live import (
     HttpDriver,
     LiveSocket,
@@ -57,31 +57,31 @@ class ServiceDriver:
     name = "services"
 
     def place(self, *, customer, restaurant, item) -> str:
-        return str(lifecycle.place(customer=customer, restaurant=restaurant, item=item).pk)
+        return str(factories.place_order(customer, item).pk)
 
     def confirm(self, order_id, staff):
-        lifecycle.confirm(order_id, staff)
+        factories.confirm(order_id, staff)
 
     def start_preparing(self, order_id, staff):
-        lifecycle.start_preparing(order_id, staff)
+        factories.start_preparing(order_id, staff)
 
     def mark_ready(self, order_id, staff):
-        lifecycle.mark_ready(order_id, staff)
+        factories.mark_ready(order_id, staff)
 
     def cancel(self, order_id, staff):
-        lifecycle.cancel(order_id, staff)
+        factories.cancel(order_id, staff)
 
     def claim(self, order_id, courier):
-        lifecycle.claim(order_id, courier)
+        factories.claim(order_id, courier)
 
     def pick_up(self, order_id, courier, otp):
-        lifecycle.pick_up(order_id, courier)
+        factories.pick_up(order_id, courier)
 
     def start_delivery(self, order_id, courier):
-        lifecycle.start_delivery(order_id, courier)
+        factories.start_delivery(order_id, courier)
 
     def complete_delivery(self, order_id, courier, otp):
-        lifecycle.complete_delivery(order_id, courier)
+        factories.complete_delivery(order_id, courier)
 
 
 def database_url() -> str:
@@ -137,9 +137,9 @@ def drive_to_delivered(driver, order_id, staff, courier, *, until: int = 8) -> N
         lambda: driver.claim(order_id, courier),
         lambda: driver.start_preparing(order_id, staff),
         lambda: driver.mark_ready(order_id, staff),
-        lambda: driver.pick_up(order_id, courier, lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP)),
+        lambda: driver.pick_up(order_id, courier, factories.handoff_code(order_id, HandoffPurpose.PICKUP)),
         lambda: driver.start_delivery(order_id, courier),
-        lambda: driver.complete_delivery(order_id, courier, lifecycle.handoff_code(order_id, HandoffPurpose.DELIVERY)),
+        lambda: driver.complete_delivery(order_id, courier, factories.handoff_code(order_id, HandoffPurpose.DELIVERY)),
     ]
     for step in steps[: until - 1]:
         step()
@@ -229,7 +229,7 @@ def test_a_client_that_reconnects_with_after_gets_exactly_what_it_missed(
         (4, "order.status_changed"),
         (5, "order.ready_for_pickup"),
     ]
-    driver.pick_up(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP))
+    driver.pick_up(order_id, courier_user, factories.handoff_code(order_id, HandoffPurpose.PICKUP))
     assert event_sequences(again.wait_for(has_event(6))) == [4, 5, 6]
 
 

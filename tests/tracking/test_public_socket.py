@@ -9,18 +9,13 @@ from core.actors import Actor
 from delivery.models import HandoffPurpose
 from orders.models import Order
 from orders.tracking_links import order_tracking_link_revoke
-from tests.tracking import lifecycle
+from tests import factories
 from tests.tracking.conftest import close_code, open_socket, receive, receive_all, run_async
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("offers_dispatch")]
 
 db = database_sync_to_async
 PRIVATE_KEYS = {"order_id", "updated_by", "reason", "metadata", "actor_role", "event_id", "distance_km"}
-
-
-@pytest.fixture
-def placed(customer, restaurant, menu):
-    return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
 
 
 def token_of(order) -> str:
@@ -42,7 +37,7 @@ async def test_a_link_gets_a_snapshot_and_live_events_without_an_account(placed,
     assert snapshot["courier"] is None and snapshot["courier_location"] is None
     assert "order_id" not in snapshot and "total" not in snapshot
 
-    await db(lifecycle.cancel)(placed.pk, staff_user, reason="Our oven broke at 500 Howard Street")
+    await db(factories.cancel)(placed.pk, staff_user, reason="Our oven broke at 500 Howard Street")
     messages = await receive_all(tracking)
     assert events_of(messages) == [(2, "order.cancelled")]
     assert messages[-1] == {"closed": 1000}  # a cash order: nothing more will change
@@ -54,14 +49,14 @@ async def test_a_link_gets_a_snapshot_and_live_events_without_an_account(placed,
 
 @run_async
 async def test_after_replays_exactly_what_was_missed(placed, staff_user):
-    for step in (lifecycle.confirm, lifecycle.start_preparing):
+    for step in (factories.confirm, factories.start_preparing):
         await db(step)(placed.pk, staff_user)
     token = await db(token_of)(placed)
     tracking = await open_socket(f"ws/track/{token}/?after=1")
     messages = await receive_all(tracking)
     assert messages[0]["type"] == "snapshot" and messages[0]["sequence"] == 3
     assert events_of(messages) == [(2, "order.status_changed"), (3, "order.status_changed")]
-    await db(lifecycle.mark_ready)(placed.pk, staff_user)
+    await db(factories.mark_ready)(placed.pk, staff_user)
     assert events_of(await receive_all(tracking)) == [(4, "order.ready_for_pickup")]
     await tracking.disconnect()
 
@@ -70,13 +65,13 @@ async def test_after_replays_exactly_what_was_missed(placed, staff_user):
 async def test_the_courier_first_name_and_position_while_on_the_road(placed, staff_user, courier_user):
     courier_user.first_name = "Dave"
     await db(courier_user.save)()
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(placed.pk, staff_user)
-    await db(lifecycle.claim)(placed.pk, courier_user)
+    await db(factories.claim)(placed.pk, courier_user)
     token = await db(token_of)(placed)
     tracking = await open_socket(f"ws/track/{token}/")
     await receive(tracking)
-    await db(lifecycle.pick_up)(placed.pk, courier_user)
+    await db(factories.pick_up)(placed.pk, courier_user)
     picked = await receive(tracking)
     assert picked["new_status"] == "ORDER_PICKED_UP" and picked["courier"] == {"first_name": "Dave"}
     dave = await open_socket("ws/courier/", courier_user)
@@ -92,7 +87,7 @@ async def test_the_courier_first_name_and_position_while_on_the_road(placed, sta
         "recorded_at": location["recorded_at"],
         "estimated_delivery_time": location["estimated_delivery_time"],
     }
-    code = await db(lifecycle.handoff_code)(placed.pk, HandoffPurpose.PICKUP)
+    code = await db(factories.handoff_code)(placed.pk, HandoffPurpose.PICKUP)
     assert code not in str(picked)
     for communicator in (tracking, dave):
         await communicator.disconnect()
@@ -116,14 +111,14 @@ async def test_a_revoked_link_closes_at_its_next_event(placed, customer, staff_u
     tracking = await open_socket(f"ws/track/{token}/")
     await receive(tracking)
     await db(order_tracking_link_revoke)(actor=Actor.customer(customer), order_id=placed.pk)
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     assert await receive_all(tracking) == [{"closed": 4404}]
     assert await close_code(await open_socket(f"ws/track/{token}/")) == 4404
 
 
 @run_async
 async def test_a_final_order_closes_after_its_snapshot(placed, staff_user):
-    await db(lifecycle.cancel)(placed.pk, staff_user)
+    await db(factories.cancel)(placed.pk, staff_user)
     token = await db(token_of)(placed)
     messages = await receive_all(await open_socket(f"ws/track/{token}/?after=0"))
     assert messages[0]["final"] is True

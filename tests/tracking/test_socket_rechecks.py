@@ -19,7 +19,7 @@ from delivery.models import CourierProfile
 from orders.models import Order
 from orders.tracking_links import order_tracking_link_renew, order_tracking_link_revoke
 from restaurants.models import StaffMembership
-from tests.tracking import lifecycle
+from tests import factories
 from tests.tracking.conftest import open_socket, receive, run_async, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,11 +31,6 @@ RECHECK = 0.3
 @pytest.fixture(autouse=True)
 def quick_rechecks(settings):
     settings.ORDERFLOW_WS_RECHECK_SECONDS = RECHECK
-
-
-@pytest.fixture
-def placed(customer, restaurant, menu):
-    return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
 
 
 def short_token(user, seconds: float) -> str:
@@ -69,12 +64,12 @@ async def test_a_kitchen_socket_closes_when_the_membership_ends_and_hears_of_no_
     assert (await receive(queue))["type"] == "snapshot"
 
     await db(StaffMembership.objects.filter(user=staff_user, restaurant=restaurant).delete)()
-    await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
     code, messages = await closed_within(queue, RECHECK + 2)
 
     assert code == 4404
     assert not any(m.get("event_type") == "order.placed" for m in messages), messages
-    await db(lifecycle.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
     assert await queue.receive_nothing(timeout=0.5)
 
 
@@ -111,7 +106,7 @@ async def test_a_new_token_sent_in_band_keeps_the_socket_open(placed, customer, 
     assert (await receive(order_socket))["code"] == "token_invalid"
 
     await asyncio.sleep(3.5)  # past the first token's expiry
-    await db(lifecycle.confirm)(placed.pk, staff_user)
+    await db(factories.confirm)(placed.pk, staff_user)
     event = await receive(order_socket)
     assert (event["type"], event["sequence"]) == ("event", 2)
     await order_socket.disconnect()
@@ -144,7 +139,7 @@ async def test_a_session_socket_closes_when_the_session_ends(placed, customer):
 async def test_a_courier_socket_on_an_order_closes_when_the_assignment_ends(
     placed, staff_user, courier_user, other_courier_user
 ):
-    await db(lifecycle.confirm)(placed.pk, staff_user)  # assigns a courier (automatic dispatch)
+    await db(factories.confirm)(placed.pk, staff_user)  # assigns a courier (automatic dispatch)
     await db(Order.objects.filter(pk=placed.pk).update)(courier=courier_user)
     order_socket = await open_socket(f"ws/orders/{placed.pk}/", courier_user)
     await receive(order_socket)

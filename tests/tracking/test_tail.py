@@ -11,7 +11,7 @@ from channels.layers import InMemoryChannelLayer
 from django.db import connections
 from django.utils import timezone
 
-from tests.tracking import lifecycle
+from tests import factories
 from tracking import broadcast
 from tracking.groups import order_group
 from tracking.tail import CommittedEventTail, _recent_event_ids
@@ -31,7 +31,7 @@ async def _receive_all(layer, channel, seconds: float) -> list[dict]:
 def test_the_tail_sends_each_event_committed_elsewhere_once_and_skips_its_own(
     customer, restaurant, menu, staff_user, settings, monkeypatch
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])  # before the tail
+    order = factories.place_order(customer, menu["salad"])  # before the tail
 
     # One thread stands for the other process (and, later, this one's request threads).
     other = ThreadPoolExecutor(max_workers=1)
@@ -49,12 +49,12 @@ def test_the_tail_sends_each_event_committed_elsewhere_once_and_skips_its_own(
         # Another process commits: its broadcast is none of this process's.
         with monkeypatch.context() as elsewhere:
             elsewhere.setattr(broadcast, "_note_sent_here", lambda events: None)
-            await elsewhere_run(lifecycle.confirm, order.pk, staff_user)
+            await elsewhere_run(factories.confirm, order.pk, staff_user)
             first = await _receive_all(layer, channel, 1.0)
         tail.task.cancel()
         # An event this process broadcast itself is left alone (the tail's next read, by hand).
         settings.ORDERFLOW_EVENT_TAIL = "on"
-        result = await elsewhere_run(lifecycle.start_preparing, order.pk, staff_user)
+        result = await elsewhere_run(factories.start_preparing, order.pk, staff_user)
         rows = await elsewhere_run(_recent_event_ids, timezone.now() - timedelta(seconds=60))
         # The test database is dropped at the end: no thread may keep a connection to it.
         await elsewhere_run(connections.close_all)

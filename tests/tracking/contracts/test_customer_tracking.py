@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from config.asgi import application
 from orders.models import OrderStatus
-from tests.api.support import place
-from tests.tracking import lifecycle
+from tests import factories
+from tests.factories import place_order
 from tests.tracking.conftest import run_async, token_for
 from tracking.contracts.customer_tracking_hub import RECORD_SEPARATOR
 
@@ -85,7 +85,7 @@ def assert_shape(body: dict, shape: dict) -> None:
 
 
 def test_lean_status_has_the_documented_fields(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     body = client_for(customer).get(f"/api/v1/orders/{order.pk}/status").json()
     assert set(body) == set(STATUS_EXAMPLE)
     assert body["orderId"] == str(order.pk) and body["status"] == "Placed"
@@ -93,9 +93,9 @@ def test_lean_status_has_the_documented_fields(customer, menu):
 
 
 def test_detail_and_history_have_the_documented_fields(customer, staff_user, menu):
-    order = place(customer, menu)
-    lifecycle.confirm(order.pk, staff_user)
-    lifecycle.start_preparing(order.pk, staff_user)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    factories.confirm(order.pk, staff_user)
+    factories.start_preparing(order.pk, staff_user)
     body = client_for(customer).get(f"/api/v1/orders/{order.pk}").json()
     assert set(body) == {"order"}
     assert_shape(body["order"], ORDER_EXAMPLE_KEYS)
@@ -109,8 +109,8 @@ def test_detail_and_history_have_the_documented_fields(customer, staff_user, men
 
 
 def test_my_orders_pages_by_number_newest_first(customer, other_customer, menu):
-    orders = [place(customer, menu) for _ in range(3)]
-    place(other_customer, menu)
+    orders = [place_order(customer, menu["pizza"], choices=[menu["small"]]) for _ in range(3)]
+    place_order(other_customer, menu["pizza"], choices=[menu["small"]])
     client = client_for(customer)
     first = client.get("/api/v1/orders/my?pageNumber=1&pageSize=2").json()
     assert set(first) == {"items", "pageNumber", "totalPages", "totalCount"}
@@ -128,7 +128,7 @@ def test_my_orders_pages_by_number_newest_first(customer, other_customer, menu):
     [("/api/v1/orders/{id}/status", "GetOrderStatus.NotFound"), ("/api/v1/orders/{id}", "GetOrderById.NotFound")],
 )
 def test_someone_elses_order_is_the_documented_problem(path, code, customer, other_customer, courier_user, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     for user in (other_customer, courier_user):
         response = client_for(user).get(path.format(id=order.pk))
         assert response.status_code == 404
@@ -151,7 +151,7 @@ def test_bad_page_numbers_and_unknown_parameters_are_400_problems(customer):
 
 
 def test_anonymous_is_401(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     assert APIClient().get(f"/api/v1/orders/{order.pk}/status").status_code == 401
 
 
@@ -216,11 +216,11 @@ def test_negotiate_offers_websockets_with_a_connection_token(customer):
 
 @run_async
 async def test_the_hub_sends_each_change_once_as_its_documented_method(customer, staff_user, courier_user, menu):
-    order = await db(place)(customer, menu)
+    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]])
     hub = await open_hub(customer)
     assert await hub.invoke("1", "SubscribeToOrder", str(order.pk)) == {"type": 3, "invocationId": "1", "result": None}
 
-    await db(lifecycle.confirm)(order.pk, staff_user)  # the default dispatch assigns the courier too
+    await db(factories.confirm)(order.pk, staff_user)  # the default dispatch assigns the courier too
     changed = await hub.receive()
     assert changed["type"] == 1 and changed["target"] == "ReceiveOrderStatusChanged"
     dto = changed["arguments"][0]
@@ -237,12 +237,12 @@ async def test_the_hub_sends_each_change_once_as_its_documented_method(customer,
         "eventId",
     }
     assert (dto["orderId"], dto["status"], dto["restaurantId"]) == (str(order.pk), "Accepted", str(order.restaurant_id))
-    await db(lifecycle.start_preparing)(order.pk, staff_user)
+    await db(factories.start_preparing)(order.pk, staff_user)
     assert (await hub.receive())["arguments"][0]["status"] == "Preparing"
-    await db(lifecycle.mark_ready)(order.pk, staff_user)
-    await db(lifecycle.pick_up)(order.pk, courier_user)
-    await db(lifecycle.start_delivery)(order.pk, courier_user)
-    await db(lifecycle.complete_delivery)(order.pk, courier_user)
+    await db(factories.mark_ready)(order.pk, staff_user)
+    await db(factories.pick_up)(order.pk, courier_user)
+    await db(factories.start_delivery)(order.pk, courier_user)
+    await db(factories.complete_delivery)(order.pk, courier_user)
     statuses = [(await hub.receive())["arguments"][0]["status"] for _ in range(4)]
     assert statuses == ["ReadyForDelivery", "ReadyForDelivery", "ReadyForDelivery", "Delivered"]
     assert await hub.communicator.receive_nothing(timeout=0.3)
@@ -253,7 +253,7 @@ async def test_the_hub_sends_each_change_once_as_its_documented_method(customer,
 async def test_a_payment_reaches_the_hub_as_its_own_method(customer, menu):
     from payments.services import payment_record_result
 
-    order = await db(place)(customer, menu, payment_method="online")
+    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
     hub = await open_hub(customer)
     await hub.invoke("7", "SubscribeToOrder", str(order.pk))
     await db(payment_record_result)(order_id=order.pk, succeeded=True, provider_reference="pi_hub")
@@ -264,7 +264,7 @@ async def test_a_payment_reaches_the_hub_as_its_own_method(customer, menu):
 
 @run_async
 async def test_someone_elses_order_and_unknown_methods_fail_their_invocation(customer, other_customer, menu):
-    order = await db(place)(customer, menu)
+    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]])
     hub = await open_hub(other_customer)
     assert await hub.invoke("1", "SubscribeToOrder", str(order.pk)) == {
         "type": 3,
@@ -310,7 +310,7 @@ async def test_a_wrong_protocol_is_refused_in_the_handshake(customer):
 
 
 def test_final_orders_are_not_followed(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     order.status = OrderStatus.DELIVERED
     order.save(update_fields=["status"])
     assert client_for(customer).get(f"/api/v1/orders/{order.pk}/status").json()["status"] == "Delivered"

@@ -22,9 +22,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.api.support import place
+from tests import factories
+from tests.factories import place_order
 from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, database_url
-from tests.tracking import lifecycle
 from tests.tracking.live import ServerProcess, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
@@ -148,7 +148,7 @@ def open_app(chromium, app_origin: str, api: str, user, order) -> object:
 def test_the_documents_signalr_client_on_another_origin_follows_the_order(
     api_server, app_site, chromium, customer, staff_user, courier_user, menu
 ):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     page = open_app(chromium, app_site.origin, api_server.http, customer, order)
     assert page.evaluate("window.state") == "subscribed"
     initial = page.evaluate("window.initial.order")
@@ -156,8 +156,8 @@ def test_the_documents_signalr_client_on_another_origin_follows_the_order(
     # The document's customerId is a UUID (the customer's public id, never the user's number).
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", initial["customerId"])
 
-    lifecycle.confirm(order.pk, staff_user)
-    lifecycle.start_preparing(order.pk, staff_user)
+    factories.confirm(order.pk, staff_user)
+    factories.start_preparing(order.pk, staff_user)
     page.wait_for_function("window.received.length >= 2", timeout=20_000)
 
     statuses = page.evaluate("window.received.map(dto => dto.status)")
@@ -168,7 +168,7 @@ def test_the_documents_signalr_client_on_another_origin_follows_the_order(
 def test_an_origin_off_the_allow_list_gets_neither_the_api_nor_the_hub(api_server, chromium, customer, menu):
     stranger = AppSite(free_port())
     try:
-        order = place(customer, menu)
+        order = place_order(customer, menu["pizza"], choices=[menu["small"]])
         page = open_app(chromium, stranger.origin, api_server.http, customer, order)
         assert page.evaluate("window.state").startswith("failed")
         assert page.evaluate("window.initial") is None
@@ -179,7 +179,7 @@ def test_an_origin_off_the_allow_list_gets_neither_the_api_nor_the_hub(api_serve
 def test_sockets_take_the_same_allow_list_as_cors(api_server, app_site, customer, menu):
     """The native order socket checks `Origin` against the list CORS uses; a client that sends
     none (a mobile app with a token) is not a browser and is not asked."""
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     url = f"{api_server.ws}/ws/orders/{order.pk}/?token={AccessToken.for_user(customer)}"
     for origin in (app_site.origin, None):
         with connect(url, origin=origin, open_timeout=10) as socket:

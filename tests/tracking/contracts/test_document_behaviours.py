@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orders.models import Order, OrderStatus
-from tests.api.support import advance, assign, kitchen_ready, place
-from tests.tracking import lifecycle
+from tests import factories
+from tests.factories import advance, assign, place_order, to_ready
 from tests.tracking.conftest import run_async
 from tests.tracking.contracts.test_customer_tracking import open_hub
 from tests.tracking.contracts.test_mobile_orders import paymongo_event, signed
@@ -37,10 +37,10 @@ async def test_unsubscribe_from_order_stops_the_events(customer, staff_user, men
     """000, "Sequence Diagram": `App-->>Hub: Unsubscribe (stop polling)` after
     `connection.invoke("SubscribeToOrder", orderId)`: once unsubscribed, the order's changes
     no longer arrive; the invocation completes like the subscription did."""
-    order = await db(place)(customer, menu)
+    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]])
     hub = await open_hub(customer)
     await hub.invoke("1", "SubscribeToOrder", str(order.pk))
-    await db(lifecycle.confirm)(order.pk, staff_user)
+    await db(factories.confirm)(order.pk, staff_user)
     assert (await hub.receive())["arguments"][0]["status"] == "Accepted"
 
     assert await hub.invoke("2", "UnsubscribeFromOrder", str(order.pk)) == {
@@ -48,7 +48,7 @@ async def test_unsubscribe_from_order_stops_the_events(customer, staff_user, men
         "invocationId": "2",
         "result": None,
     }
-    await db(lifecycle.start_preparing)(order.pk, staff_user)
+    await db(factories.start_preparing)(order.pk, staff_user)
     assert await hub.communicator.receive_nothing(timeout=0.5)
     await hub.communicator.disconnect()
 
@@ -57,7 +57,7 @@ def test_page_size_beyond_the_limit_still_answers_a_page(customer, menu):
     """000, "Recent Orders (History)": `pageSize` (integer, optional, default: 10). A larger
     size than we serve (over 100) is a page of at most 100, not an error."""
     for _ in range(3):
-        place(customer, menu)
+        place_order(customer, menu["pizza"], choices=[menu["small"]])
     client = client_for(customer)
 
     big = client.get("/api/v1/orders/my", {"pageNumber": 1, "pageSize": 1000})
@@ -75,10 +75,15 @@ def test_date_to_and_several_statuses_filter_the_list(customer, staff_user, menu
     """002, "Available filters": `date_to` (date-time) "Orders created on or before this time";
     `fulfillment_status` (e.g. `PREPARING`, `READY_FOR_PICKUP`); "All filters are optional and
     combined with AND logic". Several words, comma-separated, are any of them."""
-    old = place(customer, menu)
+    old = place_order(customer, menu["pizza"], choices=[menu["small"]])
     Order.objects.filter(pk=old.pk).update(placed_at=timezone.now() - timedelta(days=2))
-    preparing = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
-    ready = kitchen_ready(customer, staff_user, menu)
+    preparing = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        staff_user,
+        OrderStatus.RESTAURANT_CONFIRMED,
+        OrderStatus.PREPARING,
+    )
+    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     client = client_for(customer)
 
     def ids(**params):
@@ -100,10 +105,10 @@ def test_date_to_and_several_statuses_filter_the_list(customer, staff_user, menu
 def test_filter_delivery_type_and_inactive_orders(customer, staff_user, menu):
     """004, "1. Get Orders List", "Query Parameters": `filter[delivery_type]=delivery` filters by
     delivery type; `filter[is_active]` (boolean) by active status, so `0` lists the ended ones."""
-    delivery = place(customer, menu)
-    pickup = place(customer, menu, delivery_type="pickup")
-    ended = place(customer, menu)
-    lifecycle.cancel(ended.pk, staff_user)
+    delivery = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    pickup = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
+    ended = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    factories.cancel(ended.pk, staff_user)
     client = client_for(customer)
 
     def rows(query):
@@ -122,7 +127,7 @@ def test_filter_delivery_type_and_inactive_orders(customer, staff_user, menu):
 
 def test_include_user_adds_the_user_to_each_row(customer, menu):
     """004, "Available Includes": `user` - User information."""
-    place(customer, menu)
+    place_order(customer, menu["pizza"], choices=[menu["small"]])
     client = client_for(customer)
 
     plain = client.get("/mobile/api/orders").json()["data"]["data"][0]
@@ -138,7 +143,7 @@ def test_the_providers_paid_events_move_the_order_to_processing(customer, menu, 
     """004, "Payment Webhook Flow": "Paymongo Sends Webhook to /api/paymongo/webhook" and
     "Order Created (placed) -> User Pays -> Webhook -> Order Updated (processing)"; a checkout
     session's payment is announced as `checkout_session.payment.paid`."""
-    order = place(customer, menu, payment_method="online")
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
     body = paymongo_event(order, event_type=event_type, event_id=f"evt_{event_type}")
 
     response = APIClient().post(
@@ -154,7 +159,7 @@ def test_the_providers_paid_events_move_the_order_to_processing(customer, menu, 
 def test_a_failed_payment_event_fails_the_order(customer, menu):
     """004, "Payment Webhook Flow": the webhook reports the payment's outcome; `payment.failed`
     leaves the order unpaid and failed, never `processing`."""
-    order = place(customer, menu, payment_method="online")
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
     payload = json.loads(paymongo_event(order, event_type="payment.failed", event_id="evt_failed"))
     payload["data"]["attributes"]["data"]["attributes"]["status"] = "failed"
     body = json.dumps(payload).encode()
@@ -175,9 +180,9 @@ def test_nobody_cancels_after_pickup(customer, staff_user, courier_user, menu):
     """001, "Order Cancellation": the customer "Cannot cancel if order is being prepared or
     delivered"; the restaurant "Can cancel if order not yet picked up". After pickup both are
     refused the way "Handle 400: Invalid status transition" says."""
-    order = kitchen_ready(customer, staff_user, menu)
+    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
-    lifecycle.pick_up(order.pk, courier_user)
+    factories.pick_up(order.pk, courier_user)
 
     by_customer = client_for(customer).post(f"/api/orders/{order.pk}/cancel/", {"reason": "late"}, format="json")
     by_kitchen = client_for(staff_user).post(

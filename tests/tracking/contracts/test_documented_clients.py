@@ -28,8 +28,8 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from orders.models import Order, OrderStatus
-from tests.api.support import advance, kitchen_ready, place
-from tests.tracking import lifecycle
+from tests import factories
+from tests.factories import advance, place_order, to_ready
 from tests.tracking.contracts import three_status_snippets as snippets
 from tests.tracking.live import ServerProcess
 
@@ -151,8 +151,8 @@ def node_clients():
 def test_the_signalr_client_follows_an_order_to_its_door(
     server, node, node_clients, customer, other_customer, staff_user, courier_user, menu
 ):
-    order = place(customer, menu)
-    someone_elses = place(other_customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    someone_elses = place_order(other_customer, menu["pizza"], choices=[menu["small"]])
     client = node_clients(
         node,
         "customer_tracking_hub.mjs",
@@ -165,12 +165,12 @@ def test_the_signalr_client_follows_an_order_to_its_door(
     refused = client.expect("second")
     assert refused["ok"] is False and "Order not found." in refused["error"]
 
-    lifecycle.confirm(order.pk, staff_user)  # the courier is assigned at once (not sent: no status change)
-    lifecycle.start_preparing(order.pk, staff_user)
-    lifecycle.mark_ready(order.pk, staff_user)
-    lifecycle.pick_up(order.pk, courier_user)
-    lifecycle.start_delivery(order.pk, courier_user)
-    lifecycle.complete_delivery(order.pk, courier_user)
+    factories.confirm(order.pk, staff_user)  # the courier is assigned at once (not sent: no status change)
+    factories.start_preparing(order.pk, staff_user)
+    factories.mark_ready(order.pk, staff_user)
+    factories.pick_up(order.pk, courier_user)
+    factories.start_delivery(order.pk, courier_user)
+    factories.complete_delivery(order.pk, courier_user)
 
     events = [client.expect("event") for _ in range(6)]
     assert {e["method"] for e in events} == {"ReceiveOrderStatusChanged"}
@@ -193,7 +193,7 @@ def test_the_signalr_client_follows_an_order_to_its_door(
 
 
 def test_the_signalr_client_without_a_token_cannot_connect(server, node, node_clients, customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     client = node_clients(node, "customer_tracking_hub.mjs", BASE_URL=server.http, ACCESS_TOKEN="", ORDER_ID=order.pk)
     client.process.wait(timeout=NODE_SECONDS)
     assert client.process.returncode != 0
@@ -206,7 +206,7 @@ def test_the_signalr_client_without_a_token_cannot_connect(server, node, node_cl
 def test_the_order_process_javascript_client_runs_its_whole_usage_example(
     server, node, node_clients, customer, staff_user, courier_user, menu
 ):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     tokens = {"customer": token(customer), "restaurant": token(staff_user), "courier": token(courier_user)}
     client = node_clients(
         node, "order_process_client.mjs", BASE_URL=server.http, TOKENS=json.dumps(tokens), ORDER_ID=order.pk
@@ -241,17 +241,17 @@ def test_the_order_process_javascript_client_runs_its_whole_usage_example(
 def test_the_poll_status_javascript_client_polls_until_picked_up(
     server, node, node_clients, customer, staff_user, courier_user, menu
 ):
-    order = place(customer, menu)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     client = node_clients(
         node, "poll_status_client.mjs", BASE_URL=server.http, ACCESS_TOKEN=token(customer), ORDER_ID=order.pk
     )
     first = client.expect("ui")["order"]
     assert first["orderStatus"] == "placed" and first["id"] == str(order.pk)
-    for step in (lifecycle.confirm, lifecycle.start_preparing, lifecycle.mark_ready):
+    for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         time.sleep(0.6)
         step(order.pk, staff_user)
     time.sleep(0.6)
-    lifecycle.pick_up(order.pk, courier_user)
+    factories.pick_up(order.pk, courier_user)
     output = client.finish()
     shown = [line["order"]["orderStatus"] for line in output if isinstance(line, dict) and line.get("kind") == "ui"]
     assert shown[-1] == "picked_up" and shown == list(dict.fromkeys(shown))
@@ -287,14 +287,19 @@ def run_snippet(code: str, namespace: dict, server, user, **ids) -> str:
 def test_the_three_status_python_examples(server, customer, staff_user, courier_user, menu):
     restaurant = menu["pizza"].restaurant_id
     paid = advance(
-        place(customer, menu, payment_method="online", paid=True),
+        place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
         OrderStatus.PREPARING,
     )
-    preparing = advance(place(customer, menu), staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
-    ready = kitchen_ready(customer, staff_user, menu, delivery_type="pickup")
-    fresh = place(customer, menu)
+    preparing = advance(
+        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        staff_user,
+        OrderStatus.RESTAURANT_CONFIRMED,
+        OrderStatus.PREPARING,
+    )
+    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    fresh = place_order(customer, menu["pizza"], choices=[menu["small"]])
     ns: dict = {}
 
     printed = run_snippet(snippets.RETRIEVE, ns, server, customer, order_id=paid.pk)

@@ -22,7 +22,7 @@ from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from orders.models import HandoffPurpose, Order
-from tests.api.support import code, place
+from tests.factories import handoff_code, place_order
 from tests.tracking.live import LiveSocket, ServerProcess, SocketLoop
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
@@ -307,9 +307,9 @@ def test_every_endpoint_answers_like_the_documents_examples(
     server, sockets, customer, other_customer, staff_user, courier_user, menu
 ):
     alice, kitchen, dave = (Client(server.http, user) for user in (customer, staff_user, courier_user))
-    order = place(customer, menu)
-    by_alias = place(customer, menu)
-    paid = place(customer, menu, payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    by_alias = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    paid = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
     socket = sockets(f"{server.ws}/ws/orders/{order.pk}/?token={AccessToken.for_user(customer)}")
     socket.wait_for(lambda messages: messages and messages[0]["type"] == "snapshot")
 
@@ -356,7 +356,7 @@ def test_every_endpoint_answers_like_the_documents_examples(
     # 12 then 13 then 8: the restaurant reads the pickup code, the courier verifies it, then picks up with it.
     pickup_code = ok(kitchen.get(f"/api/orders/{order.pk}/otp/", type="pickup"))
     assert_like(pickup_code, OTP)
-    assert pickup_code["type"] == "pickup" and pickup_code["otp"] == code(order, HandoffPurpose.PICKUP)
+    assert pickup_code["type"] == "pickup" and pickup_code["otp"] == handoff_code(order.pk, HandoffPurpose.PICKUP)
     wrong = "000000" if pickup_code["otp"] != "000000" else "111111"
     assert ok(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": wrong, "type": "pickup"}))["verified"] is False
     verified = ok(dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": pickup_code["otp"], "type": "pickup"}))
