@@ -1,14 +1,23 @@
-"""`StrictJSONParser`: JSON that Python can decode but the API cannot store (too deep,
-NaN/Infinity, numbers out of range, NUL in a string) is a 400, never a 500.
+"""Reading what comes from outside: a bad identifier is simply not found, and JSON that Python can
+decode but the API cannot store (too deep, NaN/Infinity, numbers out of range, NUL in a string) is
+a 400 (`StrictJSONParser`); neither is ever a 500.
 
 DRF imports this module while it loads its settings, so it imports nothing that imports DRF's views.
 """
 
 import json
 import math
+import uuid
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _finite_float(text: str) -> float:

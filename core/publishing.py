@@ -33,10 +33,6 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
-def subscribers() -> tuple[Subscriber, ...]:
-    return tuple(_subscribers)
-
-
 def publish(event: Any) -> None:
     publish_many([event])
 

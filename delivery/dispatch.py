@@ -22,7 +22,6 @@ from orders.selectors import orders_available_to_couriers
 
 logger = logging.getLogger(__name__)
 
-AUTO = "auto"
 OFFERS = "offers"
 
 

@@ -32,7 +32,7 @@ from core.errors import (
     ValidationFailed,
 )
 from core.geo import haversine_km, parse_coordinate
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from core.publishing import after_commit, enqueue_after_commit
 from delivery.models import (
     CourierLocation,

@@ -32,6 +32,7 @@ from django.utils import timezone
 from core.actors import Actor
 from core.errors import Conflict, NotFound
 from core.publishing import after_commit
+from core.timestamps import iso
 from notifications import metrics
 from notifications.http import DeliveryRefused, HttpAnswer, post
 from notifications.models import (
@@ -388,7 +389,7 @@ def webhook_endpoint_send_test(*, endpoint_id: int, actor: Actor) -> WebhookDeli
         raise Conflict("Enable the endpoint before sending it a test event.", code="webhook_endpoint_not_active")
     now = timezone.now()
     event_id = uuid.uuid4()
-    stamp = now.isoformat().replace("+00:00", "Z")
+    stamp = iso(now)
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint,

@@ -26,7 +26,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from core.actors import Actor, ActorRole
 from core.auth_tokens import CredentialsJWTAuthentication
 from core.errors import OrderNotFound
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from orders.selectors import order_access, order_status_snapshot
 from orders.services.deadlines import order_enforce_deadline
 from orders.snapshots import (

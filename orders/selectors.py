@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Coalesce
 from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound
 from core.geo import haversine_km
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from core.timestamps import iso
 from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
 from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization

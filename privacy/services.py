@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.actors import Actor
 from core.errors import Conflict
 from core.services import idempotency_records_forget
+from core.timestamps import iso
 from delivery.services import courier_locations_forget, courier_locations_purge, courier_profile_erase
 from notifications.services import (
     notifications_purge,
@@ -51,7 +52,7 @@ def _audit(*, action: PrivacyAction, subject_id, actor: Actor, now: datetime, su
 def customer_data_export(*, user, actor: Actor) -> dict:
     """The user's data as one document; who asked, and when, is recorded."""
     now = timezone.now()
-    document = {"exported_at": now.isoformat().replace("+00:00", "Z"), **customer_data(user=user)}
+    document = {"exported_at": iso(now), **customer_data(user=user)}
     summary = {"orders": len(document["orders"]), "notifications": len(document["notifications"])}
     _audit(action=PrivacyAction.EXPORT, subject_id=user.pk, actor=actor, now=now, summary=summary)
     logger.info("personal data exported user=%s by %s", user.pk, actor.display_name)

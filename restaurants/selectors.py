@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from core.errors import NotFound
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
 
 

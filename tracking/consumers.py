@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from core.actors import ActorRole
 from core.errors import ApplicationError
+from core.timestamps import iso
 from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
 from orders.services.deadlines import order_enforce_deadline
@@ -214,7 +215,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_error("token_invalid", "The token is not valid for this socket.")
         self.scope["token_expires_at"] = max(expires_at, self.scope["token_expires_at"])
         expires = datetime.fromtimestamp(self.scope["token_expires_at"], tz=UTC)
-        await self.send_json({"type": "authenticated", "expires_at": expires.isoformat().replace("+00:00", "Z")})
+        await self.send_json({"type": "authenticated", "expires_at": iso(expires)})
 
     async def close(self, code=None, reason=None):
         self.closing = True
@@ -591,7 +592,7 @@ class CourierConsumer(LiveConsumer):
                 "type": "location_recorded",
                 "latitude": float(sample.latitude),
                 "longitude": float(sample.longitude),
-                "recorded_at": sample.recorded_at.isoformat().replace("+00:00", "Z"),
+                "recorded_at": iso(sample.recorded_at),
             }
         )
 

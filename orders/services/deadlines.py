@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import InvalidTransition
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from core.publishing import publishing_collected
 from orders.models import DeadlineKind, Order, OrderStatus
 from orders.services.transitions import TransitionResult, order_transition

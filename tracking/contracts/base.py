@@ -5,7 +5,6 @@ Errors are still raised as the one `ApplicationError` family and mapped once to 
 body its document shows (`error_body`), keeping the status code and headers.
 """
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from rest_framework.permissions import IsAuthenticated
@@ -50,15 +49,6 @@ class ContractView(APIView):
             return reshaped
 
         return handler
-
-
-def iso_z(moment: datetime | None, *, millis: bool = False) -> str | None:
-    if moment is None:
-        return None
-    moment = moment.astimezone(UTC)
-    if millis:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def number(amount: Decimal | None) -> float | None:

@@ -16,10 +16,11 @@ from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound, ValidationFailed
 from core.public_ids import user_public_id
 from core.query_params import query_params_check
+from core.timestamps import iso
 from orders.models import OrderStatus
 from orders.selectors import order_access, order_detail, order_status_snapshot, orders_for_summary, orders_visible_to
 from orders.services.deadlines import order_enforce_deadline
-from tracking.contracts.base import ContractView, iso_z, number
+from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
 S = OrderStatus
@@ -85,8 +86,8 @@ class OrderStatusView(CustomerTrackingView):
             {
                 "orderId": str(snapshot["id"]),
                 "status": STATUSES.word_for(snapshot),
-                "lastUpdateTimestamp": iso_z(snapshot["updated_at"]),
-                "estimatedDeliveryTime": iso_z(snapshot["estimated_delivery_at"]),
+                "lastUpdateTimestamp": iso(snapshot["updated_at"], timespec="seconds"),
+                "estimatedDeliveryTime": iso(snapshot["estimated_delivery_at"], timespec="seconds"),
             }
         )
 
@@ -98,10 +99,10 @@ def order_dto(order) -> dict:
         "customerId": str(user_public_id(order.customer_id)),
         "restaurantId": str(order.restaurant_id),
         "status": STATUSES.word_for(order),
-        "placementTimestamp": iso_z(order.placed_at),
-        "lastUpdateTimestamp": iso_z(order.updated_at),
-        "estimatedDeliveryTime": iso_z(order.estimated_delivery_at),
-        "actualDeliveryTime": iso_z(order.delivered_at),
+        "placementTimestamp": iso(order.placed_at, timespec="seconds"),
+        "lastUpdateTimestamp": iso(order.updated_at, timespec="seconds"),
+        "estimatedDeliveryTime": iso(order.estimated_delivery_at, timespec="seconds"),
+        "actualDeliveryTime": iso(order.delivered_at, timespec="seconds"),
         "currency": order.currency,
         "subtotalAmount": number(order.subtotal),
         "discountAmount": number(order.discount),
@@ -176,7 +177,7 @@ class MyOrdersView(CustomerTrackingView):
                         "orderId": str(order.pk),
                         "orderNumber": order.number,
                         "status": STATUSES.word_for(order),
-                        "placementTimestamp": iso_z(order.placed_at),
+                        "placementTimestamp": iso(order.placed_at, timespec="seconds"),
                         "restaurantId": str(order.restaurant_id),
                         "customerId": str(user_public_id(order.customer_id)),
                         "totalAmount": number(order.total),

@@ -23,7 +23,6 @@ import json
 import re
 import time
 import uuid
-from datetime import UTC
 from decimal import Decimal
 
 from django.conf import settings
@@ -35,6 +34,7 @@ from rest_framework.response import Response
 
 from core.errors import ApplicationError, OrderNotFound, ValidationFailed
 from core.query_params import query_params_check
+from core.timestamps import iso
 from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
 from orders.selectors import (
@@ -119,10 +119,6 @@ def plain(moment) -> str | None:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None
 
 
-def micro_iso(moment) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else None
-
-
 def when(moment) -> dict:
     return {
         "formatted": formatted(moment),
@@ -172,8 +168,8 @@ def cart_item(order, item, *, shape: str = "list") -> dict:
         "is_checked_out": True,
         "variant_price_snapshot": number(item.unit_price - adjustment),
         "adjustment_amount_snapshot": number(adjustment),
-        "created_at": micro_iso(order.placed_at),
-        "updated_at": micro_iso(order.placed_at),
+        "created_at": iso(order.placed_at, timespec="microseconds"),
+        "updated_at": iso(order.placed_at, timespec="microseconds"),
         "variant": {
             "id": product_id,
             "product_id": product_id,
@@ -247,7 +243,7 @@ def order_object(order, includes: tuple[str, ...], *, detail: bool = False) -> d
             "name": customer.get_full_name() or customer.get_username(),
             "email": customer.email,
             "phone": "",
-            "created_at": micro_iso(customer.date_joined),
+            "created_at": iso(customer.date_joined, timespec="microseconds"),
         }
     if "package" in includes:
         body["package"] = None  # orders here carry no packaging choice

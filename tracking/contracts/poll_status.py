@@ -12,10 +12,11 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from core.query_params import query_params_check
+from core.timestamps import iso
 from orders.models import DeadlineKind, DeliveryType, OrderStatus, PaymentMethod, PaymentStatus
 from orders.selectors import order_access, orders_visible_to
 from orders.services.deadlines import order_enforce_deadline
-from tracking.contracts.base import ContractView, iso_z, number
+from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
 S = OrderStatus
@@ -86,15 +87,17 @@ def poll_data(row: dict) -> dict:
         "totalAmount": number(row["total"]),
         # The customer is committed once the order is paid, or placed for cash on delivery.
         "isCommitmentConfirmed": row["payment_method"] == PaymentMethod.COD or row["paid_at"] is not None,
-        "commitmentDeadlineAt": iso_z(row["deadline_at"], millis=True)
+        "commitmentDeadlineAt": iso(row["deadline_at"], timespec="milliseconds")
         if deadline_kind == DeadlineKind.PAYMENT
         else None,
-        "readyAt": iso_z(row["ready_at"], millis=True),
-        "readyExpiresAt": iso_z(row["deadline_at"], millis=True) if deadline_kind in READY_DEADLINES else None,
+        "readyAt": iso(row["ready_at"], timespec="milliseconds"),
+        "readyExpiresAt": iso(row["deadline_at"], timespec="milliseconds")
+        if deadline_kind in READY_DEADLINES
+        else None,
         "isOtpVerified": otp_verified,
-        "cancelledAt": iso_z(row["cancelled_at"], millis=True),
+        "cancelledAt": iso(row["cancelled_at"], timespec="milliseconds"),
         "cancellationReason": row["cancellation_reason"] or None,
-        "updatedAt": iso_z(row["updated_at"], millis=True),
+        "updatedAt": iso(row["updated_at"], timespec="milliseconds"),
     }
 
 

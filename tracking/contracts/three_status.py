@@ -16,14 +16,15 @@ from rest_framework.response import Response
 from core.api import validated
 from core.errors import ValidationFailed
 from core.idempotency import IdempotentPostMixin
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from core.query_params import query_params_check
+from core.timestamps import iso
 from orders.filters import OrderFilter
 from orders.models import DeliveryType, OrderStatus, PaymentStatus
 from orders.selectors import order_access, order_detail, orders_for_summary, orders_related_to
 from orders.serializers import ReasonOptionalSerializer
 from orders.services.transitions import order_cancel
-from tracking.contracts.base import ContractView, iso_z, minor_units
+from tracking.contracts.base import ContractView, minor_units
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
 S = OrderStatus
@@ -117,8 +118,8 @@ def order_summary(order) -> dict:
         "total": money(order.total, order.currency),
         "total_paid": total_paid,
         "balance_due": balance_due,
-        "created_at": iso_z(order.placed_at),
-        "updated_at": iso_z(order.updated_at),
+        "created_at": iso(order.placed_at, timespec="seconds"),
+        "updated_at": iso(order.updated_at, timespec="seconds"),
     }
 
 

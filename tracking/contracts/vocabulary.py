@@ -78,9 +78,6 @@ class StatusVocabulary:
                 taken |= row.q()
         return query
 
-    def statuses_for(self, word: str) -> set[str]:
-        return {row.status for row in self.rows if row.word == word}
-
     def table(self) -> list[tuple[str, str, str]]:
         """(canonical status, condition, word) rows, as docs/contracts/ prints them."""
         return [
