@@ -32,7 +32,7 @@ from orders.services.deadlines import order_enforce_deadline
 from orders.snapshots import (
     SNAPSHOT_FIELDS,
     active_user_store,
-    lean_status,
+    status_payload,
     status_snapshot_and_user_read,
     status_snapshot_read,
     status_snapshot_response_and_user_read,
@@ -151,7 +151,7 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
         order_enforce_deadline(order_id=access.order_id)
         row = _row(access)
     status_snapshot_store_on_commit(row)
-    return lean_status(row)
+    return status_payload(row, lean=True)
 
 
 def _row(access) -> dict:

@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 
 from core.redis_connections import redis_client
 from core.timestamps import iso
-from orders.models import Order, TrackingEvent
+from orders.models import Order, OrderStatus, TrackingEvent
 from orders.selectors import STATUS_SNAPSHOT_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -66,24 +66,37 @@ def _redis() -> redis.Redis | None:
     return _client
 
 
-def lean_status(row: dict) -> dict:
-    """The polling answer: a few short fields, well under 300 bytes."""
-    return {
-        "order_id": str(row["id"]),
-        "order_number": row["number"],
-        "status": row["status"],
-        # The sub-statuses in the order-process document's lower case, as every native answer.
-        "payment_status": row["payment_status"].lower(),
-        "delivery_status": row["delivery_status"].lower(),
-        "last_update": iso(row["updated_at"], timespec="seconds"),
-        "estimated_delivery_time": iso(row["estimated_delivery_at"], timespec="seconds"),
-        "sequence": row["sequence"],
-    }
+def status_payload(row: dict, *, lean: bool = False) -> dict:
+    """One order's status from a row of STATUS_SNAPSHOT_FIELDS, as a socket's snapshot sends it.
+
+    `lean` gives the fast poll's answer instead, well under 300 bytes: no status name or refund,
+    the sub-statuses in the order-process API's lower case, times to the second.
+    """
+    status = row["status"]
+    payload = {"order_id": str(row["id"]), "order_number": row["number"], "status": status}
+    if lean:
+        payload |= {
+            "payment_status": row["payment_status"].lower(),
+            "delivery_status": row["delivery_status"].lower(),
+            "last_update": iso(row["updated_at"], timespec="seconds"),
+            "estimated_delivery_time": iso(row["estimated_delivery_at"], timespec="seconds"),
+        }
+    else:
+        payload |= {
+            "status_name": OrderStatus(status).label if status in OrderStatus.values else status,
+            "payment_status": row["payment_status"],
+            "delivery_status": row["delivery_status"],
+            "refund_status": row["refund_status"],
+            "last_update_timestamp": iso(row["updated_at"]),
+            "estimated_delivery_time": iso(row["estimated_delivery_at"]),
+        }
+    payload["sequence"] = row["sequence"]
+    return payload
 
 
 def _snapshot(row: dict) -> dict:
     return {
-        "status": lean_status(row),
+        "status": status_payload(row, lean=True),
         # The row itself, for a socket's snapshot (tracking.selectors.order_watch).
         "row": {field: _jsonable(row[field]) for field in STATUS_SNAPSHOT_FIELDS},
         "customer_id": row["customer_id"],

@@ -81,23 +81,6 @@ def _event_refund_status(event: TrackingEvent) -> str:
     return RefundStatus.NONE
 
 
-def status_payload(row: dict) -> dict:
-    """The lean status of one order (a row of orders.selectors.order_status_snapshot)."""
-    status = row["status"]
-    return {
-        "order_id": str(row["id"]),
-        "order_number": row["number"],
-        "status": status,
-        "status_name": OrderStatus(status).label if status in OrderStatus.values else status,
-        "payment_status": row["payment_status"],
-        "delivery_status": row["delivery_status"],
-        "refund_status": row["refund_status"],
-        "last_update_timestamp": iso(row["updated_at"]),
-        "estimated_delivery_time": iso(row["estimated_delivery_at"]),
-        "sequence": row["sequence"],
-    }
-
-
 def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
     """A courier's position for one order on its way, with the ETA recomputed from it.
 

@@ -22,9 +22,10 @@ from orders.selectors import (
     orders_visible_to,
     restaurant_queue,
 )
+from orders.snapshots import status_payload
 from restaurants.models import Restaurant
 from restaurants.selectors import staff_restaurant_ids
-from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
+from tracking.payloads import event_payload, location_payload, offer_payload
 
 # Most orders a queue or offer snapshot lists.
 SNAPSHOT_LIMIT = 200

@@ -80,7 +80,7 @@ def test_the_snapshot_matches_the_database_answer(customer, staff_user, menu):
     cached = poll(signed_in(customer), order).json()
 
     row = Order.objects.filter(pk=order.pk).values(*SNAPSHOT_FIELDS).get()
-    assert cached == snapshots.lean_status(row)
+    assert cached == snapshots.status_payload(row, lean=True)
     assert cached["status"] == "RESTAURANT_CONFIRMED" and cached["sequence"] == 2
 
 
