@@ -141,7 +141,7 @@ def test_unknown_code_type_is_400(alice, customer, menu):
 def test_verifying_the_pickup_code_checks_it_then_the_courier_picks_up_with_it(
     dave, customer, staff_user, courier_user, menu
 ):
-    """Seed 001, "13. Verify OTP" then "8. Delivery Partner: Pickup Order": verifying answers
+    """The order-process API, "13. Verify OTP" then "8. Delivery Partner: Pickup Order": verifying answers
     `verified` and changes nothing; the pickup that follows sends the same code."""
     order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
     assign(order, courier_user)
@@ -223,7 +223,7 @@ def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_us
     after_lock = dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": right}, format="json")
     pickup_after_lock = dave.post(f"/api/orders/{order.pk}/complete-delivery/", {"otp": right}, format="json")
 
-    # Seed 001, "13. Verify OTP": a wrong code is a 200 with `verified: false`, and costs an attempt.
+    # The order-process API, "13. Verify OTP": a wrong code is a 200 with `verified: false`, and costs an attempt.
     assert first.status_code == 200
     assert (first.json()["verified"], first.json()["attempts_left"]) == (False, 4)
     assert (last.json()["verified"], last.json()["attempts_left"]) == (False, 0)

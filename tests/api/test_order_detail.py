@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 # ---------------------------------------------------------------- full detail
 
 
-def test_detail_has_seed_001_fields_money_address_and_items(alice, customer, menu):
+def test_detail_has_the_order_process_fields_money_address_and_items(alice, customer, menu):
     order = place_order(customer, menu["pizza"], choices=[menu["small"]])
 
     body = alice.get(f"/api/orders/{order.pk}/").json()
@@ -245,7 +245,7 @@ def test_lean_status_of_someone_elses_order_is_404(carol, customer, menu):
 # ---------------------------------------------------------------- history
 
 
-def test_history_in_seed_001_shape(alice, kitchen, customer, menu):
+def test_history_in_the_order_process_shape(alice, kitchen, customer, menu):
     order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 15}, format="json")
     kitchen.post(f"/api/restaurants/orders/{order.pk}/cancel/", {"reason": "out of dough"}, format="json")

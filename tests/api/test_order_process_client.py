@@ -75,13 +75,13 @@ def _token(base_url: str, username: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_seed_001_python_client_gets_the_documented_answers(live_server, customer, staff_user, menu):
+def test_the_order_process_python_client_gets_the_documented_answers(live_server, customer, staff_user, menu):
     first = place_order(customer, menu["pizza"], choices=[menu["small"]])
     second = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
     order_api = OrderAPI(live_server.url, _token(live_server.url, "alice"))
     restaurant_api = RestaurantAPI(live_server.url, _token(live_server.url, "pizza_staff"))
 
-    # "Usage" from the seed: the customer reads the order's status...
+    # "Usage" from the order-process API document: the customer reads the order's status...
     order = order_api.get_order(str(first.pk))
     assert order["order_status"] == "ORDER_PLACED"
     assert order["id"] == str(first.pk) and order["order_number"] == first.number

@@ -190,7 +190,7 @@ async def test_couriers_may_watch_an_order_offered_to_them_and_their_own(confirm
 
 
 @run_async
-async def test_live_events_arrive_once_in_order_with_the_seed_001_payload(placed, customer, staff_user):
+async def test_live_events_arrive_once_in_order_with_the_order_process_payload(placed, customer, staff_user):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     assert (await receive(communicator))["sequence"] == 1
     await db(factories.confirm)(placed.pk, staff_user)
@@ -382,7 +382,7 @@ async def test_connecting_to_a_finished_order_sends_its_snapshot_and_closes(plac
 async def test_reconnecting_after_the_final_event_gets_the_snapshot_and_a_close_of_its_own(
     placed, customer, staff_user
 ):
-    """Seed 001, "Best Practices", "4. Real-Time Updates": "Reconnect: Implement automatic
+    """The order-process API, "Best Practices", "4. Real-Time Updates": "Reconnect: Implement automatic
     reconnection". The socket that carried the final event closes 1000; a reconnect after it is
     told apart (4410), so a client reconnecting on every close knows to stop."""
     live = await open_socket(f"ws/orders/{placed.pk}/", customer)

@@ -1,4 +1,4 @@
-"""A client written only from the order-process document (seed 001), against a live server.
+"""A client written only from the order-process API document (docs/contracts/order-process.md), against a live server.
 
 Every endpoint the document lists, called the way its "Python/Django Example" calls them
 (requests, a Bearer token, JSON bodies), and every field of each example response compared by

@@ -1,3 +1,5 @@
+"""Placing an order over HTTP: what POST /api/orders/ answers, priced from the menu, and what it refuses."""
+
 from decimal import Decimal
 
 import pytest
