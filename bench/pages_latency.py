@@ -32,7 +32,7 @@ from playwright.sync_api import sync_playwright
 
 from orders.models import Order
 from restaurants.models import MenuItem, Restaurant
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.tracking.live import HttpDriver, ServerProcess
 
 STAMP_STATUS_CHANGES = """

@@ -13,19 +13,14 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from requests.adapters import HTTPAdapter
 
 from tests.factories import UserFactory
-from tests.tracking.live import ROOT, ServerProcess
+from tests.integration.production import client_from
+from tests.tracking.live import ROOT, ServerProcess, database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server]
 
 HTTPS = {"X-Forwarded-Proto": "https"}
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def production_environment(static_root) -> dict:
@@ -188,19 +183,8 @@ def test_errors_from_every_layer_are_problem_json(server):
     problem(multipart, 400, "bad_request")
 
 
-class FromAddress(HTTPAdapter):
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def test_x_forwarded_proto_counts_from_the_trusted_proxy_only(server):
-    stranger = requests.Session()
-    stranger.mount("http://", FromAddress("127.0.0.2"))
+    stranger = client_from("127.0.0.2")
 
     from_proxy = requests.get(f"{server.http}/admin/login/", headers=HTTPS, allow_redirects=False, timeout=10)
     forged = stranger.get(f"{server.http}/admin/login/", headers=HTTPS, allow_redirects=False, timeout=10)

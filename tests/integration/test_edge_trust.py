@@ -12,27 +12,20 @@ of granian and daphne, production settings) with clients on their own loopback a
   name its version.
 """
 
-import os
 import re
-import signal
-import subprocess
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import jwt
 import pytest
 import requests
-from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from requests.adapters import HTTPAdapter
 from rest_framework_simplejwt.tokens import AccessToken
 
 from restaurants.models import StaffMembership
 from tests.factories import place_order
-from tests.integration.test_production_topology import STOP_SECONDS, wait_until_listening
-from tests.tracking.live import ROOT, LiveSocket, SocketLoop, free_port
+from tests.integration.production import client_from, serve_production
+from tests.tracking.live import LiveSocket, SocketLoop
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -41,74 +34,16 @@ BALANCER = "127.0.0.9"
 RECHECK_SECONDS = 2
 
 
-class FromAddress(HTTPAdapter):
-    """Connections from one loopback address: a client of its own, as nginx sees it."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
-def client(address: str) -> requests.Session:
-    session = requests.Session()
-    session.mount("http://", FromAddress(address))
-    return session
-
-
 @pytest.fixture(scope="module")
 def edge(django_db_setup, django_db_blocker):
-    db = settings.DATABASES["default"]
-    port = free_port()
-    run_dir = Path(tempfile.mkdtemp(prefix="orderflow-edge-"))
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        DJANGO_SECRET_KEY=settings.SECRET_KEY,
-        ORDERFLOW_JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],
-        ORDERFLOW_OTP_SECRET="edge-test-otp-secret",
-        ORDERFLOW_PAYMENT_WEBHOOK_SECRET="edge-test-webhook-secret",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
-        ORDERFLOW_RUN_DIR=str(run_dir),
-        DJANGO_STATIC_ROOT=str(run_dir / "static"),
-        ORDERFLOW_MIGRATE="0",
-        ORDERFLOW_SERVE_WORKER="0",
-        ORDERFLOW_HTTP_WORKERS="1",
+    with serve_production(
+        "edge",
         ORDERFLOW_WS_PROCESSES="1",
-        ORDERFLOW_DB_POOL_MAX_SIZE="2",
         ORDERFLOW_WS_DRAIN_SECONDS="1",
         ORDERFLOW_BALANCER_ADDRESSES=BALANCER,
         ORDERFLOW_WS_RECHECK_SECONDS=str(RECHECK_SECONDS),
-    )
-    for name in ("ORDERFLOW_DB_POOL", "ORDERFLOW_PROXY_ADDRESSES"):
-        env.pop(name, None)
-    log = open(run_dir / "script.log", "w")
-    process = subprocess.Popen(
-        [str(ROOT / "scripts" / "serve-production")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_until_listening(port, process, run_dir / "script.log")
-        yield f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", run_dir
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+    ) as served:
+        yield served.http, served.ws, served.run_dir
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +71,7 @@ def sign_in(session: requests.Session, http: str, username: str = "alice", passw
 
 def test_wrong_passwords_from_one_address_then_the_right_one_from_another(edge, alice):
     http, _, _ = edge
-    attacker, owner = client("127.0.0.2"), client("127.0.0.3")
+    attacker, owner = client_from("127.0.0.2"), client_from("127.0.0.3")
 
     statuses = [sign_in(attacker, http, password=f"wrong-{n}").status_code for n in range(50)]
 
@@ -146,7 +81,7 @@ def test_wrong_passwords_from_one_address_then_the_right_one_from_another(edge, 
 
 def test_a_forged_x_forwarded_for_does_not_reset_a_bucket(edge, alice):
     http, _, _ = edge
-    attacker = client("127.0.0.4")
+    attacker = client_from("127.0.0.4")
     statuses = [
         sign_in(
             attacker, http, password="wrong", **{"X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": "10.1.1.1"}
@@ -163,7 +98,7 @@ def test_a_forged_x_forwarded_for_does_not_reset_a_bucket(edge, alice):
 @pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
 def test_the_sign_in_pages_answer_a_guesser_with_429(edge, alice, path):
     http, _, _ = edge
-    guesser = client("127.0.0.5" if path == "/login/" else "127.0.0.6")
+    guesser = client_from("127.0.0.5" if path == "/login/" else "127.0.0.6")
     page = guesser.get(f"{http}{path}", timeout=30)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     # The CSRF cookie is Secure (production): a client over plain HTTP hands it back itself.
@@ -187,7 +122,7 @@ def test_the_sign_in_pages_answer_a_guesser_with_429(edge, alice, path):
 
 def test_a_declared_balancer_is_believed_and_nobody_else(edge, alice):
     http, _, _ = edge
-    balancer, direct = client(BALANCER), client("127.0.0.7")
+    balancer, direct = client_from(BALANCER), client_from("127.0.0.7")
     https = {"X-Forwarded-Proto": "https"}
 
     through_balancer = balancer.get(f"{http}/admin/login/", headers=https, timeout=30)
@@ -205,7 +140,7 @@ def test_a_declared_balancer_is_believed_and_nobody_else(edge, alice):
 
 def test_refresh_tokens_rotate_and_a_reused_one_ends_the_family(edge, alice):
     http, _, _ = edge
-    app = client("127.0.0.8")
+    app = client_from("127.0.0.8")
     first = sign_in(app, http).json()
     rotated = app.post(f"{http}/api/auth/token/refresh/", json={"refresh": first["refresh"]}, timeout=30)
     assert rotated.status_code == 200
@@ -228,7 +163,9 @@ def test_a_token_signed_with_a_published_key_is_refused(edge, alice):
     claims = {"token_type": "access", "exp": now + 600, "iat": now, "jti": uuid.uuid4().hex, "user_id": str(alice.pk)}
     forged = jwt.encode(claims, "orderflow-local-development-key-not-for-production", algorithm="HS256")
 
-    response = client("127.0.0.8").get(f"{http}/api/orders/", headers={"Authorization": f"Bearer {forged}"}, timeout=30)
+    response = client_from("127.0.0.8").get(
+        f"{http}/api/orders/", headers={"Authorization": f"Bearer {forged}"}, timeout=30
+    )
 
     assert response.status_code == 401
 

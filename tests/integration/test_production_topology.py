@@ -11,89 +11,25 @@ and, when the script is stopped, a close frame with 1012 (reconnect with `after`
 process left behind.
 """
 
-import os
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.factories import place_order
-from tests.tracking.live import ROOT, LiveSocket, SocketLoop, free_port
+from tests.integration.production import STOP_SECONDS, serve_production
+from tests.tracking.live import LiveSocket, SocketLoop
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-STOP_SECONDS = 30
-# A fresh checkout collects the static files first (every file hashed and compressed).
-START_SECONDS = 180
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, log: Path) -> None:
-    give_up = time.monotonic() + START_SECONDS
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve-production exited with {process.returncode}: {log.read_text()[-3000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"serve-production did not listen on {port} within {START_SECONDS}s: {log.read_text()[-3000:]}")
 
 
 @pytest.fixture
 def topology():
-    db = settings.DATABASES["default"]
-    port = free_port()
-    run_dir = tempfile.mkdtemp(prefix="orderflow-topology-")  # mode 0700
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        DJANGO_SECRET_KEY=settings.SECRET_KEY,
-        ORDERFLOW_JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"],  # tokens made here must verify there
-        ORDERFLOW_OTP_SECRET="topology-test-otp-secret",
-        ORDERFLOW_PAYMENT_WEBHOOK_SECRET="topology-test-webhook-secret",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
-        ORDERFLOW_RUN_DIR=run_dir,
-        DJANGO_STATIC_ROOT=str(Path(run_dir) / "static"),
-        ORDERFLOW_MIGRATE="0",  # the test database is migrated already
-        ORDERFLOW_SERVE_WORKER="0",
-        ORDERFLOW_HTTP_WORKERS="1",
-        ORDERFLOW_WS_PROCESSES="2",
-        ORDERFLOW_DB_POOL_MAX_SIZE="2",
-        ORDERFLOW_WS_DRAIN_SECONDS="5",
-    )
-    env.pop("ORDERFLOW_DB_POOL", None)
-    log = open(Path(run_dir) / "script.log", "w")
-    process = subprocess.Popen(
-        [str(ROOT / "scripts" / "serve-production")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_until_listening(port, process, Path(run_dir) / "script.log")
-        yield process, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+    with serve_production("topology", ORDERFLOW_WS_PROCESSES="2", ORDERFLOW_WS_DRAIN_SECONDS="5") as served:
+        yield served.process, served.http, served.ws
 
 
 def _session_members(session_id: int) -> list[str]:

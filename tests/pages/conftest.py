@@ -1,34 +1,18 @@
 """A real browser (Debian's Chromium driven by Playwright) against a real server process (daphne)
 on the test database and Redis."""
 
-import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
-from playwright.sync_api import sync_playwright
 
-from tests.tracking.live import ServerProcess
+from tests.browser import CHROMIUM, chromium_installed, launched_chromium
+from tests.tracking.live import ServerProcess, database_url
 
-CHROMIUM = os.environ.get("ORDERFLOW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / ".artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 860}
 USER_PASSWORD = "pass-12345"  # tests.factories.UserFactory
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def start_server(**kwargs) -> ServerProcess:
@@ -51,27 +35,11 @@ def server(django_db_setup):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"the page tests need Chromium at {CHROMIUM} (scripts/install_browser installs it)"
-        if os.environ.get("ORDERFLOW_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    # Playwright's sync API keeps an event loop open on this thread, which Django's ORM takes for
-    # async code; the tests' own database work is plain synchronous code between browser calls.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-            # Connections opened while Playwright's loop ran on this thread belong to that context.
-            connections.close_all()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    yield from launched_chromium(
+        None
+        if chromium_installed()
+        else f"the page tests need Chromium at {CHROMIUM} (scripts/install_browser installs it)"
+    )
 
 
 class Tab:

@@ -17,8 +17,8 @@ from orders.snapshots import SNAPSHOT_FIELDS, status_snapshots_store
 from payments.models import Refund
 from payments.services import payment_record_result
 from tests import factories
-from tests.pages.conftest import DESKTOP, database_url
-from tests.tracking.live import HttpDriver, ServerProcess
+from tests.pages.conftest import DESKTOP
+from tests.tracking.live import HttpDriver, ServerProcess, database_url
 
 pytestmark = [
     pytest.mark.integration,

@@ -5,20 +5,15 @@ schemathesis printed, with the `curl` that reproduces each case."""
 import os
 
 import pytest
-from django.conf import settings
 
 from tests.schema.fuzz import ROLES, live_server, run_role, seed
+from tests.tracking.live import database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
 EXAMPLES = int(os.environ.get("ORDERFLOW_SCHEMATHESIS_EXAMPLES", "8"))
 SEED = int(os.environ.get("ORDERFLOW_SCHEMATHESIS_SEED", "20261130"))
 MAX_SECONDS_PER_ROLE = 40
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def test_every_role_finds_the_schema_true():

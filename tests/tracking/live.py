@@ -19,6 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
 
 
+def database_url() -> str:
+    """The test database's URL, for a server process of its own."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -23,6 +23,7 @@ from tests.tracking.live import (
     RedisProcess,
     ServerProcess,
     SocketLoop,
+    database_url,
     event_sequences,
     has_event,
 )
@@ -82,11 +83,6 @@ class ServiceDriver:
 
     def complete_delivery(self, order_id, courier, otp):
         factories.complete_delivery(order_id, courier)
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ browser build from tests/js/node_modules.
 
 import http.server
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -23,9 +22,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests import factories
+from tests.browser import CHROMIUM, chromium_installed, launched_chromium
 from tests.factories import place_order
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, database_url
-from tests.tracking.live import ServerProcess, free_port
+from tests.tracking.live import ServerProcess, database_url, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
@@ -117,25 +116,10 @@ def api_server(django_db_setup, app_site):
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not Path(CHROMIUM).exists() or not SIGNALR.is_dir():
-        message = f"needs Chromium at {CHROMIUM} and tests/js/node_modules (scripts/_venv.sh)"
-        if os.environ.get("ORDERFLOW_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    ready = chromium_installed() and SIGNALR.is_dir()
+    yield from launched_chromium(
+        None if ready else f"needs Chromium at {CHROMIUM} and tests/js/node_modules (scripts/_venv.sh)"
+    )
 
 
 def open_app(chromium, app_origin: str, api: str, user, order) -> object:

@@ -31,17 +31,12 @@ from orders.models import Order, OrderStatus
 from tests import factories
 from tests.factories import advance, place_order, to_ready
 from tests.tracking.contracts import three_status_snippets as snippets
-from tests.tracking.live import ServerProcess
+from tests.tracking.live import ServerProcess, database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
 JS_DIR = Path(__file__).resolve().parents[2] / "js"
 NODE_SECONDS = 60
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")

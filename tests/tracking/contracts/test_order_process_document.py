@@ -23,7 +23,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from orders.models import HandoffPurpose, Order
 from tests.factories import handoff_code, place_order
-from tests.tracking.live import LiveSocket, ServerProcess, SocketLoop
+from tests.tracking.live import LiveSocket, ServerProcess, SocketLoop, database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
@@ -272,11 +272,6 @@ class Client:
 def ok(response) -> dict:
     assert response.status_code == 200, (response.request.method, response.url, response.status_code, response.text)
     return response.json()
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")
