@@ -17,6 +17,13 @@ def post(client, path, body=None, key="key-1"):
     return client.post(path, body or {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
+def reserve(user, path: str, *, created_at) -> IdempotencyRecord:
+    """The reservation a first request with key-1 and an empty body holds while it runs."""
+    return IdempotencyRecord.objects.create(
+        user=user, key="key-1", method="POST", path=path, body_hash=body_fingerprint(b"{}"), created_at=created_at
+    )
+
+
 def test_same_key_and_body_replays_the_first_answer_without_acting_again(kitchen, customer, menu):
     order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
@@ -75,14 +82,7 @@ def test_same_key_on_another_endpoint_is_422(kitchen, customer, menu):
 def test_a_request_while_the_first_is_running_is_409(kitchen, staff_user, customer, menu):
     order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
-    IdempotencyRecord.objects.create(
-        user=staff_user,
-        key="key-1",
-        method="POST",
-        path=path,
-        body_hash=body_fingerprint(b"{}"),
-        created_at=timezone.now(),
-    )
+    reserve(staff_user, path, created_at=timezone.now())
 
     problem(post(kitchen, path), 409, "idempotency_in_progress")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
@@ -91,14 +91,7 @@ def test_a_request_while_the_first_is_running_is_409(kitchen, staff_user, custom
 def test_a_reservation_abandoned_by_a_crashed_worker_is_taken_over(kitchen, staff_user, customer, menu):
     order = place_order(customer, menu["pizza"], choices=[menu["small"]])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
-    IdempotencyRecord.objects.create(
-        user=staff_user,
-        key="key-1",
-        method="POST",
-        path=path,
-        body_hash=body_fingerprint(b"{}"),
-        created_at=timezone.now() - timedelta(minutes=10),
-    )
+    reserve(staff_user, path, created_at=timezone.now() - timedelta(minutes=10))
 
     assert post(kitchen, path).status_code == 200
     assert IdempotencyRecord.objects.get().state == IdempotencyState.COMPLETED

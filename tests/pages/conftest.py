@@ -13,6 +13,16 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / ".artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 860}
 USER_PASSWORD = "pass-12345"  # tests.factories.UserFactory
+# Every browser test: a real server process on the test database, couriers claiming by offers.
+BROWSER_TEST_MARKS = [
+    pytest.mark.integration,
+    pytest.mark.live_server,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("offers_dispatch"),
+]
+# How long a page may take to show a change in these tests: generous, since the machine is
+# shared; the latency itself is measured by bench/pages_latency.py, not asserted here.
+SHOWN_WITHIN_MS = 10_000
 
 
 def start_server(**kwargs) -> ServerProcess:

@@ -5,25 +5,16 @@ the services of this process). Screenshots go to tests/.artifacts/screenshots/."
 import re
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from delivery.models import HandoffPurpose
 from orders.models import Order
 from tests import factories
-from tests.pages.conftest import DESKTOP, USER_PASSWORD, start_server
+from tests.pages.conftest import BROWSER_TEST_MARKS, DESKTOP, SHOWN_WITHIN_MS, USER_PASSWORD, start_server
 from tests.tracking.live import HttpDriver
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.live_server,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("offers_dispatch"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
-# How long a page may take to show a change in these tests: generous, since the machine is
-# shared; the latency itself is measured by bench/pages_latency.py, not asserted here.
-SHOWN_WITHIN_MS = 10_000
 # The polling fallback checks every ORDERFLOW_PAGE_POLL_SECONDS (12): one interval and a margin.
 POLLED_WITHIN_MS = 30_000
 COUNTDOWN = re.compile(r"^\d+:\d\d$|^any minute now$")

@@ -4,7 +4,6 @@ coming, codes that expire, and refusals in the kitchen's words."""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -14,17 +13,11 @@ from orders.models import Order, OrderStatus
 from orders.services.placing import OrderLine, order_place
 from orders.services.transitions import order_cancel
 from tests import factories
-from tests.pages.conftest import DESKTOP, PHONE
+from tests.pages.conftest import BROWSER_TEST_MARKS, DESKTOP, PHONE, SHOWN_WITHIN_MS
 from tests.pages.test_one_command_start import SocketCutter
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.live_server,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("offers_dispatch"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
-SHOWN_WITHIN_MS = 10_000
 OVERDUE_BACKGROUND = "rgb(253, 232, 232)"
 
 

@@ -3,7 +3,6 @@ axe-core over every page the project renders: no serious or critical violation, 
 
 from datetime import timedelta
 
-import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -14,16 +13,9 @@ from orders.models import Order, OrderStatus, RefundStatus
 from orders.services.transitions import order_cancel, order_transition
 from tests import factories
 from tests.pages.axe import serious_violations
-from tests.pages.conftest import DESKTOP, PHONE, USER_PASSWORD
+from tests.pages.conftest import BROWSER_TEST_MARKS, DESKTOP, PHONE, SHOWN_WITHIN_MS, USER_PASSWORD
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.live_server,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("offers_dispatch"),
-]
-
-SHOWN_WITHIN_MS = 10_000
+pytestmark = BROWSER_TEST_MARKS
 
 
 def admin_sign_in(tab, user) -> None:

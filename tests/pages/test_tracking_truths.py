@@ -5,7 +5,6 @@ map with a tile source, and the signed-in customer's "My orders"."""
 import base64
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -17,17 +16,11 @@ from orders.snapshots import SNAPSHOT_FIELDS, status_snapshots_store
 from payments.models import Refund
 from payments.services import payment_record_result
 from tests import factories
-from tests.pages.conftest import DESKTOP
+from tests.pages.conftest import BROWSER_TEST_MARKS, DESKTOP, SHOWN_WITHIN_MS
 from tests.tracking.live import HttpDriver, ServerProcess, database_url
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.live_server,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("offers_dispatch"),
-]
+pytestmark = BROWSER_TEST_MARKS
 
-SHOWN_WITHIN_MS = 10_000
 TILE_HOST = "https://tiles.example.test"
 # A 1x1 PNG, served for every tile.
 TILE = base64.b64decode(

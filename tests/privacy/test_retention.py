@@ -150,23 +150,16 @@ def test_provider_payloads_are_reduced_to_what_the_service_reads(customer, menu)
         "billing_details": {"name": "Alice Example", "address": {"line1": "500 Howard Street"}},
         "card": {"last4": "4242"},
     }
-    old = Payment.objects.create(
-        order=order,
-        provider="simulated",
-        amount=order.total,
-        currency="USD",
-        status=PaymentRecordStatus.SUCCEEDED,
-        raw_payload=payload,
-    )
-    fresh = Payment.objects.create(
-        order=order,
-        provider="simulated",
-        amount=order.total,
-        currency="USD",
-        status=PaymentRecordStatus.SUCCEEDED,
-        raw_payload=payload,
-        provider_reference="pi_fresh",
-    )
+    paid = {
+        "order": order,
+        "provider": "simulated",
+        "amount": order.total,
+        "currency": "USD",
+        "status": PaymentRecordStatus.SUCCEEDED,
+        "raw_payload": payload,
+    }
+    old = Payment.objects.create(**paid)
+    fresh = Payment.objects.create(**paid, provider_reference="pi_fresh")
     Payment.objects.filter(pk=old.pk).update(updated_at=days_ago(2))
 
     retention_enforce_task()
