@@ -50,6 +50,20 @@ class OperatorOnly:
         return request.user.is_active and request.user.is_superuser
 
 
+class WrittenBySystem:
+    """Rows only the system writes: never added or deleted here, and no change page (the list
+    stays open to the operator for its actions)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and obj is None
+
+
 def service_action(description: str, call, done: str):
     """An admin action calling `call(pk, actor)` (a service) for each selected row, as `_each` does."""
 
@@ -153,7 +167,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(OperatorOnly, WrittenBySystem, ServiceActionsMixin, admin.ModelAdmin):
     """The delivery log: one row per event and endpoint, its attempts inline."""
 
     list_display = (
@@ -175,15 +189,6 @@ class WebhookDeliveryAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     inlines = [WebhookAttemptInline]
     actions = ["resend"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and obj is None
-
     resend = service_action(
         "Resend the selected deliveries (same event id)",
         lambda pk, actor: webhook_delivery_resend(delivery_id=pk, actor=actor),
@@ -192,7 +197,7 @@ class WebhookDeliveryAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
+class NotificationAdmin(OperatorOnly, WrittenBySystem, ServiceActionsMixin, admin.ModelAdmin):
     """The outbox. Handoff codes are never stored; the placeholder shows as a mask."""
 
     list_display = ("created_at", "kind", "channel", "recipient", "order", "state", "attempts", "last_error")
@@ -217,15 +222,6 @@ class NotificationAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ["retry"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and obj is None
 
     @admin.display(description="body")
     def masked_body(self, notification: Notification) -> str:
@@ -257,7 +253,7 @@ class NotificationPreferenceAdmin(OperatorOnly, admin.ModelAdmin):
 
 
 @admin.register(OverdueOrder)
-class OverdueOrderAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
+class OverdueOrderAdmin(OperatorOnly, WrittenBySystem, ServiceActionsMixin, admin.ModelAdmin):
     """Orders whose deadline passed and that no sweep has carried out: the sweep is behind, or stuck."""
 
     list_display = ("number", "restaurant", "status", "deadline_kind", "deadline_at", "overdue_by")
@@ -271,15 +267,6 @@ class OverdueOrderAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deadline_at__lte=timezone.now()).order_by("deadline_at")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and obj is None
-
     @admin.display(description="overdue by")
     def overdue_by(self, order) -> str:
         return str(timezone.now() - order.deadline_at).split(".")[0]
@@ -292,7 +279,7 @@ class OverdueOrderAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(RefundNeedingAttention)
-class RefundNeedingAttentionAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
+class RefundNeedingAttentionAdmin(OperatorOnly, WrittenBySystem, ServiceActionsMixin, admin.ModelAdmin):
     """Refunds FAILED, or PROCESSING for longer than ORDERFLOW_REFUND_STUCK_SECONDS."""
 
     list_display = ("order", "amount", "currency", "status", "attempts", "last_error", "updated_at")
@@ -323,15 +310,6 @@ class RefundNeedingAttentionAdmin(OperatorOnly, ServiceActionsMixin, admin.Model
                 | Q(status=RefundRecordStatus.PROCESSING, updated_at__lte=stuck_before)
             )
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and obj is None
 
     @admin.action(description="Retry the selected refunds")
     def retry(self, request, queryset):
