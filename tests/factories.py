@@ -247,6 +247,17 @@ def complete_delivery(order_id, courier):
     )
 
 
+def on_the_road(order_id, staff, courier):
+    """A just placed order confirmed, claimed by `courier` (couriers claim by offers), prepared,
+    picked up and on its way."""
+    confirm(order_id, staff)
+    claim(order_id, courier)
+    start_preparing(order_id, staff)
+    mark_ready(order_id, staff)
+    pick_up(order_id, courier)
+    return start_delivery(order_id, courier)
+
+
 def cancel(order_id, staff, reason="Out of dough"):
     return order_transition(
         order_id=order_id, target=OrderStatus.CANCELLED, actor=Actor.restaurant(staff), reason=reason

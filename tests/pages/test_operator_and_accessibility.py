@@ -8,9 +8,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from core.actors import Actor
-from delivery.models import HandoffPurpose
-from orders.models import Order, OrderStatus, RefundStatus
-from orders.services.transitions import order_cancel, order_transition
+from orders.models import Order, RefundStatus
+from orders.services.transitions import order_cancel
 from tests import factories
 from tests.pages.axe import serious_violations
 from tests.pages.conftest import BROWSER_TEST_MARKS, DESKTOP, PHONE, SHOWN_WITHIN_MS, USER_PASSWORD
@@ -28,18 +27,8 @@ def admin_sign_in(tab, user) -> None:
 
 def delivered(customer, restaurant, menu, staff_user, courier_user) -> Order:
     order = factories.place_order(customer, menu["salad"])
-    factories.confirm(order.pk, staff_user)
-    factories.claim(order.pk, courier_user)
-    factories.start_preparing(order.pk, staff_user)
-    factories.mark_ready(order.pk, staff_user)
-    factories.pick_up(order.pk, courier_user)
-    factories.start_delivery(order.pk, courier_user)
-    order_transition(
-        order_id=order.pk,
-        target=OrderStatus.DELIVERED,
-        actor=Actor.courier(courier_user),
-        otp=factories.handoff_code(order.pk, HandoffPurpose.DELIVERY),
-    )
+    factories.on_the_road(order.pk, staff_user, courier_user)
+    factories.complete_delivery(order.pk, courier_user)
     return Order.objects.get(pk=order.pk)
 
 
@@ -130,12 +119,7 @@ def test_axe_finds_no_serious_violation_on_any_page(
     server, tabs, customer, restaurant, menu, staff_user, courier_user, admin_user
 ):
     on_road = factories.place_order(customer, menu["salad"])
-    factories.confirm(on_road.pk, staff_user)
-    factories.claim(on_road.pk, courier_user)
-    factories.start_preparing(on_road.pk, staff_user)
-    factories.mark_ready(on_road.pk, staff_user)
-    factories.pick_up(on_road.pk, courier_user)
-    factories.start_delivery(on_road.pk, courier_user)
+    factories.on_the_road(on_road.pk, staff_user, courier_user)
     cancelled = factories.place_order(customer, menu["salad"])
     order_cancel(order_id=cancelled.pk, actor=Actor.restaurant(staff_user), reason="Closed")
     for status in ("new", "confirmed", "preparing"):

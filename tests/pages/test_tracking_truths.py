@@ -30,12 +30,7 @@ TILE = base64.b64decode(
 
 def on_the_road(customer, restaurant, menu, staff_user, courier_user) -> Order:
     order = factories.place_order(customer, menu["salad"])
-    factories.confirm(order.pk, staff_user)
-    factories.claim(order.pk, courier_user)
-    factories.start_preparing(order.pk, staff_user)
-    factories.mark_ready(order.pk, staff_user)
-    factories.pick_up(order.pk, courier_user)
-    factories.start_delivery(order.pk, courier_user)
+    factories.on_the_road(order.pk, staff_user, courier_user)
     return Order.objects.get(pk=order.pk)
 
 
