@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -31,19 +30,11 @@ from orders.models import Order, OrderStatus
 from tests import factories
 from tests.factories import advance, place_order, to_ready
 from tests.tracking.contracts import three_status_snippets as snippets
-from tests.tracking.live import ServerProcess, database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
 JS_DIR = Path(__file__).resolve().parents[2] / "js"
 NODE_SECONDS = 60
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    process = ServerProcess(database_url=database_url(), redis_url=settings.REDIS_URL)
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="module")

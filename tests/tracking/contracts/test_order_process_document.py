@@ -18,12 +18,11 @@ from datetime import datetime
 
 import pytest
 import requests
-from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from orders.models import HandoffPurpose, Order
 from tests.factories import handoff_code, place_order
-from tests.tracking.live import LiveSocket, ServerProcess, SocketLoop, database_url
+from tests.tracking.live import LiveSocket, SocketLoop
 
 pytestmark = [pytest.mark.integration, pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
@@ -272,13 +271,6 @@ class Client:
 def ok(response) -> dict:
     assert response.status_code == 200, (response.request.method, response.url, response.status_code, response.text)
     return response.json()
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    process = ServerProcess(database_url=database_url(), redis_url=settings.REDIS_URL)
-    yield process
-    process.stop()
 
 
 @pytest.fixture
