@@ -154,14 +154,24 @@ def place_order(
     item: MenuItem,
     *,
     quantity: int = 1,
-    choices: Iterable[CustomizationChoice] = (),
+    choices: Iterable[CustomizationChoice] | None = None,
     delivery_type: str = "delivery",
     payment_method: str = "cod",
     paid: bool = False,
     address: DeliveryAddress = ADDRESS,
 ) -> Order:
     """`customer` orders `quantity` of `item` at its restaurant through checkout; `paid` also
-    records the provider's successful charge (online payment)."""
+    records the provider's successful charge (online payment).
+
+    Without `choices`, the item comes with the least its menu requires: the first choices of each
+    group that needs some (a small margherita from the `menu` fixture).
+    """
+    if choices is None:
+        choices = [
+            choice
+            for group in item.customization_groups.filter(min_choices__gt=0)
+            for choice in group.choices.order_by("pk")[: group.min_choices]
+        ]
     order = order_place(
         customer=customer,
         restaurant_id=item.restaurant_id,

@@ -111,7 +111,7 @@ def test_bad_coordinates_are_400(alice, menu, latitude):
 
 
 def test_huge_prep_time_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = kitchen.post(
         f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 10**40}, format="json"
@@ -156,7 +156,7 @@ def test_bad_and_unknown_order_ids_are_order_not_found(alice, bad_id):
 
 
 def test_another_users_order_answers_exactly_like_a_missing_one(alice, carol, other_customer, menu):
-    carols = place_order(other_customer, menu["pizza"], choices=[menu["small"]])
+    carols = place_order(other_customer, menu["pizza"])
 
     for (method, hidden_path), (_, missing_path) in zip(_paths(carols.pk), _paths(uuid.uuid4()), strict=True):
         body = _body(method, hidden_path)
@@ -186,6 +186,6 @@ def test_method_not_allowed_is_a_problem(alice):
 
 
 def test_unknown_order_number_is_order_not_found(alice, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     problem(alice.get("/api/orders/number/ORD-NOPE/"), 404, "order_not_found")
     assert alice.get(f"/api/orders/number/{order.number}/").status_code == 200

@@ -78,19 +78,17 @@ def people(restaurant, other_restaurant, customer, other_customer, staff_user, o
 def build(state, people, menu):
     customer, staff, courier = people["customer"], people["staff"], people["courier"]
     if state == "placed":
-        return place_order(customer, menu["pizza"], choices=[menu["small"]])
+        return place_order(customer, menu["pizza"])
     if state == "ready_unassigned":
-        return to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff)
+        return to_ready(place_order(customer, menu["pizza"]), staff)
     if state == "ready_assigned":
-        order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff)
+        order = to_ready(place_order(customer, menu["pizza"]), staff)
         assign(order, courier)
         return order
     if state == "out_for_delivery":
-        return to_out_for_delivery(
-            to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff), courier
-        )
+        return to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff), courier)
     if state == "cancelled":
-        order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+        order = place_order(customer, menu["pizza"])
         return order_transition(order_id=order.pk, target=S.CANCELLED, actor=Actor.customer(customer)).order
     raise AssertionError(state)
 
@@ -157,7 +155,7 @@ def test_the_authorization_matrix(state, people, menu, settings):
 
 def test_an_unrelated_user_hears_the_same_bytes_for_a_hidden_and_a_missing_order(people, menu, settings):
     settings.ORDERFLOW_COURIER_DISPATCH = "offers"
-    order = place_order(people["customer"], menu["pizza"], choices=[menu["small"]])
+    order = place_order(people["customer"], menu["pizza"])
     stranger = UserFactory(username="matrix_stranger")
 
     for method, template, body in ENDPOINTS:

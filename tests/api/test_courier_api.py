@@ -28,13 +28,11 @@ S = OrderStatus
 def test_available_lists_unclaimed_confirmed_or_ready_delivery_orders(
     dave, customer, staff_user, other_courier_user, menu
 ):
-    placed = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    confirmed = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED
-    )
-    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
-    to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
-    taken = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    placed = place_order(customer, menu["pizza"])
+    confirmed = advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED)
+    ready = to_ready(place_order(customer, menu["pizza"]), staff_user)
+    to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
+    taken = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(taken, other_courier_user)
 
     body = dave.get("/api/orders/available/").json()
@@ -71,14 +69,14 @@ def test_available_nearest_restaurant_first(dave, customer, courier_user, menu):
 
 def test_available_without_a_position_is_empty(dave, customer, staff_user, courier_user, menu):
     CourierProfile.objects.filter(user=courier_user).update(latitude=None, longitude=None)
-    to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    to_ready(place_order(customer, menu["pizza"]), staff_user)
 
     assert dave.get("/api/orders/available/").json()["results"] == []
 
 
 def test_available_query_count_does_not_grow(dave, customer, staff_user, menu, django_assert_num_queries):
     for _ in range(6):
-        advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
+        advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED)
 
     for size in (1, 6):  # courier check, position, count, page
         with django_assert_num_queries(4):
@@ -94,7 +92,7 @@ def test_only_couriers_see_available_orders(request, who):
 
 
 def test_accept_assigns_the_courier(dave, customer, staff_user, courier_user, menu):
-    order = advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
+    order = advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED)
 
     response = dave.post(f"/api/orders/{order.pk}/accept/")
 
@@ -108,7 +106,7 @@ def test_accept_assigns_the_courier(dave, customer, staff_user, courier_user, me
 
 
 def test_an_order_taken_before_you_asked_is_missing_to_you(dave, erin, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     dave.post(f"/api/orders/{order.pk}/accept/")
 
     taken = erin.post(f"/api/orders/{order.pk}/accept/")
@@ -120,10 +118,10 @@ def test_an_order_taken_before_you_asked_is_missing_to_you(dave, erin, customer,
 
 
 def test_orders_never_offered_are_404(dave, customer, staff_user, courier_user, other_courier_user, menu):
-    unconfirmed = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    pickup = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    unconfirmed = place_order(customer, menu["pizza"])
+    pickup = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
     delivered_by_other = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), other_courier_user
+        to_ready(place_order(customer, menu["pizza"]), staff_user), other_courier_user
     )
     Order.objects.filter(pk=delivered_by_other.pk).update(status=S.DELIVERED)
 
@@ -132,14 +130,14 @@ def test_orders_never_offered_are_404(dave, customer, staff_user, courier_user, 
 
 
 def test_offline_couriers_cannot_accept(dave, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     CourierProfile.objects.filter(user=courier_user).update(is_online=False)
 
     problem(dave.post(f"/api/orders/{order.pk}/accept/"), 409, "courier_offline")
 
 
 def test_non_couriers_cannot_accept(alice, kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
 
     problem(alice.post(f"/api/orders/{order.pk}/accept/"), 403, "not_a_courier")
     problem(kitchen.post(f"/api/orders/{order.pk}/accept/"), 403, "not_a_courier")
@@ -149,7 +147,7 @@ def test_non_couriers_cannot_accept(alice, kitchen, customer, staff_user, menu):
 
 
 def test_pickup_start_and_complete(dave, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
 
     picked = dave.post(
@@ -173,7 +171,7 @@ def test_pickup_start_and_complete(dave, customer, staff_user, courier_user, men
 
 
 def test_pickup_needs_the_right_code(dave, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
     wrong = "000000" if handoff_code(order.pk, HandoffPurpose.PICKUP) != "000000" else "999999"
 
@@ -185,9 +183,9 @@ def test_pickup_needs_the_right_code(dave, customer, staff_user, courier_user, m
 
 
 def test_only_the_assigned_courier_moves_the_order(erin, customer, staff_user, courier_user, menu):
-    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    ready = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(ready, courier_user)
-    offered = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    offered = to_ready(place_order(customer, menu["pizza"]), staff_user)
 
     problem(
         erin.post(
@@ -206,7 +204,7 @@ def test_only_the_assigned_courier_moves_the_order(erin, customer, staff_user, c
 
 
 def test_start_delivery_before_pickup_is_400(dave, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
 
     body = problem(dave.post(f"/api/orders/{order.pk}/start-delivery/"), 400, "invalid_transition")
@@ -214,9 +212,7 @@ def test_start_delivery_before_pickup_is_400(dave, customer, staff_user, courier
 
 
 def test_complete_delivery_with_a_wrong_code_keeps_it_out(dave, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     wrong = "000000" if handoff_code(order.pk, HandoffPurpose.DELIVERY) != "000000" else "999999"
 
     problem(dave.post(f"/api/orders/{order.pk}/complete-delivery/", {"otp": wrong}, format="json"), 400, "otp_invalid")
@@ -225,9 +221,7 @@ def test_complete_delivery_with_a_wrong_code_keeps_it_out(dave, customer, staff_
 
 @pytest.mark.parametrize("action", ["pickup", "start-delivery", "complete-delivery"])
 def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_user, menu, action):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     problem(alice.post(f"/api/orders/{order.pk}/{action}/", {"otp": "123456"}, format="json"), 403, "not_a_courier")
 
@@ -241,9 +235,7 @@ def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_use
     ],
 )
 def test_courier_actions_in_the_wrong_state_are_400(dave, customer, staff_user, courier_user, menu, action, body):
-    order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING
-    )
+    order = advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
     assign(order, courier_user)
 
     problem_body = problem(
@@ -254,18 +246,14 @@ def test_courier_actions_in_the_wrong_state_are_400(dave, customer, staff_user, 
 
 
 def test_another_couriers_delivery_is_404(erin, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     for action, body in (("start-delivery", {}), ("complete-delivery", {"otp": "123456"}), ("otp/resend", {})):
         problem(erin.post(f"/api/orders/{order.pk}/{action}/", body, format="json"), 404, "order_not_found")
 
 
 def test_checking_a_code_the_order_does_not_wait_for_is_409(dave, customer, staff_user, courier_user, menu):
-    order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING
-    )
+    order = advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED, S.PREPARING)
     assign(order, courier_user)
 
     problem(

@@ -155,10 +155,7 @@ def test_a_courier_has_at_most_the_configured_number_of_active_orders(
 ):
     settings.ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS = 2
 
-    orders = [
-        advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
-        for _ in range(3)
-    ]
+    orders = [advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED) for _ in range(3)]
     assign(orders[0], courier_user)
     assign(orders[1], courier_user)
 

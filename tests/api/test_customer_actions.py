@@ -17,7 +17,7 @@ P = HandoffPurpose
 
 
 def test_customer_cancels_a_cash_order_no_refund_needed(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "Changed my mind"}, format="json")
 
@@ -36,7 +36,7 @@ def test_customer_cancels_a_cash_order_no_refund_needed(alice, customer, menu):
 
 
 def test_cancelling_a_paid_order_opens_a_refund(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
 
     body = alice.post(f"/api/orders/{order.pk}/cancel/", {}, format="json").json()
 
@@ -47,7 +47,7 @@ def test_cancelling_a_paid_order_opens_a_refund(alice, customer, menu):
 
 def test_customer_cannot_cancel_once_preparation_started(alice, customer, staff_user, menu):
     order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        place_order(customer, menu["pizza"]),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
         OrderStatus.PREPARING,
@@ -60,7 +60,7 @@ def test_customer_cannot_cancel_once_preparation_started(alice, customer, staff_
 
 
 def test_cancel_someone_elses_order_is_404(carol, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(carol.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 404, "order_not_found")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
@@ -68,7 +68,7 @@ def test_cancel_someone_elses_order_is_404(carol, customer, menu):
 
 def test_staff_on_the_cancel_endpoint_act_as_staff(kitchen, customer, menu):
     """Staff see the order, so they are not "nobody" here: the kitchen's rule (a reason) applies."""
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = problem(kitchen.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 400, "validation_error")
 
@@ -77,7 +77,7 @@ def test_staff_on_the_cancel_endpoint_act_as_staff(kitchen, customer, menu):
 
 
 def test_cancel_reason_too_long_is_400(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = problem(
         alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "x" * 501}, format="json"), 400, "validation_error"
@@ -89,9 +89,7 @@ def test_cancel_reason_too_long_is_400(alice, customer, menu):
 
 
 def test_customer_reads_the_delivery_code(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     response = alice.get(f"/api/orders/{order.pk}/otp/", {"type": "delivery"})
 
@@ -105,7 +103,7 @@ def test_customer_reads_the_delivery_code(alice, customer, staff_user, courier_u
 
 
 def test_staff_read_a_delivery_orders_pickup_code(kitchen, alice, dave, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
 
     assert kitchen.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == handoff_code(order.pk, P.PICKUP)
@@ -114,20 +112,20 @@ def test_staff_read_a_delivery_orders_pickup_code(kitchen, alice, dave, customer
 
 
 def test_customer_reads_a_self_pickup_orders_code(alice, kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
 
     assert alice.get(f"/api/orders/{order.pk}/otp/").json()["otp"] == handoff_code(order.pk, P.PICKUP)
     problem(kitchen.get(f"/api/orders/{order.pk}/otp/"), 403, "otp_not_yours")
 
 
 def test_no_code_before_it_is_issued(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(alice.get(f"/api/orders/{order.pk}/otp/", {"type": "delivery"}), 409, "otp_not_issued")
 
 
 def test_unknown_code_type_is_400(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     assert (
         "type"
@@ -143,7 +141,7 @@ def test_verifying_the_pickup_code_checks_it_then_the_courier_picks_up_with_it(
 ):
     """The order-process API, "13. Verify OTP" then "8. Delivery Partner: Pickup Order": verifying answers
     `verified` and changes nothing; the pickup that follows sends the same code."""
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
     sequence = Order.objects.get(pk=order.pk).sequence
 
@@ -165,9 +163,7 @@ def test_verifying_the_pickup_code_checks_it_then_the_courier_picks_up_with_it(
 
 
 def test_verifying_the_delivery_code_then_completing_the_delivery(dave, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     body = dave.post(
         f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.DELIVERY)}, format="json"
@@ -184,7 +180,7 @@ def test_verifying_the_delivery_code_then_completing_the_delivery(dave, customer
 
 
 def test_staff_verify_a_self_pickup_code_then_hand_the_order_over(kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
 
     body = kitchen.post(
         f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.PICKUP)}, format="json"
@@ -198,9 +194,7 @@ def test_staff_verify_a_self_pickup_code_then_hand_the_order_over(kitchen, custo
 
 
 def test_the_customer_does_not_enter_codes(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     problem(
         alice.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": handoff_code(order.pk, P.DELIVERY)}, format="json"),
@@ -210,9 +204,7 @@ def test_the_customer_does_not_enter_codes(alice, customer, staff_user, courier_
 
 
 def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     right = handoff_code(order.pk, P.DELIVERY)
     wrong = "000000" if right != "000000" else "111111"
 
@@ -233,9 +225,7 @@ def test_wrong_codes_count_down_then_lock(dave, customer, staff_user, courier_us
 
 
 def test_expired_code_is_410(dave, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     HandoffCode.objects.filter(order=order).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     problem(
@@ -247,9 +237,7 @@ def test_expired_code_is_410(dave, customer, staff_user, courier_user, menu):
 
 @pytest.mark.parametrize("otp", ["12345", "1234567", "abcdef", "12 456", "", None, 12345, [1]])
 def test_malformed_codes_are_400_and_cost_no_attempt(dave, customer, staff_user, courier_user, menu, otp):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     body = problem(
         dave.post(f"/api/orders/{order.pk}/otp/verify/", {"otp": otp}, format="json"), 400, "validation_error"
@@ -263,9 +251,7 @@ def test_malformed_codes_are_400_and_cost_no_attempt(dave, customer, staff_user,
 
 
 def test_resend_replaces_the_code(alice, dave, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     old = handoff_code(order.pk, P.DELIVERY)
     HandoffCode.objects.filter(order=order).update(last_sent_at=timezone.now() - timedelta(minutes=5))
 
@@ -280,9 +266,7 @@ def test_resend_replaces_the_code(alice, dave, customer, staff_user, courier_use
 
 
 def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     response = alice.post(f"/api/orders/{order.pk}/otp/resend/", {}, format="json")
 
@@ -292,7 +276,7 @@ def test_resend_too_soon_is_429(alice, customer, staff_user, courier_user, menu)
 
 
 def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(
         alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "delivery"}, format="json"), 409, "otp_not_issued"
@@ -300,9 +284,7 @@ def test_resend_without_a_waiting_code_is_409(alice, customer, menu):
 
 
 def test_resend_with_an_unknown_type_is_400(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     errors = problem(
         alice.post(f"/api/orders/{order.pk}/otp/resend/", {"type": "sms"}, format="json"), 400, "validation_error"

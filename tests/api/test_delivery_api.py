@@ -10,11 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_location_updates_the_profile_and_the_track_of_the_delivery(dave, customer, staff_user, courier_user, menu):
-    waiting = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    waiting = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(waiting, courier_user)
-    carrying = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    carrying = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     response = dave.post(
         "/api/delivery/location/", {"latitude": 37.78012345, "longitude": -122.40198765}, format="json"

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = kitchen.post(
         f"/api/orders/{order.pk}/status/",
@@ -38,7 +38,7 @@ def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen,
 
 
 def test_customer_may_cancel_but_not_cook(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(
         alice.post(f"/api/orders/{order.pk}/status/", {"status_code": "PREPARING"}, format="json"),
@@ -52,7 +52,7 @@ def test_customer_may_cancel_but_not_cook(alice, customer, menu):
 
 
 def test_a_change_the_table_does_not_allow_now_is_400_with_the_current_status(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = problem(
         kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": "READY_FOR_PICKUP"}, format="json"),
@@ -65,7 +65,7 @@ def test_a_change_the_table_does_not_allow_now_is_400_with_the_current_status(ki
 
 
 def test_courier_picks_up_through_the_generic_endpoint_with_the_code(dave, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
 
     without = dave.post(f"/api/orders/{order.pk}/status/", {"status_code": "ORDER_PICKED_UP"}, format="json")
@@ -80,7 +80,7 @@ def test_courier_picks_up_through_the_generic_endpoint_with_the_code(dave, custo
 
 
 def test_a_courier_it_is_only_offered_to_may_not_move_it(erin, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
 
     problem(
         erin.post(
@@ -92,7 +92,7 @@ def test_a_courier_it_is_only_offered_to_may_not_move_it(erin, customer, staff_u
 
 
 def test_superuser_acts_as_admin(admin, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = admin.post(f"/api/orders/{order.pk}/status/", {"status_code": "RESTAURANT_CONFIRMED"}, format="json").json()
 
@@ -101,7 +101,7 @@ def test_superuser_acts_as_admin(admin, customer, menu):
 
 
 def test_restaurant_must_give_a_reason_to_reject(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     errors = problem(
         kitchen.post(f"/api/orders/{order.pk}/status/", {"status_code": "RESTAURANT_REJECTED"}, format="json"),
@@ -122,7 +122,7 @@ def test_restaurant_must_give_a_reason_to_reject(kitchen, customer, menu):
     ],
 )
 def test_bad_input_is_400(alice, customer, menu, body, field):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     errors = problem(alice.post(f"/api/orders/{order.pk}/status/", body, format="json"), 400, "validation_error")[
         "errors"
@@ -133,7 +133,7 @@ def test_bad_input_is_400(alice, customer, menu, body, field):
 
 
 def test_unrelated_user_is_404(carol, other_kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     for client in (carol, other_kitchen):
         problem(

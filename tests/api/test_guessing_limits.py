@@ -212,7 +212,7 @@ def test_wrong_handoff_codes_across_orders_end_in_429(
     small_limits, client_for, customer, staff_user, courier_user, menu
 ):
     dave = client_for(courier_user)
-    orders = [to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user) for _ in range(2)]
+    orders = [to_ready(place_order(customer, menu["pizza"]), staff_user) for _ in range(2)]
     for order in orders:
         assign(order, courier_user)
     first, second = (handoff_code(order.pk, HandoffPurpose.PICKUP) for order in orders)
@@ -239,9 +239,7 @@ def test_one_couriers_wrong_codes_do_not_stop_another_couriers_handoffs(
 ):
     settings.ORDERFLOW_CODE_MAX_FAILURES_PER_USER = 3
     settings.ORDERFLOW_CODE_MAX_FAILURES_PER_ADDRESS = 3
-    mine, theirs = (
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user) for _ in range(2)
-    )
+    mine, theirs = (to_ready(place_order(customer, menu["pizza"]), staff_user) for _ in range(2))
     assign(mine, courier_user)
     assign(theirs, other_courier_user)
     right = handoff_code(mine.pk, HandoffPurpose.PICKUP)
@@ -258,7 +256,7 @@ def test_one_couriers_wrong_codes_do_not_stop_another_couriers_handoffs(
 
 def test_the_kitchen_handover_counts_too(small_limits, client_for, customer, staff_user, menu):
     kitchen = client_for(staff_user)
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
     right = handoff_code(order.pk, HandoffPurpose.PICKUP)
     wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != right][:3]
     for otp in wrong:
@@ -276,7 +274,7 @@ def test_the_kitchen_handover_counts_too(small_limits, client_for, customer, sta
 
 
 def test_the_admins_handover_shares_the_code_limit(small_limits, client_for, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
     right = handoff_code(order.pk, HandoffPurpose.PICKUP)
     wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != right][:3]
     staff_user.groups.add(staff_group_ensure())
@@ -305,9 +303,7 @@ def test_the_admins_handover_shares_the_code_limit(small_limits, client_for, cus
 def test_right_codes_do_not_count(small_limits, client_for, customer, staff_user, courier_user, menu):
     dave = client_for(courier_user)
     for _ in range(4):
-        order = to_out_for_delivery(
-            to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-        )
+        order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
         response = dave.post(
             f"/api/orders/{order.pk}/complete-delivery/",
             {"otp": handoff_code(order.pk, HandoffPurpose.DELIVERY)},

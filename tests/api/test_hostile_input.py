@@ -31,7 +31,7 @@ def test_deeply_nested_json_with_an_idempotency_key_is_400(alice):
 
 @pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": Infinity}', b'{"a": -Infinity}', b'{"a": 1e309}'])
 def test_non_finite_numbers_are_400(alice, customer, menu, body):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = alice.post(f"/api/orders/{order.pk}/status/", body, content_type="application/json")
 
@@ -49,7 +49,7 @@ def test_metadata_with_infinity_is_refused_by_the_service(customer, menu):
     from core.errors import ValidationFailed
     from orders.services.transitions import order_transition
 
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     with pytest.raises(ValidationFailed) as caught:
         order_transition(
             order_id=order.pk,
@@ -154,7 +154,7 @@ def test_a_repeated_single_value_parameter_is_400_naming_it(alice, query, field)
     ],
 )
 def test_other_repeated_query_parameters_are_400_naming_them(kitchen, customer, menu, path, query, field):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     url = path.format(id=order.pk) + "?" + query.format(restaurant=order.restaurant_id)
 
     body = problem(kitchen.get(url), 400, "validation_error")
@@ -219,9 +219,7 @@ def test_the_health_check_is_not_caught(client):
 
 
 def test_staff_cancel_through_the_customer_endpoint_by_the_kitchen_rules(kitchen, customer, staff_user, menu):
-    order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
-    )
+    order = advance(place_order(customer, menu["pizza"]), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
 
     body = problem(kitchen.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 400, "validation_error")
     assert "reason" in body["errors"]
@@ -232,7 +230,7 @@ def test_staff_cancel_through_the_customer_endpoint_by_the_kitchen_rules(kitchen
 
 def test_the_assigned_courier_may_not_cancel(dave, customer, staff_user, courier_user, menu):
 
-    order = assign(to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user)
+    order = assign(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     problem(dave.post(f"/api/orders/{order.pk}/cancel/", {}, format="json"), 403, "transition_forbidden")
 

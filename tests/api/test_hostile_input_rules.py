@@ -44,7 +44,7 @@ def test_a_nul_in_the_admins_search_is_a_400(client, admin_user):
 
 @pytest.mark.parametrize("number", ["%00", "ORD-%00", "x" * 33, "%09tab"])
 def test_an_order_number_no_order_can_have_is_order_not_found(alice, customer, menu, number):
-    place_order(customer, menu["pizza"], choices=[menu["small"]])
+    place_order(customer, menu["pizza"])
 
     problem(alice.get(f"/api/orders/number/{number}/"), 404, "order_not_found")
 
@@ -54,7 +54,7 @@ def test_an_order_number_no_order_can_have_is_order_not_found(alice, customer, m
     [{"k": "\u0000"}, {"\u0000": "v"}, {"k": ["ok", {"deep": "a\u0000b"}]}],
 )
 def test_a_nul_anywhere_in_a_json_body_is_a_400(kitchen, customer, menu, metadata):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     body = {"status_code": "RESTAURANT_CONFIRMED", "metadata": metadata}
 
     response = kitchen.post(f"/api/orders/{order.pk}/status/", json.dumps(body), content_type="application/json")
@@ -74,7 +74,7 @@ def test_a_nul_in_a_placed_orders_notes_is_a_400(alice, menu):
 
 @pytest.mark.parametrize("reason", [2733, 1.5, True, ["late"], {"text": "late"}])
 def test_a_text_field_takes_only_a_json_string(alice, customer, menu, reason):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": reason}, format="json")
 
@@ -117,7 +117,7 @@ def test_a_body_over_the_limit_that_reaches_django_is_a_413(alice, menu):
     ],
 )
 def test_options_never_fails_on_any_endpoint_for_any_role(path, customer, staff_user, courier_user, admin_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     for user in (customer, staff_user, courier_user, admin_user):
         client = APIClient()
         client.force_authenticate(user)

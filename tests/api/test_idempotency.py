@@ -25,7 +25,7 @@ def reserve(user, path: str, *, created_at) -> IdempotencyRecord:
 
 
 def test_same_key_and_body_replays_the_first_answer_without_acting_again(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
 
     first = post(kitchen, path, {"estimated_prep_time": 15})
@@ -40,7 +40,7 @@ def test_same_key_and_body_replays_the_first_answer_without_acting_again(kitchen
 
 
 def test_without_a_key_a_repeat_acts_again(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
 
     assert kitchen.post(path, {}, format="json").status_code == 200
@@ -63,7 +63,7 @@ def test_key_order_and_spacing_of_the_body_do_not_matter():
 
 
 def test_same_key_with_another_body_is_422(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
     post(kitchen, path, {"estimated_prep_time": 15})
 
@@ -72,7 +72,7 @@ def test_same_key_with_another_body_is_422(kitchen, customer, menu):
 
 
 def test_same_key_on_another_endpoint_is_422(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     post(kitchen, f"/api/restaurants/orders/{order.pk}/confirm/")
 
     problem(post(kitchen, f"/api/restaurants/orders/{order.pk}/start-preparing/"), 422, "idempotency_key_reused")
@@ -80,7 +80,7 @@ def test_same_key_on_another_endpoint_is_422(kitchen, customer, menu):
 
 
 def test_a_request_while_the_first_is_running_is_409(kitchen, staff_user, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
     reserve(staff_user, path, created_at=timezone.now())
 
@@ -89,7 +89,7 @@ def test_a_request_while_the_first_is_running_is_409(kitchen, staff_user, custom
 
 
 def test_a_reservation_abandoned_by_a_crashed_worker_is_taken_over(kitchen, staff_user, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
     reserve(staff_user, path, created_at=timezone.now() - timedelta(minutes=10))
 
@@ -99,7 +99,7 @@ def test_a_reservation_abandoned_by_a_crashed_worker_is_taken_over(kitchen, staf
 
 def test_refusals_are_replayed_too(alice, customer, staff_user, menu):
     order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        place_order(customer, menu["pizza"]),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
         OrderStatus.PREPARING,
@@ -115,7 +115,7 @@ def test_refusals_are_replayed_too(alice, customer, staff_user, menu):
 
 
 def test_invalid_input_releases_the_key_for_the_corrected_request(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
 
     problem(post(kitchen, path, {"estimated_prep_time": "soon"}), 400, "validation_error")
@@ -125,7 +125,7 @@ def test_invalid_input_releases_the_key_for_the_corrected_request(kitchen, custo
 
 
 def test_keys_expire_after_24_hours(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/restaurants/orders/{order.pk}/confirm/"
     post(kitchen, path)
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
@@ -150,7 +150,7 @@ def test_unusable_keys_are_400(alice, menu, key):
 
 
 def test_refusals_before_the_action_are_not_remembered(client_for, alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = f"/api/orders/{order.pk}/accept/"
 
     problem(post(alice, path), 403, "not_a_courier")
@@ -170,7 +170,7 @@ def test_refusals_before_the_action_are_not_remembered(client_for, alice, custom
 )
 def test_every_action_honours_keys(request, customer, menu, who, path_template, body):
     client = request.getfixturevalue(who)
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     path = path_template.format(id=order.pk)
 
     first = post(client, path, body)

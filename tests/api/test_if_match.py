@@ -20,7 +20,7 @@ def etag(order: Order) -> str:
 
 
 def test_the_detail_and_the_status_carry_the_etag_the_writes_expect(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     detail = alice.get(f"/api/orders/{order.pk}/")
     status = alice.get(f"/api/orders/{order.pk}/status/")
@@ -30,7 +30,7 @@ def test_the_detail_and_the_status_carry_the_etag_the_writes_expect(alice, custo
 
 
 def test_a_write_with_the_current_etag_acts_and_answers_the_next_one(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     current = kitchen.get(f"/api/orders/{order.pk}/")["ETag"]
 
     confirmed = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json", HTTP_IF_MATCH=current)
@@ -41,7 +41,7 @@ def test_a_write_with_the_current_etag_acts_and_answers_the_next_one(kitchen, cu
 
 
 def test_a_stale_etag_is_412_with_the_current_state_and_changes_nothing(alice, kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     read_before = alice.get(f"/api/orders/{order.pk}/")["ETag"]
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json")
 
@@ -56,9 +56,7 @@ def test_a_stale_etag_is_412_with_the_current_state_and_changes_nothing(alice, k
 
 @pytest.mark.parametrize("header, expected", [("2", 200), ('"2"', 200), ("W/2", 200), ("*", 200), ("1", 412)])
 def test_the_bare_sequence_and_any_version_are_accepted(kitchen, staff_user, customer, menu, header, expected):
-    order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
-    )
+    order = advance(place_order(customer, menu["pizza"]), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/start-preparing/", HTTP_IF_MATCH=header)
 
@@ -67,8 +65,8 @@ def test_the_bare_sequence_and_any_version_are_accepted(kitchen, staff_user, cus
 
 def test_another_orders_etag_does_not_match(kitchen, customer, menu):
     order, other = (
-        place_order(customer, menu["pizza"], choices=[menu["small"]]),
-        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        place_order(customer, menu["pizza"]),
+        place_order(customer, menu["pizza"]),
     )
 
     response = kitchen.post(
@@ -80,7 +78,7 @@ def test_another_orders_etag_does_not_match(kitchen, customer, menu):
 
 @pytest.mark.parametrize("header", ["yesterday", '"abc:x"', '"not-a-uuid:3"', "x" * 1001])
 def test_a_malformed_if_match_is_400(kitchen, customer, menu, header):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json", HTTP_IF_MATCH=header)
 
@@ -88,14 +86,10 @@ def test_a_malformed_if_match_is_400(kitchen, customer, menu, header):
 
 
 def test_every_kind_of_write_checks_it(alice, kitchen, dave, customer, staff_user, courier_user, menu):
-    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    ready = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(ready, courier_user)
-    on_the_road = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
-    confirmed = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
-    )
+    on_the_road = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
+    confirmed = advance(place_order(customer, menu["pizza"]), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
     stale = '"0"'
     writes = [
         (
@@ -126,7 +120,7 @@ def test_every_kind_of_write_checks_it(alice, kitchen, dave, customer, staff_use
 
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_with_the_same_etag_get_one_200_and_one_412(client_for, staff_user, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     current = etag(order)
     answers, start = [], threading.Barrier(2)
 
@@ -151,7 +145,7 @@ def test_two_writers_with_the_same_etag_get_one_200_and_one_412(client_for, staf
 
 
 def test_the_tracking_link_and_the_three_status_cancel_check_it_too(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     stale = '"0"'
 
     problem(alice.post(f"/api/orders/{order.pk}/tracking-link/", HTTP_IF_MATCH=stale), 412, "precondition_failed")

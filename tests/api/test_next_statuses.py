@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_refusal_lists_what_the_detail_offers(kitchen, customer, staff_user, menu):
     order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"),
+        place_order(customer, menu["pizza"], delivery_type="pickup"),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
     )
@@ -32,7 +32,7 @@ def test_a_refusal_lists_what_the_detail_offers(kitchen, customer, staff_user, m
 
 
 def test_a_paid_only_change_is_not_offered_for_an_unpaid_order(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     order = order_transition(order_id=order.pk, target=OrderStatus.CANCELLED, actor=Actor.customer(customer)).order
 
     with pytest.raises(InvalidTransition) as caught:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_detail_has_the_order_process_fields_money_address_and_items(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = alice.get(f"/api/orders/{order.pk}/").json()
 
@@ -43,9 +43,7 @@ def test_detail_has_the_order_process_fields_money_address_and_items(alice, cust
 
 
 def test_detail_shows_the_courier_and_their_position(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     courier_user.first_name, courier_user.last_name = "Dave", "Rider"
     courier_user.save()
 
@@ -58,7 +56,7 @@ def test_detail_shows_the_courier_and_their_position(alice, customer, staff_user
 
 
 def test_detail_shows_the_refund_of_a_cancelled_paid_order(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
     alice.post(f"/api/orders/{order.pk}/cancel/", {"reason": "changed my mind"}, format="json")
 
     body = alice.get(f"/api/orders/{order.pk}/?include=payments").json()
@@ -71,7 +69,7 @@ def test_detail_shows_the_refund_of_a_cancelled_paid_order(alice, customer, menu
 
 
 def test_include_history_and_payments(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
 
     body = alice.get(f"/api/orders/{order.pk}/", {"include": "history,payments"}).json()
 
@@ -81,20 +79,20 @@ def test_include_history_and_payments(alice, customer, menu):
 
 
 def test_unknown_include_is_400(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = problem(alice.get(f"/api/orders/{order.pk}/", {"include": "history,secrets"}), 400, "validation_error")
     assert "include" in body["errors"]
 
 
 def test_pickup_order_has_no_delivery_address(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
+    order = place_order(customer, menu["pizza"], delivery_type="pickup")
 
     assert alice.get(f"/api/orders/{order.pk}/").json()["delivery_address"] is None
 
 
 def test_lookup_by_order_number(alice, carol, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     assert alice.get(f"/api/orders/number/{order.number}/").json()["id"] == str(order.pk)
     problem(carol.get(f"/api/orders/number/{order.number}/"), 404, "order_not_found")
@@ -104,7 +102,7 @@ def test_lookup_by_order_number(alice, carol, customer, menu):
 
 
 def test_each_role_sees_it_with_its_own_next_steps(alice, kitchen, admin, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     assert alice.get(f"/api/orders/{order.pk}/").json()["next_statuses"] == ["CANCELLED"]
     assert kitchen.get(f"/api/orders/{order.pk}/").json()["next_statuses"] == [
@@ -116,16 +114,16 @@ def test_each_role_sees_it_with_its_own_next_steps(alice, kitchen, admin, custom
 
 
 def test_other_restaurants_staff_and_other_customers_get_404(carol, other_kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(carol.get(f"/api/orders/{order.pk}/"), 404, "order_not_found")
     problem(other_kitchen.get(f"/api/orders/{order.pk}/"), 404, "order_not_found")
 
 
 def test_couriers_see_offered_and_their_own_orders_only(dave, erin, customer, staff_user, courier_user, menu):
-    unconfirmed = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    offered = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
-    taken = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    unconfirmed = place_order(customer, menu["pizza"])
+    offered = to_ready(place_order(customer, menu["pizza"]), staff_user)
+    taken = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(taken, courier_user)
 
     problem(dave.get(f"/api/orders/{unconfirmed.pk}/"), 404, "order_not_found")
@@ -156,7 +154,7 @@ def test_detail_query_count_does_not_grow_with_the_order(alice, customer, restau
 
 
 def test_lean_status_is_small_and_has_an_etag(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     response = alice.get(f"/api/orders/{order.pk}/status/")
 
@@ -194,7 +192,7 @@ def test_lean_status_stays_under_300_bytes_with_the_longest_values(alice, custom
 
 
 def test_if_none_match_gives_304_until_the_order_changes(alice, kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     etag = alice.get(f"/api/orders/{order.pk}/status/")["ETag"]
 
     unchanged = alice.get(f"/api/orders/{order.pk}/status/", HTTP_IF_NONE_MATCH=etag)
@@ -211,14 +209,14 @@ def test_if_none_match_gives_304_until_the_order_changes(alice, kitchen, custome
 
 
 def test_lean_status_is_two_indexed_reads(alice, customer, menu, django_assert_num_queries):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     with django_assert_num_queries(2):  # the user's relation to the order, then the row
         alice.get(f"/api/orders/{order.pk}/status/")
 
 
 def test_lean_status_of_an_overdue_order_is_never_still_waiting(alice, customer, menu, settings):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     with freeze_time(timezone.now() + timedelta(seconds=settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS + 1)):
         body = alice.get(f"/api/orders/{order.pk}/status/").json()
 
@@ -229,7 +227,7 @@ def test_lean_status_of_an_overdue_order_is_never_still_waiting(alice, customer,
 
 
 def test_lean_status_before_the_deadline_changes_nothing(alice, customer, menu, settings):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     with freeze_time(timezone.now() + timedelta(seconds=settings.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS - 5)):
         body = alice.get(f"/api/orders/{order.pk}/status/").json()
 
@@ -237,7 +235,7 @@ def test_lean_status_before_the_deadline_changes_nothing(alice, customer, menu, 
 
 
 def test_lean_status_of_someone_elses_order_is_404(carol, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(carol.get(f"/api/orders/{order.pk}/status/"), 404, "order_not_found")
 
@@ -246,7 +244,7 @@ def test_lean_status_of_someone_elses_order_is_404(carol, customer, menu):
 
 
 def test_history_in_the_order_process_shape(alice, kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 15}, format="json")
     kitchen.post(f"/api/restaurants/orders/{order.pk}/cancel/", {"reason": "out of dough"}, format="json")
 
@@ -272,7 +270,7 @@ def test_history_in_the_order_process_shape(alice, kitchen, customer, menu):
 
 
 def test_eta_before_a_courier_comes_from_preparation(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = alice.get(f"/api/orders/{order.pk}/eta/").json()
 
@@ -284,9 +282,7 @@ def test_eta_before_a_courier_comes_from_preparation(alice, customer, menu):
 
 
 def test_eta_out_for_delivery_comes_from_the_couriers_position(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     # The courier is about 2.4 km from the customer: 6 minutes' ride plus 5 for the handoff.
     CourierProfile.objects.filter(user=courier_user).update(
         latitude=Decimal("37.766000"), longitude=Decimal("-122.410000"), location_updated_at=timezone.now()
@@ -306,9 +302,7 @@ def test_eta_out_for_delivery_comes_from_the_couriers_position(alice, customer, 
 
 
 def test_eta_of_an_assigned_order_waits_for_the_kitchen(alice, customer, staff_user, courier_user, menu):
-    order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, OrderStatus.RESTAURANT_CONFIRMED
-    )
+    order = advance(place_order(customer, menu["pizza"]), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
     assign(order, courier_user)
     Order.objects.filter(pk=order.pk).update(estimated_ready_at=timezone.now() + timedelta(minutes=40))
 
@@ -320,7 +314,7 @@ def test_eta_of_an_assigned_order_waits_for_the_kitchen(alice, customer, staff_u
 
 
 def test_eta_of_finished_orders(alice, kitchen, customer, menu):
-    cancelled = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    cancelled = place_order(customer, menu["pizza"])
     alice.post(f"/api/orders/{cancelled.pk}/cancel/", {}, format="json")
 
     body = alice.get(f"/api/orders/{cancelled.pk}/eta/").json()

@@ -76,8 +76,8 @@ def _token(base_url: str, username: str) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_order_process_python_client_gets_the_documented_answers(live_server, customer, staff_user, menu):
-    first = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    second = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
+    first = place_order(customer, menu["pizza"])
+    second = place_order(customer, menu["pizza"], delivery_type="pickup")
     order_api = OrderAPI(live_server.url, _token(live_server.url, "alice"))
     restaurant_api = RestaurantAPI(live_server.url, _token(live_server.url, "pizza_staff"))
 

@@ -27,9 +27,7 @@ def _seen_position(client, order):
 
 
 def test_the_customer_sees_the_courier_on_the_way_only(alice, customer, staff_user, courier_user, menu):
-    order = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     _courier_somewhere(courier_user)
     assert _seen_position(alice, order)["latitude"] == "37.766000"
 
@@ -39,17 +37,15 @@ def test_the_customer_sees_the_courier_on_the_way_only(alice, customer, staff_us
 
 
 def test_the_courier_heading_to_the_restaurant_is_shown(alice, customer, staff_user, courier_user, menu):
-    order = assign(to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user)
+    order = assign(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     _courier_somewhere(courier_user)
 
     assert _seen_position(alice, order)["latitude"] == "37.766000"
 
 
 def test_offline_couriers_see_no_unclaimed_orders(dave, customer, staff_user, courier_user, menu):
-    waiting = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
-    mine = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    waiting = to_ready(place_order(customer, menu["pizza"]), staff_user)
+    mine = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
     CourierProfile.objects.filter(user=courier_user).update(is_online=False)
 
     assert dave.get("/api/orders/available/").json()["results"] == []
@@ -63,6 +59,6 @@ def test_offline_couriers_see_no_unclaimed_orders(dave, customer, staff_user, co
 
 
 def test_a_pickup_order_never_shows_a_position(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
+    order = place_order(customer, menu["pizza"], delivery_type="pickup")
 
     assert alice.get(f"/api/orders/{order.pk}/").json()["delivery_person_location"] is None

@@ -63,7 +63,7 @@ def test_queue_lists_the_kitchens_active_orders_oldest_first(kitchen, customer, 
 
 
 def test_queue_shows_what_to_cook(kitchen, customer, menu):
-    place_order(customer, menu["pizza"], choices=[menu["small"]])
+    place_order(customer, menu["pizza"])
 
     order = kitchen.get("/api/restaurants/orders/queue/").json()["orders"][0]
 
@@ -89,11 +89,11 @@ def test_staff_of_several_restaurants_pick_one(client_for, customer, restaurant,
 
 
 def test_queue_query_count_does_not_grow(kitchen, customer, menu, django_assert_num_queries):
-    place_order(customer, menu["pizza"], choices=[menu["small"]])
+    place_order(customer, menu["pizza"])
     with django_assert_num_queries(4):  # membership, orders, items, customizations
         kitchen.get("/api/restaurants/orders/queue/")
     for _ in range(10):
-        place_order(customer, menu["pizza"], choices=[menu["small"]])
+        place_order(customer, menu["pizza"])
     with django_assert_num_queries(4):
         assert kitchen.get("/api/restaurants/orders/queue/").json()["count"] == 11
 
@@ -109,7 +109,7 @@ def test_only_staff_have_a_queue(request, who):
 
 
 def test_confirm_sets_the_ready_time(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     before = timezone.now()
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 25}, format="json")
@@ -125,7 +125,7 @@ def test_confirm_sets_the_ready_time(kitchen, customer, menu):
 
 
 def test_confirm_without_a_time_uses_the_restaurants_average(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", format="json")
 
@@ -133,7 +133,7 @@ def test_confirm_without_a_time_uses_the_restaurants_average(kitchen, customer, 
 
 
 def test_confirm_twice_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json")
 
     body = problem(
@@ -143,13 +143,13 @@ def test_confirm_twice_is_400(kitchen, customer, menu):
 
 
 def test_confirm_an_unpaid_online_order_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
 
     problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"), 400, "invalid_transition")
 
 
 def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     for action, body in [
         ("confirm", {}),
@@ -169,7 +169,7 @@ def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
 
 @pytest.mark.parametrize("value", [0, 241, -5, "soon", 12.5])
 def test_bad_prep_time_is_400(kitchen, customer, menu, value):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     errors = problem(
         kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": value}, format="json"),
@@ -180,7 +180,7 @@ def test_bad_prep_time_is_400(kitchen, customer, menu, value):
 
 
 def test_reject_needs_a_reason_and_refunds_a_paid_order(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
 
     missing = kitchen.post(f"/api/restaurants/orders/{order.pk}/reject/", {}, format="json")
     blank = kitchen.post(f"/api/restaurants/orders/{order.pk}/reject/", {"reason": "  "}, format="json")
@@ -193,7 +193,7 @@ def test_reject_needs_a_reason_and_refunds_a_paid_order(kitchen, customer, menu)
 
 
 def test_start_preparing_then_mark_ready_issues_the_pickup_code(kitchen, customer, staff_user, menu):
-    order = advance(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user, S.RESTAURANT_CONFIRMED)
+    order = advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED)
 
     started = kitchen.post(f"/api/restaurants/orders/{order.pk}/start-preparing/")
     ready = kitchen.post(f"/api/restaurants/orders/{order.pk}/mark-ready/")
@@ -204,17 +204,15 @@ def test_start_preparing_then_mark_ready_issues_the_pickup_code(kitchen, custome
 
 
 def test_mark_ready_before_preparing_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     body = problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/mark-ready/"), 400, "invalid_transition")
     assert body["current_status"] == "ORDER_PLACED"
 
 
 def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_user, courier_user, menu):
-    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
-    gone = to_out_for_delivery(
-        to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user), courier_user
-    )
+    ready = to_ready(place_order(customer, menu["pizza"]), staff_user)
+    gone = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
 
     assert (
         "reason"
@@ -230,7 +228,7 @@ def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_
 
 
 def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
 
     response = kitchen.post(
         f"/api/restaurants/orders/{order.pk}/handover/",
@@ -244,7 +242,7 @@ def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
 
 
 def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
     wrong = "000000" if handoff_code(order.pk, HandoffPurpose.PICKUP) != "000000" else "999999"
 
     problem(
@@ -254,7 +252,7 @@ def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
 
 
 def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
 
     problem(
@@ -270,7 +268,7 @@ def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, s
 
 @pytest.mark.parametrize("who", ["alice", "dave"])
 def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     problem(
         request.getfixturevalue(who).post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"),
@@ -289,7 +287,7 @@ def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
 )
 def test_kitchen_actions_in_the_wrong_state_are_400(kitchen, customer, staff_user, menu, action, body):
     order = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"),
+        place_order(customer, menu["pizza"], delivery_type="pickup"),
         staff_user,
         S.RESTAURANT_CONFIRMED,
         S.PREPARING,

@@ -61,7 +61,7 @@ def test_placing_makes_an_unguessable_link_shown_to_the_customer_only(alice, kit
 
 
 def test_the_public_status_and_view_show_no_address_price_or_code(customer, staff_user, courier_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     advance(order, staff_user, OrderStatus.RESTAURANT_CONFIRMED)
     factories.claim(order.pk, courier_user)
     advance(order, staff_user, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
@@ -94,7 +94,7 @@ def test_the_public_status_and_view_show_no_address_price_or_code(customer, staf
 
 
 def test_the_lean_status_has_an_etag(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = Client()
     first = client.get(f"/api/track/{token_of(order)}/status/")
     assert first.status_code == 200
@@ -105,7 +105,7 @@ def test_the_lean_status_has_an_etag(customer, menu):
 @pytest.mark.parametrize("path", ["/api/track/{}/", "/api/track/{}/status/", "/api/track/{}/events/"])
 @pytest.mark.parametrize("token", ["wrong-token-0000000000", "x" * 60, "%00", "..%2F"])
 def test_an_unknown_or_malformed_token_is_a_problem_404(customer, menu, path, token):
-    place_order(customer, menu["pizza"], choices=[menu["small"]])
+    place_order(customer, menu["pizza"])
     response = Client().get(path.format(token))
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/problem+json")
@@ -113,14 +113,14 @@ def test_an_unknown_or_malformed_token_is_a_problem_404(customer, menu, path, to
 
 
 def test_after_must_be_a_sequence(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     response = Client().get(f"/api/track/{token_of(order)}/events/?after=-1")
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
 
 
 def test_the_customer_replaces_and_revokes_the_link(alice, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     old = token_of(order)
 
     renewed = alice.post(f"/api/orders/{order.pk}/tracking-link/")
@@ -139,7 +139,7 @@ def test_the_customer_replaces_and_revokes_the_link(alice, customer, menu):
 
 
 def test_only_the_customer_manages_the_link(carol, kitchen, customer, menu, client_for):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     token = token_of(order)
     refused = carol.post(f"/api/orders/{order.pk}/tracking-link/")
     assert refused.status_code == 404 and refused.json()["code"] == "order_not_found"
@@ -151,14 +151,14 @@ def test_only_the_customer_manages_the_link(carol, kitchen, customer, menu, clie
 
 
 def test_a_final_order_says_so(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     factories.cancel(order.pk, staff_user)
     body = Client().get(f"/api/track/{token_of(order)}/status/").json()
     assert body["status"] == "CANCELLED" and body["final"] is True
 
 
 def test_the_events_list_refuses_a_query_parameter_it_does_not_read(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     response = Client().get(f"/api/track/{token_of(order)}/events/?after=0&page=2")
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_query_parameter"

@@ -38,7 +38,7 @@ def poll(client, order, **headers):
 
 
 def test_placing_stores_the_snapshot_and_a_customer_poll_reads_no_table(customer, menu, django_assert_num_queries):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     assert status_snapshot_read(order.pk)["status"]["sequence"] == 1
     client = signed_in(customer)
     with django_assert_num_queries(3):  # the first poll: the user, the relation, the row
@@ -54,7 +54,7 @@ def test_placing_stores_the_snapshot_and_a_customer_poll_reads_no_table(customer
 
 def test_a_poll_right_after_each_committed_transition_shows_it(customer, staff_user, courier_user, menu, settings):
     settings.ORDERFLOW_COURIER_DISPATCH = "offers"  # the courier is assigned below, by the test
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = signed_in(customer)
     kitchen = signed_in(staff_user)
     etag = poll(client, order)["ETag"]
@@ -75,7 +75,7 @@ def test_a_poll_right_after_each_committed_transition_shows_it(customer, staff_u
 
 
 def test_the_snapshot_matches_the_database_answer(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
     cached = poll(signed_in(customer), order).json()
 
@@ -85,7 +85,7 @@ def test_the_snapshot_matches_the_database_answer(customer, staff_user, menu):
 
 
 def test_a_deactivated_user_is_refused_although_the_snapshot_names_them(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = signed_in(customer)
     assert poll(client, order).status_code == 200
 
@@ -97,7 +97,7 @@ def test_a_deactivated_user_is_refused_although_the_snapshot_names_them(customer
 
 
 def test_staff_whose_membership_is_revoked_are_refused(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     kitchen = signed_in(staff_user)
     assert poll(kitchen, order).json()["status"] == "ORDER_PLACED"
 
@@ -111,7 +111,7 @@ def test_staff_whose_membership_is_revoked_are_refused(customer, staff_user, men
 def test_someone_else_gets_404_with_the_snapshot_in_place(
     customer, other_customer, other_staff_user, courier_user, menu
 ):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     assert status_snapshot_read(order.pk) is not None
 
     for stranger in (other_customer, other_staff_user, courier_user):
@@ -124,7 +124,7 @@ def test_an_offered_courier_and_an_admin_read_through_the_database(
 ):
     courier_user.courier_profile.is_online = True
     courier_user.courier_profile.save(update_fields=["is_online"])
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
 
     assert poll(signed_in(courier_user), order).json()["status"] == "RESTAURANT_CONFIRMED"
@@ -132,7 +132,7 @@ def test_an_offered_courier_and_an_admin_read_through_the_database(
 
 
 def test_sweep_on_poll_holds_with_a_snapshot(customer, menu, settings):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = signed_in(customer)
     assert poll(client, order).json()["status"] == "ORDER_PLACED"
 
@@ -145,7 +145,7 @@ def test_sweep_on_poll_holds_with_a_snapshot(customer, menu, settings):
 
 
 def test_an_older_write_never_replaces_a_newer_snapshot(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     old_row = Order.objects.filter(pk=order.pk).values(*SNAPSHOT_FIELDS).get()
     order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
 
@@ -156,7 +156,7 @@ def test_an_older_write_never_replaces_a_newer_snapshot(customer, staff_user, me
 
 
 def test_a_missing_snapshot_is_read_from_the_database_and_stored(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     snapshots._redis().delete(f"{snapshots.KEY_PREFIX}{order.pk}")
 
     assert poll(signed_in(customer), order).json()["status"] == "ORDER_PLACED"
@@ -164,7 +164,7 @@ def test_a_missing_snapshot_is_read_from_the_database_and_stored(customer, menu)
 
 
 def test_polls_fall_back_to_the_database_when_redis_is_unreachable(customer, staff_user, menu, settings, monkeypatch):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     monkeypatch.setattr(snapshots, "_client", None)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     try:
@@ -187,7 +187,7 @@ def test_polls_fall_back_to_the_database_when_redis_is_unreachable(customer, sta
 
 
 def test_the_fast_path_sends_what_the_full_path_sends(customer, menu, monkeypatch):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = signed_in(customer)
     poll(client, order)  # the user is now known to be active
     fast, fast_304 = poll(client, order), poll(client, order, HTTP_IF_NONE_MATCH=f'"{order.pk}:1"')
@@ -203,7 +203,7 @@ def test_the_fast_path_sends_what_the_full_path_sends(customer, menu, monkeypatc
 
 
 def test_a_remembered_token_is_refused_once_it_expires(customer, menu, settings):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = signed_in(customer)
     assert poll(client, order).status_code == 200 and poll(client, order).status_code == 200
 
@@ -215,7 +215,7 @@ def test_a_remembered_token_is_refused_once_it_expires(customer, menu, settings)
 
 
 def test_polls_the_fast_path_leaves_alone_are_answered_the_same(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = signed_in(customer)
     poll(client, order)
 
@@ -240,7 +240,7 @@ def _watch_from_database(user, order, monkeypatch):
 def test_a_socket_handshake_reads_the_snapshot_not_the_order(
     customer, staff_user, menu, monkeypatch, django_assert_num_queries
 ):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     order_transition(order_id=order.pk, target=OrderStatus.RESTAURANT_CONFIRMED, actor=Actor.restaurant(staff_user))
 
     with django_assert_num_queries(0):
@@ -255,7 +255,7 @@ def test_a_socket_handshake_reads_the_snapshot_not_the_order(
 
 
 def test_a_socket_handshake_refuses_whom_the_database_refuses(customer, other_customer, staff_user, admin_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     StaffMembership.objects.filter(user=staff_user).delete()
 
     assert order_watch(user=other_customer, order_id=str(order.pk)) is None

@@ -23,7 +23,7 @@ def test_the_landing_page_answers_get_and_head():
 
 
 def test_the_public_page_holds_no_address_or_price(customer, menu):
-    order = Order.objects.get(pk=place_order(customer, menu["pizza"], choices=[menu["small"]]).pk)
+    order = Order.objects.get(pk=place_order(customer, menu["pizza"]).pk)
     html = Client().get(f"/track/{order.tracking_token}/").content.decode()
     assert order.number in html
     for secret in (ADDRESS["street"], ADDRESS["postal_code"], str(order.total), customer.username):
@@ -31,7 +31,7 @@ def test_the_public_page_holds_no_address_or_price(customer, menu):
 
 
 def test_the_customer_page_needs_a_session_and_the_right_customer(customer, other_customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     anonymous = Client().get(f"/orders/{order.pk}/")
     assert anonymous.status_code == 302 and anonymous["Location"] == f"/login/?next=/orders/{order.pk}/"
     assert signed_in(other_customer).get(f"/orders/{order.pk}/").status_code == 404

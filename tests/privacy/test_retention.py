@@ -44,8 +44,8 @@ def test_the_task_is_on_the_beat_schedule():
 
 def test_old_courier_locations_go_except_a_disputed_deliverys_track(customer, courier_user, menu, admin_user):
     profile = CourierProfile.objects.get(user=courier_user)
-    disputed = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    other = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    disputed = place_order(customer, menu["pizza"])
+    other = place_order(customer, menu["pizza"])
 
     def sample(age_days, order=None):
         row = CourierLocation.objects.create(
@@ -71,9 +71,9 @@ def test_old_courier_locations_go_except_a_disputed_deliverys_track(customer, co
 
 
 def test_a_tracking_link_past_its_age_answers_410(client, customer, menu):
-    ended_long_ago = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    ended_recently = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    still_going = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    ended_long_ago = place_order(customer, menu["pizza"])
+    ended_recently = place_order(customer, menu["pizza"])
+    still_going = place_order(customer, menu["pizza"])
     hours = settings.ORDERFLOW_TRACKING_LINK_HOURS_AFTER_END
     Order.objects.filter(pk=ended_long_ago.pk).update(
         status=OrderStatus.CANCELLED, updated_at=timezone.now() - timedelta(hours=hours + 1)
@@ -113,7 +113,7 @@ def test_a_tracking_link_past_its_age_answers_410(client, customer, menu):
 
 def test_webhook_logs_past_their_age_go(customer, menu):
     endpoint = WebhookEndpoint.objects.create(name="POS", url="https://pos.example/hook")
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
 
     def delivery(age_days, state):
         row = WebhookDelivery.objects.create(
@@ -142,7 +142,7 @@ def test_webhook_logs_past_their_age_go(customer, menu):
 
 
 def test_provider_payloads_are_reduced_to_what_the_service_reads(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
     payload = {
         "id": "evt_1",
         "type": "payment_intent.succeeded",
@@ -203,7 +203,7 @@ def test_codes_in_sent_texts_are_masked_and_old_messages_go():
 
 
 def test_an_admin_opens_and_resolves_a_dispute(client, admin_user, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client.force_login(admin_user)
     added = client.post(
         "/admin/delivery/deliverydispute/add/", {"order": order.pk, "reason": "The customer says it never came"}

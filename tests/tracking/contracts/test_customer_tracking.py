@@ -85,7 +85,7 @@ def assert_shape(body: dict, shape: dict) -> None:
 
 
 def test_lean_status_has_the_documented_fields(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     body = client_for(customer).get(f"/api/v1/orders/{order.pk}/status").json()
     assert set(body) == set(STATUS_EXAMPLE)
     assert body["orderId"] == str(order.pk) and body["status"] == "Placed"
@@ -93,7 +93,7 @@ def test_lean_status_has_the_documented_fields(customer, menu):
 
 
 def test_detail_and_history_have_the_documented_fields(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     factories.confirm(order.pk, staff_user)
     factories.start_preparing(order.pk, staff_user)
     body = client_for(customer).get(f"/api/v1/orders/{order.pk}").json()
@@ -109,8 +109,8 @@ def test_detail_and_history_have_the_documented_fields(customer, staff_user, men
 
 
 def test_my_orders_pages_by_number_newest_first(customer, other_customer, menu):
-    orders = [place_order(customer, menu["pizza"], choices=[menu["small"]]) for _ in range(3)]
-    place_order(other_customer, menu["pizza"], choices=[menu["small"]])
+    orders = [place_order(customer, menu["pizza"]) for _ in range(3)]
+    place_order(other_customer, menu["pizza"])
     client = client_for(customer)
     first = client.get("/api/v1/orders/my?pageNumber=1&pageSize=2").json()
     assert set(first) == {"items", "pageNumber", "totalPages", "totalCount"}
@@ -128,7 +128,7 @@ def test_my_orders_pages_by_number_newest_first(customer, other_customer, menu):
     [("/api/v1/orders/{id}/status", "GetOrderStatus.NotFound"), ("/api/v1/orders/{id}", "GetOrderById.NotFound")],
 )
 def test_someone_elses_order_is_the_documented_problem(path, code, customer, other_customer, courier_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     for user in (other_customer, courier_user):
         response = client_for(user).get(path.format(id=order.pk))
         assert response.status_code == 404
@@ -151,7 +151,7 @@ def test_bad_page_numbers_and_unknown_parameters_are_400_problems(customer):
 
 
 def test_anonymous_is_401(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     assert APIClient().get(f"/api/v1/orders/{order.pk}/status").status_code == 401
 
 
@@ -216,7 +216,7 @@ def test_negotiate_offers_websockets_with_a_connection_token(customer):
 
 @run_async
 async def test_the_hub_sends_each_change_once_as_its_documented_method(customer, staff_user, courier_user, menu):
-    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]])
+    order = await db(place_order)(customer, menu["pizza"])
     hub = await open_hub(customer)
     assert await hub.invoke("1", "SubscribeToOrder", str(order.pk)) == {"type": 3, "invocationId": "1", "result": None}
 
@@ -253,7 +253,7 @@ async def test_the_hub_sends_each_change_once_as_its_documented_method(customer,
 async def test_a_payment_reaches_the_hub_as_its_own_method(customer, menu):
     from payments.services import payment_record_result
 
-    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = await db(place_order)(customer, menu["pizza"], payment_method="online")
     hub = await open_hub(customer)
     await hub.invoke("7", "SubscribeToOrder", str(order.pk))
     await db(payment_record_result)(order_id=order.pk, succeeded=True, provider_reference="pi_hub")
@@ -264,7 +264,7 @@ async def test_a_payment_reaches_the_hub_as_its_own_method(customer, menu):
 
 @run_async
 async def test_someone_elses_order_and_unknown_methods_fail_their_invocation(customer, other_customer, menu):
-    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]])
+    order = await db(place_order)(customer, menu["pizza"])
     hub = await open_hub(other_customer)
     assert await hub.invoke("1", "SubscribeToOrder", str(order.pk)) == {
         "type": 3,
@@ -310,7 +310,7 @@ async def test_a_wrong_protocol_is_refused_in_the_handshake(customer):
 
 
 def test_final_orders_are_not_followed(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     order.status = OrderStatus.DELIVERED
     order.save(update_fields=["status"])
     assert client_for(customer).get(f"/api/v1/orders/{order.pk}/status").json()["status"] == "Delivered"

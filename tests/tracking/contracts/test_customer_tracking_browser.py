@@ -132,7 +132,7 @@ def open_app(chromium, app_origin: str, api: str, user, order) -> object:
 def test_the_documents_signalr_client_on_another_origin_follows_the_order(
     api_server, app_site, chromium, customer, staff_user, courier_user, menu
 ):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     page = open_app(chromium, app_site.origin, api_server.http, customer, order)
     assert page.evaluate("window.state") == "subscribed"
     initial = page.evaluate("window.initial.order")
@@ -152,7 +152,7 @@ def test_the_documents_signalr_client_on_another_origin_follows_the_order(
 def test_an_origin_off_the_allow_list_gets_neither_the_api_nor_the_hub(api_server, chromium, customer, menu):
     stranger = AppSite(free_port())
     try:
-        order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+        order = place_order(customer, menu["pizza"])
         page = open_app(chromium, stranger.origin, api_server.http, customer, order)
         assert page.evaluate("window.state").startswith("failed")
         assert page.evaluate("window.initial") is None
@@ -163,7 +163,7 @@ def test_an_origin_off_the_allow_list_gets_neither_the_api_nor_the_hub(api_serve
 def test_sockets_take_the_same_allow_list_as_cors(api_server, app_site, customer, menu):
     """The native order socket checks `Origin` against the list CORS uses; a client that sends
     none (a mobile app with a token) is not a browser and is not asked."""
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     url = f"{api_server.ws}/ws/orders/{order.pk}/?token={AccessToken.for_user(customer)}"
     for origin in (app_site.origin, None):
         with connect(url, origin=origin, open_timeout=10) as socket:

@@ -37,7 +37,7 @@ async def test_unsubscribe_from_order_stops_the_events(customer, staff_user, men
     """000, "Sequence Diagram": `App-->>Hub: Unsubscribe (stop polling)` after
     `connection.invoke("SubscribeToOrder", orderId)`: once unsubscribed, the order's changes
     no longer arrive; the invocation completes like the subscription did."""
-    order = await db(place_order)(customer, menu["pizza"], choices=[menu["small"]])
+    order = await db(place_order)(customer, menu["pizza"])
     hub = await open_hub(customer)
     await hub.invoke("1", "SubscribeToOrder", str(order.pk))
     await db(factories.confirm)(order.pk, staff_user)
@@ -57,7 +57,7 @@ def test_page_size_beyond_the_limit_still_answers_a_page(customer, menu):
     """000, "Recent Orders (History)": `pageSize` (integer, optional, default: 10). A larger
     size than we serve (over 100) is a page of at most 100, not an error."""
     for _ in range(3):
-        place_order(customer, menu["pizza"], choices=[menu["small"]])
+        place_order(customer, menu["pizza"])
     client = client_for(customer)
 
     big = client.get("/api/v1/orders/my", {"pageNumber": 1, "pageSize": 1000})
@@ -75,15 +75,15 @@ def test_date_to_and_several_statuses_filter_the_list(customer, staff_user, menu
     """002, "Available filters": `date_to` (date-time) "Orders created on or before this time";
     `fulfillment_status` (e.g. `PREPARING`, `READY_FOR_PICKUP`); "All filters are optional and
     combined with AND logic". Several words, comma-separated, are any of them."""
-    old = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    old = place_order(customer, menu["pizza"])
     Order.objects.filter(pk=old.pk).update(placed_at=timezone.now() - timedelta(days=2))
     preparing = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        place_order(customer, menu["pizza"]),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
         OrderStatus.PREPARING,
     )
-    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    ready = to_ready(place_order(customer, menu["pizza"]), staff_user)
     client = client_for(customer)
 
     def ids(**params):
@@ -105,9 +105,9 @@ def test_date_to_and_several_statuses_filter_the_list(customer, staff_user, menu
 def test_filter_delivery_type_and_inactive_orders(customer, staff_user, menu):
     """004, "1. Get Orders List", "Query Parameters": `filter[delivery_type]=delivery` filters by
     delivery type; `filter[is_active]` (boolean) by active status, so `0` lists the ended ones."""
-    delivery = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    pickup = place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup")
-    ended = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    delivery = place_order(customer, menu["pizza"])
+    pickup = place_order(customer, menu["pizza"], delivery_type="pickup")
+    ended = place_order(customer, menu["pizza"])
     factories.cancel(ended.pk, staff_user)
     client = client_for(customer)
 
@@ -127,7 +127,7 @@ def test_filter_delivery_type_and_inactive_orders(customer, staff_user, menu):
 
 def test_include_user_adds_the_user_to_each_row(customer, menu):
     """004, "Available Includes": `user` - User information."""
-    place_order(customer, menu["pizza"], choices=[menu["small"]])
+    place_order(customer, menu["pizza"])
     client = client_for(customer)
 
     plain = client.get("/mobile/api/orders").json()["data"]["data"][0]
@@ -143,7 +143,7 @@ def test_the_providers_paid_events_move_the_order_to_processing(customer, menu, 
     """004, "Payment Webhook Flow": "Paymongo Sends Webhook to /api/paymongo/webhook" and
     "Order Created (placed) -> User Pays -> Webhook -> Order Updated (processing)"; a checkout
     session's payment is announced as `checkout_session.payment.paid`."""
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
     body = paymongo_event(order, event_type=event_type, event_id=f"evt_{event_type}")
 
     response = APIClient().post(
@@ -159,7 +159,7 @@ def test_the_providers_paid_events_move_the_order_to_processing(customer, menu, 
 def test_a_failed_payment_event_fails_the_order(customer, menu):
     """004, "Payment Webhook Flow": the webhook reports the payment's outcome; `payment.failed`
     leaves the order unpaid and failed, never `processing`."""
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
     payload = json.loads(paymongo_event(order, event_type="payment.failed", event_id="evt_failed"))
     payload["data"]["attributes"]["data"]["attributes"]["status"] = "failed"
     body = json.dumps(payload).encode()
@@ -180,7 +180,7 @@ def test_nobody_cancels_after_pickup(customer, staff_user, courier_user, menu):
     """001, "Order Cancellation": the customer "Cannot cancel if order is being prepared or
     delivered"; the restaurant "Can cancel if order not yet picked up". After pickup both are
     refused the way "Handle 400: Invalid status transition" says."""
-    order = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]]), staff_user)
+    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
     assign(order, courier_user)
     factories.pick_up(order.pk, courier_user)
 

@@ -137,8 +137,8 @@ def node_clients():
 def test_the_signalr_client_follows_an_order_to_its_door(
     server, node, node_clients, customer, other_customer, staff_user, courier_user, menu
 ):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    someone_elses = place_order(other_customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
+    someone_elses = place_order(other_customer, menu["pizza"])
     client = node_clients(
         node,
         "customer_tracking_hub.mjs",
@@ -179,7 +179,7 @@ def test_the_signalr_client_follows_an_order_to_its_door(
 
 
 def test_the_signalr_client_without_a_token_cannot_connect(server, node, node_clients, customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = node_clients(node, "customer_tracking_hub.mjs", BASE_URL=server.http, ACCESS_TOKEN="", ORDER_ID=order.pk)
     client.process.wait(timeout=NODE_SECONDS)
     assert client.process.returncode != 0
@@ -192,7 +192,7 @@ def test_the_signalr_client_without_a_token_cannot_connect(server, node, node_cl
 def test_the_order_process_javascript_client_runs_its_whole_usage_example(
     server, node, node_clients, customer, staff_user, courier_user, menu
 ):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     tokens = {"customer": token(customer), "restaurant": token(staff_user), "courier": token(courier_user)}
     client = node_clients(
         node, "order_process_client.mjs", BASE_URL=server.http, TOKENS=json.dumps(tokens), ORDER_ID=order.pk
@@ -227,7 +227,7 @@ def test_the_order_process_javascript_client_runs_its_whole_usage_example(
 def test_the_poll_status_javascript_client_polls_until_picked_up(
     server, node, node_clients, customer, staff_user, courier_user, menu
 ):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = node_clients(
         node, "poll_status_client.mjs", BASE_URL=server.http, ACCESS_TOKEN=token(customer), ORDER_ID=order.pk
     )
@@ -273,19 +273,19 @@ def run_snippet(code: str, namespace: dict, server, user, **ids) -> str:
 def test_the_three_status_python_examples(server, customer, staff_user, courier_user, menu):
     restaurant = menu["pizza"].restaurant_id
     paid = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True),
+        place_order(customer, menu["pizza"], payment_method="online", paid=True),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
         OrderStatus.PREPARING,
     )
     preparing = advance(
-        place_order(customer, menu["pizza"], choices=[menu["small"]]),
+        place_order(customer, menu["pizza"]),
         staff_user,
         OrderStatus.RESTAURANT_CONFIRMED,
         OrderStatus.PREPARING,
     )
-    ready = to_ready(place_order(customer, menu["pizza"], choices=[menu["small"]], delivery_type="pickup"), staff_user)
-    fresh = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    ready = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
+    fresh = place_order(customer, menu["pizza"])
     ns: dict = {}
 
     printed = run_snippet(snippets.RETRIEVE, ns, server, customer, order_id=paid.pk)

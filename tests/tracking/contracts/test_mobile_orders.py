@@ -48,7 +48,7 @@ def client_for(user) -> APIClient:
 @pytest.fixture
 def paid_order(customer, staff_user, menu):
     """Paid online and being prepared: `processing`, with a payment and a status log."""
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
     return advance(order, staff_user, OrderStatus.RESTAURANT_CONFIRMED)
 
 
@@ -92,7 +92,7 @@ def test_the_reference_lookup_answers_like_the_example(customer, paid_order):
 
 def test_pages_hold_fifteen(customer, menu):
     for _ in range(16):
-        place_order(customer, menu["pizza"], choices=[menu["small"]])
+        place_order(customer, menu["pizza"])
     client = client_for(customer)
     first = client.get("/mobile/api/orders").json()["data"]
     assert len(first["data"]) == 15 and first["meta"]["last_page"] == 2 and first["links"]["next"].endswith("page=2")
@@ -101,7 +101,7 @@ def test_pages_hold_fifteen(customer, menu):
 
 
 def test_tabs_filter_instead_of_being_ignored(customer, menu, paid_order):
-    unpaid = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    unpaid = place_order(customer, menu["pizza"], payment_method="online")
     client = client_for(customer)
     to_pay = client.get("/mobile/api/orders?filter[order_status]=placed").json()["data"]["data"]
     assert [row["order_reference_id"] for row in to_pay] == [reference_id(unpaid.number)]
@@ -171,7 +171,7 @@ def signed(body: bytes, *, secret=None, at=None) -> str:
 
 
 def test_the_provider_webhook_moves_an_order_from_placed_to_processing(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
     client = APIClient()
     body = paymongo_event(order)
     response = client.post(
@@ -190,7 +190,7 @@ def test_the_provider_webhook_moves_an_order_from_placed_to_processing(customer,
 
 
 def test_the_webhook_refuses_bad_signatures_and_amounts(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
     client = APIClient()
     body = paymongo_event(order)
     forged = client.post(

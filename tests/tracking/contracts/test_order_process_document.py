@@ -294,9 +294,9 @@ def test_every_endpoint_answers_like_the_documents_examples(
     server, sockets, customer, other_customer, staff_user, courier_user, menu
 ):
     alice, kitchen, dave = (Client(server.http, user) for user in (customer, staff_user, courier_user))
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    by_alias = place_order(customer, menu["pizza"], choices=[menu["small"]])
-    paid = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"])
+    by_alias = place_order(customer, menu["pizza"])
+    paid = place_order(customer, menu["pizza"], payment_method="online", paid=True)
     socket = sockets(f"{server.ws}/ws/orders/{order.pk}/?token={AccessToken.for_user(customer)}")
     socket.wait_for(lambda messages: messages and messages[0]["type"] == "snapshot")
 

@@ -77,7 +77,7 @@ def client_for(user) -> APIClient:
 
 @pytest.fixture
 def preparing_paid(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
     return advance(order, staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
 
 
@@ -94,7 +94,7 @@ def test_a_three_status_order_has_the_documented_fields_and_money(customer, prep
 
 
 def test_the_three_status_list_pages_by_cursor(customer, menu):
-    orders = [place_order(customer, menu["pizza"], choices=[menu["small"]]) for _ in range(5)]
+    orders = [place_order(customer, menu["pizza"]) for _ in range(5)]
     client = client_for(customer)
     seen, cursor = [], None
     while True:
@@ -138,7 +138,7 @@ def test_three_status_errors_have_the_documented_body(customer, other_customer, 
 
 
 def test_a_repeated_three_status_cancel_is_replayed(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = client_for(customer)
     first = client.post(
         f"/v1/online-ordering/orders/{order.pk}/cancel", {"reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
@@ -151,7 +151,7 @@ def test_a_repeated_three_status_cancel_is_replayed(customer, menu):
 
 
 def test_poll_status_has_the_documented_fields(customer, staff_user, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online", paid=True)
+    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
     order = advance(order, staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
     body = client_for(customer).get(f"/api/orders/{order.pk}/poll-status").json()
     assert_same_shape(body, POLL_STATUS_EXAMPLE)
@@ -170,7 +170,7 @@ def test_poll_status_has_the_documented_fields(customer, staff_user, menu):
 
 
 def test_an_unpaid_order_shows_its_commitment_deadline_and_a_cancellation(customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]], payment_method="online")
+    order = place_order(customer, menu["pizza"], payment_method="online")
     client = client_for(customer)
     data = client.get(f"/api/orders/{order.pk}/poll-status").json()["data"]
     assert (data["orderStatus"], data["paymentStatus"], data["isCommitmentConfirmed"]) == ("placed", "pending", False)
@@ -182,7 +182,7 @@ def test_an_unpaid_order_shows_its_commitment_deadline_and_a_cancellation(custom
 
 
 def test_poll_status_errors_have_the_documented_body(customer, other_customer, menu):
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     for path in (f"/api/orders/{order.pk}/poll-status", "/api/orders/65f7a8b9c1234567890abcde/poll-status"):
         response = client_for(other_customer).get(path)
         assert (response.status_code, response.json()) == (404, {"success": False, "message": "Order not found."})
@@ -193,7 +193,7 @@ def test_poll_status_errors_have_the_documented_body(customer, other_customer, m
 def test_a_cancel_refused_as_invalid_keeps_no_idempotency_key(customer, menu):
     """The three-status document, "Idempotency": a request refused for its own content (400) is
     not an outcome; the corrected request with the same key is acted on, not refused 422."""
-    order = place_order(customer, menu["pizza"], choices=[menu["small"]])
+    order = place_order(customer, menu["pizza"])
     client = client_for(customer)
     path = f"/v1/online-ordering/orders/{order.pk}/cancel"
 
