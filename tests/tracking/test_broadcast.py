@@ -94,7 +94,7 @@ def test_each_event_goes_to_the_order_the_restaurant_the_courier_and_the_offers(
 
 
 def test_placing_goes_to_the_order_and_the_restaurant_only(sent, commit, customer, restaurant, menu):
-    order = commit(factories.place, customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = commit(factories.place_order, customer, menu["salad"])
     assert sent == [(1, [(f"order.{order.pk}", "order.event"), (f"restaurant.{restaurant.pk}", "order.event")])]
 
 

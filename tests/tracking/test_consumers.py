@@ -353,9 +353,7 @@ async def test_delivery_ends_the_stream_with_a_polite_close(placed, customer, st
 
 @run_async
 async def test_a_paid_cancellation_sends_the_refund_opened_with_it_then_closes(customer, restaurant, menu, staff_user):
-    order = await db(factories.place)(
-        customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online"
-    )
+    order = await db(factories.place_order)(customer, menu["salad"], payment_method="online")
     await db(order_transition)(order_id=order.pk, target="PAYMENT_SUCCESS", actor=Actor.payment_provider("test"))
     communicator = await open_socket(f"ws/orders/{order.pk}/", customer)
     assert (await receive(communicator))["payment_status"] == "paid"
@@ -407,8 +405,8 @@ async def test_reconnecting_after_the_final_event_gets_the_snapshot_and_a_close_
 
 @run_async
 async def test_the_hub_follows_several_orders_and_stops_on_unsubscribe(customer, restaurant, menu, staff_user):
-    first = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    second = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    first = await db(factories.place_order)(customer, menu["salad"])
+    second = await db(factories.place_order)(customer, menu["salad"])
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(first.pk)})
     await hub.send_json_to({"action": "subscribe", "order_id": str(second.pk).upper(), "after": 0})
@@ -476,8 +474,8 @@ async def test_the_hub_answers_bad_messages_with_an_error_and_stays_open(message
 @run_async
 async def test_the_hub_limits_how_many_orders_one_socket_follows(customer, restaurant, menu, monkeypatch):
     monkeypatch.setattr("tracking.consumers.MAX_HUB_SUBSCRIPTIONS", 1)
-    first = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
-    second = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    first = await db(factories.place_order)(customer, menu["salad"])
+    second = await db(factories.place_order)(customer, menu["salad"])
     hub = await open_socket("ws/orders/", customer)
     await hub.send_json_to({"action": "subscribe", "order_id": str(first.pk)})
     assert (await receive(hub))["type"] == "snapshot"
@@ -509,7 +507,7 @@ async def test_the_kitchen_queue_gets_new_orders_and_every_change_of_its_own_onl
     assert (snapshot["type"], [o["order_id"] for o in snapshot["orders"]]) == ("snapshot", [str(placed.pk)])
     elsewhere = await db(OrderFactory)(restaurant=other_restaurant)
     await db(order_transition)(order_id=elsewhere.pk, target="CANCELLED", actor=Actor.system())
-    new = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    new = await db(factories.place_order)(customer, menu["salad"])
     await db(factories.confirm)(placed.pk, staff_user)
     messages = await receive_all(queue)
     assert [(m["order_id"], specific_type(m)) for m in messages] == [
@@ -530,8 +528,8 @@ async def test_the_kitchen_queue_is_only_for_its_staff(who, code, restaurant, re
 async def test_the_kitchen_queue_starts_from_the_same_orders_as_the_rest_queue(
     restaurant, menu, customer, staff_user, placed
 ):
-    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"], payment_method="online")
-    ready = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.place_order)(customer, menu["salad"], payment_method="online")
+    ready = await db(factories.place_order)(customer, menu["salad"])
     for step in (factories.confirm, factories.start_preparing, factories.mark_ready):
         await db(step)(ready.pk, staff_user)
     queue = await open_socket(f"ws/restaurants/{restaurant.pk}/orders/", staff_user)
@@ -630,9 +628,9 @@ async def test_a_courier_snapshot_lists_assigned_and_claimable_orders(
 ):
     await db(factories.confirm)(placed.pk, staff_user)
     await db(factories.claim)(placed.pk, courier_user)
-    claimable = await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    claimable = await db(factories.place_order)(customer, menu["salad"])
     await db(factories.confirm)(claimable.pk, staff_user)
-    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"], delivery_type="pickup")
+    await db(factories.place_order)(customer, menu["salad"], delivery_type="pickup")
     dave = await open_socket("ws/courier/", courier_user)
     snapshot = await receive(dave)
     assert [o["order_id"] for o in snapshot["assigned"]] == [str(placed.pk)]

@@ -64,12 +64,12 @@ async def test_a_kitchen_socket_closes_when_the_membership_ends_and_hears_of_no_
     assert (await receive(queue))["type"] == "snapshot"
 
     await db(StaffMembership.objects.filter(user=staff_user, restaurant=restaurant).delete)()
-    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.place_order)(customer, menu["salad"])
     code, messages = await closed_within(queue, RECHECK + 2)
 
     assert code == 4404
     assert not any(m.get("event_type") == "order.placed" for m in messages), messages
-    await db(factories.place)(customer=customer, restaurant=restaurant, item=menu["salad"])
+    await db(factories.place_order)(customer, menu["salad"])
     assert await queue.receive_nothing(timeout=0.5)
 
 
