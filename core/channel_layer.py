@@ -11,12 +11,17 @@ Here one task per process and event loop (the reader) pops the process's message
 each into the queue of every local channel it names; a waiting `receive()` is then one
 `queue.get()`. The reader stops when no `receive()` is waiting, and a failure of the reader (Redis
 unreachable) is raised in every waiting `receive()`, as it would have been in the lock holder.
+Its connection pools are bounded and blocking (core.redis_connections.async_blocking_pool): when
+a burst of handshakes uses every connection of the process, the next command waits for one to come
+back instead of failing with MaxConnectionsError.
 Everything else (sending, groups, expiry, capacity) is channels_redis's own.
 """
 
 import asyncio
 
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
+
+from core.redis_connections import async_blocking_pool
 
 # How long a stopping reader is waited for.
 READER_STOP_SECONDS = 5
@@ -31,6 +36,9 @@ class RedisChannelLayer(ChannelsRedisLayer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._reader: asyncio.Task | None = None
+
+    def create_pool(self, index):
+        return async_blocking_pool(self.hosts[index])
 
     async def receive(self, channel):
         if "!" not in channel:
