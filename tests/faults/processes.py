@@ -207,14 +207,23 @@ class Crowd:
     """`count` clients of one order's socket, all on one event loop in a thread of their own.
 
     Each client opens `path?token=...&after=<last sequence it has>` on one of `servers` (client n
-    starts on server n % len(servers)), records every event's sequence and every close code,
-    and, with `reconnect`, opens again (on the next server when the last one refused or vanished)
-    after a short jittered pause, until a final close or `stop()`."""
+    starts on server n % len(servers), or on the first with `spread=False`), records every event's
+    sequence and every close code, and, with `reconnect`, opens again (on the next server when the
+    last one refused or vanished) after a short jittered pause, until a final close or `stop()`."""
 
     def __init__(
-        self, servers: list[str], path: str, token: str, count: int, *, reconnect: bool, open_timeout: float = 120
+        self,
+        servers: list[str],
+        path: str,
+        token: str,
+        count: int,
+        *,
+        reconnect: bool,
+        open_timeout: float = 120,
+        spread: bool = True,
     ) -> None:
         self.servers = servers
+        self.spread = spread
         self.path = path
         self.token = token
         self.count = count
@@ -226,6 +235,7 @@ class Crowd:
         # Per client, each connection as (opened at, closed at, close code), monotonic seconds.
         self.sessions: list[list[tuple[float, float, int]]] = [[] for _ in range(count)]
         self.finished = [False] * count
+        self.holding = False
         self.lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self.stopping: asyncio.Event | None = None
@@ -245,7 +255,7 @@ class Crowd:
         return f"{self.servers[server]}{self.path}?token={self.token}&after={last}"
 
     async def _client(self, n: int) -> None:
-        server = n % len(self.servers)
+        server = n % len(self.servers) if self.spread else 0
         last = 0
         while not self.stopping.is_set():
             code: int | None = None
@@ -289,6 +299,14 @@ class Crowd:
                 pass
         with self.lock:
             self.finished[n] = True
+
+    def hold(self) -> None:
+        """Clients whose socket closes wait before reconnecting, until `release()`: as a page does
+        that backs off while the service is unavailable."""
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
 
     def open_now(self) -> int:
         with self.lock:
@@ -334,3 +352,31 @@ def prepare_database(url: str, redis_url: str) -> dict[str, str]:
     seed = [sys.executable, "-m", "tests.faults.seed"]
     seeded = subprocess.run(seed, cwd=ROOT, env=environment, check=True, timeout=120, capture_output=True, text=True)
     return json.loads(seeded.stdout.strip().splitlines()[-1])
+
+
+class PersistentRedisProcess(RedisProcess):
+    """A throw-away redis-server that keeps its data across a stop and start, as a packaged Redis
+    does (a snapshot written at shutdown and read at start): what the clients left in it before
+    the outage (their channels' queues, group memberships, status snapshots) is there after it."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="orderflow-redis-")
+        super().__init__()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.folder, "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, "redis-server")
+
+    def stop(self) -> None:
+        """SIGTERM: Redis saves its data and exits, as `systemctl stop` makes it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,10 +1,13 @@
 """Redis stopped for thirty seconds in the middle of an order's life (its own redis-server, which
-the WebSocket server and granian are configured with; killed, then started again empty).
+the WebSocket server and granian are configured with; stopped as a service manager stops it, then
+started again with the data it saved).
 
 PostgreSQL is the truth: every transition made over HTTP while Redis is away succeeds, and the
 customer's polls of the lean status keep answering 200 from the database. The order's sockets
-lose their channel layer: they are closed, reconnect with `after` (the last sequence each has)
-and, once Redis is back, replay what they missed; from then on they stay open. Counted exactly:
+lose their channel layer: they are closed, their clients wait out the outage, reconnect with
+`after` (the last sequence each has) once Redis is back and replay what they missed; from then
+on they stay open (the WebSocket process's pooled Redis connections from before the outage are
+dead, and a command sent on one is sent again on a new one rather than failing the socket). Counted exactly:
 every client receives the order's eight events once each and in order, ends with 1000, and no
 socket opened after Redis returned is closed with 1011.
 """
@@ -17,7 +20,7 @@ import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
 from orders.models import HandoffPurpose
-from tests.faults.processes import Crowd, HttpServer, RedisProcess, WebSocketServer, database_url
+from tests.faults.processes import Crowd, HttpServer, PersistentRedisProcess, WebSocketServer, database_url
 from tests.tracking import lifecycle
 from tests.tracking.live import HttpDriver
 
@@ -35,7 +38,7 @@ SETTLE_SECONDS = 5
 
 @pytest.fixture
 def system(django_db_setup, offers_dispatch):
-    redis_server = RedisProcess()
+    redis_server = PersistentRedisProcess()
     servers = []
     try:
         servers.append(WebSocketServer(database_url=database_url(), redis_url=redis_server.url, environment=OFFERS))
@@ -44,7 +47,7 @@ def system(django_db_setup, offers_dispatch):
     finally:
         for server in servers:
             server.close()
-        redis_server.stop()
+        redis_server.remove()
 
 
 def every_client_has(count: int):
@@ -83,6 +86,7 @@ def test_redis_stopped_for_thirty_seconds_loses_no_transition_poll_or_event(
         driver.confirm(order_id, staff_user)
         crowd.wait_until(every_client_has(2), CATCH_UP_SECONDS, "the confirmation")
 
+        crowd.hold()  # the clients wait out the outage: their first sockets open once Redis is back
         redis_server.stop()
         down_at = time.monotonic()
         driver.claim(order_id, courier_user)
@@ -94,6 +98,7 @@ def test_redis_stopped_for_thirty_seconds_loses_no_transition_poll_or_event(
         polls_during_outage = len(polls)
         redis_server.start()
         up_at = time.monotonic()
+        crowd.release()
 
         crowd.wait_until(every_client_has(5), CATCH_UP_SECONDS, "the events made while Redis was away")
         time.sleep(SETTLE_SECONDS)
