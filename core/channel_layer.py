@@ -72,6 +72,17 @@ class RedisChannelLayer(ChannelsRedisLayer):
         if self._reader is not None and not self._reader.done() and self._reader.get_loop() is loop:
             return
         self._reader = loop.create_task(self._read(real_channel))
+        self._reader.add_done_callback(lambda reader: self._reader_ended(reader, real_channel))
+
+    def _reader_ended(self, reader: asyncio.Task, real_channel: str) -> None:
+        """A reader cancelled by `_stop_reader` (Redis unreachable while the last socket left)
+        may have been found running by receives that began while it was being stopped: they
+        started no reader of their own and would wait for ever, and with them every socket the
+        process holds (its queue in Redis fills up and further messages are dropped). Whoever
+        still waits gets a new reader. A reader that ended otherwise either had nobody waiting
+        or handed its failure to everyone who was."""
+        if reader.cancelled() and self.receive_count and (self._reader is None or self._reader.done()):
+            self._start_reader(real_channel)
 
     async def _stop_reader(self, real_channel: str) -> None:
         """Stop the reader once nobody receives, and wait for it. It is woken with a message of its
