@@ -11,12 +11,17 @@ Here one task per process and event loop (the reader) pops the process's message
 each into the queue of every local channel it names; a waiting `receive()` is then one
 `queue.get()`. The reader stops when no `receive()` is waiting, and a failure of the reader (Redis
 unreachable) is raised in every waiting `receive()`, as it would have been in the lock holder.
+Its connection pools are bounded and blocking (core.redis_connections.async_blocking_pool): when
+a burst of handshakes uses every connection of the process, the next command waits for one to come
+back instead of failing with MaxConnectionsError.
 Everything else (sending, groups, expiry, capacity) is channels_redis's own.
 """
 
 import asyncio
 
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
+
+from core.redis_connections import async_blocking_pool
 
 # How long a stopping reader is waited for.
 READER_STOP_SECONDS = 5
@@ -31,6 +36,9 @@ class RedisChannelLayer(ChannelsRedisLayer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._reader: asyncio.Task | None = None
+
+    def create_pool(self, index):
+        return async_blocking_pool(self.hosts[index])
 
     async def receive(self, channel):
         if "!" not in channel:
@@ -64,6 +72,17 @@ class RedisChannelLayer(ChannelsRedisLayer):
         if self._reader is not None and not self._reader.done() and self._reader.get_loop() is loop:
             return
         self._reader = loop.create_task(self._read(real_channel))
+        self._reader.add_done_callback(lambda reader: self._reader_ended(reader, real_channel))
+
+    def _reader_ended(self, reader: asyncio.Task, real_channel: str) -> None:
+        """A reader cancelled by `_stop_reader` (Redis unreachable while the last socket left)
+        may have been found running by receives that began while it was being stopped: they
+        started no reader of their own and would wait for ever, and with them every socket the
+        process holds (its queue in Redis fills up and further messages are dropped). Whoever
+        still waits gets a new reader. A reader that ended otherwise either had nobody waiting
+        or handed its failure to everyone who was."""
+        if reader.cancelled() and self.receive_count and (self._reader is None or self._reader.done()):
+            self._start_reader(real_channel)
 
     async def _stop_reader(self, real_channel: str) -> None:
         """Stop the reader once nobody receives, and wait for it. It is woken with a message of its

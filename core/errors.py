@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status as http
@@ -136,7 +138,18 @@ HTTP_PROBLEMS = {
     "not_found": (404, "Not found"),
     "request_too_large": (413, "The request is too large"),
     "server_error": (500, "Something went wrong on our side"),
+    "database_unavailable": (503, "The service is briefly unavailable"),
 }
+
+# PostgreSQL unreachable (restarting, failing over, refusing connections) or a transaction it gave
+# up on (a deadlock, a serialization failure, a statement timeout): nothing was changed, and the
+# same request may be sent again after this many seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_DETAIL = "The database could not be reached; nothing was changed. Try again shortly."
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError))
 
 
 def problem_http_response(code: str, detail: str):
@@ -144,6 +157,13 @@ def problem_http_response(code: str, detail: str):
     status, title = HTTP_PROBLEMS[code]
     body = problem_body(status=status, code=code, title=title, detail=detail)
     return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def database_unavailable_http_response() -> HttpResponse:
+    """503 problem+json with Retry-After, from any layer (handler500, DRF's handler)."""
+    response = problem_http_response("database_unavailable", DATABASE_UNAVAILABLE_DETAIL)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def application_error_http_response(exc: ApplicationError) -> HttpResponse:
@@ -210,6 +230,13 @@ def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_database_unavailable(exc):
+        status, title = HTTP_PROBLEMS["database_unavailable"]
+        response = problem_response(
+            status=status, code="database_unavailable", title=title, detail=DATABASE_UNAVAILABLE_DETAIL
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, ValidationFailed):
         return problem_response(
             status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra

@@ -15,10 +15,53 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis
+import redis.asyncio
+import redis.asyncio.retry
+import redis.asyncio.sentinel
+from redis.backoff import ExponentialBackoff
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 # Asking a sentinel is quick or the sentinel is gone: the next one is asked.
 SENTINEL_TIMEOUT_SECONDS = 1.0
+# Every pool is bounded and blocking: a client that finds all its process's connections in use
+# waits (back-pressure) this long for one to come back, instead of failing at once with
+# MaxConnectionsError as redis-py's plain pools do (a reconnect storm of a thousand sockets would
+# otherwise close some of them with 1011).
+POOL_WAIT_SECONDS = 20.0
+
+
+class BlockingSentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool):
+    """The primary through the sentinels, with a bounded pool that makes a full pool wait."""
+
+
+class AsyncBlockingSentinelPool(redis.asyncio.sentinel.SentinelConnectionPool, redis.asyncio.BlockingConnectionPool):
+    """The same for asyncio clients (the channel layer)."""
+
+
+def command_retry() -> redis.asyncio.retry.Retry:
+    """A command that fails for want of a connection is sent again, twice, on a new connection: a
+    pooled connection that Redis dropped while it was away (restarted, failed over) fails its next
+    command once, and without this the channel layer's reader would hand that failure to every
+    socket of the process (each closed with 1011) just after Redis came back."""
+    return redis.asyncio.retry.Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)
+
+
+def async_blocking_pool(host: dict) -> redis.asyncio.ConnectionPool:
+    """The channel layer's pool for one entry of its `hosts`: channels_redis's own `create_pool`,
+    with the blocking pools above (`pool_timeout`: the wait, POOL_WAIT_SECONDS by default) and
+    `command_retry`."""
+    host = dict(host)
+    wait = host.pop("pool_timeout", POOL_WAIT_SECONDS)
+    host.setdefault("retry", command_retry())
+    if "address" in host:
+        return redis.asyncio.BlockingConnectionPool.from_url(host.pop("address"), timeout=wait, **host)
+    master_name = host.pop("master_name", None)
+    if master_name is not None:
+        manager = redis.asyncio.sentinel.Sentinel(
+            host.pop("sentinels"), sentinel_kwargs=host.pop("sentinel_kwargs", None)
+        )
+        return AsyncBlockingSentinelPool(master_name, manager, timeout=wait, **host)
+    return redis.asyncio.BlockingConnectionPool(timeout=wait, **host)
 
 
 def parse_sentinels(value: str) -> list[tuple[str, int]]:
@@ -63,13 +106,15 @@ class SentinelPool:
         *,
         sentinels: list[tuple[str, int]],
         master_name: str,
-        timeout: float | None = None,  # BlockingConnectionPool's wait: no such wait here
+        timeout: float | None = POOL_WAIT_SECONDS,
         **options: Any,
     ) -> SentinelConnectionPool:
         db, password = url_database_and_password(url)
         if options.get("parser_class") is None:
             options.pop("parser_class", None)
-        return SentinelConnectionPool(master_name, sentinel(sentinels), db=db, password=password, **options)
+        return BlockingSentinelPool(
+            master_name, sentinel(sentinels), db=db, password=password, timeout=timeout, **options
+        )
 
 
 def redis_client(url: str, *, sentinels: list[tuple[str, int]], master_name: str, **options: Any) -> redis.Redis:

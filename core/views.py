@@ -8,6 +8,7 @@ client sees one error shape whichever layer refused it, each with a stable `code
 """
 
 import json
+import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -22,6 +23,8 @@ from core.errors import (
     NotFound,
     TooManyRequests,
     application_error_http_response,
+    database_unavailable_http_response,
+    is_database_unavailable,
     problem_body,
     problem_http_response,
 )
@@ -86,7 +89,12 @@ def permission_denied(request, exception=None):
 
 def server_error(request):
     """`handler500`: a browser asking for a page gets the 500 page (rendered without the request
-    or a database, either of which may be what failed); every other client, problem+json."""
+    or a database, either of which may be what failed); every other client, problem+json.
+
+    Django calls it while handling the exception, from whichever layer raised it (a middleware
+    reading the session, a view): PostgreSQL out of reach is a 503 with Retry-After for everyone."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_http_response()
     if not request.path.startswith("/api/") and _wants_a_page(request):
         return HttpResponseServerError(loader.get_template("500.html").render())
     return problem_http_response("server_error", "The error has been logged; please try again later.")

@@ -130,8 +130,10 @@ ORDERFLOW_REDIS_SENTINELS = parse_sentinels(env("ORDERFLOW_REDIS_SENTINELS", def
 ORDERFLOW_REDIS_MASTER_NAME = env("ORDERFLOW_REDIS_MASTER_NAME", default="orderflow")
 
 
-# Connections per process in each Redis pool (the cache's, the channel layer's).
+# Connections per process in each Redis pool (the cache's, the channel layer's), and how long a
+# client waits for one when all are in use (back-pressure: a burst waits, it does not fail).
 ORDERFLOW_REDIS_MAX_CONNECTIONS = env.int("ORDERFLOW_REDIS_MAX_CONNECTIONS", default=50)
+ORDERFLOW_REDIS_POOL_WAIT_SECONDS = env.float("ORDERFLOW_REDIS_POOL_WAIT_SECONDS", default=20.0)
 # A socket's group membership lasts this long unless renewed; open sockets renew theirs every third
 # of it (tracking/consumers.py), so one left behind by a failed leave is gone within this time.
 ORDERFLOW_WS_GROUP_EXPIRY_SECONDS = env.int("ORDERFLOW_WS_GROUP_EXPIRY_SECONDS", default=300)
@@ -167,9 +169,10 @@ def redis_channel_layer(url: str) -> dict:
         "socket_timeout": 15,
         "socket_connect_timeout": 2,
         "socket_keepalive": True,
-        # Bounded: a burst (a thousand sockets closing at once) waits its turn in the consumers'
-        # retries instead of opening a connection per socket.
+        # Bounded and blocking (core/channel_layer.py): a burst (two thousand sockets joining or
+        # leaving at once) waits for a connection instead of opening one per socket or failing.
         "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+        "pool_timeout": ORDERFLOW_REDIS_POOL_WAIT_SECONDS,
     }
     config = {"hosts": [host], "capacity": 1000, "group_expiry": ORDERFLOW_WS_GROUP_EXPIRY_SECONDS}
     return {"BACKEND": "core.channel_layer.RedisChannelLayer", "CONFIG": config}
@@ -180,11 +183,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # A full pool makes a request wait (up to 5 s) for a connection rather than fail.
+            # A full pool makes a request wait for a connection rather than fail.
             "OPTIONS": {
                 "pool_class": "redis.BlockingConnectionPool",
                 "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
-                "timeout": 5,
+                "timeout": ORDERFLOW_REDIS_POOL_WAIT_SECONDS,
             },
         }
     }
@@ -194,6 +197,7 @@ if REDIS_URL:
             "sentinels": ORDERFLOW_REDIS_SENTINELS,
             "master_name": ORDERFLOW_REDIS_MASTER_NAME,
             "max_connections": ORDERFLOW_REDIS_MAX_CONNECTIONS,
+            "timeout": ORDERFLOW_REDIS_POOL_WAIT_SECONDS,
             "socket_connect_timeout": 1,
             "socket_timeout": 5,
         }
@@ -406,6 +410,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT_SECONDS", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT_SECONDS", default=150)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing waits rather than fails: a caller takes a producer from a bounded pool (it blocks
+# while all are in use), and a publish that finds the broker unreachable is tried again for about
+# three seconds before it raises (what it was for is then carried out later by whoever relies on it).
+CELERY_BROKER_POOL_LIMIT = env.int("CELERY_BROKER_POOL_LIMIT", default=10)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 6, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 1.0}
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME",

@@ -19,6 +19,13 @@ default, `prepare_threshold` None, kept), and the session settings a connection 
 checks a connection before lending it (`DATABASE_CONN_HEALTH_CHECKS`, on by default there): a
 restarted PgBouncer closes every client connection, and without the check each pooled connection
 would fail one request before being replaced.
+
+PostgreSQL restarted (or unreachable): the check finds each pooled connection dead and the pool
+opens new ones by itself once the server is back. Until then a request waits at most the pool's
+timeout (5 s by default; a connection attempt itself gives up after
+`ORDERFLOW_DB_CONNECT_TIMEOUT_SECONDS`) and is answered 503 problem+json, code
+`database_unavailable`, with Retry-After (core/errors.py): never a 500, never an open-ended wait.
+The check is on by default for the same reason, with or without PgBouncer.
 """
 
 import environ
@@ -29,7 +36,11 @@ def postgresql_with_pool(database: dict, env: environ.Env) -> dict:
     transaction_pooling = env.bool("ORDERFLOW_DB_TRANSACTION_POOLING", default=False)
     if transaction_pooling:
         database["DISABLE_SERVER_SIDE_CURSORS"] = True
-    database["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=transaction_pooling)
+    database["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+    database["OPTIONS"] = {
+        **database.get("OPTIONS", {}),
+        "connect_timeout": env.int("ORDERFLOW_DB_CONNECT_TIMEOUT_SECONDS", default=3),
+    }
     if not env.bool("ORDERFLOW_DB_POOL", default=True):
         database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
         return database
@@ -39,8 +50,10 @@ def postgresql_with_pool(database: dict, env: environ.Env) -> dict:
         "pool": {
             "min_size": env.int("ORDERFLOW_DB_POOL_MIN_SIZE", default=1),
             "max_size": env.int("ORDERFLOW_DB_POOL_MAX_SIZE", default=4),
-            # How long a request waits for a free connection before failing.
-            "timeout": env.float("ORDERFLOW_DB_POOL_TIMEOUT_SECONDS", default=20.0),
+            # How long a request waits for a free connection before it is answered 503. A web
+            # process's threads never outnumber its pool, so this wait is spent only when
+            # PostgreSQL cannot be reached or refuses more connections.
+            "timeout": env.float("ORDERFLOW_DB_POOL_TIMEOUT_SECONDS", default=5.0),
             # A connection unused this long is closed (down to min_size).
             "max_idle": env.float("ORDERFLOW_DB_POOL_MAX_IDLE_SECONDS", default=300.0),
         },

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+import redis
 from django.conf import settings
 
 from config.settings.base import redis_channel_layer
@@ -100,3 +101,34 @@ def test_a_redis_that_cannot_be_reached_fails_every_waiting_receive():
     outcomes, reader = asyncio.run(scenario())
     assert [type(outcome).__name__ for outcome in outcomes] == ["ConnectionError"] * 3
     assert reader is None
+
+
+class WakeCannotBeSent(RedisChannelLayer):
+    """Redis out of reach for the one command that stops the reader (a connect that times out),
+    while the reader itself is still waiting on the connection it had: as in a failover."""
+
+    async def send(self, channel, message):
+        if channel.endswith("reader.wake"):
+            await asyncio.sleep(0.3)
+            raise redis.exceptions.ConnectionError("Timeout connecting to server")
+        return await super().send(channel, message)
+
+
+def test_a_receive_that_begins_while_the_reader_is_being_stopped_still_gets_its_messages():
+    async def scenario():
+        config = redis_channel_layer(settings.REDIS_URL)["CONFIG"]
+        layer = WakeCannotBeSent(**config, prefix=f"test-{uuid.uuid4().hex[:8]}")
+        leaving, arriving = await layer.new_channel(), await layer.new_channel()
+        last = asyncio.ensure_future(layer.receive(leaving))
+        await asyncio.sleep(0.1)  # the reader is waiting in Redis
+        last.cancel()  # the last receive leaves: the reader is to stop, and its wake cannot be sent
+        await asyncio.sleep(0.1)
+        following = asyncio.ensure_future(layer.receive(arriving))  # finds the reader still running
+        await asyncio.gather(last, return_exceptions=True)
+        await layer.send(arriving, {"type": "test.message", "n": 1})
+        try:
+            return await asyncio.wait_for(following, 10)
+        finally:
+            await layer.flush()
+
+    assert asyncio.run(scenario()) == {"type": "test.message", "n": 1}

@@ -33,8 +33,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def _wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with {process.returncode}")
@@ -43,7 +43,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port} within {STARTUP_SECONDS}s")
+    raise RuntimeError(f"{what} did not listen on {port} within {seconds}s")
 
 
 class ServerProcess:
