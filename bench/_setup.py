@@ -6,7 +6,11 @@ never touches the data of the database it is pointed at.
 
 import logging
 import os
+import signal
+import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,11 +28,12 @@ from django.db import connection  # noqa: E402
 
 
 @contextmanager
-def scratch_database():
+def scratch_database(suffix: str = "_bench"):
+    """A migrated database named DATABASE_URL's name + `suffix`, dropped on the way out."""
     if connection.vendor != "postgresql":
         sys.exit("The benchmarks measure PostgreSQL: set DATABASE_URL=postgres://...")
     logging.disable(logging.INFO)
-    name = f"{settings.DATABASES['default']['NAME']}_bench"
+    name = f"{settings.DATABASES['default']['NAME']}{suffix}"
     connection.settings_dict["TEST"]["NAME"] = name
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
@@ -116,3 +121,63 @@ def customer_with_orders(count: int):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(customer)}")
     return orders, client
+
+
+# A fresh checkout's first start collects and compresses every static file before it listens:
+# minutes on a busy machine. Readiness is waited for (an answer), never a fixed time.
+READY_SECONDS = 900
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, what: str, *, seconds: float = READY_SECONDS) -> None:
+    """Until `url` answers 200, while `process` runs; RuntimeError if it exits or `seconds` pass.
+
+    Says once a minute that it is still waiting, so a slow first start does not look like a hang.
+    """
+    started = time.monotonic()
+    next_note = started + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode} before answering")
+        try:
+            if urllib.request.urlopen(url, timeout=10).status == 200:
+                return
+        except OSError:
+            pass
+        now = time.monotonic()
+        if now - started > seconds:
+            raise RuntimeError(f"{what} did not answer {url} within {seconds:.0f} s")
+        if now >= next_note:
+            print(f"  ... waiting for {what} ({now - started:.0f} s; the first start collects static files)")
+            next_note = now + 60
+        time.sleep(0.5)
+
+
+def stop_session(process: subprocess.Popen, *, grace: float = 30) -> None:
+    """Stop a server started with `start_new_session=True` and everything it started.
+
+    SIGTERM to its process group (a script forwards it to the groups it made), up to `grace`
+    seconds for it to exit, then SIGKILL to every process still in its session, whatever
+    process group it moved to: nothing a benchmark started outlives it.
+    """
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    for _ in range(20):
+        left = [pid for pid in session_pids(process.pid) if (_stat_fields(pid) or ["Z"])[0] != "Z"]
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    if process.poll() is None:
+        process.kill()
+    process.wait()

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import ROOT, cpu_seconds, database_url, scratch_database, session_pids
+from _setup import ROOT, cpu_seconds, database_url, scratch_database, session_pids, stop_session, wait_until_ready
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
@@ -44,7 +43,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from delivery.models import CourierProfile
 from orders.services.placing import OrderLine, order_place
 from restaurants.models import MenuItem, Restaurant, StaffMembership
-from tests.tracking.live import _wait_for_port, free_port
+from tests.tracking.live import free_port
 
 VENV_BIN = Path(sys.executable).parent
 ORDERS = 200
@@ -146,9 +145,9 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.what = what
         try:
-            _wait_for_port(port, self.process, what)
+            wait_until_ready(f"{self.url}/bench/constant/", self.process, what)
             self.wait_until_answering()
-        except Exception:
+        except BaseException:
             self.stop()
             raise
 
@@ -157,7 +156,7 @@ class Server:
         everything it started: nginx, the HTTP workers, the WebSocket processes)."""
         return cpu_seconds(session_pids(self.process.pid))
 
-    def wait_until_answering(self, seconds: float = 120) -> None:
+    def wait_until_answering(self, seconds: float = 300) -> None:
         """Until every worker answers (they fork and load Django after the socket is bound)."""
         give_up = time.monotonic() + seconds
         answered = 0
@@ -170,17 +169,8 @@ class Server:
                 time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # anything the group left behind
-        except ProcessLookupError:
-            pass
+        stop_session(self.process)
+        self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
 
 
@@ -344,8 +334,16 @@ def main() -> None:
             lean, constant = results["lean status, 200"], results["Django view, constant JSON (baseline)"]
             not_modified = results["lean status, If-None-Match: 304"]
             naive = results["naive DRF retrieve (baseline)"]
+            errors = sum(result["errors"] for result in results.values())
             print(
-                f"\nlean status: {lean['rps'] / constant['rps']:.2f}x the constant view, "
+                "\nagainst the constant view measured in this run: "
+                f"lean status 200 {lean['rps'] / constant['rps']:.2f}x its req/s (target >= 0.9), "
+                f"p99 {lean['p99'] / constant['p99']:.2f}x its p99 (target <= 1.2); "
+                f"304 {not_modified['rps'] / constant['rps']:.2f}x its req/s (target >= 1.0), "
+                f"p99 {not_modified['p99'] / constant['p99']:.2f}x; errors {errors} (target 0)"
+            )
+            print(
+                f"lean status: {lean['rps'] / constant['rps']:.2f}x the constant view, "
                 f"{lean['rps'] / naive['rps']:.1f}x the naive retrieve; "
                 f"304: {not_modified['rps'] / lean['rps']:.2f}x the 200's req/s, "
                 f"{not_modified['cpu_us_each'] / lean['cpu_us_each']:.2f}x its server CPU time per answer, "

@@ -7,7 +7,6 @@ generic status change act in whatever capacity the user has towards that order
 serializer and calls one service.
 """
 
-from django.http import HttpResponse, HttpResponseNotModified
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
@@ -27,7 +26,8 @@ from core.throttling import CodeGuessLimitMixin
 from orders.filters import OrderFilter
 from orders.lifecycle import STATUS_ALIASES
 from orders.models import Order, OrderStatus
-from orders.polling import PollJWTAuthentication, order_status_for_poll, status_etag, status_response_from_snapshot
+from orders.polling import PollJWTAuthentication, fast_poll_response, order_status_for_poll, status_etag
+from orders.polling import etag_matches as _etag_matches
 from orders.selectors import (
     OrderAccess,
     courier_preview_unless_delivering,
@@ -84,13 +84,6 @@ def action_response(result: TransitionResult, message: str, **extra) -> Response
 def version_headers(order: Order) -> dict[str, str]:
     """The order's ETag, which the next write sends back in `If-Match` (orders.versions)."""
     return {"ETag": order_etag(order.pk, order.sequence)}
-
-
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in candidates or etag in candidates
 
 
 class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -286,33 +279,15 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
 
 
 _status_view = OrderViewSet.as_view({"get": "status_snapshot", "post": "change_status"}, basename="order", detail=True)
-_JSON_ACCEPTED = frozenset({"", "*/*", "application/json"})
-# What OrderViewSet adds to the same answer (DRF: the allowed methods and content negotiation).
-_STATUS_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept", "Allow": "GET, POST, HEAD, OPTIONS"}
 
 
 @csrf_exempt  # as every DRF view: the session's CSRF check is the viewset's own
 def order_status(request, pk):
     """`/api/orders/{id}/status/`, mounted ahead of the router (config/urls.py).
 
-    A plain GET that Redis answers alone (`status_response_from_snapshot`: a bearer token, no
-    query string, JSON accepted) skips DRF: the lean poll's fast path. Everything else, misses
-    included, is `OrderViewSet` (`status_snapshot`, `change_status`), which sends the same bytes.
+    A plain GET that Redis answers alone (`orders.polling.fast_poll_response`: a bearer token,
+    no query string, JSON accepted) skips DRF: the lean poll's fast path, which
+    `StatusPollMiddleware` takes earlier still for most polls. Everything else, misses included,
+    is `OrderViewSet` (`status_snapshot`, `change_status`), which sends the same bytes.
     """
-    if request.method == "GET" and not request.META.get("QUERY_STRING") and _accepts_json(request):
-        answer = status_response_from_snapshot(request.headers.get("Authorization"), pk)
-        if answer is not None:
-            body, etag = answer
-            if _etag_matches(request.headers.get("If-None-Match"), etag):
-                response = HttpResponseNotModified()
-            else:
-                response = HttpResponse(body, content_type="application/json")
-            for header, value in _STATUS_HEADERS.items():
-                response[header] = value
-            response["ETag"] = etag
-            return response
-    return _status_view(request, pk=pk)
-
-
-def _accepts_json(request) -> bool:
-    return request.headers.get("Accept", "").strip() in _JSON_ACCEPTED
+    return fast_poll_response(request, pk) or _status_view(request, pk=pk)

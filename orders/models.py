@@ -26,6 +26,17 @@ class OrderStatus(models.TextChoices):
     REFUND_COMPLETED = "REFUND_COMPLETED", "Refund Completed"
 
 
+# The kitchen's statuses (orders.lifecycle.KITCHEN_STATUSES, which tests/test_query_plans.py
+# holds equal to this), named here because the queue's partial index is declared on the model.
+KITCHEN_QUEUE_STATUSES = (
+    OrderStatus.ORDER_PLACED,
+    OrderStatus.PAYMENT_SUCCESS,
+    OrderStatus.RESTAURANT_CONFIRMED,
+    OrderStatus.PREPARING,
+    OrderStatus.READY_FOR_PICKUP,
+)
+
+
 class PaymentStatus(models.TextChoices):
     PENDING = "PENDING", "Pending"
     PAID = "PAID", "Paid"
@@ -185,6 +196,16 @@ class Order(models.Model):
             models.Index(fields=["status", "-placed_at"], name="order_status_idx"),
             models.Index(
                 fields=["deadline_at"], name="order_deadline_idx", condition=models.Q(deadline_at__isnull=False)
+            ),
+            # A restaurant's orders newest first (the staff's list and the admin's, page by page or
+            # by cursor): read from the index in order, however long the history.
+            models.Index(fields=["restaurant", "-placed_at", "-id"], name="order_restaurant_recent_idx"),
+            # The kitchen's queue (orders.selectors.restaurant_queue): only orders still in the
+            # kitchen are in it, so it stays the size of the queue, not of the history.
+            models.Index(
+                fields=["restaurant", "placed_at", "id"],
+                name="order_kitchen_queue_idx",
+                condition=models.Q(status__in=KITCHEN_QUEUE_STATUSES),
             ),
         ]
 

@@ -11,12 +11,36 @@ Everything else takes the database path, exactly the poll as it is without Redis
 the order (a platform admin, a courier the order is offered to, a stranger: 404), the deadline
 carried out if it has passed (sweep-on-poll), the row; then the snapshot and the mark are
 stored for the next poll.
+
+Which requests take the fast path, and where:
+
+- `StatusPollMiddleware` (in settings.MIDDLEWARE right after the security, CORS and CSP
+  middleware, which still add their headers to its answers): a `GET /api/orders/{id}/status/`
+  with no query string, JSON accepted, a bearer token and no `Origin` header (a browser's
+  cross-origin call gets its CORS answer from the full path). It skips what a bearer-token
+  poll never uses: sessions, CSRF, the session user, messages. When Redis cannot answer it
+  (`status_response_from_snapshot` returns None) the request goes on down the stack untouched.
+- `orders.api.order_status`: the same check for requests that reached the view (a signed-in
+  browser's poll included), then `OrderViewSet` for everything else.
+
+Why an answer from the snapshot is the answer the full path would give: the token's signature
+and type were checked when first seen (`_access_token_claims`) and its expiry is checked on
+every poll; the user is known active (the mark is dropped when a user is deactivated or
+deleted, and expires); the snapshot names the caller as a reader (customer or courier by id,
+staff through a live membership query), the same relations `order_access` grants; a deadline
+that is due sends the poll to the full path, which carries it out first. The snapshot is
+replaced after every committed change of the order (`status_snapshot_on_event`), never by an
+older one.
 """
 
 import functools
+import re
 import time
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -156,3 +180,61 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
 
 def _row(access) -> dict:
     return order_status_snapshot(actor=access.actor, order_id=access.order_id, fields=SNAPSHOT_FIELDS)
+
+
+# The lean poll's path, as config/urls.py mounts it (`order-status-poll`).
+_POLL_PATH = re.compile(r"^/api/orders/(?P<order_id>[^/]+)/status/$")
+_JSON_ACCEPTED = frozenset({"", "*/*", "application/json"})
+# The headers OrderViewSet's answer carries (DRF: the allowed methods, content negotiation).
+STATUS_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept", "Allow": "GET, POST, HEAD, OPTIONS"}
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` names `etag` (weak comparison, as for a GET) or is `*`."""
+    if not if_none_match:
+        return False
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def fast_poll_response(request: HttpRequest, order_id: str) -> HttpResponse | None:
+    """The poll's answer from the snapshot (200, or 304 for a matching `If-None-Match`) for a
+    plain GET by bearer token, or None when the full path must answer."""
+    if (
+        request.method != "GET"
+        or request.META.get("QUERY_STRING")
+        or request.headers.get("Accept", "").strip() not in _JSON_ACCEPTED
+    ):
+        return None
+    answer = status_response_from_snapshot(request.headers.get("Authorization"), order_id)
+    if answer is None:
+        return None
+    body, etag = answer
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    for header, value in STATUS_HEADERS.items():
+        response[header] = value
+    response["ETag"] = etag
+    return response
+
+
+class StatusPollMiddleware:
+    """Answers the lean poll from its snapshot before the session, CSRF, authentication and
+    message middleware run (see the module's docstring for which requests and why)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = _POLL_PATH.match(request.path_info)
+        if match is not None and "origin" not in request.headers:
+            response = fast_poll_response(request, match["order_id"])
+            if response is not None:
+                # What the middleware it skips would have added: the frame policy and the length.
+                response.setdefault("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY"))
+                if not response.streaming:
+                    response.setdefault("Content-Length", str(len(response.content)))
+                return response
+        return self.get_response(request)

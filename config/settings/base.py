@@ -72,6 +72,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RejectUnstorableText",
     "csp.middleware.CSPMiddleware",
+    # The lean status poll answered from its snapshot, before sessions, CSRF, the session user
+    # and messages, none of which a bearer-token poll uses (orders/polling.py says which requests
+    # and why); the middleware above still add their headers to its answer.
+    "orders.polling.StatusPollMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

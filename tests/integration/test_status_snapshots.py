@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 import orders.api
+import orders.polling
 import tracking.selectors
 from core.actors import Actor, ActorRole
 from delivery.services import order_assign_courier
@@ -192,12 +193,20 @@ def test_the_fast_path_sends_what_the_full_path_sends(customer, menu, monkeypatc
     poll(client, order)  # the user is now known to be active
     fast, fast_304 = poll(client, order), poll(client, order, HTTP_IF_NONE_MATCH=f'"{order.pk}:1"')
 
-    monkeypatch.setattr(orders.api, "status_response_from_snapshot", lambda *args: None)
+    monkeypatch.setattr(orders.polling, "status_response_from_snapshot", lambda *args: None)
     full, full_304 = poll(client, order), poll(client, order, HTTP_IF_NONE_MATCH=f'"{order.pk}:1"')
 
     assert fast.content == full.content
     assert (fast_304.status_code, full_304.status_code) == (304, 304)
-    for header in ("Content-Type", "ETag", "Cache-Control", "Vary", "Allow", "Content-Security-Policy"):
+    for header in (
+        "Content-Type",
+        "ETag",
+        "Cache-Control",
+        "Vary",
+        "Allow",
+        "Content-Security-Policy",
+        "X-Frame-Options",
+    ):
         assert fast[header] == full[header], header
         assert fast_304.get(header) == full_304.get(header), header
 
