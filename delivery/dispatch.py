@@ -18,7 +18,7 @@ from delivery.models import CourierProfile
 from delivery.services import courier_offers_renew, nearest_free_courier, order_assign_courier, order_wants_courier
 from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import Order
-from orders.selectors import orders_available_to_couriers
+from orders.visibility import orders_available_to_couriers
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Reads behind the server-rendered pages. Who may see what is decided by orders.selectors and
+"""Reads behind the server-rendered pages. Who may see what is decided by orders.visibility and
 tracking.selectors, the same reads as the API and the sockets."""
 
 from datetime import timedelta
@@ -11,7 +11,8 @@ from core.actors import Actor, ActorRole
 from core.geo import haversine_km
 from orders.lifecycle import ACTIVE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES, TRANSITIONS
 from orders.models import DeadlineKind, Order, OrderStatus, RefundStatus, TrackingEvent
-from orders.selectors import order_detail, orders_visible_to, restaurant_queue
+from orders.selectors import order_detail, restaurant_queue
+from orders.visibility import orders_visible_to
 from payments.models import Refund
 from restaurants.management.commands.seed_demo import ACCOUNTS
 from restaurants.models import Restaurant

@@ -1,4 +1,4 @@
-"""Reads behind the live sockets. Who may see which order is decided by orders.selectors alone."""
+"""Reads behind the live sockets. Who may see which order is decided by orders.visibility alone."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,15 +15,13 @@ from orders.models import Order, TrackingEvent
 from orders.polling import order_row_from_snapshot
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
-    order_access,
     order_preview_for_courier,
     order_status_snapshot,
     orders_available_for_courier,
-    orders_visible_to,
     restaurant_queue,
 )
+from orders.visibility import order_access, order_relation_holds, orders_visible_to, restaurant_orders_actor
 from restaurants.models import Restaurant
-from restaurants.selectors import staff_restaurant_ids
 from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
 
 # Most orders a queue or offer snapshot lists.
@@ -47,7 +45,7 @@ def user_is_courier(user) -> bool:
 
 
 def order_watch(*, user, order_id) -> OrderWatch | None:
-    """The order's lean status for `user` in their capacity towards it (orders.selectors.order_access),
+    """The order's lean status for `user` in their capacity towards it (orders.visibility.order_access),
     or None if they may not see it. Read from the order's Redis snapshot when that names the user
     (orders.polling.order_row_from_snapshot), from the database otherwise."""
     cached = order_row_from_snapshot(user=user, order_id=order_id)
@@ -65,11 +63,7 @@ def order_watch(*, user, order_id) -> OrderWatch | None:
 def order_watch_holds(*, user, order_id) -> bool:
     """Whether `user` may still see the order (an open socket's re-check): from the database, which
     knows of a staff membership or a courier assignment that ended after the snapshot was written."""
-    try:
-        order_access(user=user, order_id=order_id)
-    except OrderNotFound:
-        return False
-    return True
+    return order_relation_holds(user=user, order_id=order_id)
 
 
 def order_sequence(*, order_id) -> int:
@@ -122,12 +116,8 @@ def event_payloads_after(*, order_id, after: int, before: int | None = None) -> 
 
 
 def restaurant_may_watch(*, user, restaurant_id) -> Actor | None:
-    """The actor in which `user` may watch the restaurant's queue: its staff, or a superuser."""
-    if any(str(rid) == str(restaurant_id) for rid in staff_restaurant_ids(user)):
-        return Actor.restaurant(user)
-    if user.is_superuser:
-        return Actor.admin(user)
-    return None
+    """The actor in which `user` may watch the restaurant's queue (orders.visibility)."""
+    return restaurant_orders_actor(user=user, restaurant_id=restaurant_id)
 
 
 def restaurant_queue_snapshot(*, actor: Actor, restaurant_id) -> list[dict]:

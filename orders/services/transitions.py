@@ -31,9 +31,9 @@ from orders.models import (
     TrackingEvent,
 )
 from orders.schedule import deadline_for, eta_after_ready
-from orders.selectors import order_get_visible
 from orders.services.events import event_record
 from orders.versions import order_version_check
+from orders.visibility import order_get_visible
 
 MAX_REASON_LENGTH = 500
 MAX_METADATA_BYTES = 4096
