@@ -61,6 +61,7 @@ from orders.visibility import (
     may_read_handoff_code,
     order_get_visible,
     order_is_claimable,
+    orders_assigned_to,
     orders_available_to_couriers,
 )
 from tracking.broadcast import broadcast_courier_offer, broadcast_location
@@ -297,7 +298,9 @@ def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: A
                 radius_km=radius,
             )
     limit = settings.ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS
-    active = Order.objects.filter(courier=courier, status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)).count()
+    active = (
+        orders_assigned_to(courier_id=courier.pk).filter(status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)).count()
+    )
     if active >= limit:
         raise Conflict(
             f"A courier has at most {limit} active orders at once; deliver one first.",
@@ -556,7 +559,7 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
     with transaction.atomic():
         profile = _courier_profile(courier, for_update=True)
         # The sample belongs to the order the courier carries, else the one they head to.
-        assigned = Order.objects.filter(courier_id=courier.pk)
+        assigned = orders_assigned_to(courier_id=courier.pk)
         order_id = (
             assigned.filter(status__in=CARRYING_STATUSES).order_by("-picked_up_at").values_list("pk", flat=True).first()
             or assigned.filter(status__in=ASSIGNABLE_STATUSES)

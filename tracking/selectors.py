@@ -20,7 +20,13 @@ from orders.selectors import (
     orders_available_for_courier,
     restaurant_queue,
 )
-from orders.visibility import order_access, order_relation_holds, orders_visible_to, restaurant_orders_actor
+from orders.visibility import (
+    order_access,
+    order_relation_holds,
+    orders_assigned_to,
+    orders_visible_to,
+    restaurant_orders_actor,
+)
 from restaurants.models import Restaurant
 from tracking.payloads import event_payload, location_payload, offer_payload, status_payload
 
@@ -132,7 +138,9 @@ def courier_board(*, courier) -> dict:
     Each available order carries `order`, what couriers see of it before they have it (the
     preview of GET /api/orders/available/)."""
     visible = orders_visible_to(actor=Actor.courier(courier))
-    assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
+    assigned = visible.filter(
+        pk__in=orders_assigned_to(courier_id=courier.pk).values("pk"), status__in=ACTIVE_STATUSES
+    ).order_by("placed_at")
     # The orders of GET /api/orders/available/, nearest first.
     position = courier_last_position(courier=courier)
     available = orders_available_for_courier(position=position, courier=courier)[:SNAPSHOT_LIMIT]
@@ -167,7 +175,7 @@ def courier_available_frame(*, courier, preview: dict) -> dict | None:
 
 def orders_in_transit_for_courier(*, courier) -> list[dict]:
     return list(
-        orders_visible_to(actor=Actor.courier(courier))
-        .filter(courier=courier, status__in=CARRYING_STATUSES)
+        orders_assigned_to(courier_id=courier.pk)
+        .filter(status__in=CARRYING_STATUSES)
         .values("id", "number", "delivery_latitude", "delivery_longitude")
     )
