@@ -56,9 +56,7 @@ from delivery.services import (
 from orders.api import action_response, version_headers
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus
 from orders.selectors import (
-    OrderAccess,
     courier_preview_unless_delivering,
-    order_access,
     order_for_eta,
     order_preview_for_courier,
     orders_available_for_courier,
@@ -71,6 +69,7 @@ from orders.serializers import (
     SubStatusField,
 )
 from orders.services.transitions import order_transition
+from orders.visibility import OrderAccess, order_access
 
 # Most offers GET /api/delivery/offers/ lists; a courier has at most one open offer at a time.
 OFFERS_LIMIT = 200

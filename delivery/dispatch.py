@@ -18,7 +18,7 @@ from delivery.models import CourierProfile
 from delivery.services import courier_offers_renew, nearest_free_courier, order_assign_courier, order_wants_courier
 from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import Order
-from orders.selectors import orders_available_to_couriers
+from orders.visibility import orders_assigned_to, orders_available_to_couriers
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def courier_assign_nearest(*, order_id: Any) -> Order | None:
             return None
         candidate, distance = found
         profile = CourierProfile.objects.select_for_update().select_related("user").get(pk=candidate.pk)
-        busy = Order.objects.filter(courier_id=profile.user_id, status__in=ACTIVE_STATUSES).exists()
+        busy = orders_assigned_to(courier_id=profile.user_id).filter(status__in=ACTIVE_STATUSES).exists()
         if busy or not profile.is_online:
             return None
         assigned = order_assign_courier(order_id=order.pk, courier=profile.user, actor=Actor.system("dispatch"))

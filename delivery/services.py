@@ -51,35 +51,25 @@ from orders.lifecycle import (
     ISSUES_HANDOFF,
 )
 from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
-from orders.selectors import (
-    courier_within_reach,
-    order_get_visible,
-    order_is_claimable,
-    orders_available_to_couriers,
-)
+from orders.selectors import courier_within_reach
 from orders.services.events import event_record
 from orders.services.transitions import ActorRole
 from orders.versions import order_version_check
+from orders.visibility import (
+    is_assigned_courier,
+    may_enter_handoff_code,
+    may_read_handoff_code,
+    order_get_visible,
+    order_is_claimable,
+    orders_assigned_to,
+    orders_available_to_couriers,
+)
 from tracking.broadcast import broadcast_courier_offer, broadcast_location
 
 logger = logging.getLogger(__name__)
 
 OTP_DIGITS = 6
 COURIER_OFFER_TASK = "delivery.tasks.courier_offer_task"
-
-# Who is shown each code (PRODUCT.md): the other side of the handoff types it in.
-_READERS: dict[tuple[str, str], frozenset[ActorRole]] = {
-    (HandoffPurpose.PICKUP, DeliveryType.DELIVERY): frozenset({ActorRole.RESTAURANT, ActorRole.ADMIN}),
-    (HandoffPurpose.PICKUP, DeliveryType.PICKUP): frozenset({ActorRole.CUSTOMER}),
-    (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): frozenset({ActorRole.CUSTOMER}),
-}
-
-# Who types each code in (and so may also ask for it to be sent again).
-_ENTERERS: dict[tuple[str, str], frozenset[ActorRole]] = {
-    (HandoffPurpose.PICKUP, DeliveryType.DELIVERY): frozenset({ActorRole.COURIER}),
-    (HandoffPurpose.PICKUP, DeliveryType.PICKUP): frozenset({ActorRole.RESTAURANT, ActorRole.ADMIN}),
-    (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): frozenset({ActorRole.COURIER}),
-}
 
 
 def _ttl(purpose: str) -> timedelta:
@@ -189,9 +179,9 @@ def otp_verify(
     with transaction.atomic():
         order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
         order_version_check(order=order, if_match=if_match)
-        if actor.role not in _ENTERERS.get((purpose, order.delivery_type), frozenset()):
+        if not may_enter_handoff_code(role=actor.role, purpose=purpose, delivery_type=order.delivery_type):
             raise Forbidden("This code is not entered by you.", code="otp_not_yours")
-        if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
+        if actor.role == ActorRole.COURIER and not is_assigned_courier(actor=actor, order=order):
             raise Forbidden("Only the courier assigned to this order may do this.", code="not_assigned_courier")
         handoff = HandoffCode.objects.filter(order=order, purpose=purpose).first()
         if handoff is None or order.status != HANDOFF_WAITING_STATUS[purpose]:
@@ -204,8 +194,7 @@ def otp_verify(
 
 
 def _authorise_reader(*, order: Order, purpose: str, actor: Actor) -> None:
-    readers = _READERS.get((purpose, order.delivery_type), frozenset())
-    if actor.role not in readers:
+    if not may_read_handoff_code(role=actor.role, purpose=purpose, delivery_type=order.delivery_type):
         raise Forbidden("This code is not shown to you.", code="otp_not_yours")
 
 
@@ -226,9 +215,9 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor, if_match: str
         order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
         order_version_check(order=order, if_match=if_match)
         # Only the two sides of the handoff: whoever reads the code out, or whoever types it in.
-        if actor.role not in _ENTERERS.get((purpose, order.delivery_type), frozenset()):
+        if not may_enter_handoff_code(role=actor.role, purpose=purpose, delivery_type=order.delivery_type):
             _authorise_reader(order=order, purpose=purpose, actor=actor)
-        if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
+        if actor.role == ActorRole.COURIER and not is_assigned_courier(actor=actor, order=order):
             raise Forbidden("Only the assigned courier may ask for a new code.", code="not_assigned_courier")
         handoff = HandoffCode.objects.filter(order=order, purpose=purpose).first()
         if handoff is None or handoff.verified_at is not None or order.status != HANDOFF_WAITING_STATUS[purpose]:
@@ -309,7 +298,9 @@ def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: A
                 radius_km=radius,
             )
     limit = settings.ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS
-    active = Order.objects.filter(courier=courier, status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)).count()
+    active = (
+        orders_assigned_to(courier_id=courier.pk).filter(status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)).count()
+    )
     if active >= limit:
         raise Conflict(
             f"A courier has at most {limit} active orders at once; deliver one first.",
@@ -568,7 +559,7 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
     with transaction.atomic():
         profile = _courier_profile(courier, for_update=True)
         # The sample belongs to the order the courier carries, else the one they head to.
-        assigned = Order.objects.filter(courier_id=courier.pk)
+        assigned = orders_assigned_to(courier_id=courier.pk)
         order_id = (
             assigned.filter(status__in=CARRYING_STATUSES).order_by("-picked_up_at").values_list("pk", flat=True).first()
             or assigned.filter(status__in=ASSIGNABLE_STATUSES)

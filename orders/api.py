@@ -2,7 +2,7 @@
 
 Placing acts as `Actor.customer`. Reading one order, its status and history, cancelling and the
 generic status change act in whatever capacity the user has towards that order
-(`orders.selectors.order_access`). The courier's endpoints and the handoff codes under
+(`orders.visibility.order_access`). The courier's endpoints and the handoff codes under
 `/api/orders/{id}/` live in `delivery/api.py`. Each action validates its input with a
 serializer and calls one service.
 """
@@ -26,16 +26,18 @@ from core.throttling import CodeGuessLimitMixin
 from orders.filters import OrderFilter
 from orders.lifecycle import STATUS_ALIASES
 from orders.models import Order, OrderStatus
-from orders.polling import PollJWTAuthentication, fast_poll_response, order_status_for_poll, status_etag
+from orders.polling import (
+    PollJWTAuthentication,
+    fast_poll_response,
+    order_status_for_poll,
+    status_etag,
+)
 from orders.polling import etag_matches as _etag_matches
 from orders.selectors import (
-    OrderAccess,
     courier_preview_unless_delivering,
-    order_access,
     order_detail,
     order_with_events,
     orders_for_summary,
-    orders_related_to,
 )
 from orders.serializers import (
     INCLUDE_PATTERN,
@@ -54,6 +56,7 @@ from orders.serializers import (
 from orders.services.placing import order_place
 from orders.services.transitions import TransitionResult, order_cancel, order_transition
 from orders.versions import order_etag
+from orders.visibility import OrderAccess, order_access, orders_related_to
 
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
 

@@ -47,11 +47,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from core.actors import Actor, ActorRole
+from core.actors import Actor
 from core.auth_tokens import CredentialsJWTAuthentication
 from core.errors import OrderNotFound
 from core.parsers import parse_uuid
-from orders.selectors import order_access, order_status_snapshot
+from orders.selectors import order_status_snapshot
 from orders.services.deadlines import order_enforce_deadline
 from orders.snapshots import (
     SNAPSHOT_FIELDS,
@@ -64,7 +64,7 @@ from orders.snapshots import (
     status_snapshot_store_on_commit,
 )
 from orders.versions import order_etag
-from restaurants.models import StaffMembership
+from orders.visibility import order_access, snapshot_readable_by, snapshot_reader_role
 
 
 class PollJWTAuthentication(JWTAuthentication):
@@ -101,7 +101,9 @@ def status_response_from_snapshot(authorization: str | None, order_id: str) -> t
     if snapshot is None or response is None or not known_active:
         return None
     deadline = snapshot["deadline_at"]
-    if (deadline is not None and deadline <= time.time()) or not _may_read(user_id, snapshot):
+    if (deadline is not None and deadline <= time.time()) or not snapshot_readable_by(
+        user_id=user_id, snapshot=snapshot
+    ):
         return None
     return response, status_etag(snapshot["status"])
 
@@ -122,31 +124,16 @@ def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None
     """A live socket's handshake: (actor, the order's status row) from Redis, or None.
 
     `user` is a user row (the socket's authentication read it, so it is active). Answers when
-    the snapshot names the user as its customer, its courier or staff of its restaurant, in the
-    roles `order_access` would give them; anyone else (an admin, a courier the order is offered
-    to, a stranger) and a missing snapshot are for the database to decide.
+    the policy can tell the user's role from the snapshot (`orders.visibility.snapshot_reader_role`);
+    anyone else and a missing snapshot are for the database to decide.
     """
     order_uuid = parse_uuid(order_id)
     snapshot = status_snapshot_read(order_uuid) if order_uuid is not None else None
     row = status_snapshot_row(snapshot) if snapshot is not None else None
     if row is None:
         return None
-    user_id = str(user.pk)
-    if user_id == str(snapshot["customer_id"]):
-        role = ActorRole.CUSTOMER
-    elif StaffMembership.objects.filter(user_id=user.pk, restaurant_id=snapshot["restaurant_id"]).exists():
-        role = ActorRole.RESTAURANT
-    elif user_id == str(snapshot["courier_id"]):
-        role = ActorRole.COURIER
-    else:
-        return None
-    return Actor(role, user), row
-
-
-def _may_read(user_id: str, snapshot: dict) -> bool:
-    if user_id in (str(snapshot["customer_id"]), str(snapshot["courier_id"])):
-        return True
-    return StaffMembership.objects.filter(user_id=user_id, restaurant_id=snapshot["restaurant_id"]).exists()
+    role = snapshot_reader_role(user_id=user.pk, snapshot=snapshot)
+    return None if role is None else (Actor(role, user), row)
 
 
 def order_status_for_poll(*, user, order_id: Any) -> dict:
@@ -162,7 +149,7 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
     # A user row (a session, or a test's forced user) was checked by its authentication already.
     if snapshot is not None and (known_active or not isinstance(user, TokenUser)):
         deadline = snapshot["deadline_at"]
-        if (deadline is None or deadline > time.time()) and _may_read(str(user.pk), snapshot):
+        if (deadline is None or deadline > time.time()) and snapshot_readable_by(user_id=user.pk, snapshot=snapshot):
             return snapshot["status"]
     if isinstance(user, TokenUser):
         # Refuses a deactivated or deleted user, and a token from before a password change.

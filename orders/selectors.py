@@ -1,21 +1,18 @@
-"""Reads that encode who may see which order. The API, admin and sockets all use these."""
+"""Reads of orders: lists, detail, queues and what a courier sees. Who may see which order is
+the policy of orders.visibility; every read here starts from its querysets."""
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import (
-    Exists,
     ExpressionWrapper,
     FloatField,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -29,52 +26,8 @@ from core.geo import haversine_km
 from core.parsers import parse_uuid
 from core.timestamps import iso
 from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES
-from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization
-from restaurants.models import StaffMembership
-
-
-def _is_online_courier(user_id) -> Exists:
-    """Whether the user is a courier at work: read through the user's `courier_profile`."""
-    return Exists(get_user_model().objects.filter(pk=user_id, courier_profile__is_online=True))
-
-
-def order_is_claimable(*, delivery_type: str, courier_id, status: str) -> bool:
-    """Whether couriers may claim an order in this state: `orders_available_to_couriers`, per row."""
-    return delivery_type == DeliveryType.DELIVERY and courier_id is None and status in ASSIGNABLE_STATUSES
-
-
-def orders_available_to_couriers() -> QuerySet[Order]:
-    return Order.objects.filter(
-        courier__isnull=True, delivery_type=DeliveryType.DELIVERY, status__in=ASSIGNABLE_STATUSES
-    )
-
-
-def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
-    orders = Order.objects.all()
-    if actor.role == ActorRole.CUSTOMER:
-        return orders.filter(customer_id=actor.user_id)
-    if actor.role == ActorRole.RESTAURANT:
-        return orders.filter(restaurant__staff__user_id=actor.user_id)
-    if actor.role == ActorRole.COURIER:
-        # The pool (with customers' names and addresses) is for couriers at work only.
-        online = _is_online_courier(actor.user_id)
-        available = Q(pk__in=orders_available_to_couriers().values("pk")) & Q(online)
-        return orders.filter(Q(courier_id=actor.user_id) | available)
-    if actor.role == ActorRole.ADMIN and not (actor.user and actor.user.is_superuser):
-        return orders.none()
-    return orders
-
-
-def order_get_visible(*, actor: Actor, order_id, for_update: bool = False) -> Order:
-    """The order if `actor` may see it; a missing and a hidden order look the same."""
-    orders = orders_visible_to(actor=actor)
-    if for_update:
-        orders = orders.select_for_update(of=("self",))
-    try:
-        return orders.get(pk=order_id)
-    except (Order.DoesNotExist, DjangoValidationError, ValueError, TypeError):
-        raise OrderNotFound("No order with this id is visible to you.") from None
-
+from orders.models import Order, OrderItem, OrderItemCustomization
+from orders.visibility import courier_at_work, courier_sees_drop_off, orders_available_to_couriers, orders_visible_to
 
 STATUS_SNAPSHOT_FIELDS = (
     "id",
@@ -99,113 +52,6 @@ def order_status_snapshot(*, actor: Actor, order_id, fields: tuple[str, ...] = S
     if row is None:
         raise OrderNotFound("No order with this id is visible to you.")
     return row
-
-
-# ---------------------------------------------------------------- who is asking
-
-
-@dataclass(frozen=True)
-class OrderAccess:
-    """A user's capacity towards one order, for endpoints that serve every role."""
-
-    actor: Actor
-    order_id: uuid.UUID
-    delivery_type: str
-    status: str
-
-
-def parse_order_number(value) -> str | None:
-    """An order number as given out (printable, at most 32 characters), or None: like a malformed
-    id, anything else is simply a number no order has (and never reaches the database, which
-    cannot compare text holding a NUL)."""
-    text = str(value)
-    return text if 0 < len(text) <= 32 and text.isprintable() else None
-
-
-def order_access(*, user, order_id=None, number: str | None = None) -> OrderAccess:
-    """The role in which `user` acts on the order: its customer, staff of its restaurant,
-    its courier (or a courier it is offered to), or a platform superuser. One query.
-
-    An order the user has no relation to is missing, exactly like one that does not exist.
-    """
-    orders = Order.objects.all()
-    if number is not None:
-        number = parse_order_number(number)
-        if number is None:
-            raise OrderNotFound("No order with this id is visible to you.")
-        orders = orders.filter(number=number)
-    else:
-        order_uuid = parse_uuid(order_id)
-        if order_uuid is None:
-            raise OrderNotFound("No order with this id is visible to you.")
-        orders = orders.filter(pk=order_uuid)
-    row = (
-        orders.annotate(
-            user_is_staff=Exists(
-                StaffMembership.objects.filter(user_id=user.pk, restaurant_id=OuterRef("restaurant_id"))
-            ),
-            user_is_courier=Exists(get_user_model().objects.filter(pk=user.pk, courier_profile__isnull=False)),
-            user_is_online=_is_online_courier(user.pk),
-        )
-        .values(
-            "pk",
-            "customer_id",
-            "courier_id",
-            "status",
-            "delivery_type",
-            "user_is_staff",
-            "user_is_courier",
-            "user_is_online",
-        )
-        .first()
-    )
-    role = _role_towards(user, row) if row else None
-    if role is None:
-        raise OrderNotFound("No order with this id is visible to you.")
-    return OrderAccess(
-        actor=Actor(role, user), order_id=row["pk"], delivery_type=row["delivery_type"], status=row["status"]
-    )
-
-
-def _role_towards(user, row: dict) -> ActorRole | None:
-    if row["customer_id"] == user.pk:
-        return ActorRole.CUSTOMER
-    if row["user_is_staff"]:
-        return ActorRole.RESTAURANT
-    if row["user_is_courier"]:
-        if row["courier_id"] == user.pk:
-            return ActorRole.COURIER
-        claimable = order_is_claimable(
-            delivery_type=row["delivery_type"], courier_id=row["courier_id"], status=row["status"]
-        )
-        if row["user_is_online"] and claimable:
-            return ActorRole.COURIER
-    if user.is_superuser:
-        return ActorRole.ADMIN
-    return None
-
-
-def orders_related_to(*, user) -> QuerySet[Order]:
-    """Every order the user is part of: placed, cooked by their restaurant, or delivered by them.
-
-    Orders merely offered to a courier are listed by `orders_available_for_courier` instead.
-    """
-    if user.is_superuser:
-        return Order.objects.all()
-    return Order.objects.filter(
-        Q(customer_id=user.pk)
-        | Q(restaurant_id__in=StaffMembership.objects.filter(user_id=user.pk).values("restaurant_id"))
-        | Q(courier_id=user.pk)
-    )
-
-
-def orders_showing_customer_to(*, user) -> QuerySet[Order]:
-    """`orders_related_to`, less the deliveries that have ended for their courier: for lists that
-    show the customer's name and address (see `courier_sees_drop_off`)."""
-    ended_delivery = (
-        Q(courier_id=user.pk) & ~Q(customer_id=user.pk) & ~Q(status__in=(*ASSIGNABLE_STATUSES, *CARRYING_STATUSES))
-    )
-    return orders_related_to(user=user).exclude(ended_delivery)
 
 
 # ---------------------------------------------------------------- shapes for lists and detail
@@ -298,7 +144,7 @@ def orders_available_for_courier(*, position: tuple | None = None, courier=None)
     if position is None:
         return orders.none()
     if courier is not None:  # in the same query, so the page costs no extra round trip
-        orders = orders.filter(_is_online_courier(courier.pk))
+        orders = orders.filter(courier_at_work(courier.pk))
     latitude, longitude = float(position[0]), float(position[1])
     scale = math.cos(math.radians(latitude))
     d_lat = Cast("restaurant__latitude", FloatField()) - Value(latitude)
@@ -331,16 +177,6 @@ def coarse_coordinate(value) -> Decimal | None:
     return (cells * DROP_OFF_GRID).quantize(Decimal("0.001"))
 
 
-def courier_sees_drop_off(*, order: Order, user_id) -> bool:
-    """Whether the courier `user_id` sees the customer and the exact drop-off of `order`: only
-    while it is theirs to deliver (assigned, not yet delivered, cancelled or returned)."""
-    return (
-        user_id is not None
-        and order.courier_id == user_id
-        and order.status in (*ASSIGNABLE_STATUSES, *CARRYING_STATUSES)
-    )
-
-
 def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict | None:
     """The courier preview of `order` when `actor` is a courier who does not see its customer
     (`courier_sees_drop_off`); None for everyone who sees the order in full."""
@@ -351,12 +187,6 @@ def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict | N
     if profile is not None:
         position = (profile.latitude, profile.longitude)
     return order_preview_for_courier(order=order, position=position)
-
-
-def actor_sees_customer(*, actor: Actor, order: Order) -> bool:
-    """Whether `actor` is shown who the customer is and where the order goes: everyone the order is
-    visible to, except a courier who does not (or no longer) deliver it."""
-    return actor.role != ActorRole.COURIER or courier_sees_drop_off(order=order, user_id=actor.user_id)
 
 
 def _km(value: float | None, places: int) -> float | None:

@@ -23,15 +23,11 @@ from orders.models import (
     PaymentStatus,
     RefundStatus,
 )
-from orders.selectors import (
-    DETAIL_INCLUDES,
-    actor_sees_customer,
-    courier_position,
-    courier_sees_drop_off,
-)
+from orders.selectors import DETAIL_INCLUDES, courier_position
 from orders.services.placing import DEFAULT_ADDRESS_TITLE, MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
 from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
+from orders.visibility import actor_sees_customer, user_sees_customer_in_list
 
 # ---------------------------------------------------------------- shared pieces
 
@@ -199,12 +195,7 @@ class OrderSummarySerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         user = getattr(self.context.get("request"), "user", None)
         user_id = getattr(user, "pk", None)
-        if (
-            user_id is not None
-            and instance.courier_id == user_id
-            and instance.customer_id != user_id
-            and not courier_sees_drop_off(order=instance, user_id=user_id)
-        ):
+        if not user_sees_customer_in_list(user_id=user_id, order=instance):
             data["customer"] = None
         return data
 

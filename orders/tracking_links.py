@@ -23,8 +23,8 @@ from core.actors import Actor, ActorRole
 from core.errors import ApplicationError, Forbidden, NotFound
 from orders.lifecycle import REFUNDABLE_STATUSES, SETTLED_REFUND_STATUSES, TERMINAL_STATUSES, order_is_final
 from orders.models import ExpiredTrackingLink, Order, OrderStatus, new_tracking_token
-from orders.selectors import order_get_visible
 from orders.versions import order_version_check
+from orders.visibility import order_get_visible
 
 # What a token can look like (URL-safe base64); anything else is not ours and is never queried.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,43}")

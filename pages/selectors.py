@@ -1,4 +1,4 @@
-"""Reads behind the server-rendered pages. Who may see what is decided by orders.selectors and
+"""Reads behind the server-rendered pages. Who may see what is decided by orders.visibility and
 tracking.selectors, the same reads as the API and the sockets."""
 
 from datetime import timedelta
@@ -11,11 +11,11 @@ from core.actors import Actor, ActorRole
 from core.geo import haversine_km
 from orders.lifecycle import ACTIVE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES, TRANSITIONS
 from orders.models import DeadlineKind, Order, OrderStatus, RefundStatus, TrackingEvent
-from orders.selectors import order_detail, orders_visible_to, restaurant_queue
+from orders.selectors import order_detail, restaurant_queue
+from orders.visibility import orders_visible_to, restaurants_watched_by
 from payments.models import Refund
 from restaurants.management.commands.seed_demo import ACCOUNTS
 from restaurants.models import Restaurant
-from restaurants.selectors import staff_restaurant_ids
 from tracking.selectors import restaurant_may_watch
 
 # Statuses from which a customer may cancel (from the transition table, not a copy of it).
@@ -52,9 +52,7 @@ def customer_order(*, user, order_id) -> Order:
 def kitchen_restaurants(*, user) -> list[Restaurant]:
     """The restaurants whose board the user may open: those they are staff of; every one for a
     platform admin (superuser), who watches a board as the admin, never as the kitchen."""
-    if user.is_superuser:
-        return list(Restaurant.objects.order_by("name"))
-    return list(Restaurant.objects.filter(pk__in=staff_restaurant_ids(user)).order_by("name"))
+    return list(restaurants_watched_by(user=user).order_by("name"))
 
 
 def kitchen_actor(*, user, restaurant_id) -> Actor | None:

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from core.timestamps import iso
 from notifications.models import Notification, NotificationPreference
 from orders.models import Order, OrderItem, OrderItemCustomization, TrackingEvent
+from orders.visibility import orders_placed_by
 
 
 def _money(value) -> str | None:
@@ -144,7 +145,7 @@ def _notification(notification: Notification) -> dict:
 def customer_data(*, user) -> dict:
     """Everything the service holds about `user` as a customer, in a fixed number of queries."""
     orders = (
-        Order.objects.filter(customer=user)
+        orders_placed_by(user=user)
         .select_related("restaurant", "refund")
         .prefetch_related(
             Prefetch(

@@ -1,7 +1,7 @@
 """The restaurant staff's admin: their restaurants and menus, and their orders' queue.
 
 Staff see only their own restaurants' rows. Which orders a user sees is
-`orders.selectors.orders_visible_to`, the same rule as the API; orders are read-only and
+`orders.visibility.orders_visible_to`, the same rule as the API; orders are read-only and
 every status change is an admin action calling `orders.services.transitions`, so the
 transition table, the row lock and the tracking event apply exactly as elsewhere; nobody
 edits an order's fields.
@@ -28,8 +28,8 @@ from core.throttling import client_address, code_attempt
 from delivery.services import OTP_DIGITS, otp_reveal
 from orders.lifecycle import ACTIVE_STATUSES, next_statuses_for
 from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderItem, OrderStatus, TrackingEvent
-from orders.selectors import orders_visible_to
 from orders.services.transitions import order_transition
+from orders.visibility import back_office_actor, orders_visible_to
 from payments.models import Payment, Refund
 from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership
 from restaurants.selectors import staff_restaurant_ids
@@ -115,11 +115,6 @@ class CustomizationChoiceAdmin(RestaurantScopedAdmin):
 # ---------------------------------------------------------------- orders
 
 HANDOVER_CODE_FIELD = "code"
-
-
-def admin_actor(user) -> Actor:
-    """Superusers act as the platform; everyone else in the admin as restaurant staff."""
-    return Actor.admin(user) if user.is_superuser else Actor.restaurant(user)
 
 
 def _error_text(exc: ApplicationError) -> str:
@@ -356,7 +351,7 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ("confirm", "start_preparing", "mark_ready", "hand_over", "reject", "cancel", "mark_returned")
 
     def get_queryset(self, request):
-        return orders_visible_to(actor=admin_actor(request.user))
+        return orders_visible_to(actor=back_office_actor(request.user))
 
     def get_readonly_fields(self, request, obj=None):
         return flatten_fieldsets(self.fieldsets)
@@ -395,7 +390,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            actor = admin_actor(request.user)
+            actor = back_office_actor(request.user)
             context["pickup_code"] = self._pickup_code(obj, actor)
             context["handover_expected"] = (
                 obj.delivery_type == DeliveryType.PICKUP and obj.status == OrderStatus.READY_FOR_PICKUP
@@ -435,7 +430,7 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
 
     def _transition_each(self, request, queryset, target: OrderStatus, done: str) -> None:
-        actor = admin_actor(request.user)
+        actor = back_office_actor(request.user)
         self._apply_to_each(
             request,
             queryset,
@@ -490,7 +485,7 @@ class OrderAdmin(admin.ModelAdmin):
         if len(queryset) != 1:
             self.message_user(request, "Hand over one order at a time: each has its own code.", messages.ERROR)
             return None
-        actor = admin_actor(request.user)
+        actor = back_office_actor(request.user)
         return self._ask_then_apply(
             request,
             queryset,
@@ -511,7 +506,7 @@ class OrderAdmin(admin.ModelAdmin):
     def _ask_reason_then_transition(
         self, request, queryset, target: OrderStatus, *, title: str, submit_label: str, done: str
     ) -> TemplateResponse | None:
-        actor = admin_actor(request.user)
+        actor = back_office_actor(request.user)
         return self._ask_then_apply(
             request,
             queryset,

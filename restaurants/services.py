@@ -7,7 +7,7 @@ STAFF_GROUP_NAME = "Restaurant staff"
 
 # What restaurant staff need in the admin: act on their orders (through the admin
 # actions, which need "change"), read the rest. Which rows they see is decided by
-# the admin's querysets (orders.selectors), not by these model permissions.
+# the admin's querysets (orders.visibility), not by these model permissions.
 STAFF_GROUP_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("orders", "order"): ("view", "change"),
     ("orders", "orderitem"): ("view",),

@@ -19,7 +19,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from orders.models import EventType, Order, TrackingEvent
-from orders.selectors import order_is_claimable, order_preview_for_courier
+from orders.selectors import order_preview_for_courier
+from orders.visibility import order_is_claimable
 from tracking.groups import (
     AVAILABLE_ORDERS_GROUP,
     courier_group,

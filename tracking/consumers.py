@@ -1,4 +1,4 @@
-"""WebSocket consumers: thin. Who may see what comes from orders.selectors (via
+"""WebSocket consumers: thin. Who may see what comes from orders.visibility (via
 tracking.selectors), exactly-once ordering from tracking.streams, and the one write a socket
 can cause (a courier's position) goes through delivery.services.
 

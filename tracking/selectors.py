@@ -1,4 +1,4 @@
-"""Reads behind the live sockets. Who may see which order is decided by orders.selectors alone."""
+"""Reads behind the live sockets. Who may see which order is decided by orders.visibility alone."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,16 +15,20 @@ from orders.models import Order, TrackingEvent
 from orders.polling import order_row_from_snapshot
 from orders.selectors import (
     STATUS_SNAPSHOT_FIELDS,
-    order_access,
     order_preview_for_courier,
     order_status_snapshot,
     orders_available_for_courier,
-    orders_visible_to,
     restaurant_queue,
 )
 from orders.snapshots import status_payload
+from orders.visibility import (
+    order_access,
+    order_relation_holds,
+    orders_assigned_to,
+    orders_visible_to,
+    restaurant_orders_actor,
+)
 from restaurants.models import Restaurant
-from restaurants.selectors import staff_restaurant_ids
 from tracking.payloads import event_payload, location_payload, offer_payload
 
 # Most orders a queue or offer snapshot lists.
@@ -48,7 +52,7 @@ def user_is_courier(user) -> bool:
 
 
 def order_watch(*, user, order_id) -> OrderWatch | None:
-    """The order's lean status for `user` in their capacity towards it (orders.selectors.order_access),
+    """The order's lean status for `user` in their capacity towards it (orders.visibility.order_access),
     or None if they may not see it. Read from the order's Redis snapshot when that names the user
     (orders.polling.order_row_from_snapshot), from the database otherwise."""
     cached = order_row_from_snapshot(user=user, order_id=order_id)
@@ -66,11 +70,7 @@ def order_watch(*, user, order_id) -> OrderWatch | None:
 def order_watch_holds(*, user, order_id) -> bool:
     """Whether `user` may still see the order (an open socket's re-check): from the database, which
     knows of a staff membership or a courier assignment that ended after the snapshot was written."""
-    try:
-        order_access(user=user, order_id=order_id)
-    except OrderNotFound:
-        return False
-    return True
+    return order_relation_holds(user=user, order_id=order_id)
 
 
 def order_sequence(*, order_id) -> int:
@@ -123,12 +123,8 @@ def event_payloads_after(*, order_id, after: int, before: int | None = None) -> 
 
 
 def restaurant_may_watch(*, user, restaurant_id) -> Actor | None:
-    """The actor in which `user` may watch the restaurant's queue: its staff, or a superuser."""
-    if any(str(rid) == str(restaurant_id) for rid in staff_restaurant_ids(user)):
-        return Actor.restaurant(user)
-    if user.is_superuser:
-        return Actor.admin(user)
-    return None
+    """The actor in which `user` may watch the restaurant's queue (orders.visibility)."""
+    return restaurant_orders_actor(user=user, restaurant_id=restaurant_id)
 
 
 def restaurant_queue_snapshot(*, actor: Actor, restaurant_id) -> list[dict]:
@@ -143,7 +139,9 @@ def courier_board(*, courier) -> dict:
     Each available order carries `order`, what couriers see of it before they have it (the
     preview of GET /api/orders/available/)."""
     visible = orders_visible_to(actor=Actor.courier(courier))
-    assigned = visible.filter(courier=courier, status__in=ACTIVE_STATUSES).order_by("placed_at")
+    assigned = visible.filter(
+        pk__in=orders_assigned_to(courier_id=courier.pk).values("pk"), status__in=ACTIVE_STATUSES
+    ).order_by("placed_at")
     # The orders of GET /api/orders/available/, nearest first.
     position = courier_last_position(courier=courier)
     available = orders_available_for_courier(position=position, courier=courier)[:SNAPSHOT_LIMIT]
@@ -178,7 +176,7 @@ def courier_available_frame(*, courier, preview: dict) -> dict | None:
 
 def orders_in_transit_for_courier(*, courier) -> list[dict]:
     return list(
-        orders_visible_to(actor=Actor.courier(courier))
-        .filter(courier=courier, status__in=CARRYING_STATUSES)
+        orders_assigned_to(courier_id=courier.pk)
+        .filter(status__in=CARRYING_STATUSES)
         .values("id", "number", "delivery_latitude", "delivery_longitude")
     )

@@ -31,9 +31,9 @@ from orders.models import (
     TrackingEvent,
 )
 from orders.schedule import deadline_for, eta_after_ready
-from orders.selectors import order_get_visible
 from orders.services.events import event_record
 from orders.versions import order_version_check
+from orders.visibility import is_assigned_courier, order_get_visible
 
 MAX_REASON_LENGTH = 500
 MAX_METADATA_BYTES = 4096
@@ -148,7 +148,7 @@ def order_transition(
                 current_status=order.status,
                 allowed_statuses=next_statuses_for(order=order, role=actor.role),
             )
-        if actor.role == ActorRole.COURIER and order.courier_id != actor.user_id:
+        if actor.role == ActorRole.COURIER and not is_assigned_courier(actor=actor, order=order):
             raise Forbidden("Only the courier assigned to this order may do this.", code="not_assigned_courier")
         if actor.role in rule.reason_required_for and not reason:
             raise ValidationFailed({"reason": ["A reason is required."]})

@@ -20,8 +20,8 @@ from delivery.services import (
 )
 from delivery.tasks import courier_offer_task, courier_offers_renew_task
 from orders.models import DeliveryStatus, OrderStatus
-from orders.selectors import orders_available_to_couriers
 from orders.services.transitions import order_cancel
+from orders.visibility import orders_available_to_couriers
 from tests.factories import CourierFactory, OrderFactory, move, place_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("offers_dispatch")]

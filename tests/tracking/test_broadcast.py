@@ -4,7 +4,7 @@ from django.db import transaction
 
 from config.settings.base import redis_channel_layer
 from orders.models import DeliveryType, OrderStatus
-from orders.selectors import order_is_claimable, orders_available_to_couriers
+from orders.visibility import order_is_claimable, orders_available_to_couriers
 from tests import factories
 from tests.factories import OrderFactory
 from tracking.broadcast import event_messages

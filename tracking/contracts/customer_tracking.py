@@ -12,14 +12,15 @@ import math
 from django.utils import timezone
 from rest_framework.response import Response
 
-from core.actors import Actor, ActorRole
-from core.errors import OrderNotFound, ValidationFailed
+from core.actors import Actor
+from core.errors import ValidationFailed
 from core.public_ids import user_public_id
 from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.models import OrderStatus
-from orders.selectors import order_access, order_detail, order_status_snapshot, orders_for_summary, orders_visible_to
+from orders.selectors import order_detail, order_status_snapshot, orders_for_summary
 from orders.services.deadlines import order_enforce_deadline
+from orders.visibility import CUSTOMER_TRACKING_ROLES, order_access, orders_visible_to
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
@@ -45,17 +46,14 @@ STATUSES = StatusVocabulary(
     ]
 )
 
-# The document's readers: the order's customer and its restaurant's staff (and platform admins).
-READERS = frozenset({ActorRole.CUSTOMER, ActorRole.RESTAURANT, ActorRole.ADMIN})
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 
 
 def reader_access(*, user, order_id):
-    access = order_access(user=user, order_id=order_id)
-    if access.actor.role not in READERS:
-        raise OrderNotFound("No order with this id is visible to you.")
-    return access
+    """The document's readers: the order's customer, its restaurant's staff and platform admins
+    (orders.visibility.CUSTOMER_TRACKING_ROLES); anyone else gets the 404 of a missing order."""
+    return order_access(user=user, order_id=order_id, roles=CUSTOMER_TRACKING_ROLES)
 
 
 class CustomerTrackingView(ContractView):

@@ -29,12 +29,12 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from core.auth_tokens import CredentialsJWTAuthentication
 from orders.models import Order
+from orders.visibility import CUSTOMER_TRACKING_ROLES, order_relation_holds
 from tracking.auth import query_param, token_user_and_expiry
 from tracking.consumers import LiveConsumer, get_order_watch
-from tracking.contracts.customer_tracking import READERS, STATUSES
+from tracking.contracts.customer_tracking import STATUSES
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
-from tracking.selectors import order_watch_holds
 
 RECORD_SEPARATOR = "\x1e"
 HUB_PATH = "hubs/customer-orders"
@@ -257,7 +257,7 @@ class CustomerOrdersHub(LiveConsumer):
         except ValueError:
             return "Order not found."
         access = await get_order_watch(user=self.user, order_id=order_id)
-        if access is None or access.actor.role not in READERS:
+        if access is None or access.actor.role not in CUSTOMER_TRACKING_ROLES:
             return "Order not found."
         if order_id in self.subscriptions:
             return None
@@ -272,7 +272,9 @@ class CustomerOrdersHub(LiveConsumer):
 
     async def access_lost(self) -> int | None:
         for order_id in list(self.subscriptions):
-            if not await database_sync_to_async(order_watch_holds)(user=self.user, order_id=order_id):
+            if not await database_sync_to_async(order_relation_holds)(
+                user=self.user, order_id=order_id, roles=CUSTOMER_TRACKING_ROLES
+            ):
                 await self.unsubscribe(order_id)
         return None
 

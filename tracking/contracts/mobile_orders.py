@@ -37,14 +37,8 @@ from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.selectors import (
-    actor_sees_customer,
-    order_access,
-    order_detail,
-    orders_for_summary,
-    orders_related_to,
-    orders_showing_customer_to,
-)
+from orders.selectors import order_detail, orders_for_summary
+from orders.visibility import actor_sees_customer, order_access, orders_related_to, orders_showing_customer_to
 from payments.services import payment_webhook_receive
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.models import DeadlineKind, DeliveryType, OrderStatus, PaymentMethod, PaymentStatus
-from orders.selectors import order_access, orders_visible_to
 from orders.services.deadlines import order_enforce_deadline
+from orders.visibility import order_access, orders_visible_to
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 

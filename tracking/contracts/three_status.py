@@ -21,9 +21,10 @@ from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.filters import OrderFilter
 from orders.models import DeliveryType, OrderStatus, PaymentStatus
-from orders.selectors import order_access, order_detail, orders_for_summary, orders_related_to
+from orders.selectors import order_detail, orders_for_summary
 from orders.serializers import ReasonOptionalSerializer
 from orders.services.transitions import order_cancel
+from orders.visibility import order_access, orders_related_to
 from tracking.contracts.base import ContractView, minor_units
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
