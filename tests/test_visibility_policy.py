@@ -46,8 +46,6 @@ EXPECTED = {
     },
 }
 CELLS = [(name, person) for name in EXPECTED for person in PEOPLE]
-# The relations that list an order among "your orders" (a claimable one is listed by /available/).
-LISTED = {Relation.CUSTOMER, Relation.RESTAURANT_STAFF, Relation.ASSIGNED_COURIER, Relation.OPERATOR}
 
 
 @pytest.fixture
@@ -100,7 +98,7 @@ def test_the_native_api_answers_per_the_policy(name, person, people, orders):
         assert (detail.status_code, status.status_code) == (200, 200)
         # Who does not see the customer sees the courier's preview (the drop-off as an area).
         assert ("drop_off_area" in detail.json()) is not ALLOWANCES[relation].sees_customer
-    assert (str(order.pk) in listed) is (relation in LISTED)
+    assert (str(order.pk) in listed) is (relation is not None and ALLOWANCES[relation].listed)
 
 
 @pytest.mark.django_db
@@ -124,7 +122,7 @@ def test_each_client_contract_answers_per_the_policy(name, person, people, order
         "customer tracking status": 200 if reads_customer_side else 404,
         "three-status detail": 200 if relation is not None else 404,
         "poll-status": 200 if relation is not None else 404,
-        "mobile detail": 200 if relation in LISTED and sees_customer else 404,
+        "mobile detail": 200 if relation is not None and ALLOWANCES[relation].listed and sees_customer else 404,
     }
 
 
