@@ -56,17 +56,22 @@ class Allowance:
     reads_customer_tracking: bool  # the customer tracking contract and its hub
     listed: bool  # among "your orders" (`orders_related_to`)
     changes_status: bool  # moves the order on, as the transition table allows `role`
+    manages_tracking_link: bool = False  # makes, renews and revokes the public tracking link
 
 
 ALLOWANCES: Mapping[Relation, Allowance] = {
-    Relation.CUSTOMER: Allowance(ActorRole.CUSTOMER, True, True, listed=True, changes_status=True),
+    Relation.CUSTOMER: Allowance(
+        ActorRole.CUSTOMER, True, True, listed=True, changes_status=True, manages_tracking_link=True
+    ),
     Relation.RESTAURANT_STAFF: Allowance(ActorRole.RESTAURANT, True, True, listed=True, changes_status=True),
     # Sees the customer only while delivering (`courier_sees_drop_off`); the preview before and after.
     Relation.ASSIGNED_COURIER: Allowance(ActorRole.COURIER, True, False, listed=True, changes_status=True),
     # Sees the preview, and may claim the order (delivery.services); the courier's list of orders
     # on offer is `GET /api/orders/available/`. Only the assigned courier acts as its courier.
     Relation.CLAIMABLE_COURIER: Allowance(ActorRole.COURIER, False, False, listed=False, changes_status=False),
-    Relation.OPERATOR: Allowance(ActorRole.ADMIN, True, True, listed=True, changes_status=True),
+    Relation.OPERATOR: Allowance(
+        ActorRole.ADMIN, True, True, listed=True, changes_status=True, manages_tracking_link=True
+    ),
 }
 
 RELATION_PRECEDENCE: tuple[Relation, ...] = (
@@ -80,6 +85,12 @@ RELATION_PRECEDENCE: tuple[Relation, ...] = (
 # The roles that read the customer tracking contract (the customer's side of the order).
 CUSTOMER_TRACKING_ROLES: frozenset[ActorRole] = frozenset(
     allowance.role for allowance in ALLOWANCES.values() if allowance.reads_customer_tracking
+)
+
+# The roles that manage an order's public tracking link. Whoever holds the link (signed in or
+# not) sees the public view of the order only (tracking.public): never the customer.
+TRACKING_LINK_OWNER_ROLES: frozenset[ActorRole] = frozenset(
+    allowance.role for allowance in ALLOWANCES.values() if allowance.manages_tracking_link
 )
 
 # Who is shown each handoff code (PRODUCT.md): the other side of the handoff types it in.

@@ -209,7 +209,7 @@ QUERY_CALLS = {"filter", "exclude", "get", "Q"}
 # Comparing them with someone (`is None`, whether the order has a courier at all, decides nothing).
 WHO_COMPARISONS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 # The names of the deciders the policy replaced: none may come back.
-REPLACED = {"READERS", "_READERS", "_ENTERERS", "_may_read", "_role_towards", "admin_actor"}
+REPLACED = {"READERS", "_READERS", "_ENTERERS", "_may_read", "_role_towards", "admin_actor", "LINK_OWNER_ROLES"}
 
 
 def _decisions(tree: ast.AST) -> list[str]:
