@@ -9,7 +9,7 @@ restaurant staff one (their membership can be revoked without any change to the 
 Everything else takes the database path, exactly the poll as it is without Redis: the user row
 (a deactivated or deleted user is refused with 401, as everywhere), the caller's relation to
 the order (a platform admin, a courier the order is offered to, a stranger: 404), the deadline
-carried out if it has passed (sweep-on-poll), the row; then the snapshot and the mark are
+carried out if it has passed (sweep-on-read), the row; then the snapshot and the mark are
 stored for the next poll.
 
 Which requests take the fast path, and where:
@@ -41,7 +41,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.utils import timezone
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
@@ -52,7 +51,7 @@ from core.auth_tokens import CredentialsJWTAuthentication
 from core.errors import OrderNotFound
 from core.parsers import parse_uuid
 from orders.selectors import order_status_snapshot
-from orders.services.deadlines import order_enforce_deadline
+from orders.services.deadlines import sweep_overdue_on_read
 from orders.snapshots import (
     SNAPSHOT_FIELDS,
     active_user_store,
@@ -157,9 +156,7 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
         active_user_store(user.pk)
     access = order_access(user=user, order_id=order_uuid)
     row = _row(access)
-    if row["deadline_at"] is not None and row["deadline_at"] <= timezone.now():
-        # Sweep-on-poll: an overdue order is never shown as still waiting.
-        order_enforce_deadline(order_id=access.order_id)
+    if sweep_overdue_on_read(order_id=access.order_id, deadline_at=row["deadline_at"]):
         row = _row(access)
     status_snapshot_store_on_commit(row)
     return status_payload(row, lean=True)

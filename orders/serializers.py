@@ -26,8 +26,8 @@ from orders.models import (
 from orders.selectors import DETAIL_INCLUDES, courier_position
 from orders.services.placing import DEFAULT_ADDRESS_TITLE, MAX_TIP, DeliveryAddress, OrderLine
 from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
-from orders.tracking_links import LINK_OWNER_ROLES, tracking_link_path
-from orders.visibility import actor_sees_customer, user_sees_customer_in_list
+from orders.tracking_links import tracking_link_path
+from orders.visibility import TRACKING_LINK_OWNER_ROLES, actor_sees_customer, user_sees_customer_in_list
 
 # ---------------------------------------------------------------- shared pieces
 
@@ -410,7 +410,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_tracking_url(self, order) -> str | None:
         """The public tracking link, for the customer (and admins) to share; null once revoked."""
-        if self.context.get("role") not in LINK_OWNER_ROLES:
+        if self.context.get("role") not in TRACKING_LINK_OWNER_ROLES:
             return None
         path = tracking_link_path(order.tracking_token)
         request = self.context.get("request")

@@ -19,17 +19,16 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status as http
 
-from core.actors import Actor, ActorRole
+from core.actors import Actor
 from core.errors import ApplicationError, Forbidden, NotFound
 from orders.lifecycle import REFUNDABLE_STATUSES, SETTLED_REFUND_STATUSES, TERMINAL_STATUSES, order_is_final
 from orders.models import ExpiredTrackingLink, Order, OrderStatus, new_tracking_token
 from orders.versions import order_version_check
-from orders.visibility import order_get_visible
+from orders.visibility import TRACKING_LINK_OWNER_ROLES, order_get_visible
 
 # What a token can look like (URL-safe base64); anything else is not ours and is never queried.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,43}")
 # Who may share, replace or revoke an order's link.
-LINK_OWNER_ROLES = (ActorRole.CUSTOMER, ActorRole.ADMIN)
 
 
 class TrackingLinkNotFound(NotFound):
@@ -121,7 +120,7 @@ def tracking_links_expire(*, now: datetime | None = None, limit: int = 1000) -> 
 def _owned_order_for_update(*, actor: Actor, order_id, if_match: str | None) -> Order:
     order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
     order_version_check(order=order, if_match=if_match)
-    if actor.role not in LINK_OWNER_ROLES:
+    if actor.role not in TRACKING_LINK_OWNER_ROLES:
         raise Forbidden("Only the order's customer manages its tracking link.", code="tracking_link_forbidden")
     return order
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -34,7 +34,8 @@ from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES
 from orders.models import DeliveryType, HandoffPurpose, Order
 from restaurants.models import Restaurant, StaffMembership
 
-User = AbstractBaseUser | AnonymousUser
+# A signed-in user (an anonymous one has no relation to any order; views refuse it first).
+User = AbstractBaseUser
 NOT_VISIBLE = "No order with this id is visible to you."
 
 
@@ -53,23 +54,24 @@ class Allowance:
     role: ActorRole  # the capacity it acts in: its column of the transition table
     sees_customer: bool  # the customer's name, address, notes and exact drop-off (else the courier preview)
     reads_customer_tracking: bool  # the customer tracking contract and its hub
-    acts: bool  # may change the order, as the transition table allows `role`
+    listed: bool  # among "your orders" (`orders_related_to`)
+    changes_status: bool  # moves the order on, as the transition table allows `role`
+    manages_tracking_link: bool = False  # makes, renews and revokes the public tracking link
 
 
 ALLOWANCES: Mapping[Relation, Allowance] = {
-    Relation.CUSTOMER: Allowance(ActorRole.CUSTOMER, sees_customer=True, reads_customer_tracking=True, acts=True),
-    Relation.RESTAURANT_STAFF: Allowance(
-        ActorRole.RESTAURANT, sees_customer=True, reads_customer_tracking=True, acts=True
+    Relation.CUSTOMER: Allowance(
+        ActorRole.CUSTOMER, True, True, listed=True, changes_status=True, manages_tracking_link=True
     ),
+    Relation.RESTAURANT_STAFF: Allowance(ActorRole.RESTAURANT, True, True, listed=True, changes_status=True),
     # Sees the customer only while delivering (`courier_sees_drop_off`); the preview before and after.
-    Relation.ASSIGNED_COURIER: Allowance(
-        ActorRole.COURIER, sees_customer=True, reads_customer_tracking=False, acts=True
+    Relation.ASSIGNED_COURIER: Allowance(ActorRole.COURIER, True, False, listed=True, changes_status=True),
+    # Sees the preview, and may claim the order (delivery.services); the courier's list of orders
+    # on offer is `GET /api/orders/available/`. Only the assigned courier acts as its courier.
+    Relation.CLAIMABLE_COURIER: Allowance(ActorRole.COURIER, False, False, listed=False, changes_status=False),
+    Relation.OPERATOR: Allowance(
+        ActorRole.ADMIN, True, True, listed=True, changes_status=True, manages_tracking_link=True
     ),
-    # May claim it (delivery.services); sees the preview only.
-    Relation.CLAIMABLE_COURIER: Allowance(
-        ActorRole.COURIER, sees_customer=False, reads_customer_tracking=False, acts=True
-    ),
-    Relation.OPERATOR: Allowance(ActorRole.ADMIN, sees_customer=True, reads_customer_tracking=True, acts=True),
 }
 
 RELATION_PRECEDENCE: tuple[Relation, ...] = (
@@ -83,6 +85,12 @@ RELATION_PRECEDENCE: tuple[Relation, ...] = (
 # The roles that read the customer tracking contract (the customer's side of the order).
 CUSTOMER_TRACKING_ROLES: frozenset[ActorRole] = frozenset(
     allowance.role for allowance in ALLOWANCES.values() if allowance.reads_customer_tracking
+)
+
+# The roles that manage an order's public tracking link. Whoever holds the link (signed in or
+# not) sees the public view of the order only (tracking.public): never the customer.
+TRACKING_LINK_OWNER_ROLES: frozenset[ActorRole] = frozenset(
+    allowance.role for allowance in ALLOWANCES.values() if allowance.manages_tracking_link
 )
 
 # Who is shown each handoff code (PRODUCT.md): the other side of the handoff types it in.
@@ -235,7 +243,6 @@ def order_access(
     relation = next((found for found in relations_of(facts) if roles is None or ALLOWANCES[found].role in roles), None)
     if relation is None:
         raise OrderNotFound(NOT_VISIBLE)
-    assert isinstance(user, AbstractBaseUser)  # an anonymous user has no relation to any order
     return OrderAccess(
         actor=Actor(ALLOWANCES[relation].role, user),
         relation=relation,
@@ -309,7 +316,7 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     return orders
 
 
-def order_get_visible(*, actor: Actor, order_id: object, for_update: bool = False) -> Order:
+def order_get_visible(*, actor: Actor, order_id: Any, for_update: bool = False) -> Order:
     """The order if `actor` may see it; a missing and a hidden order look the same."""
     orders = orders_visible_to(actor=actor)
     if for_update:
@@ -349,14 +356,14 @@ def orders_related_to(*, user: User) -> QuerySet[Order]:
             delivered=Exists(Order.objects.filter(courier_id=OuterRef("pk"))),
         )
         .first()
-    ) or {}
+    ) or {"placed": False, "staff": False, "delivered": False}
     branches: list[Q] = []
-    if relations.get("placed"):
+    if relations["placed"]:
         branches.append(Q(customer_id=user.pk))
-    if relations.get("staff"):
+    if relations["staff"]:
         restaurant_ids = list(StaffMembership.objects.filter(user_id=user.pk).values_list("restaurant_id", flat=True))
         branches.append(Q(restaurant_id__in=restaurant_ids))
-    if relations.get("delivered"):
+    if relations["delivered"]:
         branches.append(Q(courier_id=user.pk))
     if not branches:
         return Order.objects.none()

@@ -154,3 +154,19 @@ def event_subscribers(monkeypatch):
         monkeypatch.setattr(publishing, "_subscribers", list(subscribers))
 
     return replace
+
+
+@pytest.fixture
+def people(restaurant, other_restaurant, customer, other_customer, staff_user, other_staff_user, admin_user):
+    """One user of every relation to an order of `restaurant` placed by `customer` (the couriers
+    become related once an order waits for one, or is given to `courier`)."""
+    return {
+        "customer": customer,
+        "other_customer": other_customer,
+        "staff": staff_user,
+        "other_staff": other_staff_user,
+        "courier": CourierFactory(user__username="matrix_courier").user,
+        "other_online_courier": CourierFactory(user__username="matrix_online").user,
+        "offline_courier": CourierFactory(user__username="matrix_offline", is_online=False).user,
+        "admin": admin_user,
+    }

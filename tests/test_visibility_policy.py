@@ -18,15 +18,15 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from delivery.models import CourierProfile
 from orders.visibility import ALLOWANCES, CUSTOMER_TRACKING_ROLES, Relation, order_access
 from restaurants.services import staff_group_ensure
 from tests.api.support import assign, kitchen_ready
-from tests.factories import CourierFactory
+from tests.api.test_authorization_matrix import RELATIONS as PEOPLE  # every user of the `people` fixture
 from tests.tracking.conftest import IN_MEMORY_LAYER, close_code, receive, socket
 from tracking.contracts.mobile_orders import ID_SHIFT
 
 ROOT = Path(__file__).resolve().parent.parent
-PEOPLE = ("customer", "other_customer", "staff", "other_staff", "courier", "other_courier", "operator")
 
 # Who is what to the two orders of `orders`: `waiting` waits for a courier (online couriers may
 # claim it); `assigned` is `courier`'s. Anyone not named has no relation (the order is hidden).
@@ -35,32 +35,17 @@ EXPECTED = {
         "customer": Relation.CUSTOMER,
         "staff": Relation.RESTAURANT_STAFF,
         "courier": Relation.CLAIMABLE_COURIER,
-        "other_courier": Relation.CLAIMABLE_COURIER,
-        "operator": Relation.OPERATOR,
+        "other_online_courier": Relation.CLAIMABLE_COURIER,
+        "admin": Relation.OPERATOR,
     },
     "assigned": {
         "customer": Relation.CUSTOMER,
         "staff": Relation.RESTAURANT_STAFF,
         "courier": Relation.ASSIGNED_COURIER,
-        "operator": Relation.OPERATOR,
+        "admin": Relation.OPERATOR,
     },
 }
 CELLS = [(name, person) for name in EXPECTED for person in PEOPLE]
-# The relations that list an order among "your orders" (a claimable one is listed by /available/).
-LISTED = {Relation.CUSTOMER, Relation.RESTAURANT_STAFF, Relation.ASSIGNED_COURIER, Relation.OPERATOR}
-
-
-@pytest.fixture
-def people(customer, other_customer, staff_user, other_staff_user, admin_user):
-    return {
-        "customer": customer,
-        "other_customer": other_customer,
-        "staff": staff_user,
-        "other_staff": other_staff_user,
-        "courier": CourierFactory(user__username="policy_courier").user,
-        "other_courier": CourierFactory(user__username="policy_other_courier").user,
-        "operator": admin_user,
-    }
 
 
 @pytest.fixture
@@ -68,6 +53,7 @@ def orders(people, menu, offers_dispatch):
     waiting = kitchen_ready(people["customer"], people["staff"], menu)
     assigned = kitchen_ready(people["customer"], people["staff"], menu)
     assign(assigned, people["courier"])
+    CourierProfile.objects.filter(user=people["offline_courier"]).update(is_online=False)
     return {"waiting": waiting, "assigned": assigned}
 
 
@@ -112,7 +98,7 @@ def test_the_native_api_answers_per_the_policy(name, person, people, orders):
         assert (detail.status_code, status.status_code) == (200, 200)
         # Who does not see the customer sees the courier's preview (the drop-off as an area).
         assert ("drop_off_area" in detail.json()) is not ALLOWANCES[relation].sees_customer
-    assert (str(order.pk) in listed) is (relation in LISTED)
+    assert (str(order.pk) in listed) is (relation is not None and ALLOWANCES[relation].listed)
 
 
 @pytest.mark.django_db
@@ -136,7 +122,7 @@ def test_each_client_contract_answers_per_the_policy(name, person, people, order
         "customer tracking status": 200 if reads_customer_side else 404,
         "three-status detail": 200 if relation is not None else 404,
         "poll-status": 200 if relation is not None else 404,
-        "mobile detail": 200 if relation in LISTED and sees_customer else 404,
+        "mobile detail": 200 if relation is not None and ALLOWANCES[relation].listed and sees_customer else 404,
     }
 
 
@@ -175,7 +161,7 @@ def test_the_customer_order_page_is_the_customers_alone(name, person, people, or
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("person", ["staff", "other_staff", "operator"])
+@pytest.mark.parametrize("person", ["staff", "other_staff", "admin"])
 def test_the_order_admin_shows_per_the_policy(person, people, orders):
     user = people[person]
     if not user.is_superuser:
@@ -223,7 +209,7 @@ QUERY_CALLS = {"filter", "exclude", "get", "Q"}
 # Comparing them with someone (`is None`, whether the order has a courier at all, decides nothing).
 WHO_COMPARISONS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 # The names of the deciders the policy replaced: none may come back.
-REPLACED = {"READERS", "_READERS", "_ENTERERS", "_may_read", "_role_towards", "admin_actor"}
+REPLACED = {"READERS", "_READERS", "_ENTERERS", "_may_read", "_role_towards", "admin_actor", "LINK_OWNER_ROLES"}
 
 
 def _decisions(tree: ast.AST) -> list[str]:

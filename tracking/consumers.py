@@ -34,14 +34,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.utils import timezone
 
 from core.actors import ActorRole
 from core.errors import ApplicationError
 from core.timestamps import iso
 from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
-from orders.services.deadlines import order_enforce_deadline
+from orders.services.deadlines import sweep_overdue_on_read
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
 from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
 from tracking.payloads import courier_event_payload, native_wire, payload_is_final
@@ -78,8 +77,7 @@ def get_order_watch(*, user, order_id) -> OrderWatch | None:
     """order_watch, once a deadline that has passed is carried out (like GET /api/orders/{id}/status/):
     a socket never shows an overdue order as still waiting."""
     watch = order_watch(user=user, order_id=order_id)
-    if watch is not None and watch.overdue(timezone.now()):
-        order_enforce_deadline(order_id=watch.snapshot["order_id"])
+    if watch is not None and sweep_overdue_on_read(order_id=watch.snapshot["order_id"], deadline_at=watch.deadline_at):
         watch = order_watch(user=user, order_id=order_id)
     return watch
 

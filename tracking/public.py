@@ -6,12 +6,10 @@ Everything here is built from allow-lists (fields copied by name), so a field ad
 event, a snapshot or a position elsewhere never leaks through a link by accident.
 """
 
-from django.utils import timezone
-
 from core.timestamps import iso
 from orders.lifecycle import CARRYING_STATUSES, order_is_final
 from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
-from orders.services.deadlines import order_enforce_deadline
+from orders.services.deadlines import sweep_overdue_on_read
 from orders.tracking_links import order_for_tracking_token
 from tracking.selectors import courier_location_for_order, event_payloads_after
 
@@ -88,8 +86,7 @@ def _tracked_order(token) -> Order:
     """The order behind a link, once a deadline that has passed is carried out (as a poll of
     the order's status does): a link never shows an overdue order as still waiting."""
     order = order_for_tracking_token(token, queryset=_public_orders())
-    if order.deadline_at is not None and order.deadline_at <= timezone.now():
-        order_enforce_deadline(order_id=order.pk)
+    if sweep_overdue_on_read(order_id=order.pk, deadline_at=order.deadline_at):
         order = order_for_tracking_token(token, queryset=_public_orders())
     return order
 

@@ -43,9 +43,6 @@ class OrderWatch:
     snapshot: dict
     deadline_at: datetime | None = None
 
-    def overdue(self, now: datetime) -> bool:
-        return self.deadline_at is not None and self.deadline_at <= now
-
 
 def user_is_courier(user) -> bool:
     return CourierProfile.objects.filter(user=user).exists()

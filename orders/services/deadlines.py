@@ -50,6 +50,23 @@ def order_enforce_deadline(*, order_id: Any, now: datetime | None = None) -> Tra
     return _enforce_due_deadline(order_id, now)
 
 
+def sweep_overdue_on_read(*, order_id: Any, deadline_at: datetime | None, now: datetime | None = None) -> bool:
+    """Sweep-on-read: the one write that reading an order may cause, and where it is decided.
+
+    A read that has just seen the order's `deadline_at` calls this before answering, so that an
+    overdue order is never shown as still waiting between two runs of the periodic sweep: the
+    deadline is carried out here (`order_enforce_deadline`: cancel, refund, broadcast, webhooks,
+    as the sweep would). Returns whether it was due, in which case the caller reads again.
+    Called by the lean status reads (the native poll, the poll-status and customer tracking
+    contracts), the order socket's first snapshot and the public tracking link (docs/background-work.md).
+    """
+    now = now or timezone.now()
+    if deadline_at is None or deadline_at > now:
+        return False
+    order_enforce_deadline(order_id=order_id, now=now)
+    return True
+
+
 def _enforce_due_deadline(order_id: Any, now: datetime) -> TransitionResult | None:
     with transaction.atomic():
         order = _due_and_locked(now).filter(pk=order_id).first()

@@ -18,7 +18,7 @@ from core.actors import Actor
 from delivery.models import CourierProfile
 from orders.models import OrderStatus
 from orders.services.transitions import order_transition
-from tests.factories import CourierFactory, UserFactory, assign, place_order, to_out_for_delivery, to_ready
+from tests.factories import UserFactory, assign, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -59,20 +59,6 @@ RELATIONS = [
     "offline_courier",
     "admin",
 ]
-
-
-@pytest.fixture
-def people(restaurant, other_restaurant, customer, other_customer, staff_user, other_staff_user, admin_user):
-    return {
-        "customer": customer,
-        "other_customer": other_customer,
-        "staff": staff_user,
-        "other_staff": other_staff_user,
-        "courier": CourierFactory(user__username="matrix_courier").user,
-        "other_online_courier": CourierFactory(user__username="matrix_online").user,
-        "offline_courier": CourierFactory(user__username="matrix_offline", is_online=False).user,
-        "admin": admin_user,
-    }
 
 
 def build(state, people, menu):

@@ -1,4 +1,6 @@
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -16,7 +18,7 @@ from orders.models import (
     RefundStatus,
     TrackingEvent,
 )
-from orders.services.deadlines import SweepReport, order_enforce_deadline, orders_sweep_overdue
+from orders.services.deadlines import SweepReport, order_enforce_deadline, orders_sweep_overdue, sweep_overdue_on_read
 from orders.services.transitions import order_transition
 from orders.tasks import orders_sweep_overdue_task
 from payments.models import Refund
@@ -241,3 +243,39 @@ def test_a_sweep_without_a_backlog_queues_no_helper(customer, menu, settings, mo
     with freeze_time("2026-03-01 13:00:00"):
         assert orders_sweep_overdue_task() == {"found": 1, "enforced": 1}
     assert helpers == []
+
+
+# ---------------------------------------------------------------- sweep-on-read, in one place
+
+# Who may carry out a deadline directly: the sweep itself and the admin's explicit action. Every
+# read goes through `sweep_overdue_on_read` (docs/background-work.md).
+ENFORCERS = {"orders/services/deadlines.py", "notifications/admin.py"}
+APPS = ("core", "orders", "delivery", "payments", "tracking", "pages", "privacy", "restaurants", "notifications")
+
+
+def _calls(path, name: str) -> bool:
+    tree = ast.parse(path.read_text())
+    return any(
+        isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == name
+        for node in ast.walk(tree)
+    )
+
+
+def test_reads_carry_out_a_deadline_only_through_sweep_overdue_on_read():
+    root = Path(__file__).resolve().parents[2]
+    sources = [path for app in APPS for path in (root / app).rglob("*.py") if "migrations" not in path.parts]
+    enforcing = {str(path.relative_to(root)) for path in sources if _calls(path, "order_enforce_deadline")}
+    reading = {str(path.relative_to(root)) for path in sources if _calls(path, "sweep_overdue_on_read")}
+    assert enforcing == ENFORCERS
+    assert {"orders/polling.py", "tracking/consumers.py", "tracking/public.py"} <= reading
+
+
+def test_sweep_overdue_on_read_acts_only_on_a_due_deadline(customer, menu):
+    order = place(customer, menu)
+    assert sweep_overdue_on_read(order_id=order.pk, deadline_at=None) is False
+    assert sweep_overdue_on_read(order_id=order.pk, deadline_at=order.deadline_at) is False
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
+
+    late = order.deadline_at + timedelta(seconds=1)
+    assert sweep_overdue_on_read(order_id=order.pk, deadline_at=order.deadline_at, now=late) is True
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED

@@ -9,7 +9,6 @@ else, couriers included, gets the same 404 as for a missing order.
 
 import math
 
-from django.utils import timezone
 from rest_framework.response import Response
 
 from core.actors import Actor
@@ -19,7 +18,7 @@ from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.models import OrderStatus
 from orders.selectors import order_detail, order_status_snapshot, orders_for_summary
-from orders.services.deadlines import order_enforce_deadline
+from orders.services.deadlines import sweep_overdue_on_read
 from orders.visibility import CUSTOMER_TRACKING_ROLES, order_access, orders_visible_to
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
@@ -76,9 +75,7 @@ class OrderStatusView(CustomerTrackingView):
         query_params_check(request.query_params, ())
         access = reader_access(user=request.user, order_id=order_id)
         snapshot = order_status_snapshot(actor=access.actor, order_id=access.order_id)
-        if snapshot["deadline_at"] is not None and snapshot["deadline_at"] <= timezone.now():
-            # As the native status endpoint: an overdue order is never shown as still waiting.
-            order_enforce_deadline(order_id=access.order_id)
+        if sweep_overdue_on_read(order_id=access.order_id, deadline_at=snapshot["deadline_at"]):
             snapshot = order_status_snapshot(actor=access.actor, order_id=access.order_id)
         return Response(
             {

@@ -8,13 +8,12 @@ another user's order is the same 404 as a missing one (the document's 403 is nev
 that an order's existence is not revealed).
 """
 
-from django.utils import timezone
 from rest_framework.response import Response
 
 from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.models import DeadlineKind, DeliveryType, OrderStatus, PaymentMethod, PaymentStatus
-from orders.services.deadlines import order_enforce_deadline
+from orders.services.deadlines import sweep_overdue_on_read
 from orders.visibility import order_access, orders_visible_to
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
@@ -112,7 +111,6 @@ class PollStatusView(ContractView):
         access = order_access(user=request.user, order_id=order_id.strip())
         orders = orders_visible_to(actor=access.actor).filter(pk=access.order_id)
         row = orders.values(*FIELDS).get()
-        if row["deadline_at"] is not None and row["deadline_at"] <= timezone.now():
-            order_enforce_deadline(order_id=access.order_id)
+        if sweep_overdue_on_read(order_id=access.order_id, deadline_at=row["deadline_at"]):
             row = orders.values(*FIELDS).get()
         return Response({"success": True, "data": poll_data(row)})
