@@ -255,6 +255,7 @@ def app_env(state: dict, *, settings: str = "config.settings.production", direct
             "ORDERFLOW_REDIS_SENTINELS": sentinels(),
             "ORDERFLOW_REDIS_MASTER_NAME": MASTER_NAME,
             "DJANGO_SECRET_KEY": state["secrets"]["secret_key"],
+            "ORDERFLOW_JWT_SIGNING_KEY": state["secrets"]["jwt"],
             "ORDERFLOW_OTP_SECRET": state["secrets"]["otp"],
             "ORDERFLOW_PAYMENT_WEBHOOK_SECRET": state["secrets"]["webhook"],
             "DJANGO_ALLOWED_HOSTS": ",".join(address(host) for host in ("lb", *WEB_HOSTS)),
@@ -521,7 +522,12 @@ def up() -> dict:
     os.chmod(data_dir, 0o755)  # PostgreSQL and PgBouncer run as the postgres user
     state.update(
         data_dir=data_dir,
-        secrets={"secret_key": secrets.token_urlsafe(48), "otp": secrets.token_urlsafe(32), "webhook": "cluster"},
+        secrets={
+            "secret_key": secrets.token_urlsafe(48),
+            "jwt": secrets.token_urlsafe(48),
+            "otp": secrets.token_urlsafe(32),
+            "webhook": "cluster",
+        },
     )
     save_state(state)
     STATE_FILE.chmod(0o600)
