@@ -46,6 +46,8 @@ os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 # One demo courier carries every order of the run, all at once (the spread phase accepts them
 # all before any is delivered): the per-courier limit is not what is measured.
 os.environ["ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS"] = "1000000"
+# One demo customer places every order of the run, more than a customer's hourly limit.
+os.environ["ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR"] = "1000000"
 
 import django  # noqa: E402
 
