@@ -147,9 +147,10 @@ class Server:
         try:
             wait_until_ready(f"{self.url}/bench/constant/", self.process, what)
             self.wait_until_answering()
-        except BaseException:
+        except BaseException as error:
+            output = Path(self.log.name).read_text(errors="replace")[-3000:]
             self.stop()
-            raise
+            raise RuntimeError(f"{error}; its output ends with:\n{output}") from error
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the processes of this server's session (the script and

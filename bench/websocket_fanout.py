@@ -46,6 +46,8 @@ os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 # One demo courier carries every order of the run, all at once (the spread phase accepts them
 # all before any is delivered): the per-courier limit is not what is measured.
 os.environ["ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS"] = "1000000"
+# One demo customer places every order of the run, more than a customer's hourly limit.
+os.environ["ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR"] = "1000000"
 
 import django  # noqa: E402
 
@@ -63,6 +65,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection as db_connection  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+from svg_chart import line_chart  # noqa: E402
 
 from delivery.models import HandoffPurpose  # noqa: E402
 from orders.models import Order  # noqa: E402
@@ -289,6 +292,11 @@ async def main(database_url: str) -> None:
     parser.add_argument("--idle", type=int, default=5000, help="idle sockets held after the fan-out phases")
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument(
+        "--svg",
+        default=str(ROOT / "docs" / "operations" / "figures" / "sockets.svg"),
+        help="where to draw memory per socket against idle sockets held ('' for nowhere)",
+    )
+    parser.add_argument(
         "--topology",
         choices=["production", "daphne"],
         default="production",
@@ -352,6 +360,7 @@ async def main(database_url: str) -> None:
         await hot.close()
 
         idle = None
+        memory_curve: list[tuple[int, float]] = []  # (idle sockets held, server KiB per socket)
         if args.idle:
             idle_before = server_rss_kib(server)
             idle = Subscribers(server, token)
@@ -359,6 +368,8 @@ async def main(database_url: str) -> None:
                 await idle.connect_at_once(
                     [waiting_orders[n % len(waiting_orders)] for n in range(start, min(args.idle, start + 500))]
                 )
+                held = len(idle.sockets)
+                memory_curve.append((held, (server_rss_kib(server) - idle_before) / max(1, held)))
             await asyncio.sleep(args.idle_seconds)
             idle_after = server_rss_kib(server)
             still_open = sum(connection.close_code is None for connection in idle.sockets)
@@ -407,6 +418,17 @@ async def main(database_url: str) -> None:
             f"| {name} | {result['transitions']} | {result['expected']} | {result['delivered']} | "
             f"{result['lost']} | {result['duplicates']} | {'yes' if result['in_order'] else 'NO'} |"
         )
+    if len(memory_curve) > 1 and args.svg:
+        Path(args.svg).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.svg).write_text(
+            line_chart(
+                {"server RSS growth per idle socket": memory_curve},
+                title="Memory of the WebSocket processes per idle socket held",
+                x_label="idle sockets held",
+                y_label="KiB per socket",
+            )
+        )
+        print(f"\ncurve: {args.svg}")
     if burst.failed_handshakes or (idle is not None and (idle.failed_handshakes or still_open < len(idle.sockets))):
         sys.exit("handshakes failed or idle sockets were dropped")
     total_lost = sum(r["lost"] + r["duplicates"] for r in (single_result, spread_result, hot_result))

@@ -14,11 +14,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 app = Celery("orderflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# celery-redbeat reads its settings by their own names (redbeat_redis_url, ...), which Celery's
-# namespace does not derive from the CELERY_REDBEAT_* settings: hand them over under those names.
-app.conf.update(
-    {key.removeprefix("CELERY_").lower(): value for key, value in app.conf.items() if key.startswith("CELERY_REDBEAT_")}
-)
+
+
+@app.on_after_configure.connect
+def _redbeat_settings(sender: Celery, **_) -> None:
+    """celery-redbeat reads its settings by their own names (redbeat_redis_url, ...), which
+    Celery's namespace does not derive from the CELERY_REDBEAT_* settings: hand them over under
+    those names. Done once Celery has read Django's settings, not at import: a settings module
+    that imports `config.settings.*` (bench/baseline_settings.py) imports this module before
+    Django's settings exist."""
+    conf = sender.conf
+    conf.update(
+        {key.removeprefix("CELERY_").lower(): value for key, value in conf.items() if key.startswith("CELERY_REDBEAT_")}
+    )
 
 
 @worker_process_init.connect

@@ -21,8 +21,8 @@ from rest_framework.test import APIClient
 from delivery.models import CourierProfile
 from orders.visibility import ALLOWANCES, CUSTOMER_TRACKING_ROLES, Relation, order_access
 from restaurants.services import staff_group_ensure
-from tests.api.support import assign, kitchen_ready
 from tests.api.test_authorization_matrix import RELATIONS as PEOPLE  # every user of the `people` fixture
+from tests.factories import assign, place_order, to_ready
 from tests.tracking.conftest import IN_MEMORY_LAYER, close_code, receive, socket
 from tracking.contracts.mobile_orders import ID_SHIFT
 
@@ -50,8 +50,8 @@ CELLS = [(name, person) for name in EXPECTED for person in PEOPLE]
 
 @pytest.fixture
 def orders(people, menu, offers_dispatch):
-    waiting = kitchen_ready(people["customer"], people["staff"], menu)
-    assigned = kitchen_ready(people["customer"], people["staff"], menu)
+    waiting = to_ready(place_order(people["customer"], menu["salad"], quantity=2), people["staff"])
+    assigned = to_ready(place_order(people["customer"], menu["salad"], quantity=2), people["staff"])
     assign(assigned, people["courier"])
     CourierProfile.objects.filter(user=people["offline_courier"]).update(is_online=False)
     return {"waiting": waiting, "assigned": assigned}

@@ -10,15 +10,15 @@ django.setup()
 
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
+from tests import factories  # noqa: E402
 from tests.factories import CourierFactory, MenuItemFactory, RestaurantFactory, StaffFactory, UserFactory  # noqa: E402
-from tests.tracking import lifecycle  # noqa: E402
 
 restaurant = RestaurantFactory(name="Pizza Palace")
 item = MenuItemFactory(restaurant=restaurant, name="Caesar Salad", price="9.00")
 customer = UserFactory(username="alice")
 staff = StaffFactory(restaurant=restaurant, user__username="pizza_staff").user
 courier = CourierFactory(user__username="dave").user
-order = lifecycle.place(customer=customer, restaurant=restaurant, item=item)
+order = factories.place_order(customer, item)
 print(
     json.dumps(
         {

@@ -8,8 +8,8 @@ end up subscribed, which each proves by receiving the next event of the order ex
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tests import factories
 from tests.faults.processes import Crowd, WebSocketServer, database_url
-from tests.tracking import lifecycle
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +34,7 @@ def websocket_server(django_db_setup, settings):
 def test_a_storm_of_two_thousand_sockets_on_one_order_ends_with_every_socket_subscribed(
     websocket_server, restaurant, menu, customer, staff_user
 ):
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = factories.place_order(customer, menu["salad"])
     crowd = Crowd(
         [websocket_server.ws], f"/ws/orders/{order.pk}/", str(AccessToken.for_user(customer)), SOCKETS, reconnect=False
     )
@@ -50,7 +50,7 @@ def test_a_storm_of_two_thousand_sockets_on_one_order_ends_with_every_socket_sub
         assert [n for n in range(SOCKETS) if closes[n]] == [], "sockets closed during the storm"
         assert connections == [1] * SOCKETS
 
-        lifecycle.confirm(order.pk, staff_user)
+        factories.confirm(order.pk, staff_user)
         crowd.wait_until(
             lambda c: all(len(events) >= 2 for events in c.snapshot()[0]),
             DELIVERY_SECONDS,

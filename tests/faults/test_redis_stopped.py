@@ -20,8 +20,8 @@ import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
 from orders.models import HandoffPurpose
+from tests import factories
 from tests.faults.processes import Crowd, HttpServer, PersistentRedisProcess, WebSocketServer, database_url
-from tests.tracking import lifecycle
 from tests.tracking.live import HttpDriver
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -102,9 +102,9 @@ def test_redis_stopped_for_thirty_seconds_loses_no_transition_poll_or_event(
 
         crowd.wait_until(every_client_has(5), CATCH_UP_SECONDS, "the events made while Redis was away")
         time.sleep(SETTLE_SECONDS)
-        driver.pick_up(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.PICKUP))
+        driver.pick_up(order_id, courier_user, factories.handoff_code(order_id, HandoffPurpose.PICKUP))
         driver.start_delivery(order_id, courier_user)
-        driver.complete_delivery(order_id, courier_user, lifecycle.handoff_code(order_id, HandoffPurpose.DELIVERY))
+        driver.complete_delivery(order_id, courier_user, factories.handoff_code(order_id, HandoffPurpose.DELIVERY))
         crowd.wait_until(lambda c: all(c.finished), CATCH_UP_SECONDS, "every socket's final close")
     finally:
         stop_polling.set()

@@ -9,8 +9,8 @@ ends with 1000.
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tests import factories
 from tests.faults.processes import Crowd, WebSocketServer, database_url
-from tests.tracking import lifecycle
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +40,7 @@ def test_a_killed_websocket_process_loses_no_event_of_its_500_sockets(
     two_websocket_servers, restaurant, menu, customer, staff_user, courier_user
 ):
     doomed, survivor = two_websocket_servers
-    order = lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
+    order = factories.place_order(customer, menu["salad"])
     crowd = Crowd(
         [doomed.ws, survivor.ws],
         f"/ws/orders/{order.pk}/",
@@ -51,17 +51,17 @@ def test_a_killed_websocket_process_loses_no_event_of_its_500_sockets(
     )
     try:
         crowd.wait_until(every_client_has(1), OPEN_SECONDS, "every socket's replay on the first process")
-        lifecycle.confirm(order.pk, staff_user)
+        factories.confirm(order.pk, staff_user)
         crowd.wait_until(every_client_has(2), CATCH_UP_SECONDS, "the confirmation")
 
         doomed.kill()
-        lifecycle.claim(order.pk, courier_user)  # while the clients are reconnecting
-        lifecycle.start_preparing(order.pk, staff_user)
+        factories.claim(order.pk, courier_user)  # while the clients are reconnecting
+        factories.start_preparing(order.pk, staff_user)
         crowd.wait_until(every_client_has(4), CATCH_UP_SECONDS, "every client back, on the other process")
-        lifecycle.mark_ready(order.pk, staff_user)
-        lifecycle.pick_up(order.pk, courier_user)
-        lifecycle.start_delivery(order.pk, courier_user)
-        lifecycle.complete_delivery(order.pk, courier_user)
+        factories.mark_ready(order.pk, staff_user)
+        factories.pick_up(order.pk, courier_user)
+        factories.start_delivery(order.pk, courier_user)
+        factories.complete_delivery(order.pk, courier_user)
         crowd.wait_until(lambda c: all(c.finished), CATCH_UP_SECONDS, "every socket's final close")
     finally:
         crowd.stop()

@@ -271,7 +271,7 @@ def test_reads_carry_out_a_deadline_only_through_sweep_overdue_on_read():
 
 
 def test_sweep_overdue_on_read_acts_only_on_a_due_deadline(customer, menu):
-    order = place(customer, menu)
+    order = place_order(customer, menu["salad"], quantity=2)
     assert sweep_overdue_on_read(order_id=order.pk, deadline_at=None) is False
     assert sweep_overdue_on_read(order_id=order.pk, deadline_at=order.deadline_at) is False
     assert Order.objects.get(pk=order.pk).status == OrderStatus.ORDER_PLACED
