@@ -193,8 +193,8 @@ class Order(models.Model):
             models.Index(fields=["customer", "-placed_at"], name="order_customer_recent_idx"),
             models.Index(fields=["restaurant", "status", "placed_at"], name="order_restaurant_queue_idx"),
             models.Index(fields=["courier", "status"], name="order_courier_idx"),
-            # One per branch of orders.visibility.orders_related_to, newest first as lists are.
-            models.Index(fields=["restaurant", "-placed_at"], name="order_restaurant_recent_idx"),
+            # One per branch of orders.visibility.orders_related_to, newest first as lists are (the
+            # restaurant branch is served by order_restaurant_recent_idx below).
             models.Index(fields=["courier", "-placed_at"], name="order_courier_recent_idx"),
             models.Index(fields=["status", "-placed_at"], name="order_status_idx"),
             models.Index(

@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.actors import Actor, ActorRole
 from core.errors import OrderNotFound
-from core.parsing import parse_uuid
+from core.parsers import parse_uuid
 from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES
 from orders.models import DeliveryType, HandoffPurpose, Order
 from restaurants.models import Restaurant, StaffMembership

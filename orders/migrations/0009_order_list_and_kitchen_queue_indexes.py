@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_merge_0006_customer_address_0006_expiredtrackinglink'),
+        ('orders', '0008_order_courier_list_index'),
         ('restaurants', '0002_restaurant_staff_group'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

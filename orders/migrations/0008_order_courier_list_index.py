@@ -15,10 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(fields=['restaurant', '-placed_at'], name='order_restaurant_recent_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='order',
             index=models.Index(fields=['courier', '-placed_at'], name='order_courier_recent_idx'),
         ),
     ]
