@@ -476,6 +476,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0),
         "options": {"expires": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
     },
+    "restaurants-status-expire": {
+        "task": "restaurants.tasks.restaurants_status_expire_task",
+        "schedule": env.float("ORDERFLOW_KITCHEN_STATUS_INTERVAL_SECONDS", default=15.0),
+        "options": {"expires": env.float("ORDERFLOW_KITCHEN_STATUS_INTERVAL_SECONDS", default=15.0) * 2},
+    },
     "courier-offers-renew": {
         "task": "delivery.tasks.courier_offers_renew_task",
         "schedule": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS,
@@ -506,6 +511,10 @@ ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR = env.int("ORDERFLOW_ORDER_PLACE_LIMIT_PER_
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
+# Orders for later (docs/kitchen.md): how far ahead a customer may ask for a time.
+ORDERFLOW_ORDER_AHEAD_DAYS = env.int("ORDERFLOW_ORDER_AHEAD_DAYS", default=7)
+# Quotes learn preparation times from this many of the restaurant's latest orders of a size.
+ORDERFLOW_PREP_HISTORY_ORDERS = env.int("ORDERFLOW_PREP_HISTORY_ORDERS", default=50)
 
 # How long an order's lean status stays in Redis for pollers (orders/snapshots.py).
 ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS = env.int("ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS", default=300)
