@@ -213,9 +213,13 @@ def _apply(
             order.paid_at = now
             changed |= {"payment_status", "paid_at"}
     elif target == OrderStatus.RESTAURANT_CONFIRMED:
-        minutes = prep_minutes or order.restaurant.average_prep_minutes
+        minutes = prep_minutes or order.estimated_prep_minutes or order.restaurant.average_prep_minutes
         order.estimated_prep_minutes = minutes
-        order.estimated_ready_at = now + timedelta(minutes=minutes)
+        ready_at = now + timedelta(minutes=minutes)
+        if order.fulfill_at is not None and order.estimated_ready_at is not None:
+            # An order for later keeps the time promised unless the kitchen can no longer make it.
+            ready_at = max(ready_at, order.estimated_ready_at)
+        order.estimated_ready_at = ready_at
         order.estimated_delivery_at = eta_after_ready(order, order.restaurant, order.estimated_ready_at)
         changed |= {"estimated_prep_minutes", "estimated_ready_at", "estimated_delivery_at"}
     elif target == OrderStatus.READY_FOR_PICKUP:
