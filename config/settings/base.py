@@ -559,6 +559,11 @@ ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS = env.int("ORDERFLOW_COURIER_MAX_ACTIVE_ORDE
 ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto")
 if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
     raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH must be auto or offers.")
+# When `auto` assigns (docs/kitchen.md): `confirmation` (at once) or `ready` (timed so that the
+# courier's ride ends at the quoted ready time; the beat pass assigns it then).
+ORDERFLOW_COURIER_DISPATCH_TIMING = env.str("ORDERFLOW_COURIER_DISPATCH_TIMING", default="confirmation")
+if ORDERFLOW_COURIER_DISPATCH_TIMING not in ("confirmation", "ready"):
+    raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH_TIMING must be confirmation or ready")
 
 # The customer tracking API's SignalR hub pings each connection this often (SignalR's 15 s default;
 # clients give up on a server silent for 30 s).
