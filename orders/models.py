@@ -251,6 +251,7 @@ class EventType(models.TextChoices):
     DELIVERED = "order.delivered"
     CANCELLED = "order.cancelled"
     RELEASED = "order.released"
+    ETA_UPDATED = "order.eta_updated"
     REFUND_UPDATED = "order.refund_updated"
 
 

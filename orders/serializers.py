@@ -283,6 +283,7 @@ _EVENT_DESCRIPTIONS = {
     EventType.DELIVERED: "Order delivered",
     EventType.CANCELLED: "Order cancelled",
     EventType.RELEASED: "Sent to the kitchen",
+    EventType.ETA_UPDATED: "New ready time",
     EventType.REFUND_UPDATED: "Refund updated",
 }
 

@@ -476,6 +476,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0),
         "options": {"expires": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
     },
+    "orders-quotes-refresh": {
+        "task": "orders.tasks.orders_quotes_refresh_task",
+        "schedule": env.float("ORDERFLOW_QUOTE_REFRESH_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": env.float("ORDERFLOW_QUOTE_REFRESH_INTERVAL_SECONDS", default=60.0) * 2},
+    },
     "restaurants-status-expire": {
         "task": "restaurants.tasks.restaurants_status_expire_task",
         "schedule": env.float("ORDERFLOW_KITCHEN_STATUS_INTERVAL_SECONDS", default=15.0),
