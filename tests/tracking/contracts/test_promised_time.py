@@ -6,10 +6,12 @@ status and mobile orders documents have no field for a time the customer asked f
 from datetime import datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from core.timestamps import iso
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from orders.models import TrackingEvent
 from orders.services.placing import OrderLine, order_place
@@ -63,3 +65,19 @@ def test_the_webhook_of_an_order_for_later_carries_its_promised_time(
         order = order_for_later(customer, menu["salad"], fulfill_at=fulfill_at)
     delivery = WebhookDelivery.objects.get(order_id=order.pk)
     assert parse(delivery.payload["fulfill_at"]) == fulfill_at
+
+
+@freeze_time("2026-03-03 12:00:00")
+def test_the_tracking_page_shows_the_promised_time(customer, menu):
+    fulfill_at = timezone.now() + timedelta(hours=2)
+    order = order_for_later(customer, menu["salad"], fulfill_at=fulfill_at)
+    html = Client().get(f"/track/{order.tracking_token}/").content.decode()
+    assert f'Ordered for <time datetime="{iso(fulfill_at)}">' in html
+    asap = order_place(
+        customer=customer,
+        restaurant_id=menu["salad"].restaurant_id,
+        lines=[OrderLine(menu_item_id=menu["salad"].pk, quantity=1)],
+        delivery_type="pickup",
+        payment_method="cod",
+    )
+    assert "Ordered for" not in Client().get(f"/track/{asap.tracking_token}/").content.decode()
