@@ -7,9 +7,10 @@ PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.actors import ActorRole
-from orders.models import DeliveryType, HandoffPurpose, OrderStatus, PaymentStatus, RefundStatus
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentStatus, RefundStatus
 
 S = OrderStatus
 R = ActorRole
@@ -188,12 +189,12 @@ def role_may_reach(role: ActorRole, target: OrderStatus) -> bool:
     return any(rule.target == target and role in rule.roles for rule in TRANSITIONS)
 
 
-def order_awaits_release(order) -> bool:
+def order_awaits_release(order: Order) -> bool:
     """Whether this is an order for later that has not reached the kitchen yet."""
     return getattr(order, "release_at", None) is not None and getattr(order, "released_at", None) is None
 
 
-def release_due(order, *, now) -> bool:
+def release_due(order: Order, *, now: datetime) -> bool:
     """Whether the system releases this order now (the table's RELEASE)."""
     return order.status in RELEASE.sources and order_awaits_release(order) and order.release_at <= now
 
