@@ -94,18 +94,6 @@ class KitchenState:
     # Paused or closed: when orders are taken again (None: not known).
     reopens_at: datetime | None
 
-    @property
-    def takes_orders(self) -> bool:
-        return self.status in (EffectiveStatus.OPEN, EffectiveStatus.BUSY)
-
-    def as_dict(self) -> dict:
-        return {
-            "status": self.status,
-            "busy_minutes": self.busy_minutes,
-            "until": self.until,
-            "reopens_at": self.reopens_at,
-        }
-
 
 def stored_status_in_force(restaurant: Restaurant, at: datetime) -> str:
     """The status staff set, unless its end time has passed (then: open)."""

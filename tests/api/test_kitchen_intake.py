@@ -216,3 +216,29 @@ def test_a_full_slot_quotes_the_next_and_refuses_a_time_in_it(alice, restaurant,
         "slot_full",
     )
     assert [parse(t) for t in body["next_free_slots"]] == [first.slot_at + timedelta(minutes=15 * n) for n in (2, 3, 4)]
+
+
+@freeze_time(NOON)
+def test_capacity_in_items_counts_each_orders_items(alice, restaurant, menu):
+    restaurant.slot_capacity = 4
+    restaurant.slot_capacity_unit = "items"
+    restaurant.save()
+    # order_body has three items: the first fills three of four places, the second no longer fits.
+    first = Order.objects.get(pk=alice.post("/api/orders/", order_body(menu), format="json").json()["id"])
+    second = Order.objects.get(pk=alice.post("/api/orders/", order_body(menu), format="json").json()["id"])
+    assert second.slot_at == first.slot_at + timedelta(minutes=15)
+
+
+def test_hours_refuse_what_cannot_be_kept(kitchen, other_kitchen, restaurant):
+    url = f"/api/restaurants/{restaurant.pk}/hours/"
+    body = {
+        "time_zone": "Mars/Olympus",
+        "weekly": [{"weekday": 0, "opens": "09:00", "closes": "09:00"}],
+        "exceptions": [],
+    }
+    errors = problem(kitchen.put(url, body, format="json"), 400, "validation_error")["errors"]
+    assert set(errors) == {"time_zone", "weekly[0]"}
+    bad_day = {**body, "time_zone": "UTC", "weekly": [{"weekday": 7, "opens": "09:00", "closes": "17:00"}]}
+    problem(kitchen.put(url, bad_day, format="json"), 400, "validation_error")
+    problem(other_kitchen.get(url), 404, "restaurant_not_found")
+    assert not OpeningHours.objects.exists()
