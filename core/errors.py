@@ -74,6 +74,27 @@ class InvalidTransition(ApplicationError):
     title = "This status change is not allowed from the current status"
 
 
+class RestaurantClosed(Conflict):
+    """Outside the restaurant's hours; `reopens_at` says when it takes orders again."""
+
+    code = "restaurant_closed"
+    title = "The restaurant is closed"
+
+
+class RestaurantPaused(Conflict):
+    """The kitchen paused its intake; `reopens_at` is the pause's end, when it has one."""
+
+    code = "restaurant_paused"
+    title = "The restaurant is not taking orders right now"
+
+
+class SlotFull(Conflict):
+    """The kitchen's slot for the time asked for is full; `next_free_slots` lists times with room."""
+
+    code = "slot_full"
+    title = "That time is fully booked"
+
+
 class PreconditionFailed(ApplicationError):
     """`If-Match` named a version of the order that is no longer current (RFC 9110 412)."""
 

@@ -5,15 +5,23 @@ confirmed") gives the order to the nearest free online courier at once; when nob
 waits in the available list, and the beat task assigns it as soon as a courier is free. `offers`
 offers it to one courier at a time (`delivery.services.courier_offer_next`). In both modes any
 online courier may still claim a waiting order (`POST /api/orders/{id}/accept/`).
+
+`ORDERFLOW_COURIER_DISPATCH_TIMING` says when `auto` assigns: `confirmation` (at once) or
+`ready`: when the nearest free courier's ride to the restaurant ends at the quoted ready time
+(docs/kitchen.md), so the courier does not wait at the counter and the food not on the pass;
+until then the order waits and the beat pass assigns it once its moment has come.
 """
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from core.actors import Actor
+from core.geo import travel_minutes
 from delivery.models import CourierProfile
 from delivery.services import courier_offers_renew, nearest_free_courier, order_assign_courier, order_wants_courier
 from orders.lifecycle import ACTIVE_STATUSES
@@ -23,10 +31,20 @@ from orders.visibility import orders_assigned_to, orders_available_to_couriers
 logger = logging.getLogger(__name__)
 
 OFFERS = "offers"
+# When `auto` assigns: at confirmation, or timed to the quoted ready time.
+CONFIRMATION = "confirmation"
+READY = "ready"
 
 
 def dispatch_mode() -> str:
     return settings.ORDERFLOW_COURIER_DISPATCH
+
+
+def dispatch_due(order: Order, *, distance_km: float, now: datetime) -> bool:
+    """Whether a courier this far from the restaurant should set off now (timed dispatch)."""
+    if settings.ORDERFLOW_COURIER_DISPATCH_TIMING != READY or order.estimated_ready_at is None:
+        return True
+    return now >= order.estimated_ready_at - timedelta(minutes=travel_minutes(distance_km))
 
 
 def courier_assign_nearest(*, order_id: Any) -> Order | None:
@@ -45,6 +63,8 @@ def courier_assign_nearest(*, order_id: Any) -> Order | None:
             logger.info("no free courier for order %s; it waits in the available list", order.pk)
             return None
         candidate, distance = found
+        if not dispatch_due(order, distance_km=distance, now=timezone.now()):
+            return None
         profile = CourierProfile.objects.select_for_update().select_related("user").get(pk=candidate.pk)
         busy = orders_assigned_to(courier_id=profile.user_id).filter(status__in=ACTIVE_STATUSES).exists()
         if busy or not profile.is_online:

@@ -7,9 +7,10 @@ PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.actors import ActorRole
-from orders.models import DeliveryType, HandoffPurpose, OrderStatus, PaymentStatus, RefundStatus
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentStatus, RefundStatus
 
 S = OrderStatus
 R = ActorRole
@@ -37,6 +38,8 @@ class Rule:
     reason_required_for: frozenset[ActorRole] = frozenset()
     # Only for orders that were paid.
     requires_paid: bool = False
+    # An order for later only once it has reached the kitchen (its release).
+    requires_release: bool = False
 
 
 def _rules(sources, target, roles, **conditions) -> list[Rule]:
@@ -55,7 +58,7 @@ _CANCEL_ROLES_BY_SOURCE = {
 TRANSITIONS: tuple[Rule, ...] = (
     *_rules([S.PAYMENT_PENDING], S.PAYMENT_SUCCESS, {R.PAYMENT}),
     *_rules([S.PAYMENT_PENDING], S.PAYMENT_FAILED, {R.PAYMENT}),
-    *_rules([S.ORDER_PLACED, S.PAYMENT_SUCCESS], S.RESTAURANT_CONFIRMED, KITCHEN),
+    *_rules([S.ORDER_PLACED, S.PAYMENT_SUCCESS], S.RESTAURANT_CONFIRMED, KITCHEN, requires_release=True),
     *_rules([S.ORDER_PLACED, S.PAYMENT_SUCCESS], S.RESTAURANT_REJECTED, KITCHEN, reason_required_for=KITCHEN),
     *_rules([S.RESTAURANT_CONFIRMED], S.PREPARING, KITCHEN),
     *_rules([S.PREPARING], S.READY_FOR_PICKUP, KITCHEN),
@@ -83,6 +86,22 @@ TRANSITIONS: tuple[Rule, ...] = (
     ),
     *_rules([S.CANCELLED, S.RESTAURANT_REJECTED, S.RETURNED], S.REFUND_COMPLETED, {R.SYSTEM}, requires_paid=True),
 )
+
+
+@dataclass(frozen=True)
+class Release:
+    """An order for later reaching the kitchen: an event of the table, not a status change.
+
+    It is accepted now (paid, codes as usual) and waits in `sources` until its release time,
+    `fulfill_at` minus its preparation (and travel) time; the system then releases it, once, and
+    its deadlines count from there. Until then the kitchen may not confirm it (`requires_release`).
+    """
+
+    sources: tuple[OrderStatus, ...]
+    roles: frozenset[ActorRole]
+
+
+RELEASE = Release(sources=(S.ORDER_PLACED, S.PAYMENT_SUCCESS), roles=frozenset({R.SYSTEM}))
 
 RULES: dict[tuple[OrderStatus, OrderStatus], Rule] = {(rule.source, rule.target): rule for rule in TRANSITIONS}
 
@@ -170,12 +189,24 @@ def role_may_reach(role: ActorRole, target: OrderStatus) -> bool:
     return any(rule.target == target and role in rule.roles for rule in TRANSITIONS)
 
 
+def order_awaits_release(order: Order) -> bool:
+    """Whether this is an order for later that has not reached the kitchen yet."""
+    return getattr(order, "release_at", None) is not None and getattr(order, "released_at", None) is None
+
+
+def release_due(order: Order, *, now: datetime) -> bool:
+    """Whether the system releases this order now (the table's RELEASE)."""
+    return order.status in RELEASE.sources and order_awaits_release(order) and order.release_at <= now
+
+
 def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
-    """Whether `rule` lets `role` make its change on this order (its delivery type, whether paid)."""
+    """Whether `rule` lets `role` make its change on this order (its delivery type, whether paid,
+    whether an order for later has been released)."""
     return (
         role in rule.roles
         and rule.delivery_type in (None, order.delivery_type)
         and (not rule.requires_paid or order.payment_status == PaymentStatus.PAID)
+        and (not rule.requires_release or not order_awaits_release(order))
     )
 
 
@@ -194,10 +225,26 @@ def markdown_table() -> str:
     """The table as Markdown, for docs/order-model.md (a test keeps the two equal)."""
     grouped: dict[tuple, list[str]] = {}
     for rule in TRANSITIONS:
-        key = (rule.target, rule.roles, rule.delivery_type, rule.handoff, rule.reason_required_for, rule.requires_paid)
+        key = (
+            rule.target,
+            rule.roles,
+            rule.delivery_type,
+            rule.handoff,
+            rule.reason_required_for,
+            rule.requires_paid,
+            rule.requires_release,
+        )
         grouped.setdefault(key, []).append(rule.source)
     lines = ["| from | to | who | conditions |", "| --- | --- | --- | --- |"]
-    for (target, roles, delivery_type, handoff, reason_roles, requires_paid), sources in grouped.items():
+    for (
+        target,
+        roles,
+        delivery_type,
+        handoff,
+        reason_roles,
+        requires_paid,
+        requires_release,
+    ), sources in grouped.items():
         conditions = []
         if delivery_type:
             conditions.append(f"{delivery_type} orders only")
@@ -207,7 +254,13 @@ def markdown_table() -> str:
             conditions.append("reason required from " + ", ".join(sorted(reason_roles)))
         if requires_paid:
             conditions.append("paid orders only")
+        if requires_release:
+            conditions.append("an order for later once released")
         lines.append(
             f"| {', '.join(sources)} | {target} | {', '.join(sorted(roles))} | {'; '.join(conditions) or '-'} |"
         )
+    lines.append(
+        f"| {', '.join(RELEASE.sources)} | (unchanged: released to the kitchen) | {', '.join(sorted(RELEASE.roles))} "
+        "| orders for later only, once, at fulfill_at minus preparation (and travel) time |"
+    )
     return "\n".join(lines)

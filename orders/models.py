@@ -83,6 +83,7 @@ class DeadlineKind(models.TextChoices):
     PICKUP = "pickup_timeout", "Courier did not pick up"
     COLLECTION = "collection_timeout", "Customer did not collect"
     RETURN_WINDOW = "return_window", "Return window"
+    RELEASE = "release", "Order for later reaches the kitchen"
 
 
 def new_tracking_token() -> str:
@@ -176,6 +177,14 @@ class Order(models.Model):
     estimated_ready_at = models.DateTimeField(null=True, blank=True)
     estimated_delivery_at = models.DateTimeField(null=True, blank=True)
 
+    # An order for later (docs/kitchen.md): the time the customer asked for (delivered, or ready
+    # at the counter), when it reaches the kitchen, and when it did.
+    fulfill_at = models.DateTimeField(null=True, blank=True)
+    release_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    # The start of the 15-minute kitchen slot the order is quoted in (capacity per slot).
+    slot_at = models.DateTimeField(null=True, blank=True)
+
     cancelled_by = models.CharField(max_length=16, choices=ActorRole.choices, blank=True)
     cancellation_reason = models.CharField(max_length=500, blank=True)
 
@@ -209,6 +218,9 @@ class Order(models.Model):
                 fields=["restaurant", "placed_at", "id"],
                 name="order_kitchen_queue_idx",
                 condition=models.Q(status__in=KITCHEN_QUEUE_STATUSES),
+            ),
+            models.Index(
+                fields=["restaurant", "slot_at"], name="order_slot_idx", condition=models.Q(slot_at__isnull=False)
             ),
         ]
 
@@ -262,6 +274,8 @@ class EventType(models.TextChoices):
     OUT_FOR_DELIVERY = "order.out_for_delivery"
     DELIVERED = "order.delivered"
     CANCELLED = "order.cancelled"
+    RELEASED = "order.released"
+    ETA_UPDATED = "order.eta_updated"
     REFUND_UPDATED = "order.refund_updated"
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from core.geo import haversine_km, travel_minutes
+from orders.lifecycle import RELEASE, order_awaits_release
 from orders.models import DeadlineKind, DeliveryType, Order, OrderStatus
 from restaurants.models import Restaurant
 
@@ -36,6 +37,9 @@ def deadline_for(order: Order, now: datetime) -> tuple[datetime | None, str]:
             waits[order.status] = (s.ORDERFLOW_COLLECTION_TIMEOUT_SECONDS, DeadlineKind.COLLECTION)
         else:
             waits[order.status] = (s.ORDERFLOW_PICKUP_TIMEOUT_SECONDS, DeadlineKind.PICKUP)
+    if order.status in RELEASE.sources and order_awaits_release(order):
+        # An order for later waits for its release; the kitchen's deadline counts from there.
+        return order.release_at, DeadlineKind.RELEASE
     if order.status not in waits:
         return None, ""
     seconds, kind = waits[order.status]

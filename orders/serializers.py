@@ -109,6 +109,12 @@ class OrderPlaceSerializer(InputSerializer):
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
     tip = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, max_value=MAX_TIP, required=False)
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    fulfill_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Order for later: when to deliver it (or have it ready to collect), within the restaurant's hours.",
+    )
 
     def to_internal_value(self, data):
         # The address rule is checked with the fields, not after them, so that one answer names
@@ -145,6 +151,7 @@ def order_place_arguments(data: dict) -> dict:
         "address": DeliveryAddress(**address) if address and data["delivery_type"] == DeliveryType.DELIVERY else None,
         "tip": data.get("tip", Decimal("0.00")),
         "notes": data["notes"],
+        "fulfill_at": data.get("fulfill_at"),
     }
 
 
@@ -266,6 +273,8 @@ _EVENT_DESCRIPTIONS = {
     EventType.OUT_FOR_DELIVERY: "Out for delivery",
     EventType.DELIVERED: "Order delivered",
     EventType.CANCELLED: "Order cancelled",
+    EventType.RELEASED: "Sent to the kitchen",
+    EventType.ETA_UPDATED: "New ready time",
     EventType.REFUND_UPDATED: "Refund updated",
 }
 
@@ -371,6 +380,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
             "estimated_ready_time",
             "estimated_delivery_time",
             "actual_delivery_time",
+            "fulfill_at",
             "customer_latitude",
             "customer_longitude",
             "restaurant_latitude",

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from orders.services.deadlines import orders_sweep_overdue
+from orders.services.quotes import orders_quotes_refresh
 
 
 @shared_task
@@ -32,3 +33,9 @@ def orders_sweep_overdue_task(helper: bool = False) -> dict:
         if report.found < batch_size or report.enforced == 0 or time.monotonic() > stop_at:
             break
     return {"found": found, "enforced": enforced}
+
+
+@shared_task
+def orders_quotes_refresh_task() -> int:
+    """Quote the kitchens' orders again; customers hear only of moves over a minute."""
+    return orders_quotes_refresh()

@@ -9,11 +9,13 @@ from django.utils import timezone
 
 from core.actors import Actor, ActorRole
 from core.geo import haversine_km
+from orders.kitchen import slot_board
 from orders.lifecycle import ACTIVE_STATUSES, CARRYING_STATUSES, KITCHEN_STATUSES, TRANSITIONS
 from orders.models import DeadlineKind, Order, OrderStatus, RefundStatus, TrackingEvent
 from orders.selectors import order_detail, restaurant_queue
 from orders.visibility import orders_visible_to, restaurants_watched_by
 from payments.models import Refund
+from restaurants.hours import kitchen_status_payload
 from restaurants.management.commands.seed_demo import ACCOUNTS
 from restaurants.models import Restaurant
 from tracking.selectors import restaurant_may_watch
@@ -25,6 +27,8 @@ CUSTOMER_CANCELLABLE = [
 
 # The kitchen board's columns: (key, heading, statuses).
 BOARD_COLUMNS = (
+    # Orders for later not released yet (their status is a new order's; the ticket says so).
+    ("scheduled", "Scheduled", ()),
     ("new", "New", (OrderStatus.ORDER_PLACED, OrderStatus.PAYMENT_SUCCESS)),
     ("confirmed", "Confirmed", (OrderStatus.RESTAURANT_CONFIRMED,)),
     ("preparing", "Preparing", (OrderStatus.PREPARING,)),
@@ -62,6 +66,13 @@ def kitchen_actor(*, user, restaurant_id) -> Actor | None:
 
 def kitchen_tickets(*, actor: Actor, restaurant_id) -> list[Order]:
     return list(restaurant_queue(actor=actor, restaurant_id=restaurant_id).select_related("courier__courier_profile"))
+
+
+def kitchen_panel(*, restaurant_id) -> dict:
+    """The board's head: the kitchen's status and the load of its next slots."""
+    restaurant = Restaurant.objects.get(pk=restaurant_id)
+    now = timezone.now()
+    return {"kitchen": kitchen_status_payload(restaurant, at=now), "slots": slot_board(restaurant, now=now)}
 
 
 def ticket_courier(order: Order) -> dict | None:

@@ -26,6 +26,7 @@ from pages.selectors import (
     customer_orders,
     demo_tracking_token,
     kitchen_actor,
+    kitchen_panel,
     kitchen_restaurants,
     kitchen_tickets,
     operator_summary,
@@ -208,6 +209,7 @@ def kitchen_board(request, restaurant_id):
         "socketPath": f"/ws/restaurants/{restaurant.pk}/orders/",
         "queueUrl": f"/kitchen/{restaurant.pk}/tickets/",
         "actionUrl": "/api/restaurants/orders/{id}/{action}/",
+        "kitchenUrl": f"/api/restaurants/{restaurant.pk}/kitchen/",
         "codeUrl": "/api/orders/{id}/otp/?type=pickup",
         "columns": [{"key": key, "title": title, "statuses": list(statuses)} for key, title, statuses in BOARD_COLUMNS],
         "statusNames": {status.value: status.label for status in OrderStatus},
@@ -236,7 +238,8 @@ def kitchen_board_tickets(request, restaurant_id):
     tickets = QueueOrderSerializer(orders, many=True).data
     for ticket, order in zip(tickets, orders, strict=True):
         ticket["courier"] = ticket_courier(order)
-    return JsonResponse({"count": len(tickets), "orders": tickets, "now": timezone.now().isoformat()})
+    panel = kitchen_panel(restaurant_id=restaurant_id)
+    return JsonResponse({"count": len(tickets), "orders": tickets, "now": timezone.now().isoformat(), **panel})
 
 
 @require_safe

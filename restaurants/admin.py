@@ -8,6 +8,7 @@ edits an order's fields.
 """
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -31,8 +32,19 @@ from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderI
 from orders.services.transitions import order_transition
 from orders.visibility import back_office_actor, orders_visible_to
 from payments.models import Payment, Refund
-from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant, StaffMembership
+from restaurants.hours import kitchen_status_payload
+from restaurants.models import (
+    CustomizationChoice,
+    CustomizationGroup,
+    KitchenStatus,
+    MenuItem,
+    OpeningException,
+    OpeningHours,
+    Restaurant,
+    StaffMembership,
+)
 from restaurants.selectors import staff_restaurant_ids
+from restaurants.services import restaurant_status_set
 
 
 class RestaurantScopedAdmin(admin.ModelAdmin):
@@ -60,6 +72,35 @@ class RestaurantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+ORDER_ACTION_FORM = "admin/orders/order/action_form.html"
+
+
+def action_form_page(
+    model_admin: admin.ModelAdmin,
+    request,
+    queryset: QuerySet,
+    *,
+    form: forms.Form,
+    title: str,
+    submit_label: str,
+    template: str,
+) -> TemplateResponse:
+    """The usual admin intermediate page of an action: the rows it acts on and its form."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "submit_label": submit_label,
+        "form": form,
+        "orders": queryset,
+        "opts": model_admin.opts,
+        "action_name": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": model_admin.media + form.media,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, template, context)
+
+
 class StaffMembershipInline(admin.TabularInline):
     model = StaffMembership
     fields = ("user", "role")
@@ -67,13 +108,95 @@ class StaffMembershipInline(admin.TabularInline):
     extra = 0
 
 
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    fields = ("weekday", "opens", "closes")
+    extra = 0
+
+
+class OpeningExceptionInline(admin.TabularInline):
+    model = OpeningException
+    fields = ("date", "opens", "closes", "note")
+    extra = 0
+
+
+class KitchenStatusForm(forms.Form):
+    minutes = forms.TypedChoiceField(
+        label="For",
+        coerce=int,
+        empty_value=0,
+        required=False,
+        choices=[("", "until changed"), (15, "15 minutes"), (30, "30 minutes"), (60, "1 hour"), (120, "2 hours")],
+    )
+    busy_minutes = forms.IntegerField(
+        label="Busy: extra minutes", min_value=1, max_value=240, required=False, help_text="Only when marking busy."
+    )
+
+
 @admin.register(Restaurant)
 class RestaurantAdmin(RestaurantScopedAdmin):
     restaurant_lookup = "pk"
-    list_display = ("name", "address", "is_open", "currency", "delivery_fee", "tax_rate", "average_prep_minutes")
-    list_filter = ("is_open",)
+    list_display = (
+        "name",
+        "address",
+        "is_open",
+        "kitchen_now",
+        "currency",
+        "delivery_fee",
+        "tax_rate",
+        "average_prep_minutes",
+    )
+    list_filter = ("is_open", "kitchen_status")
     search_fields = ("name", "address")
-    inlines = (StaffMembershipInline,)
+    inlines = (StaffMembershipInline, OpeningHoursInline, OpeningExceptionInline)
+    actions = ("kitchen_pause", "kitchen_busy", "kitchen_open")
+
+    @admin.display(description="Kitchen now")
+    def kitchen_now(self, restaurant: Restaurant) -> str:
+        state = kitchen_status_payload(restaurant, at=timezone.now())
+        words = {"busy": f"busy +{state['busy_minutes']} min", "closed": "closed"}
+        text = words.get(state["status"], state["status"])
+        if state["until"]:
+            text += f" until {timezone.localtime(datetime.fromisoformat(state['until'])):%H:%M}"
+        return text
+
+    def _set_kitchen_status(self, request, queryset, status: str, done: str):
+        form = KitchenStatusForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            minutes = form.cleaned_data["minutes"]
+            until = timezone.now() + timedelta(minutes=minutes) if minutes and status != KitchenStatus.OPEN else None
+            busy = form.cleaned_data["busy_minutes"] if status == KitchenStatus.BUSY else None
+            for restaurant in queryset:
+                try:
+                    restaurant_status_set(
+                        user=request.user, restaurant_id=restaurant.pk, status=status, until=until, busy_minutes=busy
+                    )
+                except ApplicationError as exc:
+                    self.message_user(request, f"{restaurant.name}: {_error_text(exc)}", messages.ERROR)
+                else:
+                    self.message_user(request, f"{restaurant.name}: {done}.", messages.SUCCESS)
+            return None
+        return action_form_page(
+            self,
+            request,
+            queryset,
+            form=form,
+            title=f"Kitchen: {done}",
+            submit_label=done.capitalize(),
+            template="admin/restaurants/restaurant/kitchen_status_form.html",
+        )
+
+    @admin.action(description="Pause new orders", permissions=["view"])
+    def kitchen_pause(self, request, queryset):
+        return self._set_kitchen_status(request, queryset, KitchenStatus.PAUSED, "paused")
+
+    @admin.action(description="Mark busy (longer quotes)", permissions=["view"])
+    def kitchen_busy(self, request, queryset):
+        return self._set_kitchen_status(request, queryset, KitchenStatus.BUSY, "busy")
+
+    @admin.action(description="Open for orders", permissions=["view"])
+    def kitchen_open(self, request, queryset):
+        return self._set_kitchen_status(request, queryset, KitchenStatus.OPEN, "open")
 
 
 class CustomizationGroupInline(admin.TabularInline):
@@ -454,19 +577,9 @@ class OrderAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             self._apply_to_each(request, queryset, lambda order: change(order, form.cleaned_data), done)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "submit_label": submit_label,
-            "form": form,
-            "orders": queryset,
-            "opts": self.opts,
-            "action_name": request.POST.get("action", ""),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + form.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/orders/order/action_form.html", context)
+        return action_form_page(
+            self, request, queryset, form=form, title=title, submit_label=submit_label, template=ORDER_ACTION_FORM
+        )
 
     @admin.action(description="Confirm selected orders", permissions=["change"])
     def confirm(self, request, queryset):

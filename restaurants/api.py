@@ -4,6 +4,7 @@ Staff act as `Actor.restaurant` on their own restaurants' orders only: any other
 404, exactly like a missing one. Each action validates its input and calls one service.
 """
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -30,16 +31,21 @@ from orders.serializers import (
     ReasonRequiredSerializer,
 )
 from orders.services.transitions import order_cancel, order_transition
+from restaurants.hours import kitchen_status_payload
 from restaurants.models import Restaurant
 from restaurants.permissions import IsRestaurantStaff
 from restaurants.selectors import restaurant_menu, restaurants_open, staff_restaurant_ids
 from restaurants.serializers import (
+    HoursSerializer,
+    KitchenStatusInputSerializer,
+    KitchenStatusSerializer,
     MenuSerializer,
     QueueQuerySerializer,
     QueueSerializer,
     RestaurantSearchSerializer,
     RestaurantSerializer,
 )
+from restaurants.services import restaurant_for_staff, restaurant_hours_set, restaurant_status_set
 
 RESTAURANT_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The restaurant's id.")
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
@@ -73,6 +79,55 @@ class RestaurantViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def menu(self, request, pk=None):
         return Response(MenuSerializer(restaurant_menu(restaurant_id=pk)).data)
+
+    def _kitchen_response(self, restaurant: Restaurant) -> Response:
+        return Response(KitchenStatusSerializer(kitchen_status_payload(restaurant, at=timezone.now())).data)
+
+    @extend_schema(
+        summary="The kitchen's status",
+        description=(
+            "Restaurant staff only. `open`, `closed` (outside the hours), `paused` (no new orders, "
+            "`until` an optional end) or `busy` (every quote `busy_minutes` longer). PUT sets it; "
+            "the kitchen board and the restaurants' listing hear of it live."
+        ),
+        parameters=[RESTAURANT_ID],
+        request=KitchenStatusInputSerializer,
+        responses={200: KitchenStatusSerializer, **problems(400, 401, 404)},
+    )
+    @action(detail=True, methods=["get", "put"], url_path="kitchen")
+    def kitchen(self, request, pk=None):
+        if request.method == "GET":
+            return self._kitchen_response(restaurant_for_staff(user=request.user, restaurant_id=pk))
+        data = validated(KitchenStatusInputSerializer, request.data)
+        restaurant = restaurant_status_set(
+            user=request.user,
+            restaurant_id=pk,
+            status=data["status"],
+            until=data.get("until"),
+            busy_minutes=data.get("busy_minutes"),
+        )
+        return self._kitchen_response(restaurant)
+
+    @extend_schema(
+        summary="The restaurant's opening hours",
+        description="Restaurant staff only. PUT replaces the weekly hours and the exceptions.",
+        parameters=[RESTAURANT_ID],
+        request=HoursSerializer,
+        responses={200: HoursSerializer, **problems(400, 401, 404)},
+    )
+    @action(detail=True, methods=["get", "put"], url_path="hours")
+    def hours(self, request, pk=None):
+        if request.method == "PUT":
+            data = validated(HoursSerializer, request.data)
+            restaurant = restaurant_hours_set(user=request.user, restaurant_id=pk, **data)
+        else:
+            restaurant = restaurant_for_staff(user=request.user, restaurant_id=pk)
+        body = {
+            "time_zone": restaurant.time_zone,
+            "weekly": restaurant.opening_hours.all(),
+            "exceptions": restaurant.opening_exceptions.all(),
+        }
+        return Response(HoursSerializer(body).data)
 
 
 class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.GenericViewSet):

@@ -1,9 +1,29 @@
 import uuid
+import zoneinfo
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+
+class KitchenStatus(models.TextChoices):
+    """What the kitchen says about its intake; `closed` is never set, it follows from the hours."""
+
+    OPEN = "open", "Open"
+    PAUSED = "paused", "Paused"
+    BUSY = "busy", "Busy"
+
+
+class SlotCapacityUnit(models.TextChoices):
+    ORDERS = "orders", "Orders"
+    ITEMS = "items", "Items"
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name.")
 
 
 class Restaurant(models.Model):
@@ -23,6 +43,18 @@ class Restaurant(models.Model):
         help_text="Fraction of the discounted subtotal, e.g. 0.0825 for 8.25%.",
     )
     average_prep_minutes = models.PositiveIntegerField(default=20)
+    # The kitchen's intake (docs/kitchen.md): its weekly hours are in this time zone.
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    kitchen_status = models.CharField(max_length=16, choices=KitchenStatus.choices, default=KitchenStatus.OPEN)
+    # A pause or busy spell ends by itself at this time (None: until staff end it).
+    kitchen_status_until = models.DateTimeField(null=True, blank=True)
+    # Busy: every quote is this much longer.
+    busy_minutes = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(240)])
+    # At most this many orders (or items) per 15-minute slot; None: no limit.
+    slot_capacity = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    slot_capacity_unit = models.CharField(
+        max_length=8, choices=SlotCapacityUnit.choices, default=SlotCapacityUnit.ORDERS
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,3 +129,56 @@ class CustomizationChoice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningHours(models.Model):
+    """One opening of a weekday, in the restaurant's time zone; `closes` at or before `opens`
+    runs past midnight. A restaurant with no rows at all takes orders at any hour."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["restaurant", "weekday", "opens"]
+        verbose_name_plural = "opening hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class OpeningException(models.Model):
+    """A date whose hours differ from the week's: closed all day (no times), or these hours."""
+
+    restaurant = models.ForeignKey(Restaurant, on_delete=models.CASCADE, related_name="opening_exceptions")
+    date = models.DateField()
+    opens = models.TimeField(null=True, blank=True)
+    closes = models.TimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["restaurant", "date", "opens"]
+        indexes = [models.Index(fields=["restaurant", "date"], name="opening_exception_date_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens__isnull=True, closes__isnull=True)
+                | models.Q(opens__isnull=False, closes__isnull=False),
+                name="opening_exception_both_times_or_none",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.opens is None:
+            return f"{self.date}: closed"
+        return f"{self.date}: {self.opens:%H:%M}-{self.closes:%H:%M}"

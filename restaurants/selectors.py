@@ -8,7 +8,7 @@ from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem
 
 
 def restaurants_open(*, search: str = "") -> QuerySet[Restaurant]:
-    restaurants = Restaurant.objects.filter(is_open=True)
+    restaurants = Restaurant.objects.filter(is_open=True).prefetch_related("opening_hours", "opening_exceptions")
     if search:
         restaurants = restaurants.filter(name__icontains=search)
     return restaurants.order_by("name", "id")

@@ -1,12 +1,67 @@
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.actors import ActorRole
-from orders.lifecycle import next_statuses_for
+from orders.lifecycle import next_statuses_for, order_awaits_release
 from orders.serializers import OrderItemSerializer, OrderSummarySerializer
-from restaurants.models import CustomizationChoice, CustomizationGroup, MenuItem, Restaurant
+from restaurants.hours import kitchen_status_payload
+from restaurants.models import (
+    CustomizationChoice,
+    CustomizationGroup,
+    KitchenStatus,
+    MenuItem,
+    OpeningException,
+    OpeningHours,
+    Restaurant,
+)
+
+
+class KitchenStatusSerializer(serializers.Serializer):
+    """The kitchen's intake now: `closed` follows from the hours; `reopens_at` when paused or closed."""
+
+    restaurant_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["open", "closed", "paused", "busy"])
+    busy_minutes = serializers.IntegerField()
+    until = serializers.DateTimeField(allow_null=True)
+    reopens_at = serializers.DateTimeField(allow_null=True)
+    time_zone = serializers.CharField()
+
+
+class KitchenStatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=KitchenStatus.choices)
+    until = serializers.DateTimeField(required=False, allow_null=True, help_text="When a pause or busy spell ends.")
+    busy_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=240)
+
+
+class OpeningHoursSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OpeningHours
+        fields = ["weekday", "opens", "closes"]
+
+
+class OpeningExceptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OpeningException
+        fields = ["date", "opens", "closes", "note"]
+
+
+class HoursSerializer(serializers.Serializer):
+    """Weekly hours (weekday 0 is Monday; `closes` at or before `opens` runs past midnight) in
+    `time_zone`, and dated exceptions (no times: closed all day)."""
+
+    time_zone = serializers.CharField(max_length=64)
+    weekly = OpeningHoursSerializer(many=True)
+    exceptions = OpeningExceptionSerializer(many=True)
 
 
 class RestaurantSerializer(serializers.ModelSerializer):
+    kitchen = serializers.SerializerMethodField()
+
+    @extend_schema_field(KitchenStatusSerializer)
+    def get_kitchen(self, restaurant: Restaurant) -> dict:
+        return kitchen_status_payload(restaurant, at=timezone.now())
+
     class Meta:
         model = Restaurant
         fields = [
@@ -20,6 +75,7 @@ class RestaurantSerializer(serializers.ModelSerializer):
             "delivery_fee",
             "tax_rate",
             "average_prep_minutes",
+            "kitchen",
         ]
         read_only_fields = fields
 
@@ -68,6 +124,10 @@ class QueueOrderSerializer(OrderSummarySerializer):
     deadline_kind = serializers.CharField()
     items = OrderItemSerializer(many=True)
     next_statuses = serializers.SerializerMethodField()
+    scheduled = serializers.SerializerMethodField(help_text="An order for later not released to the kitchen yet.")
+    fulfill_at = serializers.DateTimeField(allow_null=True, help_text="An order for later: the time promised.")
+    release_at = serializers.DateTimeField(allow_null=True, help_text="When an order for later reaches the kitchen.")
+    slot_at = serializers.DateTimeField(allow_null=True, help_text="The 15-minute kitchen slot it is quoted in.")
 
     class Meta(OrderSummarySerializer.Meta):
         fields = [
@@ -76,6 +136,10 @@ class QueueOrderSerializer(OrderSummarySerializer):
             "estimated_ready_time",
             "deadline_at",
             "deadline_kind",
+            "scheduled",
+            "fulfill_at",
+            "release_at",
+            "slot_at",
             "items",
             "next_statuses",
         ]
@@ -83,6 +147,9 @@ class QueueOrderSerializer(OrderSummarySerializer):
 
     def get_next_statuses(self, order) -> list[str]:
         return next_statuses_for(order=order, role=ActorRole.RESTAURANT)
+
+    def get_scheduled(self, order) -> bool:
+        return order_awaits_release(order)
 
 
 class QueueSerializer(serializers.Serializer):

@@ -199,6 +199,7 @@ ALLOWED = {
     "restaurants/management/commands/seed_demo.py": "creates the demo's staff memberships",
     "restaurants/permissions.py": "whether the user works at any restaurant (restaurant endpoints, no order)",
     "restaurants/selectors.py": "the restaurants a user works at (menus and restaurant endpoints)",
+    "restaurants/services.py": "the restaurant whose kitchen status and hours a member of staff may set (no order)",
     "notifications/subscribers.py": "whom to notify of a restaurant's new order (its staff)",
 }
 

@@ -7,6 +7,8 @@ class TrackingConfig(AppConfig):
 
     def ready(self) -> None:
         from core.publishing import subscribe
-        from tracking.broadcast import broadcast_event
+        from restaurants.hooks import on_kitchen_status_change
+        from tracking.broadcast import broadcast_event, broadcast_kitchen_status
 
         subscribe(broadcast_event)
+        on_kitchen_status_change(broadcast_kitchen_status)

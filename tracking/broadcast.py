@@ -17,12 +17,16 @@ from datetime import datetime
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
 from orders.models import EventType, Order, TrackingEvent
 from orders.selectors import order_preview_for_courier
 from orders.visibility import order_is_claimable
+from restaurants.hours import kitchen_status_payload
+from restaurants.models import Restaurant
 from tracking.groups import (
     AVAILABLE_ORDERS_GROUP,
+    RESTAURANT_LISTING_GROUP,
     courier_group,
     order_group,
     restaurant_group,
@@ -131,6 +135,17 @@ def broadcast_courier_offer(offer) -> None:
     """Tell a courier about an offer made to them (delivery.CourierOffer), or that it closed."""
     message = {"type": "courier.offer", "offer": offer_payload(offer)}
     _send([(courier_group(offer.courier_id), message)], what=f"offer {offer.pk} ({offer.state})")
+
+
+def broadcast_kitchen_status(restaurant: Restaurant) -> None:
+    """Tell the kitchen's board and the restaurants' listing its status (open, paused, busy).
+
+    The one exit of a kitchen status change (restaurants.hooks calls it after the commit)."""
+    message = {"type": "restaurant.status", "kitchen": kitchen_status_payload(restaurant, at=timezone.now())}
+    _send(
+        [(restaurant_group(restaurant.pk), message), (RESTAURANT_LISTING_GROUP, message)],
+        what=f"restaurant {restaurant.pk} status",
+    )
 
 
 def broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -> None:

@@ -42,7 +42,13 @@ from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
 from orders.services.deadlines import sweep_overdue_on_read
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
-from tracking.groups import AVAILABLE_ORDERS_GROUP, courier_group, order_group, restaurant_group
+from tracking.groups import (
+    AVAILABLE_ORDERS_GROUP,
+    RESTAURANT_LISTING_GROUP,
+    courier_group,
+    order_group,
+    restaurant_group,
+)
 from tracking.payloads import courier_event_payload, native_wire, payload_is_final
 from tracking.selectors import (
     OrderWatch,
@@ -51,6 +57,7 @@ from tracking.selectors import (
     order_sequence,
     order_watch,
     order_watch_holds,
+    restaurant_kitchen_status,
     restaurant_may_watch,
     restaurant_queue_snapshot,
     user_is_courier,
@@ -479,9 +486,10 @@ class RestaurantOrdersConsumer(LiveConsumer):
         await self.accept()
         await self.join(restaurant_group(restaurant_id))
         orders = await database_sync_to_async(restaurant_queue_snapshot)(actor=actor, restaurant_id=restaurant_id)
+        kitchen = await database_sync_to_async(restaurant_kitchen_status)(restaurant_id=restaurant_id)
         for order in orders:
             self.sequences.start(order["order_id"], order["sequence"])
-        await self.send_json({"type": "snapshot", "restaurant_id": restaurant_id, "orders": orders})
+        await self.send_json({"type": "snapshot", "restaurant_id": restaurant_id, "orders": orders, "kitchen": kitchen})
 
     async def access_lost(self) -> int | None:
         actor = await database_sync_to_async(restaurant_may_watch)(user=self.user, restaurant_id=self.restaurant_id)
@@ -496,6 +504,23 @@ class RestaurantOrdersConsumer(LiveConsumer):
         if code is not None:
             return await self.end_access(code)
         await self.send_events(await self.sequences.admit(message["event"]))
+
+    async def restaurant_status(self, message):
+        await self.send_json({"type": "kitchen_status", **message["kitchen"]})
+
+
+class RestaurantListingConsumer(LiveConsumer):
+    """`ws/restaurants/`: every kitchen's status as it changes (`kitchen_status`: open, paused
+    until, busy +N minutes), for the restaurants' listing; any signed-in user, as the listing."""
+
+    async def connect(self):
+        if not self.authenticated():
+            return await self.refuse(CLOSE_UNAUTHENTICATED)
+        await self.accept()
+        await self.join(RESTAURANT_LISTING_GROUP)
+
+    async def restaurant_status(self, message):
+        await self.send_json({"type": "kitchen_status", **message["kitchen"]})
 
 
 class CourierConsumer(LiveConsumer):

@@ -41,6 +41,8 @@ def event_payload(event: TrackingEvent) -> dict:
         "occurred_at": iso(event.created_at),
         "estimated_delivery_time": iso(event.estimated_delivery_at),
         "actual_delivery_time": iso(delivered_at),
+        # An order for later: the time the customer asked for (delivered, or ready to collect).
+        "fulfill_at": iso(order.fulfill_at),
     }
 
 

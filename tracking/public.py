@@ -120,6 +120,8 @@ def public_snapshot(order: Order) -> dict:
         },
         "courier": _courier(order),
         "courier_location": public_location(location) if location else None,
+        # An order for later: the time the customer asked for.
+        "fulfill_at": iso(order.fulfill_at),
     }
 
 

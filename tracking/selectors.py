@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import OrderNotFound
@@ -28,6 +29,7 @@ from orders.visibility import (
     orders_visible_to,
     restaurant_orders_actor,
 )
+from restaurants.hours import kitchen_status_payload
 from restaurants.models import Restaurant
 from tracking.payloads import event_payload, location_payload, offer_payload
 
@@ -128,6 +130,12 @@ def restaurant_queue_snapshot(*, actor: Actor, restaurant_id) -> list[dict]:
     """The kitchen queue a socket starts from: the orders of GET /api/restaurants/orders/queue/."""
     rows = restaurant_queue(actor=actor, restaurant_id=restaurant_id).values(*STATUS_SNAPSHOT_FIELDS)
     return [status_payload(row) for row in rows[:SNAPSHOT_LIMIT]]
+
+
+def restaurant_kitchen_status(*, restaurant_id) -> dict | None:
+    """The kitchen's status (open, closed, paused, busy) for its board's snapshot."""
+    restaurant = Restaurant.objects.filter(pk=restaurant_id).first()
+    return kitchen_status_payload(restaurant, at=timezone.now()) if restaurant else None
 
 
 def courier_board(*, courier) -> dict:

@@ -490,6 +490,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0),
         "options": {"expires": env.float("ORDERFLOW_NOTIFICATION_DISPATCH_INTERVAL_SECONDS", default=10.0) * 2},
     },
+    "orders-quotes-refresh": {
+        "task": "orders.tasks.orders_quotes_refresh_task",
+        "schedule": env.float("ORDERFLOW_QUOTE_REFRESH_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": env.float("ORDERFLOW_QUOTE_REFRESH_INTERVAL_SECONDS", default=60.0) * 2},
+    },
+    "restaurants-status-expire": {
+        "task": "restaurants.tasks.restaurants_status_expire_task",
+        "schedule": env.float("ORDERFLOW_KITCHEN_STATUS_INTERVAL_SECONDS", default=15.0),
+        "options": {"expires": env.float("ORDERFLOW_KITCHEN_STATUS_INTERVAL_SECONDS", default=15.0) * 2},
+    },
     "courier-offers-renew": {
         "task": "delivery.tasks.courier_offers_renew_task",
         "schedule": ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS,
@@ -520,6 +530,10 @@ ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR = env.int("ORDERFLOW_ORDER_PLACE_LIMIT_PER_
 # Limits on what one order may hold.
 ORDERFLOW_MAX_ITEM_QUANTITY = env.int("ORDERFLOW_MAX_ITEM_QUANTITY", default=50)
 ORDERFLOW_MAX_ORDER_LINES = env.int("ORDERFLOW_MAX_ORDER_LINES", default=50)
+# Orders for later (docs/kitchen.md): how far ahead a customer may ask for a time.
+ORDERFLOW_ORDER_AHEAD_DAYS = env.int("ORDERFLOW_ORDER_AHEAD_DAYS", default=7)
+# Quotes learn preparation times from this many of the restaurant's latest orders of a size.
+ORDERFLOW_PREP_HISTORY_ORDERS = env.int("ORDERFLOW_PREP_HISTORY_ORDERS", default=50)
 
 # How long an order's lean status stays in Redis for pollers (orders/snapshots.py).
 ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS = env.int("ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS", default=300)
@@ -564,6 +578,11 @@ ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS = env.int("ORDERFLOW_COURIER_MAX_ACTIVE_ORDE
 ORDERFLOW_COURIER_DISPATCH = env.str("ORDERFLOW_COURIER_DISPATCH", default="auto")
 if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
     raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH must be auto or offers.")
+# When `auto` assigns (docs/kitchen.md): `confirmation` (at once) or `ready` (timed so that the
+# courier's ride ends at the quoted ready time; the beat pass assigns it then).
+ORDERFLOW_COURIER_DISPATCH_TIMING = env.str("ORDERFLOW_COURIER_DISPATCH_TIMING", default="confirmation")
+if ORDERFLOW_COURIER_DISPATCH_TIMING not in ("confirmation", "ready"):
+    raise ImproperlyConfigured("ORDERFLOW_COURIER_DISPATCH_TIMING must be confirmation or ready")
 
 # The customer tracking API's SignalR hub pings each connection this often (SignalR's 15 s default;
 # clients give up on a server silent for 30 s).

@@ -14,7 +14,7 @@ from core.errors import InvalidTransition
 from core.parsers import parse_uuid
 from core.publishing import publishing_collected
 from orders.models import DeadlineKind, Order, OrderStatus
-from orders.services.transitions import TransitionResult, order_transition
+from orders.services.transitions import TransitionResult, order_release, order_transition
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,10 @@ def _due_and_locked(now: datetime):
 def _carry_out_deadline(order: Order) -> TransitionResult | None:
     """The deadline's transition for an order whose row (`order`) the caller locked."""
     due = order.deadline_kind
+    if due == DeadlineKind.RELEASE:
+        released = order_release(order_id=order.pk, now=max(timezone.now(), order.deadline_at), locked=order)
+        if released is not None:
+            return released
     target = DEADLINE_TARGETS.get(due)
     if target is not None:
         try:

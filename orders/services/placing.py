@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.actors import Actor
 from core.errors import Conflict, TooManyRequests, ValidationFailed
 from orders import hooks
+from orders.kitchen import kitchen_intake
 from orders.models import (
     CustomerAddress,
     DeliveryType,
@@ -94,6 +95,7 @@ def order_place(
     tip: Decimal = Decimal("0.00"),
     notes: str = "",
     rate_limited: bool = False,
+    fulfill_at: datetime | None = None,
 ) -> Order:
     """Place an order from the restaurant's menu; prices always come from the menu.
 
@@ -104,6 +106,10 @@ def order_place(
 
     `rate_limited` (a customer placing through the API): at most ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR
     orders in any hour per customer, else 429 `order_rate_limited` with `Retry-After`.
+
+    The kitchen decides the rest (orders.kitchen): closed or paused is a 409 with when it
+    reopens; the quote comes from its history, busy minutes and slot capacity; `fulfill_at`
+    (an order for later) must fall in its hours, horizon and a slot with room.
     """
     errors = _Errors()
     restaurant = Restaurant.objects.filter(pk=restaurant_id).first()
@@ -138,8 +144,6 @@ def order_place(
         notes=notes.strip(),
         placed_at=now,
         updated_at=now,
-        estimated_prep_minutes=restaurant.average_prep_minutes,
-        estimated_ready_at=now + timedelta(minutes=restaurant.average_prep_minutes),
     )
     if delivery_type == DeliveryType.DELIVERY:
         order.delivery_street = address.street.strip()
@@ -149,13 +153,26 @@ def order_place(
         order.delivery_country = address.country.strip()
         order.delivery_latitude = address.latitude
         order.delivery_longitude = address.longitude
-    order.estimated_delivery_at = eta_after_ready(order, restaurant, order.estimated_ready_at)
-    order.deadline_at, order.deadline_kind = deadline_for(order, now)
+    travel = eta_after_ready(order, restaurant, now) - now
+    item_count = sum(line["quantity"] for line in priced_lines)
 
     actor = Actor.customer(customer)
     with transaction.atomic():
         if rate_limited:
             _check_placement_rate(customer=customer, now=now)
+        if restaurant.slot_capacity is not None:
+            # Placements at one kitchen take its slots one after the other.
+            restaurant = Restaurant.objects.select_for_update().get(pk=restaurant.pk)
+        intake = kitchen_intake(
+            restaurant=restaurant, item_count=item_count, now=now, travel=travel, fulfill_at=fulfill_at
+        )
+        order.estimated_prep_minutes = intake.prep_minutes
+        order.estimated_ready_at = intake.ready_at
+        order.estimated_delivery_at = eta_after_ready(order, restaurant, intake.ready_at)
+        order.slot_at = intake.slot_at
+        order.fulfill_at = intake.fulfill_at
+        order.release_at = intake.release_at
+        order.deadline_at, order.deadline_kind = deadline_for(order, now)
         if delivery_type == DeliveryType.DELIVERY:
             order.delivery_address = _saved_address(customer, address)
             order.delivery_title = order.delivery_address.title
@@ -166,7 +183,11 @@ def order_place(
             event_type=EventType.PLACED,
             actor=actor,
             to_status=order.status,
-            metadata={"payment_method": payment_method, "delivery_type": delivery_type},
+            metadata={
+                "payment_method": payment_method,
+                "delivery_type": delivery_type,
+                **({"fulfill_at": order.fulfill_at.isoformat()} if order.fulfill_at else {}),
+            },
             at=now,
         )
         hooks.run_order_change_hooks(order=order, event=event, actor=actor, now=now)

@@ -16,6 +16,7 @@ from orders.lifecycle import (
     RULES,
     next_statuses_for,
     normalise_status,
+    release_due,
     role_may_reach,
     rule_applies,
 )
@@ -212,9 +213,13 @@ def _apply(
             order.paid_at = now
             changed |= {"payment_status", "paid_at"}
     elif target == OrderStatus.RESTAURANT_CONFIRMED:
-        minutes = prep_minutes or order.restaurant.average_prep_minutes
+        minutes = prep_minutes or order.estimated_prep_minutes or order.restaurant.average_prep_minutes
         order.estimated_prep_minutes = minutes
-        order.estimated_ready_at = now + timedelta(minutes=minutes)
+        ready_at = now + timedelta(minutes=minutes)
+        if order.fulfill_at is not None and order.estimated_ready_at is not None:
+            # An order for later keeps the time promised unless the kitchen can no longer make it.
+            ready_at = max(ready_at, order.estimated_ready_at)
+        order.estimated_ready_at = ready_at
         order.estimated_delivery_at = eta_after_ready(order, order.restaurant, order.estimated_ready_at)
         changed |= {"estimated_prep_minutes", "estimated_ready_at", "estimated_delivery_at"}
     elif target == OrderStatus.READY_FOR_PICKUP:
@@ -246,3 +251,38 @@ def order_cancel(*, order_id: Any, actor: Actor, reason: str = "", if_match: str
     return order_transition(
         order_id=order_id, target=OrderStatus.CANCELLED, actor=actor, reason=reason, if_match=if_match
     )
+
+
+def order_release(
+    *, order_id: Any, now: datetime | None = None, locked: Order | None = None
+) -> TransitionResult | None:
+    """Release an order for later to the kitchen (the table's RELEASE), exactly once.
+
+    The row is locked (SKIP LOCKED: a release already under way elsewhere is left to finish) and
+    the release checked again under the lock, so two sweeps racing release it once: the second
+    finds it released, or locked, and does nothing (None). Its deadline restarts from now.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if locked is None:
+            rows = Order.objects.select_for_update(skip_locked=True, of=("self",)).select_related("restaurant")
+            order = rows.filter(pk=order_id).first()
+        else:
+            order = locked
+        if order is None or not release_due(order, now=now):
+            return None
+        order.released_at = now
+        order.deadline_at, order.deadline_kind = deadline_for(order, now)
+        actor = Actor.system()
+        event = event_record(
+            order=order,
+            event_type=EventType.RELEASED,
+            actor=actor,
+            changed_fields={"released_at", "deadline_at", "deadline_kind"},
+            from_status=order.status,
+            to_status=order.status,
+            metadata={"fulfill_at": order.fulfill_at.isoformat() if order.fulfill_at else None},
+            at=now,
+        )
+        hooks.run_order_change_hooks(order=order, event=event, actor=actor, now=now)
+    return TransitionResult(order=order, previous_status=order.status, event=event)

@@ -56,6 +56,11 @@
   var cues = 0;
   var baseTitle = document.title;
 
+  /* An order for later waits in its own column until the kitchen receives it. */
+  function keyFor(order) {
+    return order.scheduled ? "scheduled" : columnFor(order.order_status);
+  }
+
   function columnFor(status) {
     for (var i = 0; i < config.columns.length; i += 1) {
       if (config.columns[i].statuses.indexOf(status) >= 0) return config.columns[i].key;
@@ -197,7 +202,8 @@
   /* When the ticket's current stage is due: the system's deadline where there is one (confirm,
      collection), the kitchen's own ready time while cooking, else a fixed allowance. */
   function dueAt(order) {
-    var key = columnFor(order.order_status);
+    var key = keyFor(order);
+    if (key === "scheduled" && order.release_at) return order.release_at;
     if (order.deadline_at && (key === "new" || key === "ready")) return order.deadline_at;
     if ((key === "confirmed" || key === "preparing") && order.estimated_ready_time) return order.estimated_ready_time;
     var since = new Date(order.last_update || order.order_placed_at).getTime();
@@ -218,8 +224,13 @@
     var timer = element("p", "timer");
     timer.setAttribute("data-since", order.order_placed_at);
     timer.setAttribute("data-due", dueAt(order));
-    timer.setAttribute("data-stage", columnFor(order.order_status) || "");
+    timer.setAttribute("data-stage", keyFor(order) || "");
     node.appendChild(timer);
+    if (order.fulfill_at) {
+      var promised = "For " + clock(order.fulfill_at);
+      if (order.scheduled && order.release_at) promised += " · to the kitchen at " + clock(order.release_at);
+      node.appendChild(element("p", "scheduled-for", promised));
+    }
     var list = element("ul", "items");
     (order.items || []).forEach(function (item) {
       var line = element("li", "item");
@@ -405,6 +416,8 @@
     if (!node) return;
     status = String(status || "").toUpperCase();
     var key = columnFor(status);
+    // An order for later keeps its column until the queue says it was released.
+    if (key === "new" && node.closest('[data-column="scheduled"]')) return;
     if (!key) {
       node.remove();
       if (orders[orderId]) delete orders[orderId];
@@ -442,7 +455,7 @@
     var seen = {};
     queue.forEach(function (order) {
       seen[order.id] = true;
-      var key = columnFor(order.order_status);
+      var key = keyFor(order);
       if (!key) return;
       var signature = JSON.stringify(order);
       var old = document.getElementById("order-" + order.id);
@@ -481,7 +494,57 @@
   function refresh() {
     return api(config.queueUrl).then(function (body) {
       render(body.orders);
+      if (body.kitchen) showKitchen(body.kitchen);
+      if (body.slots) showSlots(body.slots);
     }, showProblem);
+  }
+
+  /* The kitchen's intake: its status (open, closed, paused until, busy +N) and its slots' load. */
+  var kitchenStatus = document.getElementById("kitchen-status");
+  var slotsList = document.getElementById("slots");
+  var control = document.getElementById("kitchen-control");
+
+  function showKitchen(kitchen) {
+    var text = "Open: taking orders";
+    if (kitchen.status === "paused") {
+      text = "Paused" + (kitchen.until ? " until " + clock(kitchen.until) : ": no new orders until you open");
+    } else if (kitchen.status === "busy") {
+      text = "Busy: quotes +" + kitchen.busy_minutes + " min" + (kitchen.until ? " until " + clock(kitchen.until) : "");
+    } else if (kitchen.status === "closed") {
+      text = "Closed" + (kitchen.reopens_at ? ": opens " + new Date(kitchen.reopens_at).toLocaleString([], {
+        weekday: "short", hour: "2-digit", minute: "2-digit" }) : "");
+    }
+    kitchenStatus.textContent = text;
+    kitchenStatus.setAttribute("data-status", kitchen.status);
+  }
+
+  function showSlots(slots) {
+    slotsList.replaceChildren();
+    slots.forEach(function (slot) {
+      var item = element("li", "slot", clock(slot.start) + " · " + slot.load + (slot.capacity ? "/" + slot.capacity : ""));
+      item.setAttribute("data-start", slot.start);
+      item.setAttribute("data-load", String(slot.load));
+      if (slot.capacity && slot.load >= slot.capacity) item.classList.add("is-full");
+      slotsList.appendChild(item);
+    });
+  }
+
+  if (control) {
+    control.addEventListener("click", function (event) {
+      var target = event.target.closest("button[data-set]");
+      if (!target) return;
+      var status = target.getAttribute("data-set");
+      var body = { status: status };
+      var minutes = Number(document.getElementById("status-for").value || 0);
+      if (status !== "open" && minutes) body.until = new Date(Date.now() + minutes * 60000).toISOString();
+      if (status === "busy") body.busy_minutes = Number(target.getAttribute("data-minutes"));
+      alertBox.hidden = true;
+      api(config.kitchenUrl, { method: "PUT", body: body }).then(function (kitchen) {
+        showKitchen(kitchen);
+        say(kitchenStatus.textContent);
+        scheduleRefresh();
+      }, showProblem);
+    });
   }
 
   function scheduleRefresh() {
@@ -496,8 +559,8 @@
     return minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
   }
 
-  var DUE_WORDS = { new: "Confirm within", confirmed: "Start within", preparing: "Ready in", ready: "Collect within" };
-  var LATE_WORDS = { new: "Confirm now: late by", confirmed: "Late by", preparing: "Late by", ready: "Waiting past due by" };
+  var DUE_WORDS = { scheduled: "To the kitchen in", new: "Confirm within", confirmed: "Start within", preparing: "Ready in", ready: "Collect within" };
+  var LATE_WORDS = { scheduled: "Due in the kitchen, late by", new: "Confirm now: late by", confirmed: "Late by", preparing: "Late by", ready: "Waiting past due by" };
 
   /* Every ticket's timer: time since it was placed, and what is due when, coloured by the deadline. */
   function tick() {
@@ -546,7 +609,12 @@
     replay: false,
     pollSeconds: config.pollSeconds,
     reconnectMaxSeconds: config.reconnectMaxSeconds,
-    onSnapshot: function () {
+    onSnapshot: function (data) {
+      if (data.kitchen) showKitchen(data.kitchen);
+      scheduleRefresh();
+    },
+    onKitchenStatus: function (kitchen) {
+      showKitchen(kitchen);
       scheduleRefresh();
     },
     onEvent: function (event) {

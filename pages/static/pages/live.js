@@ -101,6 +101,8 @@
       this.options.onEvent(data);
     } else if (data.type === "snapshot") {
       if (this.options.onSnapshot) this.options.onSnapshot(data);
+    } else if (data.type === "kitchen_status") {
+      if (this.options.onKitchenStatus) this.options.onKitchenStatus(data);
     } else if (data.type === "location") {
       if (this.options.onLocation) this.options.onLocation(data);
     }

@@ -70,6 +70,9 @@
     var date = new Date(iso);
     return isNaN(date) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
+  // An order for later: the time promised, in the reader's clock.
+  var promised = document.querySelector("#promised time");
+  if (promised) promised.textContent = clock(promised.getAttribute("datetime")) || promised.textContent;
 
   /* Events from the socket, the public events endpoint or the customer's history, in one shape. */
   function normalise(event) {
