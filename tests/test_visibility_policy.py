@@ -19,10 +19,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from delivery.models import CourierProfile
-from orders.visibility import ALLOWANCES, CUSTOMER_TRACKING_ROLES, Relation, order_access
+from orders.models import OrderStatus
+from orders.visibility import ALLOWANCES, CUSTOMER_TRACKING_ROLES, Relation, order_access, orders_related_to
 from restaurants.services import staff_group_ensure
 from tests.api.test_authorization_matrix import RELATIONS as PEOPLE  # every user of the `people` fixture
-from tests.factories import assign, place_order, to_ready
+from tests.factories import CourierFactory, OrderFactory, UserFactory, assign, place_order, to_ready
 from tests.tracking.conftest import IN_MEMORY_LAYER, close_code, receive, socket
 from tracking.contracts.mobile_orders import ID_SHIFT
 
@@ -305,3 +306,31 @@ ENTRY_POINTS = (
 def test_every_entry_point_asks_the_policy():
     modules = _modules()
     assert [path for path in ENTRY_POINTS if not _imports_policy(modules[path])] == []
+
+
+# ---------------------------------------------------------------- lists, by relation
+
+
+@pytest.mark.django_db
+def test_a_list_holds_every_relation_of_a_user_in_several_capacities(restaurant, other_restaurant, staff_user):
+    CourierFactory(user=staff_user)
+    placed = OrderFactory(customer=staff_user, restaurant=other_restaurant)
+    cooked = OrderFactory(restaurant=restaurant)
+    delivered = OrderFactory(restaurant=other_restaurant, courier=staff_user, status=OrderStatus.DELIVERED)
+    OrderFactory(restaurant=other_restaurant)  # none of theirs
+
+    assert set(orders_related_to(user=staff_user)) == {placed, cooked, delivered}
+
+
+@pytest.mark.django_db
+def test_a_list_of_one_relation_filters_on_that_relation_alone(customer, staff_user, restaurant):
+    placed = OrderFactory(customer=customer, restaurant=restaurant)
+
+    assert _where(orders_related_to(user=customer)) == f'"orders_order"."customer_id" = {customer.pk}'
+    assert _where(orders_related_to(user=staff_user)).startswith('"orders_order"."restaurant_id" IN (')
+    assert list(orders_related_to(user=staff_user)) == [placed]
+    assert list(orders_related_to(user=UserFactory())) == []
+
+
+def _where(orders) -> str:
+    return str(orders.query).partition(" WHERE ")[2].partition(" ORDER BY ")[0]
