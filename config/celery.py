@@ -14,11 +14,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 app = Celery("orderflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# celery-redbeat reads its settings by their own names (redbeat_redis_url, ...), which Celery's
-# namespace does not derive from the CELERY_REDBEAT_* settings: hand them over under those names.
-app.conf.update(
-    {key.removeprefix("CELERY_").lower(): value for key, value in app.conf.items() if key.startswith("CELERY_REDBEAT_")}
-)
+
+
+@app.on_after_configure.connect
+def _redbeat_settings(sender, **_) -> None:
+    """celery-redbeat reads its settings by their own names (redbeat_redis_url, ...), which Celery's
+    namespace does not derive from the CELERY_REDBEAT_* settings: hand them over under those names.
+    Once Celery reads its configuration, not at import: a settings module that imports this
+    package (bench/baseline_settings.py) is not loaded yet then."""
+    sender.conf.update(
+        {key.removeprefix("CELERY_").lower(): v for key, v in sender.conf.items() if key.startswith("CELERY_REDBEAT_")}
+    )
 
 
 @worker_process_init.connect
