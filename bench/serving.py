@@ -146,7 +146,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.what = what
         try:
-            _wait_for_port(port, self.process, what)
+            _wait_for_port(port, self.process, what, 180)  # serve-production first collects static files
             self.wait_until_answering()
         except Exception:
             self.stop()

@@ -147,7 +147,6 @@ def main() -> int:
             ORDERFLOW_WS_PROCESSES=str(WS_PROCESSES),
             ORDERFLOW_DB_POOL_MAX_SIZE=str(POOL_MAX_SIZE),
             ORDERFLOW_WORKER_LOGLEVEL="WARNING",
-            DJANGO_STATIC_ROOT=str(run_dir / "static"),
         )
         server = Server([str(ROOT / "scripts" / "serve-production")], environment, port, "serve-production")
         stop = threading.Event()
