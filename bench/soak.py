@@ -4,8 +4,8 @@
         .venv/bin/python bench/soak.py [--duration 1800] [--users 40] [--sample-seconds 10]
 
 In a scratch database (`<name>_bench`, bench/_setup.py) with the accounts and orders of
-bench/serving.py, `scripts/serve-production` runs nginx, granian, the WebSocket processes, a
-Celery worker and beat, with production settings; locust runs bench/locustfile.py's mixed
+bench/serving.py, `scripts/serve-production` runs nginx, granian and the WebSocket processes with
+production settings (no Celery worker or beat, as bench/serving.py runs it); locust runs bench/locustfile.py's mixed
 scenario (polling customers, socket holders, a kitchen placing and confirming orders, couriers
 posting positions) for `--duration` seconds, and a prober reads one order's lean status every
 0.2 s. Every `--sample-seconds` the run samples the resident memory (RSS) of every process of the
@@ -43,7 +43,6 @@ DRIFT_LIMIT = 0.10
 POOL_MAX_SIZE = 4
 HTTP_WORKERS = 2
 WS_PROCESSES = 2
-WORKER_CONCURRENCY = 2
 STATUS = re.compile(r'" (\d{3}) ')
 
 
@@ -79,9 +78,9 @@ def rss_kib(pid: int) -> int | None:
 
 
 def pool_bound() -> tuple[int, str]:
-    """The PostgreSQL connections the configured pools allow: a pool per granian worker, per
-    WebSocket process, per Celery worker child and the worker's main process, and beat's."""
-    holders = HTTP_WORKERS + WS_PROCESSES + WORKER_CONCURRENCY + 2
+    """The PostgreSQL connections the configured pools allow: a pool per granian worker and per
+    WebSocket process."""
+    holders = HTTP_WORKERS + WS_PROCESSES
     return holders * POOL_MAX_SIZE, f"{holders} processes x {POOL_MAX_SIZE}"
 
 
@@ -141,13 +140,13 @@ def main() -> int:
             ORDERFLOW_LISTEN=f"127.0.0.1:{port}",
             ORDERFLOW_RUN_DIR=str(run_dir),
             ORDERFLOW_MIGRATE="0",
-            ORDERFLOW_SERVE_WORKER="1",
+            # As bench/serving.py runs it: the Celery worker and beat are left out (their effects
+            # wait in the broker); the soak covers nginx, granian and the WebSocket processes.
+            ORDERFLOW_SERVE_WORKER="0",
             ORDERFLOW_HTTP_WORKERS=str(HTTP_WORKERS),
             ORDERFLOW_WS_PROCESSES=str(WS_PROCESSES),
-            ORDERFLOW_WORKER_CONCURRENCY=str(WORKER_CONCURRENCY),
             ORDERFLOW_DB_POOL_MAX_SIZE=str(POOL_MAX_SIZE),
             ORDERFLOW_WORKER_LOGLEVEL="WARNING",
-            DJANGO_STATIC_ROOT=str(run_dir / "static"),
         )
         server = Server([str(ROOT / "scripts" / "serve-production")], environment, port, "serve-production")
         stop = threading.Event()

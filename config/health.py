@@ -12,6 +12,9 @@ logger = logging.getLogger(__name__)
 
 
 def _database_ok() -> bool:
+    """The connection goes back to the pool here, not at the end of the request: a balancer that
+    gives up on a slow check (HAProxy after 1 s) abandons the request, and a pooled connection the
+    abandoned request still held would be lost to its process for good."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -19,6 +22,8 @@ def _database_ok() -> bool:
     except Exception:
         logger.exception("health check: database unreachable")
         return False
+    finally:
+        connection.close()
 
 
 def _cache_ok() -> bool:

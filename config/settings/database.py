@@ -22,7 +22,7 @@ would fail one request before being replaced.
 
 PostgreSQL restarted (or unreachable): the check finds each pooled connection dead and the pool
 opens new ones by itself once the server is back. Until then a request waits at most the pool's
-timeout (5 s by default; a connection attempt itself gives up after
+timeout (10 s by default; a connection attempt itself gives up after
 `ORDERFLOW_DB_CONNECT_TIMEOUT_SECONDS`) and is answered 503 problem+json, code
 `database_unavailable`, with Retry-After (core/errors.py): never a 500, never an open-ended wait.
 The check is on by default for the same reason, with or without PgBouncer.
@@ -53,7 +53,7 @@ def postgresql_with_pool(database: dict, env: environ.Env) -> dict:
             # How long a request waits for a free connection before it is answered 503. A web
             # process's threads never outnumber its pool, so this wait is spent only when
             # PostgreSQL cannot be reached or refuses more connections.
-            "timeout": env.float("ORDERFLOW_DB_POOL_TIMEOUT_SECONDS", default=5.0),
+            "timeout": env.float("ORDERFLOW_DB_POOL_TIMEOUT_SECONDS", default=10.0),
             # A connection unused this long is closed (down to min_size).
             "max_idle": env.float("ORDERFLOW_DB_POOL_MAX_IDLE_SECONDS", default=300.0),
         },

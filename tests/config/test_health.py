@@ -35,3 +35,15 @@ def test_health_uses_the_real_redis(client, settings):
     response = client.get("/health/")
 
     assert response.json()["cache"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_hands_its_database_connection_back_before_the_request_ends(rf):
+    """A balancer that gives up on a slow check abandons the request: the connection must not
+    wait for the end of the request to go back to its pool."""
+    from django.db import connection
+
+    from config.health import health
+
+    assert health(rf.get("/health/")).status_code == 200
+    assert connection.connection is None
