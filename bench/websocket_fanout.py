@@ -110,23 +110,34 @@ class Driver:
     def __init__(self, server: ServerProcess, accounts: dict) -> None:
         self.server = server
         self.session = requests.Session()
+        self.accounts = accounts
         self.tokens = {}
         for who in accounts:  # signed in before anything is timed
-            response = self.session.post(
-                f"{server.http}/api/auth/token/",
-                json={"username": accounts[who].username, "password": settings.ORDERFLOW_DEMO_PASSWORD},
-                timeout=10,
-            )
-            response.raise_for_status()
-            self.tokens[who] = response.json()["access"]
+            self._sign_in(who)
 
-    def _post(self, who: str, path: str, body: dict | None = None) -> dict:
+    def _sign_in(self, who: str) -> None:
         response = self.session.post(
-            f"{self.server.http}{path}",
-            json=body or {},
-            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+            f"{self.server.http}/api/auth/token/",
+            json={"username": self.accounts[who].username, "password": settings.ORDERFLOW_DEMO_PASSWORD},
             timeout=30,
         )
+        response.raise_for_status()
+        self.tokens[who] = response.json()["access"]
+
+    def _post(self, who: str, path: str, body: dict | None = None) -> dict:
+        def send():
+            return self.session.post(
+                f"{self.server.http}{path}",
+                json=body or {},
+                headers={"Authorization": f"Bearer {self.tokens[who]}"},
+                timeout=30,
+            )
+
+        response = send()
+        if response.status_code == 401:
+            # Access tokens live minutes; a run on a busy host outlasts them: sign in again.
+            self._sign_in(who)
+            response = send()
         if response.status_code not in (200, 201):
             raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
         return response.json()
