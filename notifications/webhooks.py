@@ -1,8 +1,9 @@
 """Outbound webhooks: every committed order event, signed, to each subscribed endpoint, in order.
 
-- `webhooks_record_event` (an event subscriber, after commit) writes one WebhookDelivery per
-  matching endpoint, catching up any earlier event of the order the endpoint has not got yet
-  (two processes may commit an order's events close together), and queues the delivery.
+- `webhooks_record_events` (an effect of committed order events, config/effects.py) writes one
+  WebhookDelivery per matching endpoint, catching up any earlier event of the order the endpoint
+  has not got yet (two processes may commit an order's events close together), and queues the
+  delivery. One delivery per (endpoint, event): the relay running it again records nothing twice.
 - `webhook_deliver_queue` works through one endpoint's pending deliveries for one order,
   lowest sequence first, under a row lock (NOWAIT: a second worker on the same queue leaves
   it to the first), so an order's events reach an endpoint in sequence order. The HTTP call
@@ -68,13 +69,9 @@ def _endpoint_wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return not endpoint.event_types or event_type in endpoint.event_types
 
 
-def webhooks_record_event(event: TrackingEvent) -> int:
-    """Event subscriber: queue `event` (and any earlier one still missing) for every matching endpoint."""
-    return webhooks_record_events([event])
-
-
 def webhooks_record_events(events: list[TrackingEvent]) -> int:
-    """The same for a batch of committed events (a sweep's): the endpoints are read once."""
+    """Queue each event (and any earlier one still missing) for every matching endpoint; the
+    endpoints are read once for a batch (a sweep's)."""
     endpoints = list(WebhookEndpoint.objects.exclude(state=EndpointState.DISABLED))
     if not endpoints:
         return 0
@@ -93,9 +90,6 @@ def webhooks_record_events(events: list[TrackingEvent]) -> int:
         )
         for event in events
     )
-
-
-webhooks_record_event.many = webhooks_record_events
 
 
 def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]) -> int:

@@ -48,9 +48,8 @@ INSTALLED_APPS = [
     "core",
     "orders",
     "restaurants",
-    # Each app registers its subscribers to committed order events in its AppConfig.ready(),
-    # and they run in this order: clients hear of an event (tracking) before the follow-up
-    # work it starts (delivery's courier offers).
+    # What a committed change sets off is listed, in order, in config/effects.py (ORDERFLOW_EFFECTS),
+    # never by the order of this list.
     "tracking",
     "delivery",
     "payments",
@@ -449,7 +448,34 @@ ORDERFLOW_SWEEP_HELPERS = env.int("ORDERFLOW_SWEEP_HELPERS", default=1)
 ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS = env.float("ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS", default=60.0)
 ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS = env.float("ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS", default=5.0)
 
+# The outbox (core/outbox.py): every effect of a committed change, listed in ORDERFLOW_EFFECTS, is
+# carried out right after the commit and, for what that missed (a process that died, an effect
+# that failed), by the beat sweep every ORDERFLOW_OUTBOX_SWEEP_SECONDS; it leaves messages younger
+# than the grace to the process that committed them.
+ORDERFLOW_EFFECTS = "config.effects.REGISTRY"
+ORDERFLOW_OUTBOX_SWEEP_SECONDS = env.float("ORDERFLOW_OUTBOX_SWEEP_SECONDS", default=3.0)
+ORDERFLOW_OUTBOX_SWEEP_GRACE_SECONDS = env.float("ORDERFLOW_OUTBOX_SWEEP_GRACE_SECONDS", default=2.0)
+ORDERFLOW_OUTBOX_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_OUTBOX_SWEEP_BATCH_SIZE", default=200)
+ORDERFLOW_OUTBOX_SWEEP_BUDGET_SECONDS = env.float("ORDERFLOW_OUTBOX_SWEEP_BUDGET_SECONDS", default=30.0)
+# A failed effect is tried again after RETRY * 2^(n-1) seconds (jittered), at most RETRY_MAX apart, for ever.
+ORDERFLOW_OUTBOX_RETRY_SECONDS = env.float("ORDERFLOW_OUTBOX_RETRY_SECONDS", default=5.0)
+ORDERFLOW_OUTBOX_RETRY_MAX_SECONDS = env.float("ORDERFLOW_OUTBOX_RETRY_MAX_SECONDS", default=300.0)
+# Relayed messages are deleted after this many days (hourly).
+ORDERFLOW_OUTBOX_KEEP_DAYS = env.int("ORDERFLOW_OUTBOX_KEEP_DAYS", default=7)
+# Fault points (core/faults.py) are for the fault tests only: the test settings alone switch them on.
+ORDERFLOW_FAULT_POINTS_ENABLED = False
+
 CELERY_BEAT_SCHEDULE = {
+    "outbox-relay-due": {
+        "task": "core.tasks.outbox_relay_due_task",
+        "schedule": ORDERFLOW_OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": ORDERFLOW_OUTBOX_SWEEP_SECONDS * 2},
+    },
+    "outbox-purge-relayed": {
+        "task": "core.tasks.outbox_purge_relayed_task",
+        "schedule": 3600.0,
+        "options": {"expires": 7200.0},
+    },
     "orders-sweep-overdue": {
         "task": "orders.tasks.orders_sweep_overdue_task",
         "schedule": ORDERFLOW_SWEEP_INTERVAL_SECONDS,

@@ -20,7 +20,7 @@ from notifications.webhooks import (
     webhook_endpoint_enable,
     webhook_endpoint_send_test,
     webhooks_dispatch_due,
-    webhooks_record_event,
+    webhooks_record_events,
 )
 from orders.models import OrderStatus, TrackingEvent
 from tests.factories import RestaurantFactory, UserFactory
@@ -367,7 +367,7 @@ def test_a_lease_left_by_a_dead_worker_runs_out_and_the_delivery_goes_again(
     with django_capture_on_commit_callbacks(execute=False):
         order = place(customer, menu)
     # As a worker that died mid-post would leave it: leased for ten seconds, not recorded.
-    webhooks_record_event(TrackingEvent.objects.get(order=order))
+    webhooks_record_events([TrackingEvent.objects.get(order=order)])
     delivery = WebhookDelivery.objects.get()
     delivery.leased_until = timezone.now() + timedelta(seconds=10)
     delivery.save(update_fields=["leased_until"])

@@ -53,14 +53,16 @@ def test_a_rolled_back_transition_broadcasts_nothing(placed, staff_user, django_
 SENT: list[tuple[int, list[tuple[str, str]]]] = []
 
 
-def record(event):
-    """A subscriber that keeps where each committed event would be sent, when it is published."""
-    SENT.append((event.sequence, [(group, message["type"]) for group, message in event_messages(event)]))
+def record(events):
+    """An effect that keeps where each committed event would be sent, when it is relayed."""
+    SENT.extend(
+        (event.sequence, [(group, message["type"]) for group, message in event_messages(event)]) for event in events
+    )
 
 
 @pytest.fixture
-def sent(event_subscribers):
-    event_subscribers([record])
+def sent(order_event_effects):
+    order_event_effects([record])
     SENT.clear()
     return SENT
 
