@@ -19,7 +19,9 @@ logged and tried again with backoff; it never stops the next effect.
 
 import logging
 import random
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,16 +51,41 @@ class _RelayAfterCommit:
             logger.exception("outbox relay after commit failed for messages %s", self.message_ids)
 
 
+_collecting = threading.local()
+
+
 def _relay_after_commit(message_id: int) -> None:
+    collector = getattr(_collecting, "relay", None)
+    if collector is not None:
+        collector.message_ids.append(message_id)
+        return
     connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        for _savepoints, callback, _robust in connection.run_on_commit:
-            if isinstance(callback, _RelayAfterCommit):
-                callback.message_ids.append(message_id)
-                return
+    if connection.in_atomic_block and connection.run_on_commit:
+        # Messages written one after the other in the same atomic block share one relay.
+        savepoints, callback, _robust = connection.run_on_commit[-1]
+        if isinstance(callback, _RelayAfterCommit) and savepoints == set(connection.savepoint_ids):
+            callback.message_ids.append(message_id)
+            return
     relay = _RelayAfterCommit()
     relay.message_ids.append(message_id)
     transaction.on_commit(relay, robust=True)
+
+
+@contextmanager
+def outbox_relayed_together() -> Iterator[None]:
+    """Inside a transaction: every message written in this block (savepoints included) is relayed
+    in one batch after the commit; a sweep's cancellations make one round of effects (one
+    broadcast round trip, one read of the endpoints) instead of one each."""
+    if getattr(_collecting, "relay", None) is not None:
+        yield
+        return
+    relay = _collecting.relay = _RelayAfterCommit()
+    try:
+        yield
+    finally:
+        _collecting.relay = None
+    if relay.message_ids:
+        transaction.on_commit(relay, robust=True)
 
 
 def outbox_write(*, topic: str, payload: dict[str, Any]) -> OutboxMessage:

@@ -5,8 +5,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from core.effects import Effect, Registry, registry, registry_replace
 from core.actors import Actor
+from core.effects import Effect, Registry, registry, registry_replace
 from tests.factories import (
     CourierFactory,
     CustomizationChoiceFactory,

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import InvalidTransition
+from core.outbox import outbox_relayed_together
 from core.parsing import parse_uuid
 from orders.models import DeadlineKind, Order, OrderStatus
 from orders.services.transitions import TransitionResult, order_transition
@@ -91,7 +92,7 @@ def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> Sw
     size = settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE
     enforced = 0
     for start in range(0, len(overdue), size):
-        with transaction.atomic():
+        with transaction.atomic(), outbox_relayed_together():
             for order in _due_and_locked(now).filter(pk__in=overdue[start : start + size]).order_by("deadline_at"):
                 if _carry_out_deadline(order) is not None:
                     enforced += 1

@@ -33,7 +33,7 @@ def test_a_channel_layer_that_is_down_does_not_undo_the_transition(
     assert result.order.status == OrderStatus.RESTAURANT_CONFIRMED
     placed.refresh_from_db()
     assert (placed.status, placed.sequence) == (OrderStatus.RESTAURANT_CONFIRMED, 2)
-    assert f"broadcast of order {placed.pk} sequence 2" in caplog.text
+    assert f"broadcast of 1 events of 1 orders failed for order.{placed.pk}" in caplog.text
     assert "clients recover it by sequence" in caplog.text
 
 
