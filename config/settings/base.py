@@ -650,12 +650,21 @@ ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = env.float("ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS
 # A delivery being posted is leased for the timeout plus this (DNS, a slow worker); a worker that
 # dies leaves the lease to run out, and the delivery is sent again.
 ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = env.float("ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS", default=30.0)
-ORDERFLOW_WEBHOOK_MAX_ATTEMPTS = env.int("ORDERFLOW_WEBHOOK_MAX_ATTEMPTS", default=12)
-ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS", default=5.0)
-ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=3600.0)
-# The circuit breaker: this many failed attempts in a row, failing for at least this long, pause the endpoint.
-ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES", default=20)
-ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=600.0)
+# The wait after each failed attempt, in seconds (each up to a fifth longer, at random): the first
+# attempt at once, then 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 24 h and 24 h; after the last,
+# 75 h 36 min at the earliest, the delivery is given up. The table in
+# docs/operations/webhooks-and-notifications.md is checked against it.
+ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS = env.list(
+    "ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    cast=int,
+    default=[60, 300, 1800, 7200, 18000, 36000, 36000, 86400, 86400],
+)
+# An endpoint that failed every attempt for this long (and at least this many times in a row) is
+# disabled, the operators are told and an `endpoint.disabled` event is sent.
+ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES", default=5)
+ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=5 * 24 * 3600.0)
+# The most events one replay (an operator's "send again every event from ... to ...") may queue.
+ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS = env.int("ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS", default=10000)
 # Loopback, private, link-local and other non-public addresses are never called unless this is on.
 ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # Certificates trusted for https endpoints (a PEM file); empty: the system's.
