@@ -98,15 +98,6 @@ def seen_by_event_id(receiver: Receiver) -> Counter[str]:
     return Counter(received.headers["X-Orderflow-Event-Id"] for received in receiver.received)
 
 
-def applied_once(receiver: Receiver) -> list[dict]:
-    """What a receiver that dedupes by event id (as the docs ask receivers to) applies: each
-    event id's first delivery, in the order they came."""
-    applied: dict[str, dict] = {}
-    for received in receiver.received:
-        applied.setdefault(received.headers["X-Orderflow-Event-Id"], received.payload)
-    return list(applied.values())
-
-
 # A worker for these cases: the webhook worker's settings, the outbox swept every second.
 WORKER_ENV = {
     **WEBHOOK_WORKER_ENV,

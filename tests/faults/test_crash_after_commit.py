@@ -18,7 +18,6 @@ from orders.models import EventType, Order, OrderStatus, TrackingEvent
 from tests.faults.outbox_support import (  # noqa: F401 (case_deadline, a fixture)
     WORKER_ENV,
     WebServer,
-    applied_once,
     case_deadline,
     seen_by_event_id,
 )
@@ -126,7 +125,7 @@ def test_a_transition_committed_by_a_process_killed_before_its_effects_is_delive
     assert "notifications.webhooks" in message.done and "notifications.order_messages" in message.done
     # Exactly once each: the receiver saw the confirmation's event id once (and the placing's once).
     assert seen_by_event_id(receiver) == {str(placed_event.pk): 1, str(confirmed.pk): 1}
-    assert [applied["sequence"] for applied in applied_once(receiver)] == [1, 2]
+    assert [applied.payload["sequence"] for applied in receiver.accepted()] == [1, 2]
     (notification,) = Notification.objects.filter(dedupe_key__startswith=f"milestone:{confirmed.pk}")
     assert (notification.state, notification.attempts, notification.recipient) == (
         NotificationState.SENT,

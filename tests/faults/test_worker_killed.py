@@ -49,5 +49,5 @@ def test_a_worker_killed_mid_delivery_has_it_retried_and_the_receiver_applies_ea
         "the second worker to deliver every event",
     )
     assert support.seen_by_event_id(receiver) == {events[0]: 2, events[1]: 1, events[2]: 1}
-    assert [applied["event_id"] for applied in support.applied_once(receiver)] == events
-    assert [applied["sequence"] for applied in support.applied_once(receiver)] == [1, 2, 3]
+    assert [applied.headers["X-Orderflow-Event-Id"] for applied in receiver.accepted()] == events
+    assert [applied.payload["sequence"] for applied in receiver.accepted()] == [1, 2, 3]
