@@ -5,6 +5,7 @@ import hmac
 import itertools
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -430,3 +431,17 @@ def test_a_lease_left_by_a_dead_worker_runs_out_and_the_delivery_goes_again(
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.leased_until) == (DeliveryState.SUCCEEDED, 1, None)
     assert len(receiver.received) == 1
+
+
+def test_the_docs_state_the_retry_schedule_the_settings_hold(settings):
+    page = (Path(__file__).resolve().parents[2] / "docs/operations/webhooks-and-notifications.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ") and line[2:4].strip().isdigit()]
+    units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
+    waits = []
+    for row in rows:
+        wait = row.split("|")[2].strip()
+        if wait != "(at once)":
+            amount, unit = wait.split()
+            waits.append(int(amount) * units[unit])
+    assert waits == settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS
+    assert len(rows) == webhook_max_attempts()
