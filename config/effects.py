@@ -31,7 +31,8 @@ REGISTRY = Registry(
         Topic(ORDER_EVENT_TOPIC, load=events_committed),
         Topic(HANDOFF_CODE_RESENT_TOPIC),
         Topic(COURIER_OFFER_TOPIC),
-        Topic(COURIER_LOCATION_TOPIC),
+        # A position is superseded by the next within seconds: not worth a row, never replayed.
+        Topic(COURIER_LOCATION_TOPIC, durable=False),
     ),
     effects=(
         Effect("orders.status_snapshot", ORDER_EVENT_TOPIC, status_snapshot_on_events),

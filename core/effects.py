@@ -27,10 +27,13 @@ Payload = dict[str, Any]
 class Topic:
     """A kind of outbox message. `load` turns a batch of payloads into what the effects take (one
     item per payload, in order; None for one whose subject is gone); without it they take the
-    payloads themselves."""
+    payloads themselves. A durable topic's messages are rows of the outbox; the others are not."""
 
     name: str
     load: Callable[[list[Payload]], list[Any]] | None = None
+    # False for what the next message supersedes within seconds (a courier's position): relayed
+    # after the commit from memory, never written or swept, lost with a process that dies.
+    durable: bool = True
 
     def items(self, payloads: list[Payload]) -> list[Any]:
         return list(payloads) if self.load is None else self.load(payloads)

@@ -41,34 +41,38 @@ class _RelayAfterCommit:
 
     def __init__(self) -> None:
         self.message_ids: list[int] = []
+        self.transient: list[OutboxMessage] = []
 
     def __call__(self) -> None:
         fault_point(AFTER_COMMIT_BEFORE_RELAY)
         try:
-            outbox_relay(message_ids=self.message_ids)
+            if self.message_ids:
+                outbox_relay(message_ids=self.message_ids)
+            if self.transient:
+                _carry_out(self.transient)
         except Exception:
-            # The change stands; the sweep carries the messages out.
+            # The change stands; the sweep carries the (durable) messages out.
             logger.exception("outbox relay after commit failed for messages %s", self.message_ids)
 
 
 _collecting = threading.local()
 
 
-def _relay_after_commit(message_id: int) -> None:
-    collector = getattr(_collecting, "relay", None)
-    if collector is not None:
-        collector.message_ids.append(message_id)
-        return
+def _relay_after_commit(message: OutboxMessage) -> None:
+    relay = getattr(_collecting, "relay", None)
     connection = transaction.get_connection()
-    if connection.in_atomic_block and connection.run_on_commit:
+    if relay is None and connection.in_atomic_block and connection.run_on_commit:
         # Messages written one after the other in the same atomic block share one relay.
         savepoints, callback, _robust = connection.run_on_commit[-1]
         if isinstance(callback, _RelayAfterCommit) and savepoints == set(connection.savepoint_ids):
-            callback.message_ids.append(message_id)
-            return
-    relay = _RelayAfterCommit()
-    relay.message_ids.append(message_id)
-    transaction.on_commit(relay, robust=True)
+            relay = callback
+    if relay is None:
+        relay = _RelayAfterCommit()
+        transaction.on_commit(relay, robust=True)
+    if message.pk is None:
+        relay.transient.append(message)
+    else:
+        relay.message_ids.append(message.pk)
 
 
 @contextmanager
@@ -79,21 +83,27 @@ def outbox_relayed_together() -> Iterator[None]:
     if getattr(_collecting, "relay", None) is not None:
         yield
         return
+    # Registered first: the batch's effects run before any work its changes queued after commit
+    # (a refund's task, whose own events come after these).
     relay = _collecting.relay = _RelayAfterCommit()
+    transaction.on_commit(relay, robust=True)
     try:
         yield
     finally:
         _collecting.relay = None
-    if relay.message_ids:
-        transaction.on_commit(relay, robust=True)
 
 
 def outbox_write(*, topic: str, payload: dict[str, Any]) -> OutboxMessage:
-    """Add a message to the outbox in the current transaction; it is relayed after the commit."""
-    if registry().topic(topic) is None:
+    """Add a message to the outbox in the current transaction; it is relayed after the commit.
+
+    A message of a topic that is not durable is kept in memory until then (no row)."""
+    declared = registry().topic(topic)
+    if declared is None:
         raise ValueError(f"no topic {topic!r} in the effect registry")
-    message = OutboxMessage.objects.create(topic=topic, payload=payload)
-    _relay_after_commit(message.pk)
+    message = OutboxMessage(topic=topic, payload=payload)
+    if declared.durable:
+        message.save()
+    _relay_after_commit(message)
     return message
 
 
@@ -143,7 +153,7 @@ def _carry_out(messages: list[OutboxMessage]) -> dict[int, str]:
         topic = effects.topic(name)
         if topic is None:
             for message in batch:
-                failed[message.pk] = f"no topic {name!r} in the effect registry"
+                failed[message.pk or id(message)] = f"no topic {name!r} in the effect registry"
             continue
         items = topic.items([message.payload for message in batch])
         for effect in effects.effects_of(name):
@@ -160,7 +170,7 @@ def _carry_out(messages: list[OutboxMessage]) -> dict[int, str]:
             except Exception as exc:
                 logger.exception("effect %s failed for outbox messages %s", effect.name, [m.pk for m, _ in owed])
                 for message, _ in owed:
-                    failed[message.pk] = f"{effect.name}: {exc!r}"
+                    failed[message.pk or id(message)] = f"{effect.name}: {exc!r}"
                 continue
             for message, _ in owed:
                 message.done = [*message.done, effect.name]

@@ -129,4 +129,4 @@ def test_production_settings_never_enable_fault_points():
 
     assert base.ORDERFLOW_FAULT_POINTS_ENABLED is False
     production = Path(base.__file__).with_name("production.py").read_text()
-    assert "FAULT" not in production, "production inherits the base's False and changes nothing about it"
+    assert "FAULT_POINTS" not in production, "production inherits the base's False and changes nothing about it"
