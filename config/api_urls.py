@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from config.tokens import SignOutView, TokenObtainView, TokenRefreshInputView
 from delivery.api import CourierOrderViewSet, DeliveryViewSet
-from notifications.api import NotificationPreferenceView, PhoneCodeSendView, PhoneCodeVerifyView
+from notifications.api import NotificationPreferenceView, PhoneCodeSendView, PhoneCodeVerifyView, WebhookReplayView
 from orders.api import OrderViewSet
 from privacy.api import MeView, MyDataExportView
 from restaurants.api import RestaurantOrderViewSet, RestaurantViewSet
@@ -47,6 +47,7 @@ urlpatterns = [
     path("notifications/preferences/", NotificationPreferenceView.as_view(), name="notification-preferences"),
     path("notifications/phone/send-code/", PhoneCodeSendView.as_view(), name="phone-code-send"),
     path("notifications/phone/verify/", PhoneCodeVerifyView.as_view(), name="phone-code-verify"),
+    path("webhooks/endpoints/<int:endpoint_id>/replay/", WebhookReplayView.as_view(), name="webhook-replay"),
     path("orders/<str:pk>/tracking-link/", TrackingLinkView.as_view(), name="order-tracking-link"),
     path("track/<str:token>/", TrackedOrderView.as_view(), name="tracked-order"),
     path("track/<str:token>/status/", TrackedOrderStatusView.as_view(), name="tracked-order-status"),

@@ -1,7 +1,8 @@
-"""What the shared plumbing stores: Idempotency-Key records, revoked sign-ins."""
+"""What the shared plumbing stores: Idempotency-Key records, revoked sign-ins, the outbox."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class IdempotencyState(models.TextChoices):
@@ -71,3 +72,35 @@ class PlatformOperations(models.Model):
 
     def __str__(self) -> str:
         return "platform operations"
+
+
+class OutboxMessage(models.Model):
+    """Something committed that must leave the process, written in the transaction that caused it.
+
+    The relay (core/outbox.py) carries out every effect the registry (core/effects.py) lists for
+    its `topic`, records each one in `done` as it goes and stamps `relayed_at` once all are:
+    a crash between the commit and the last effect delays the rest, never loses them.
+    """
+
+    topic = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Names of the effects already carried out (a re-run skips them).
+    done = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=300, blank=True)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="outbox_unrelayed_idx", condition=models.Q(relayed_at__isnull=True)
+            ),
+            models.Index(
+                fields=["relayed_at"], name="outbox_relayed_idx", condition=models.Q(relayed_at__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

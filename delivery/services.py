@@ -32,8 +32,9 @@ from core.errors import (
     ValidationFailed,
 )
 from core.geo import haversine_km, parse_coordinate
+from core.outbox import outbox_write
 from core.parsers import parse_uuid
-from core.publishing import after_commit, enqueue_after_commit
+from core.publishing import enqueue_after_commit
 from delivery.models import (
     CourierLocation,
     CourierOffer,
@@ -42,7 +43,6 @@ from delivery.models import (
     HandoffCode,
     OfferState,
 )
-from delivery.signals import handoff_code_resent
 from orders.lifecycle import (
     ACTIVE_STATUSES,
     ASSIGNABLE_STATUSES,
@@ -64,12 +64,19 @@ from orders.visibility import (
     orders_assigned_to,
     orders_available_to_couriers,
 )
-from tracking.broadcast import broadcast_courier_offer, broadcast_location
 
 logger = logging.getLogger(__name__)
 
 OTP_DIGITS = 6
 COURIER_OFFER_TASK = "delivery.tasks.courier_offer_task"
+
+# Outbox topics delivery writes (config/effects.py lists what each sets off):
+# a handoff code replaced at someone's request, `{"order_id", "purpose", "sends"}` (the code itself
+# never leaves); an offer made or closed, `{"offer_id", "state"}`; a courier's position,
+# `{"courier_id", "latitude", "longitude", "recorded_at"}`.
+HANDOFF_CODE_RESENT_TOPIC = "handoff_code.resent"
+COURIER_OFFER_TOPIC = "courier_offer.changed"
+COURIER_LOCATION_TOPIC = "courier.location"
 
 
 def _ttl(purpose: str) -> timedelta:
@@ -237,8 +244,8 @@ def otp_resend(*, order_id, purpose: HandoffPurpose, actor: Actor, if_match: str
         handoff.last_sent_at = now
         handoff.save(update_fields=["counter", "expires_at", "attempts_left", "sends", "last_sent_at"])
         sends = handoff.sends
-        after_commit(
-            lambda: handoff_code_resent.send(sender=HandoffCode, order_id=order.pk, purpose=purpose, sends=sends)
+        outbox_write(
+            topic=HANDOFF_CODE_RESENT_TOPIC, payload={"order_id": str(order.pk), "purpose": purpose, "sends": sends}
         )
     logger.info("handoff code resent order=%s purpose=%s sends=%s", order.pk, purpose, handoff.sends)
     return handoff
@@ -370,7 +377,11 @@ def _offer_close(offer: CourierOffer, state: OfferState, now: datetime) -> None:
     offer.state = state
     offer.closed_at = now
     offer.save(update_fields=["state", "closed_at"])
-    after_commit(lambda: broadcast_courier_offer(offer))
+    _offer_announce(offer)
+
+
+def _offer_announce(offer: CourierOffer) -> None:
+    outbox_write(topic=COURIER_OFFER_TOPIC, payload={"offer_id": offer.pk, "state": offer.state})
 
 
 def order_wants_courier(order: Order) -> bool:
@@ -443,7 +454,7 @@ def courier_offer_next(*, order_id: Any, now: datetime | None = None) -> Courier
             offered_at=now,
             expires_at=now + timedelta(seconds=settings.ORDERFLOW_COURIER_OFFER_SECONDS),
         )
-        after_commit(lambda: broadcast_courier_offer(offer))
+        _offer_announce(offer)
     logger.info("order %s offered to courier %s (%.2f km)", order.pk, courier.user_id, distance)
     return offer
 
@@ -570,8 +581,16 @@ def courier_record_location(*, courier, latitude, longitude, now: datetime | Non
         profile.latitude, profile.longitude, profile.location_updated_at = lat, lon, now
         profile.save(update_fields=["latitude", "longitude", "location_updated_at"])
         sample = CourierLocation.objects.create(courier=profile, order_id=order_id, latitude=lat, longitude=lon)
-        # Whoever tracks an order this courier is carrying sees the position (tracking/broadcast.py).
-        after_commit(lambda: broadcast_location(courier=courier, latitude=lat, longitude=lon, recorded_at=now))
+        # Whoever tracks an order this courier is carrying sees the position (config/effects.py).
+        outbox_write(
+            topic=COURIER_LOCATION_TOPIC,
+            payload={
+                "courier_id": courier.pk,
+                "latitude": str(lat),
+                "longitude": str(lon),
+                "recorded_at": now.isoformat(),
+            },
+        )
     return sample
 
 

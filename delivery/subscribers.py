@@ -1,19 +1,19 @@
-"""Delivery's subscribers to committed order events (registered in `DeliveryConfig.ready`)."""
+"""Delivery's effect of committed order events (listed in config/effects.py)."""
 
+from functools import partial
+
+from core.publishing import after_commit
 from delivery.dispatch import OFFERS, dispatch_mode
 from delivery.models import CourierOffer, OfferState
 from delivery.tasks import courier_assign_task, courier_offer_task
 from orders.models import DeliveryType, EventType, OrderStatus, TrackingEvent
 
 
-def offer_confirmed_orders(event: TrackingEvent) -> None:
+def offer_confirmed_orders(events: list[TrackingEvent]) -> None:
     """A confirmed delivery order gets its courier (assigned at once, or offered, by the dispatch
-    mode); an order that got one (or ended) withdraws its open offer."""
-    offer_confirmed_orders_many([event])
+    mode); an order that got one (or ended) withdraws its open offer. One query for a batch.
 
-
-def offer_confirmed_orders_many(events: list[TrackingEvent]) -> None:
-    """The same for a batch of committed events (a sweep's cancellations): one query for all."""
+    The tasks are queued once the relay's record of this effect commits."""
     ending = (EventType.ASSIGNED, EventType.CANCELLED)
     ended = {event.order_id for event in events if event.event_type in ending}
     with_open_offer = (
@@ -27,9 +27,6 @@ def offer_confirmed_orders_many(events: list[TrackingEvent]) -> None:
         confirmed = event.event_type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.RESTAURANT_CONFIRMED
         if confirmed and event.order.delivery_type == DeliveryType.DELIVERY:
             task = courier_offer_task if dispatch_mode() == OFFERS else courier_assign_task
-            task.delay(str(event.order_id))
+            after_commit(partial(task.delay, str(event.order_id)))
         elif event.event_type in ending and event.order_id in with_open_offer:
-            courier_offer_task.delay(str(event.order_id))
-
-
-offer_confirmed_orders.many = offer_confirmed_orders_many
+            after_commit(partial(courier_offer_task.delay, str(event.order_id)))

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from notifications.webhooks import (
     webhook_delivery_resend,
     webhook_endpoint_disable,
     webhook_endpoint_enable,
+    webhook_endpoint_replay,
     webhook_endpoint_send_test,
 )
 from orders.models import EventType
@@ -124,14 +126,22 @@ class FailingFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReplayRangeForm(ActionForm):
+    """The time range of "Replay events", beside the action menu (ignored by the other actions)."""
+
+    since = forms.DateTimeField(required=False, help_text="Replay from (UTC)")
+    until = forms.DateTimeField(required=False, help_text="up to (UTC)")
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
     form = WebhookEndpointForm
+    action_form = ReplayRangeForm
     list_display = ("name", "url", "restaurant", "state", "consecutive_failures", "failing_since", "paused_reason")
     list_filter = (FailingFilter, "state")
     search_fields = ("name", "url")
     readonly_fields = ("state", "consecutive_failures", "failing_since", "paused_at", "paused_reason", "created_at")
-    actions = ["enable", "disable", "send_test_event"]
+    actions = ["enable", "disable", "send_test_event", "replay_events"]
 
     enable = service_action(
         "Enable (close the breaker): pending events go out in order",
@@ -150,6 +160,20 @@ class WebhookEndpointAdmin(OperatorOnly, ServiceActionsMixin, admin.ModelAdmin):
         lambda pk, actor: webhook_endpoint_send_test(endpoint_id=pk, actor=actor),
         "test event(s) queued",
     )
+
+    @admin.action(description="Replay events: send again every event from 'since' up to 'until'")
+    def replay_events(self, request, queryset):
+        form = ReplayRangeForm(request.POST)
+        if not form.is_valid() or not form.cleaned_data["since"] or not form.cleaned_data["until"]:
+            self.message_user(request, "Give the range to replay: since and until.", messages.ERROR)
+            return
+        since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+        self._each(
+            request,
+            queryset.values_list("pk", flat=True),
+            lambda pk, actor: webhook_endpoint_replay(endpoint_id=pk, since=since, until=until, actor=actor),
+            "endpoint(s) had their events queued again",
+        )
 
 
 class WebhookAttemptInline(admin.TabularInline):

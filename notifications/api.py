@@ -1,9 +1,12 @@
-"""The signed-in user's notification preferences: GET /api/notifications/preferences/, PATCH to change."""
+"""The signed-in user's notification preferences: GET /api/notifications/preferences/, PATCH to change;
+and, for the platform's operators, a replay of a webhook endpoint's events."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.actors import Actor
 from core.api import validated
 from core.inputs import NoBodySerializer
 from core.schema import problems
@@ -14,12 +17,15 @@ from notifications.serializers import (
     NotificationPreferenceSerializer,
     PhoneCodeSentSerializer,
     PhoneCodeSerializer,
+    WebhookReplayQueuedSerializer,
+    WebhookReplaySerializer,
 )
 from notifications.services import (
     notification_preference_update,
     phone_verification_confirm,
     phone_verification_send,
 )
+from notifications.webhooks import webhook_endpoint_replay
 
 
 def _body(user, preference: NotificationPreference | None) -> dict:
@@ -90,3 +96,36 @@ class PhoneCodeVerifyView(CodeGuessLimitMixin, APIView):
     def post(self, request):
         data = validated(PhoneCodeSerializer, request.data)
         return Response(_body(request.user, phone_verification_confirm(user=request.user, code=data["code"])))
+
+
+class IsPlatformOperator(BasePermission):
+    """The platform's operators: active superusers, as in the admin's operations pages."""
+
+    message = "Only the platform's operators may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+class WebhookReplayView(APIView):
+    permission_classes = [IsPlatformOperator]
+
+    @extend_schema(
+        summary="Send a webhook endpoint every event of a time range again",
+        description=(
+            "For the platform's operators. Every order event committed from `since` up to `until` that the "
+            "endpoint takes (its restaurant, its event types) is queued for it again, in each order's sequence, "
+            "under the event's own id (receivers that dedupe on `X-Orderflow-Event-Id` apply it once). The "
+            "endpoint must be enabled (409 `webhook_endpoint_not_active`); a range of more than "
+            "`ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS` events is refused (400)."
+        ),
+        request=WebhookReplaySerializer,
+        responses={202: WebhookReplayQueuedSerializer, **problems(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, endpoint_id: int):
+        data = validated(WebhookReplaySerializer, request.data)
+        queued = webhook_endpoint_replay(
+            endpoint_id=endpoint_id, since=data["since"], until=data["until"], actor=Actor.admin(request.user)
+        )
+        return Response(WebhookReplayQueuedSerializer({"endpoint_id": endpoint_id, "queued": queued}).data, status=202)

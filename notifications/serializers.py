@@ -44,3 +44,13 @@ class PhoneCodeSentSerializer(serializers.Serializer):
 
 class PhoneCodeSerializer(InputSerializer):
     code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."})
+
+
+class WebhookReplaySerializer(InputSerializer):
+    since = serializers.DateTimeField(help_text="The first moment of the range (inclusive).")
+    until = serializers.DateTimeField(help_text="The end of the range (exclusive).")
+
+
+class WebhookReplayQueuedSerializer(serializers.Serializer):
+    endpoint_id = serializers.IntegerField()
+    queued = serializers.IntegerField(help_text="Events queued for the endpoint again, each under its own event id.")

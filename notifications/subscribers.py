@@ -1,4 +1,9 @@
-"""Reactions to committed order events (event subscribers) and to a handoff code sent again."""
+"""Effects of committed order events and of a handoff code sent again (listed in config/effects.py).
+
+Each is idempotent by the event: a message's dedupe key names the event (or the code's send
+count), so the relay running it again after a crash queues nothing twice."""
+
+import uuid
 
 from delivery.models import HandoffCode
 from notifications import metrics
@@ -82,13 +87,9 @@ def _send_code(order: Order, purpose: str, dedupe_key: str) -> bool:
     return sent
 
 
-def notify_order_event(event: TrackingEvent) -> None:
-    """Event subscriber: the code a new status waits for, to whoever reads it; milestones to the customer."""
-    notify_order_events([event])
-
-
 def notify_order_events(events: list[TrackingEvent]) -> None:
-    """The same for a batch of committed events (a sweep's): orders and preferences read once."""
+    """The code a new status waits for, to whoever reads it; milestones to the customer. Orders and
+    preferences are read once for a batch (a sweep's)."""
     orders = Order.objects.select_related("customer", "restaurant").in_bulk({event.order_id for event in events})
     preferences = {
         preference.user_id: preference
@@ -100,9 +101,6 @@ def notify_order_events(events: list[TrackingEvent]) -> None:
         order = orders.get(event.order_id)
         if order is not None:
             _notify(event, order, preferences.get(order.customer_id))
-
-
-notify_order_event.many = notify_order_events
 
 
 def _notify(event: TrackingEvent, order: Order, preference: NotificationPreference | None) -> None:
@@ -131,19 +129,19 @@ def _notify(event: TrackingEvent, order: Order, preference: NotificationPreferen
     )
 
 
-def notify_code_resent(sender, *, order_id, purpose: str, sends: int, **kwargs) -> None:
-    """A code was replaced at someone's request: the new one goes to whoever reads it."""
-    order = Order.objects.select_related("customer", "restaurant").get(pk=order_id)
-    _send_code(order, purpose, f"code-resent:{order.pk}:{purpose}")
-
-
-def count_event(event: TrackingEvent) -> None:
-    """Event subscriber: the counters behind /metrics, in one statement."""
-    count_events([event])
+def notify_codes_resent(resends: list[dict]) -> None:
+    """Codes replaced at someone's request (`{"order_id", "purpose", "sends"}`): each new one goes
+    to whoever reads it (once per send count)."""
+    orders = Order.objects.select_related("customer", "restaurant").in_bulk({resend["order_id"] for resend in resends})
+    for resend in resends:
+        order = orders.get(uuid.UUID(resend["order_id"]))
+        if order is not None:
+            _send_code(order, resend["purpose"], f"code-resent:{order.pk}:{resend['purpose']}")
 
 
 def count_events(events: list[TrackingEvent]) -> None:
-    """The same for a batch of committed events: still one statement."""
+    """The counters behind /metrics, in one statement for a batch. Not idempotent by itself: the
+    relay commits them together with its record that this effect ran."""
     changes = []
     for event in events:
         changes.append((metrics.EVENTS, {"event_type": event.event_type}, 1.0))
@@ -154,6 +152,3 @@ def count_events(events: list[TrackingEvent]) -> None:
         elif event.to_status and event.to_status != event.from_status:
             changes.append((metrics.TRANSITIONS, {"status": event.to_status}, 1.0))
     metrics.metric_add_many(changes)
-
-
-count_event.many = count_events

@@ -1,18 +1,21 @@
 """Outbound webhooks: every committed order event, signed, to each subscribed endpoint, in order.
 
-- `webhooks_record_event` (an event subscriber, after commit) writes one WebhookDelivery per
-  matching endpoint, catching up any earlier event of the order the endpoint has not got yet
-  (two processes may commit an order's events close together), and queues the delivery.
+- `webhooks_record_events` (an effect of committed order events, config/effects.py) writes one
+  WebhookDelivery per matching endpoint, catching up any earlier event of the order the endpoint
+  has not got yet (two processes may commit an order's events close together), and queues the
+  delivery. One delivery per (endpoint, event): the relay running it again records nothing twice.
 - `webhook_deliver_queue` works through one endpoint's pending deliveries for one order,
   lowest sequence first, under a row lock (NOWAIT: a second worker on the same queue leaves
   it to the first), so an order's events reach an endpoint in sequence order. The HTTP call
   is made while the row is locked: a worker killed mid-call rolls back, the delivery stays
   pending and the re-delivered task (or the beat sweep) sends it again with the same event id.
-- A failed attempt waits with exponential backoff and jitter; after
-  ORDERFLOW_WEBHOOK_MAX_ATTEMPTS the delivery is given up (and the next one goes). After
-  ORDERFLOW_WEBHOOK_BREAKER_FAILURES consecutive failures lasting at least
-  ORDERFLOW_WEBHOOK_BREAKER_SECONDS the endpoint is paused (events are still recorded) and
-  the operators are told; `webhook_endpoint_enable` resumes it.
+- A failed attempt waits as ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS says (growing waits, each
+  up to a fifth longer at random, over more than 72 hours); after the last the delivery is given
+  up (and the next one goes). An endpoint that failed ORDERFLOW_WEBHOOK_BREAKER_FAILURES times in
+  a row over at least ORDERFLOW_WEBHOOK_BREAKER_SECONDS (5 days) is disabled: the operators are
+  told and an `endpoint.disabled` event goes to the platform's other endpoints;
+  `webhook_endpoint_enable` switches it back on, `webhook_endpoint_replay` sends again every
+  event of a time range.
 """
 
 import json
@@ -30,7 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.actors import Actor
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.publishing import after_commit
 from core.timestamps import iso
 from notifications import metrics
@@ -56,6 +59,7 @@ from tracking.payloads import event_payload
 logger = logging.getLogger(__name__)
 
 TEST_EVENT_TYPE = "webhook.test"
+ENDPOINT_DISABLED_EVENT_TYPE = "endpoint.disabled"
 USER_AGENT = "orderflow-webhooks/1"
 
 
@@ -69,13 +73,9 @@ def _endpoint_wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return not endpoint.event_types or event_type in endpoint.event_types
 
 
-def webhooks_record_event(event: TrackingEvent) -> int:
-    """Event subscriber: queue `event` (and any earlier one still missing) for every matching endpoint."""
-    return webhooks_record_events([event])
-
-
 def webhooks_record_events(events: list[TrackingEvent]) -> int:
-    """The same for a batch of committed events (a sweep's): the endpoints are read once."""
+    """Queue each event (and any earlier one still missing) for every matching endpoint; the
+    endpoints are read once for a batch (a sweep's)."""
     endpoints = list(WebhookEndpoint.objects.exclude(state=EndpointState.DISABLED))
     if not endpoints:
         return 0
@@ -96,7 +96,18 @@ def webhooks_record_events(events: list[TrackingEvent]) -> int:
     )
 
 
-webhooks_record_event.many = webhooks_record_events
+def _delivery_of(endpoint: WebhookEndpoint, event: TrackingEvent, now: datetime) -> WebhookDelivery:
+    """An order event's delivery to one endpoint, due now; the event's id is its id everywhere."""
+    return WebhookDelivery(
+        endpoint=endpoint,
+        tracking_event=event,
+        order_id=event.order_id,
+        sequence=event.sequence,
+        event_id=event.pk,
+        event_type=event.event_type,
+        payload=event_payload(event),
+        next_attempt_at=now,
+    )
 
 
 def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]) -> int:
@@ -113,16 +124,7 @@ def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]
             )
             now = timezone.now()
             rows = [
-                WebhookDelivery(
-                    endpoint=endpoint,
-                    tracking_event=missed,
-                    order_id=missed.order_id,
-                    sequence=missed.sequence,
-                    event_id=missed.pk,
-                    event_type=missed.event_type,
-                    payload=event_payload(missed),
-                    next_attempt_at=now,
-                )
+                _delivery_of(endpoint, missed, now)
                 for missed in missing
                 if _endpoint_wants(endpoint, missed.event_type)
             ]
@@ -132,13 +134,15 @@ def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]
     return created
 
 
+def webhook_max_attempts() -> int:
+    return len(settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS) + 1
+
+
 def _backoff_seconds(attempts: int) -> float:
-    """Exponential backoff with jitter: base * 2^(n-1), capped, then a random half to the whole of it."""
-    ceiling = min(
-        settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS,
-        settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0),
-    )
-    return ceiling * random.uniform(0.5, 1.0)
+    """The wait after failed attempt number `attempts`: the schedule's, up to a fifth longer at
+    random (receivers that failed together are not all called again at the same second; never
+    sooner than the table promises)."""
+    return settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS[attempts - 1] * random.uniform(1.0, 1.2)
 
 
 def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int) -> tuple[str, HttpAnswer | None, str]:
@@ -285,7 +289,7 @@ def _record_attempt(delivery, attempt, outcome, answer, error, now) -> None:
     if outcome == "success":
         delivery.state = DeliveryState.SUCCEEDED
         delivery.delivered_at = now
-    elif attempt >= settings.ORDERFLOW_WEBHOOK_MAX_ATTEMPTS:
+    elif attempt >= webhook_max_attempts():
         delivery.state = DeliveryState.FAILED
         logger.warning(
             "webhook delivery %s to endpoint %s given up after %s attempts", delivery.pk, delivery.endpoint_id, attempt
@@ -315,34 +319,92 @@ def _endpoint_failed(endpoint: WebhookEndpoint, error: str, now: datetime) -> No
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    _disable_if_failing_too_long(endpoint, error, now)
+
+
+def _failing_too_long(endpoint: WebhookEndpoint, now: datetime) -> bool:
     sustained = now - (endpoint.failing_since or now) >= timedelta(seconds=settings.ORDERFLOW_WEBHOOK_BREAKER_SECONDS)
-    if (
+    return (
         endpoint.state == EndpointState.ACTIVE
         and endpoint.consecutive_failures >= settings.ORDERFLOW_WEBHOOK_BREAKER_FAILURES
         and sustained
-    ):
-        endpoint.state = EndpointState.PAUSED
-        endpoint.paused_at = now
-        endpoint.paused_reason = f"{endpoint.consecutive_failures} failures in a row; last: {error}"[:300]
-        endpoint.save(update_fields=["state", "paused_at", "paused_reason"])
-        logger.warning(
-            "webhook endpoint %s (%s) paused after %s consecutive failures",
-            endpoint.pk,
-            endpoint.name,
-            endpoint.consecutive_failures,
-        )
-        from notifications.services import notify_operators
+    )
 
-        notify_operators(
-            subject=f"Webhook endpoint paused: {endpoint.name}",
-            body=(
-                f"The webhook endpoint {endpoint.name!r} ({endpoint.url}) failed {endpoint.consecutive_failures} "
-                f"times in a row since {endpoint.failing_since:%Y-%m-%d %H:%M:%S} UTC and has been paused. "
-                f"Last error: {error}\n\nIts events are kept; re-enable it in the admin (Webhook endpoints) "
-                "once the receiver works again, and they are sent in order."
-            ),
-            dedupe_key=f"webhook-paused:{endpoint.pk}:{now.isoformat()}",
-        )
+
+def _disable_if_failing_too_long(endpoint: WebhookEndpoint, error: str, now: datetime) -> None:
+    """Under the endpoint's row lock: disable it, tell the operators, send `endpoint.disabled`."""
+    if not _failing_too_long(endpoint, now):
+        return
+    endpoint.state = EndpointState.DISABLED
+    endpoint.paused_at = now
+    endpoint.paused_reason = f"{endpoint.consecutive_failures} failures in a row; last: {error}"[:300]
+    endpoint.save(update_fields=["state", "paused_at", "paused_reason"])
+    logger.warning(
+        "webhook endpoint %s (%s) disabled after %s consecutive failures since %s",
+        endpoint.pk,
+        endpoint.name,
+        endpoint.consecutive_failures,
+        endpoint.failing_since,
+    )
+    from notifications.services import notify_operators
+
+    notify_operators(
+        subject=f"Webhook endpoint disabled: {endpoint.name}",
+        body=(
+            f"The webhook endpoint {endpoint.name!r} ({endpoint.url}) failed {endpoint.consecutive_failures} "
+            f"times in a row since {endpoint.failing_since:%Y-%m-%d %H:%M:%S} UTC and has been disabled. "
+            f"Last error: {error}\n\nEnable it in the admin (Webhook endpoints) once the receiver works again; "
+            'what it missed can then be sent again with the action "Replay events" (or '
+            "POST /api/webhooks/endpoints/<id>/replay/)."
+        ),
+        dedupe_key=f"webhook-disabled:{endpoint.pk}:{now.isoformat()}",
+    )
+    _operational_event_record(
+        event_type=ENDPOINT_DISABLED_EVENT_TYPE,
+        now=now,
+        data={
+            "endpoint_id": endpoint.pk,
+            "endpoint_name": endpoint.name,
+            "url": endpoint.url,
+            "failing_since": iso(endpoint.failing_since),
+            "consecutive_failures": endpoint.consecutive_failures,
+            "last_error": error[:300],
+        },
+        exclude=endpoint.pk,
+    )
+
+
+def _operational_event_record(*, event_type: str, now: datetime, data: dict, exclude: int | None = None) -> int:
+    """An event about the webhooks themselves (no order) to every active platform-wide endpoint
+    that takes every event type; queued after the commit, like an order's."""
+    event_id = uuid.uuid4()
+    endpoints = WebhookEndpoint.objects.filter(state=EndpointState.ACTIVE, restaurant__isnull=True).exclude(pk=exclude)
+    created = 0
+    for endpoint in endpoints:
+        if endpoint.event_types and event_type not in endpoint.event_types:
+            continue
+        _orderless_delivery(endpoint, event_id=event_id, event_type=event_type, now=now, metadata=data)
+        created += 1
+    return created
+
+
+def webhook_endpoints_disable_failing(*, now: datetime | None = None) -> int:
+    """Beat: disable endpoints that have failed for too long even when no attempt is due any more."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ORDERFLOW_WEBHOOK_BREAKER_SECONDS)
+    disabled = 0
+    candidates = WebhookEndpoint.objects.filter(
+        state=EndpointState.ACTIVE,
+        failing_since__lte=cutoff,
+        consecutive_failures__gte=settings.ORDERFLOW_WEBHOOK_BREAKER_FAILURES,
+    ).values_list("pk", flat=True)
+    for endpoint_id in list(candidates):
+        with transaction.atomic():
+            endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+            last = WebhookAttempt.objects.filter(delivery__endpoint=endpoint).order_by("-attempted_at").first()
+            _disable_if_failing_too_long(endpoint, last.error if last else "", now)
+            disabled += endpoint.state == EndpointState.DISABLED
+    return disabled
 
 
 def webhook_endpoint_enable(*, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
@@ -387,30 +449,42 @@ def webhook_endpoint_send_test(*, endpoint_id: int, actor: Actor) -> WebhookDeli
         raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
     if endpoint.state != EndpointState.ACTIVE:
         raise Conflict("Enable the endpoint before sending it a test event.", code="webhook_endpoint_not_active")
-    now = timezone.now()
-    event_id = uuid.uuid4()
-    stamp = iso(now)
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint,
-            tracking_event=None,
-            order=None,
-            sequence=0,
-            event_id=event_id,
+        return _orderless_delivery(
+            endpoint,
+            event_id=uuid.uuid4(),
             event_type=TEST_EVENT_TYPE,
-            payload={
-                "event_id": str(event_id),
-                "event_type": TEST_EVENT_TYPE,
-                "sequence": 0,
-                "order_id": None,
-                "timestamp": stamp,
-                "occurred_at": stamp,
-                "updated_by": actor.display_name,
-                "metadata": {"endpoint": endpoint.name},
-            },
-            next_attempt_at=now,
+            now=timezone.now(),
+            metadata={"endpoint": endpoint.name},
+            updated_by=actor.display_name,
         )
-        _enqueue(endpoint.pk, None)
+
+
+def _orderless_delivery(
+    endpoint: WebhookEndpoint, *, event_id: uuid.UUID, event_type: str, now: datetime, metadata: dict, **extra: Any
+) -> WebhookDelivery:
+    """Queue an event that belongs to no order (a test, an endpoint disabled) to one endpoint."""
+    stamp = iso(now)
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        tracking_event=None,
+        order=None,
+        sequence=0,
+        event_id=event_id,
+        event_type=event_type,
+        payload={
+            "event_id": str(event_id),
+            "event_type": event_type,
+            "sequence": 0,
+            "order_id": None,
+            "timestamp": stamp,
+            "occurred_at": stamp,
+            **extra,
+            "metadata": metadata,
+        },
+        next_attempt_at=now,
+    )
+    _enqueue(endpoint.pk, None)
     return delivery
 
 
@@ -429,9 +503,60 @@ def webhook_delivery_resend(*, delivery_id: int, actor: Actor) -> WebhookDeliver
     return delivery
 
 
+def webhook_endpoint_replay(*, endpoint_id: int, since: datetime, until: datetime, actor: Actor) -> int:
+    """Send the endpoint again every order event committed from `since` up to `until` that it
+    takes (its restaurant, its event types): each with its own event id and body, a delivery
+    not made yet written now. Returns how many deliveries were queued."""
+    if since >= until:
+        raise ValidationFailed({"until": ["Must be after since."]})
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        if endpoint is None:
+            raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
+        if endpoint.state != EndpointState.ACTIVE:
+            raise Conflict("Enable the endpoint before replaying events to it.", code="webhook_endpoint_not_active")
+        events = TrackingEvent.objects.filter(created_at__gte=since, created_at__lt=until)
+        if endpoint.restaurant_id is not None:
+            events = events.filter(order__restaurant_id=endpoint.restaurant_id)
+        if endpoint.event_types:
+            events = events.filter(event_type__in=endpoint.event_types)
+        limit = settings.ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS
+        chosen = list(events.select_related("order").order_by("order_id", "sequence")[: limit + 1])
+        if len(chosen) > limit:
+            raise ValidationFailed(
+                {"since": [f"More than {limit} events in this range; replay a shorter one."]},
+            )
+        now = timezone.now()
+        existing = set(
+            WebhookDelivery.objects.filter(endpoint=endpoint, tracking_event__in=chosen).values_list(
+                "tracking_event_id", flat=True
+            )
+        )
+        WebhookDelivery.objects.filter(endpoint=endpoint, tracking_event_id__in=existing).update(
+            state=DeliveryState.PENDING, next_attempt_at=now, leased_until=None
+        )
+        WebhookDelivery.objects.bulk_create(
+            [_delivery_of(endpoint, event, now) for event in chosen if event.pk not in existing],
+            ignore_conflicts=True,
+        )
+        for order_id in {event.order_id for event in chosen}:
+            _enqueue(endpoint.pk, order_id)
+    logger.info(
+        "webhook endpoint %s: %s events from %s to %s replayed by %s",
+        endpoint.pk,
+        len(chosen),
+        since,
+        until,
+        actor.display_name,
+    )
+    return len(chosen)
+
+
 def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Beat: queue every active endpoint's queues whose head is due (retries; tasks lost with a broker)."""
+    """Beat: queue every active endpoint's queues whose head is due (retries; tasks lost with a
+    broker), once endpoints that failed for too long are disabled."""
     now = now or timezone.now()
+    webhook_endpoints_disable_failing(now=now)
     queues = (
         WebhookDelivery.objects.filter(
             state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__state=EndpointState.ACTIVE

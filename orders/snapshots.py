@@ -1,7 +1,7 @@
 """Each order's lean status, kept in Redis so that a poll costs one cache read.
 
-`status_snapshot_on_event` is a tracking-event subscriber: after a transaction commits, it
-reads the order's row and stores the poll's answer under the order's id, together with who
+`status_snapshot_on_events` is an effect of committed order events (config/effects.py): it
+reads the orders' rows and stores the poll's answer under the order's id, together with who
 may read it (the customer, the courier, the restaurant) and the deadline. A write never
 replaces a newer snapshot (a higher sequence) with an older one, whatever the order in which
 server processes get to it. A snapshot lives `ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS`, which
@@ -18,9 +18,9 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
+from core.publishing import after_commit
 from core.redis_connections import redis_client
 from core.timestamps import iso
 from orders.models import Order, OrderStatus, TrackingEvent
@@ -160,8 +160,9 @@ def status_snapshots_store(rows: list[dict]) -> None:
 
 
 def status_snapshot_store_on_commit(row: dict) -> None:
-    """Store what a poll read from the database, once that is known to be committed."""
-    transaction.on_commit(lambda: status_snapshot_store(row), robust=True)
+    """Store what a poll read from the database, once that is known to be committed (a cache
+    filled by a read, not an effect of a change)."""
+    after_commit(lambda: status_snapshot_store(row))
 
 
 def status_snapshot_read(order_id: Any) -> dict | None:
@@ -234,13 +235,8 @@ def active_user_forget(sender=None, instance=None, **kwargs) -> None:
         logger.warning("active user %s not forgotten: %r; forgotten after the TTL", instance.pk, exc)
 
 
-def status_snapshot_on_event(event: TrackingEvent) -> None:
-    """Tracking-event subscriber: the order's snapshot after the transaction that wrote `event`."""
-    status_snapshot_on_events([event])
-
-
 def status_snapshot_on_events(events: list[TrackingEvent]) -> None:
-    """The same for a batch of committed events: one read of the rows, one round trip to Redis."""
+    """Effect of committed events: their orders' snapshots, one read of the rows, one round trip to Redis."""
     if _redis() is None:
         return
     # An event followed by a later one of the same order in its transaction leaves the
@@ -248,6 +244,3 @@ def status_snapshot_on_events(events: list[TrackingEvent]) -> None:
     order_ids = {event.order_id for event in events if event.order.sequence <= event.sequence}
     if order_ids:
         status_snapshots_store(list(Order.objects.filter(pk__in=order_ids).values(*SNAPSHOT_FIELDS)))
-
-
-status_snapshot_on_event.many = status_snapshot_on_events

@@ -1,4 +1,4 @@
-"""The orders app's own subscriber to committed events: a log line per change."""
+"""The orders app's own effect of committed events: a log line per change."""
 
 import logging
 
@@ -7,7 +7,12 @@ from orders.models import TrackingEvent
 logger = logging.getLogger("orders.events")
 
 
-def log_event(event: TrackingEvent) -> None:
+def log_events(events: list[TrackingEvent]) -> None:
+    for event in events:
+        _log(event)
+
+
+def _log(event: TrackingEvent) -> None:
     logger.info(
         "order event %s order=%s sequence=%s %s->%s by=%s",
         event.event_type,

@@ -11,9 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import NotFound, ValidationFailed
+from core.outbox import outbox_write
 from core.parsers import parse_uuid
-from core.publishing import after_commit
-from restaurants.hooks import kitchen_status_changed
 from restaurants.models import (
     KitchenStatus,
     OpeningException,
@@ -80,6 +79,10 @@ def staff_group_ensure(*, apps: Apps = global_apps):
 # ---------------------------------------------------------------- the kitchen's status
 
 MAX_STATUS_SPELL = timedelta(days=7)
+
+# The outbox topic of a kitchen whose status or hours changed, `{"restaurant_id"}`
+# (config/effects.py lists what it sets off: the board and the listing hear of it).
+KITCHEN_STATUS_TOPIC = "restaurant.kitchen_status"
 MAX_BUSY_MINUTES = 240
 
 
@@ -95,6 +98,11 @@ def _staff_restaurant(*, user: AbstractBaseUser, restaurant_id: Any, for_update:
     if restaurant is None:
         raise NotFound("No restaurant with this id is yours.", code="restaurant_not_found")
     return restaurant
+
+
+def _kitchen_status_changed(restaurant_id: Any) -> None:
+    """Record, in the change's transaction, that the kitchen's screens must hear of it."""
+    outbox_write(topic=KITCHEN_STATUS_TOPIC, payload={"restaurant_id": str(restaurant_id)})
 
 
 def restaurant_status_set(
@@ -129,7 +137,7 @@ def restaurant_status_set(
         restaurant.kitchen_status_until = until
         restaurant.busy_minutes = busy_minutes or 0
         restaurant.save(update_fields=["kitchen_status", "kitchen_status_until", "busy_minutes"])
-        after_commit(lambda: kitchen_status_changed(restaurant))
+        _kitchen_status_changed(restaurant.pk)
     return restaurant
 
 
@@ -149,8 +157,7 @@ def restaurants_status_expire(*, now: datetime | None = None) -> int:
                 kitchen_status=KitchenStatus.OPEN, kitchen_status_until=None, busy_minutes=0
             )
             if updated:
-                restaurant = Restaurant.objects.get(pk=restaurant_id)
-                after_commit(lambda restaurant=restaurant: kitchen_status_changed(restaurant))
+                _kitchen_status_changed(restaurant_id)
                 cleared += 1
     return cleared
 
@@ -185,7 +192,7 @@ def restaurant_hours_set(
         OpeningException.objects.filter(restaurant=restaurant).delete()
         OpeningHours.objects.bulk_create(OpeningHours(restaurant=restaurant, **row) for row in weekly)
         OpeningException.objects.bulk_create(OpeningException(restaurant=restaurant, **row) for row in exceptions)
-        after_commit(lambda: kitchen_status_changed(restaurant))
+        _kitchen_status_changed(restaurant.pk)
     return restaurant
 
 

@@ -5,8 +5,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from core import publishing
 from core.actors import Actor
+from core.effects import Effect, Registry, registry, registry_replace
 from tests.factories import (
     CourierFactory,
     CustomizationChoiceFactory,
@@ -147,13 +147,27 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture
-def event_subscribers(monkeypatch):
-    """Replace the subscribers to committed events for one test: `event_subscribers([fn, ...])`."""
+def order_event_effects():
+    """Replace the registry's effects of committed order events for one test:
+    `order_event_effects([fn, ...])`, each `fn` taking a batch (a list) of events."""
+    from orders.services.events import ORDER_EVENT_TOPIC
 
-    def replace(subscribers):
-        monkeypatch.setattr(publishing, "_subscribers", list(subscribers))
+    def replace(functions):
+        configured = registry()
+        registry_replace(
+            Registry(
+                topics=configured.topics,
+                effects=[
+                    *(effect for effect in configured.effects if effect.topic != ORDER_EVENT_TOPIC),
+                    *(Effect(f"test.{number}", ORDER_EVENT_TOPIC, run) for number, run in enumerate(functions)),
+                ],
+                order_change_hooks=configured.order_change_hooks,
+                handoff_verifier=configured.handoff_verifier,
+            )
+        )
 
-    return replace
+    yield replace
+    registry_replace(None)
 
 
 @pytest.fixture

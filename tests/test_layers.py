@@ -82,3 +82,8 @@ def test_no_app_imports_the_pages():
 def test_no_app_below_imports_privacy():
     below = modules_of("core", "restaurants", "orders", "delivery", "payments", "tracking", "notifications")
     assert offending_imports(below, ("privacy",)) == []
+
+
+def test_delivery_does_not_import_tracking():
+    """What delivery changes reaches the sockets as an outbox message (config/effects.py), not by a call sideways."""
+    assert offending_imports(modules_of("delivery"), ("tracking",)) == []

@@ -1,7 +1,8 @@
 """Fan-out of committed tracking events and courier positions to the channel layer.
 
-`broadcast_event` is tracking's subscriber to committed events (registered in
-`TrackingConfig.ready`): core.publishing calls it after the transaction commits. A channel
+`broadcast_events`, `broadcast_courier_offers` and `broadcast_locations` are effects of
+committed outbox messages (config/effects.py): the relay (core/outbox.py) calls them after the
+transaction commits, and again after a crash (sockets drop a repeated sequence). A channel
 layer that is down or slow costs a logged warning and at most
 `ORDERFLOW_BROADCAST_TIMEOUT_SECONDS`, never the transition itself; sockets recover the missed
 events from the history by sequence number (`?after=N`, or the gap fill in tracking.streams).
@@ -13,12 +14,15 @@ import os
 import threading
 import time
 from datetime import datetime
+from decimal import Decimal
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from delivery.models import CourierOffer
 from orders.models import EventType, Order, TrackingEvent
 from orders.selectors import order_preview_for_courier
 from orders.visibility import order_is_claimable
@@ -108,14 +112,9 @@ def broadcast_here(*, forget_before: float) -> set[str]:
         return set(_sent_here)
 
 
-def broadcast_event(event: TrackingEvent) -> None:
-    _note_sent_here([event])
-    _send(event_messages(event), what=f"order {event.order_id} sequence {event.sequence}")
-
-
 def broadcast_events(events: list[TrackingEvent]) -> None:
-    """Many committed events in one round trip to the layer (core.publishing hands a batch
-    over, e.g. a sweep's cancellations). One order's events go out in their order, one round
+    """Committed events in one round trip to the layer (the relay hands over a transaction's
+    batch, e.g. a sweep's cancellations). One order's events go out in their order, one round
     after the other; different orders' go out together."""
     _note_sent_here(events)
     rounds: list[list[tuple[str, dict]]] = []
@@ -128,30 +127,52 @@ def broadcast_events(events: list[TrackingEvent]) -> None:
     _send(*rounds, what=f"{len(events)} events of {len(seen)} orders")
 
 
-broadcast_event.many = broadcast_events
+def broadcast_courier_offers(changes: list[dict]) -> None:
+    """Tell couriers about offers made to them (delivery.CourierOffer), or that they closed.
+
+    Each change is `{"offer_id", "state"}`: the state the offer was committed in, whatever it
+    is by the time this runs."""
+    offers = CourierOffer.objects.select_related("order__restaurant").in_bulk([c["offer_id"] for c in changes])
+    messages = []
+    for change in changes:
+        offer = offers.get(change["offer_id"])
+        if offer is not None:
+            offer.state = change["state"]
+            messages.append((courier_group(offer.courier_id), {"type": "courier.offer", "offer": offer_payload(offer)}))
+    if messages:
+        _send(messages, what=f"{len(messages)} courier offers")
 
 
-def broadcast_courier_offer(offer) -> None:
-    """Tell a courier about an offer made to them (delivery.CourierOffer), or that it closed."""
-    message = {"type": "courier.offer", "offer": offer_payload(offer)}
-    _send([(courier_group(offer.courier_id), message)], what=f"offer {offer.pk} ({offer.state})")
+def broadcast_locations(positions: list[dict]) -> None:
+    """Give couriers' positions (`{"courier_id", "latitude", "longitude", "recorded_at"}`), with
+    fresh ETAs, to whoever tracks their orders on the road; of a batch, each courier's latest."""
+    latest = {position["courier_id"]: position for position in positions}
+    couriers = get_user_model().objects.in_bulk(list(latest))
+    for courier_id, position in latest.items():
+        if courier_id in couriers:
+            _broadcast_location(
+                courier=couriers[courier_id],
+                latitude=Decimal(position["latitude"]),
+                longitude=Decimal(position["longitude"]),
+                recorded_at=datetime.fromisoformat(position["recorded_at"]),
+            )
 
 
-def broadcast_kitchen_status(restaurant: Restaurant) -> None:
-    """Tell the kitchen's board and the restaurants' listing its status (open, paused, busy).
+def broadcast_kitchen_statuses(changes: list[dict]) -> None:
+    """Tell each kitchen's board and the restaurants' listing its status (open, paused, busy), as
+    it is now: each change is `{"restaurant_id"}` (restaurants.services.KITCHEN_STATUS_TOPIC)."""
+    restaurants = Restaurant.objects.in_bulk({change["restaurant_id"] for change in changes})
+    now = timezone.now()
+    messages = []
+    for restaurant in restaurants.values():
+        message = {"type": "restaurant.status", "kitchen": kitchen_status_payload(restaurant, at=now)}
+        messages += [(restaurant_group(restaurant.pk), message), (RESTAURANT_LISTING_GROUP, message)]
+    if messages:
+        _send(messages, what=f"{len(restaurants)} kitchen statuses")
 
-    The one exit of a kitchen status change (restaurants.hooks calls it after the commit)."""
-    message = {"type": "restaurant.status", "kitchen": kitchen_status_payload(restaurant, at=timezone.now())}
-    _send(
-        [(restaurant_group(restaurant.pk), message), (RESTAURANT_LISTING_GROUP, message)],
-        what=f"restaurant {restaurant.pk} status",
-    )
 
-
-def broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -> None:
-    """Give the courier's position, with a fresh ETA, to whoever tracks their orders on the road.
-
-    Positions are not tracking events: they have no sequence and are never replayed; a
+def _broadcast_location(*, courier, latitude, longitude, recorded_at: datetime) -> None:
+    """Positions are not tracking events: they have no sequence and are never replayed; a
     (re)connecting client gets the latest one in its snapshot. Each socket forwards at most
     one per order every ORDERFLOW_LOCATION_THROTTLE_SECONDS, the latest (tracking.streams).
     """

@@ -48,9 +48,8 @@ INSTALLED_APPS = [
     "core",
     "orders",
     "restaurants",
-    # Each app registers its subscribers to committed order events in its AppConfig.ready(),
-    # and they run in this order: clients hear of an event (tracking) before the follow-up
-    # work it starts (delivery's courier offers).
+    # What a committed change sets off is listed, in order, in config/effects.py (ORDERFLOW_EFFECTS),
+    # never by the order of this list.
     "tracking",
     "delivery",
     "payments",
@@ -463,7 +462,34 @@ ORDERFLOW_SWEEP_HELPERS = env.int("ORDERFLOW_SWEEP_HELPERS", default=1)
 ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS = env.float("ORDERFLOW_REFUND_PICKUP_INTERVAL_SECONDS", default=60.0)
 ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS = env.float("ORDERFLOW_COURIER_OFFER_INTERVAL_SECONDS", default=5.0)
 
+# The outbox (core/outbox.py): every effect of a committed change, listed in ORDERFLOW_EFFECTS, is
+# carried out right after the commit and, for what that missed (a process that died, an effect
+# that failed), by the beat sweep every ORDERFLOW_OUTBOX_SWEEP_SECONDS; it leaves messages younger
+# than the grace to the process that committed them.
+ORDERFLOW_EFFECTS = "config.effects.REGISTRY"
+ORDERFLOW_OUTBOX_SWEEP_SECONDS = env.float("ORDERFLOW_OUTBOX_SWEEP_SECONDS", default=3.0)
+ORDERFLOW_OUTBOX_SWEEP_GRACE_SECONDS = env.float("ORDERFLOW_OUTBOX_SWEEP_GRACE_SECONDS", default=2.0)
+ORDERFLOW_OUTBOX_SWEEP_BATCH_SIZE = env.int("ORDERFLOW_OUTBOX_SWEEP_BATCH_SIZE", default=200)
+ORDERFLOW_OUTBOX_SWEEP_BUDGET_SECONDS = env.float("ORDERFLOW_OUTBOX_SWEEP_BUDGET_SECONDS", default=30.0)
+# A failed effect is tried again after RETRY * 2^(n-1) seconds (jittered), at most RETRY_MAX apart, for ever.
+ORDERFLOW_OUTBOX_RETRY_SECONDS = env.float("ORDERFLOW_OUTBOX_RETRY_SECONDS", default=5.0)
+ORDERFLOW_OUTBOX_RETRY_MAX_SECONDS = env.float("ORDERFLOW_OUTBOX_RETRY_MAX_SECONDS", default=300.0)
+# Relayed messages are deleted after this many days (hourly).
+ORDERFLOW_OUTBOX_KEEP_DAYS = env.int("ORDERFLOW_OUTBOX_KEEP_DAYS", default=7)
+# Fault points (core/faults.py) are for the fault tests only: the test settings alone switch them on.
+ORDERFLOW_FAULT_POINTS_ENABLED = False
+
 CELERY_BEAT_SCHEDULE = {
+    "outbox-relay-due": {
+        "task": "core.tasks.outbox_relay_due_task",
+        "schedule": ORDERFLOW_OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": ORDERFLOW_OUTBOX_SWEEP_SECONDS * 2},
+    },
+    "outbox-purge-relayed": {
+        "task": "core.tasks.outbox_purge_relayed_task",
+        "schedule": 3600.0,
+        "options": {"expires": 7200.0},
+    },
     "orders-sweep-overdue": {
         "task": "orders.tasks.orders_sweep_overdue_task",
         "schedule": ORDERFLOW_SWEEP_INTERVAL_SECONDS,
@@ -657,12 +683,21 @@ ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS = env.float("ORDERFLOW_WEBHOOK_TIMEOUT_SECONDS
 # A delivery being posted is leased for the timeout plus this (DNS, a slow worker); a worker that
 # dies leaves the lease to run out, and the delivery is sent again.
 ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS = env.float("ORDERFLOW_WEBHOOK_LEASE_MARGIN_SECONDS", default=30.0)
-ORDERFLOW_WEBHOOK_MAX_ATTEMPTS = env.int("ORDERFLOW_WEBHOOK_MAX_ATTEMPTS", default=12)
-ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS", default=5.0)
-ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=3600.0)
-# The circuit breaker: this many failed attempts in a row, failing for at least this long, pause the endpoint.
-ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES", default=20)
-ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=600.0)
+# The wait after each failed attempt, in seconds (each up to a fifth longer, at random): the first
+# attempt at once, then 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 24 h and 24 h; after the last,
+# 75 h 36 min at the earliest, the delivery is given up. The table in
+# docs/operations/webhooks-and-notifications.md is checked against it.
+ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS = env.list(
+    "ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    cast=int,
+    default=[60, 300, 1800, 7200, 18000, 36000, 36000, 86400, 86400],
+)
+# An endpoint that failed every attempt for this long (and at least this many times in a row) is
+# disabled, the operators are told and an `endpoint.disabled` event is sent.
+ORDERFLOW_WEBHOOK_BREAKER_FAILURES = env.int("ORDERFLOW_WEBHOOK_BREAKER_FAILURES", default=5)
+ORDERFLOW_WEBHOOK_BREAKER_SECONDS = env.float("ORDERFLOW_WEBHOOK_BREAKER_SECONDS", default=5 * 24 * 3600.0)
+# The most events one replay (an operator's "send again every event from ... to ...") may queue.
+ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS = env.int("ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS", default=10000)
 # Loopback, private, link-local and other non-public addresses are never called unless this is on.
 ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # Certificates trusted for https endpoints (a PEM file); empty: the system's.

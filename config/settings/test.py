@@ -4,7 +4,7 @@ from config.settings.base import DATABASES, REDIS_URL, SIMPLE_JWT, env
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run tasks inside the test (after the test's commit callbacks); the integration
 # tests switch this off and talk to a real worker over Redis.
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 if not REDIS_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
@@ -35,3 +35,6 @@ if not env.bool("ORDERFLOW_DB_POOL", default=False):
 # The committed-event tail (tracking/tail.py) stays off in the test process, whose sockets run on
 # the in-memory layer beside the test's own transactions; server processes may turn it on.
 ORDERFLOW_EVENT_TAIL = env.str("ORDERFLOW_EVENT_TAIL", default="off")
+# The fault tests (tests/faults/) start server processes under these settings with
+# ORDERFLOW_FAULT_POINTS=1 and ORDERFLOW_FAULT_POINT=<name> (core/faults.py).
+ORDERFLOW_FAULT_POINTS_ENABLED = env.bool("ORDERFLOW_FAULT_POINTS", default=False)

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import InvalidTransition
+from core.outbox import outbox_relayed_together
 from core.parsers import parse_uuid
-from core.publishing import publishing_collected
 from orders.models import DeadlineKind, Order, OrderStatus
 from orders.services.transitions import TransitionResult, order_release, order_transition
 
@@ -104,7 +104,7 @@ def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> Sw
     transactions of `ORDERFLOW_SWEEP_TRANSACTION_SIZE`: one query locks and reads those not
     locked by someone else (SKIP LOCKED, deadline checked again under the lock), each goes
     through the transition service as the system with its locked row (a savepoint each, so one
-    refusal spoils nothing), one commit; their events reach the subscribers together after it.
+    refusal spoils nothing), one commit; their events' effects run together after it (one relay per transaction).
     """
     now = now or timezone.now()
     overdue = list(
@@ -113,7 +113,7 @@ def orders_sweep_overdue(*, now: datetime | None = None, limit: int = 500) -> Sw
     size = settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE
     enforced = 0
     for start in range(0, len(overdue), size):
-        with publishing_collected(), transaction.atomic():
+        with transaction.atomic(), outbox_relayed_together():
             for order in _due_and_locked(now).filter(pk__in=overdue[start : start + size]).order_by("deadline_at"):
                 if _carry_out_deadline(order) is not None:
                     enforced += 1

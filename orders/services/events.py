@@ -7,8 +7,12 @@ from typing import Any
 from django.utils import timezone
 
 from core.actors import Actor
-from core.publishing import publish_on_commit
+from core.effects import Payload
+from core.outbox import outbox_write
 from orders.models import EventType, Order, TrackingEvent
+
+# The outbox topic of a committed order event (config/effects.py lists what it sets off).
+ORDER_EVENT_TOPIC = "order.event"
 
 
 def event_record(
@@ -26,7 +30,8 @@ def event_record(
     """Save the order's `changed_fields` and append the next event to its history.
 
     The caller holds the order's row lock, so sequence numbers have no gap and no
-    duplicate. The event reaches subscribers only after the transaction commits.
+    duplicate. The event's outbox message is written in the same transaction: its effects run
+    after the commit, and only then.
     """
     at = at or timezone.now()
     order.sequence += 1
@@ -46,5 +51,12 @@ def event_record(
         estimated_delivery_at=order.estimated_delivery_at,
         created_at=at,
     )
-    publish_on_commit(event)
+    outbox_write(topic=ORDER_EVENT_TOPIC, payload={"event_id": str(event.pk)})
     return event
+
+
+def events_committed(payloads: list[Payload]) -> list[TrackingEvent | None]:
+    """The events of a batch of `order.event` messages, with their orders (None for one gone)."""
+    found = TrackingEvent.objects.select_related("order").in_bulk([payload["event_id"] for payload in payloads])
+    by_id = {str(pk): event for pk, event in found.items()}
+    return [by_id.get(payload["event_id"]) for payload in payloads]

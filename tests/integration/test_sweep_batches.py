@@ -1,6 +1,6 @@
 """The sweep carries out deadlines in batched transactions whose events are published together.
 
-Real commits on PostgreSQL: what subscribers get is what committed, each event once, one
+Real commits on PostgreSQL: what the effects get is what committed, each event once, one
 order's events in their order, and an order the sweep cannot move spoils nothing for the rest.
 """
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 from config.settings.base import redis_channel_layer
 from orders.models import DeadlineKind, EventType, Order, OrderStatus
 from orders.services.deadlines import orders_sweep_overdue
-from orders.snapshots import status_snapshot_on_event, status_snapshot_read
+from orders.snapshots import status_snapshot_on_events, status_snapshot_read
 from tests.factories import place_order
 from tracking import broadcast
 from tracking.groups import order_group
@@ -22,56 +22,46 @@ from tracking.groups import order_group
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 BATCHES: list[list] = []
-SINGLES: list = []
-
-
-def record_single(event) -> None:
-    SINGLES.append(event)
 
 
 def record_batch(events) -> None:
     BATCHES.append(list(events))
 
 
-record_single.many = record_batch
-
-
 @pytest.fixture
-def recorded(event_subscribers):
+def recorded(order_event_effects):
     BATCHES.clear()
-    SINGLES.clear()
-    event_subscribers([status_snapshot_on_event, record_single])
+    order_event_effects([status_snapshot_on_events, record_batch])
     yield
     BATCHES.clear()
-    SINGLES.clear()
 
 
 def test_one_sweep_publishes_each_transaction_s_events_together(customer, menu, settings, recorded):
     settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE = 3
     orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(7)]
-    SINGLES.clear()
+    BATCHES.clear()
 
     report = orders_sweep_overdue(now=timezone.now() + timedelta(hours=1))
 
     assert (report.found, report.enforced) == (7, 7)
-    assert [len(batch) for batch in BATCHES] == [3, 3]  # the last transaction held one event
-    published = [event for batch in BATCHES for event in batch] + SINGLES
+    assert [len(batch) for batch in BATCHES] == [3, 3, 1]  # one batch per transaction
+    published = [event for batch in BATCHES for event in batch]
     assert sorted(str(event.order_id) for event in published) == sorted(str(order.pk) for order in orders)
     assert {(event.event_type, event.sequence) for event in published} == {(EventType.CANCELLED, 2)}
     for order in orders:
         assert status_snapshot_read(order.pk)["status"]["status"] == "CANCELLED"
 
 
-def test_a_paid_order_s_cancellation_and_refund_reach_subscribers_in_order(customer, menu, settings, recorded):
+def test_a_paid_order_s_cancellation_and_refund_reach_the_effects_in_order(customer, menu, settings, recorded):
     settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE = 10
     paid = [place_order(customer, menu["salad"], quantity=2, paid=True) for _ in range(2)]
     cod = place_order(customer, menu["salad"], quantity=2)
     BATCHES.clear()
-    SINGLES.clear()
 
     orders_sweep_overdue(now=timezone.now() + timedelta(hours=1))
 
-    (batch,) = BATCHES
+    # The sweep's one transaction, then the refunds it opened, each in a transaction of its own.
+    batch = BATCHES[0]
     for order in paid:
         mine = [(event.sequence, event.event_type) for event in batch if event.order_id == order.pk]
         assert mine == sorted(mine) and mine[0][1] == EventType.CANCELLED
@@ -81,6 +71,7 @@ def test_a_paid_order_s_cancellation_and_refund_reach_subscribers_in_order(custo
 def test_an_order_the_sweep_cannot_move_spoils_nothing_for_the_rest(customer, menu, settings, recorded):
     settings.ORDERFLOW_SWEEP_TRANSACTION_SIZE = 10
     orders = [place_order(customer, menu["salad"], quantity=2) for _ in range(3)]
+    BATCHES.clear()
     # A deadline the table cannot honour from this status: the sweep drops it.
     Order.objects.filter(pk=orders[1].pk).update(deadline_kind=DeadlineKind.RETURN_WINDOW)
 

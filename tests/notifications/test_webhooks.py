@@ -5,6 +5,7 @@ import hmac
 import itertools
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -18,9 +19,11 @@ from notifications.webhooks import (
     webhook_deliver_queue,
     webhook_delivery_resend,
     webhook_endpoint_enable,
+    webhook_endpoint_replay,
     webhook_endpoint_send_test,
+    webhook_max_attempts,
     webhooks_dispatch_due,
-    webhooks_record_event,
+    webhooks_record_events,
 )
 from orders.models import OrderStatus, TrackingEvent
 from tests.factories import RestaurantFactory, UserFactory, move, place_order
@@ -127,10 +130,10 @@ def test_exactly_once_after_the_receiver_recovers_from_errors_and_timeouts(
     assert not WebhookDelivery.objects.exclude(state=DeliveryState.SUCCEEDED).exists()
 
 
-def test_backoff_grows_and_a_delivery_is_not_retried_before_it_is_due(
+def test_retries_follow_the_schedule_and_a_delivery_is_not_retried_before_it_is_due(
     receivers, endpoint_for, customer, menu, settings, django_capture_on_commit_callbacks
 ):
-    settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS = 10
+    settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS = [10, 60, 300, 1800, 7200]
     receiver = receivers(default=Answer(500))
     endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
@@ -145,17 +148,25 @@ def test_backoff_grows_and_a_delivery_is_not_retried_before_it_is_due(
         delivery.refresh_from_db()
     times = list(delivery.attempt_log.values_list("attempted_at", flat=True))
     waits = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
-    # Exponential with jitter: within [half, all] of 10, 20, 40, 80 seconds.
-    for number, wait in enumerate(waits, start=1):
-        ceiling = 10 * 2 ** (number - 1)
-        assert ceiling * 0.5 - 1 <= wait <= ceiling + 1, waits
+    # The schedule's waits, each up to a fifth longer (jitter), never shorter.
+    for wait, planned in zip(waits, [10, 60, 300, 1800], strict=True):
+        assert planned - 1 <= wait <= planned * 1.2 + 1, waits
     assert len(receiver.received) == 5
+
+
+def test_the_default_schedule_keeps_trying_for_more_than_72_hours():
+    from django.conf import settings
+
+    schedule = settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS
+    assert schedule == sorted(schedule)
+    assert sum(schedule) >= 72 * 3600
+    assert webhook_max_attempts() == len(schedule) + 1
 
 
 def test_a_delivery_is_given_up_after_the_last_attempt_and_the_next_one_goes(
     receivers, endpoint_for, customer, menu, actors, settings, django_capture_on_commit_callbacks
 ):
-    settings.ORDERFLOW_WEBHOOK_MAX_ATTEMPTS = 2
+    settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS = [60]
     receiver = receivers(Answer(500), Answer(500))
     endpoint_for(receiver)
     with django_capture_on_commit_callbacks(execute=True):
@@ -169,39 +180,79 @@ def test_a_delivery_is_given_up_after_the_last_attempt_and_the_next_one_goes(
     assert [r.payload["sequence"] for r in receiver.accepted()] == [2]
 
 
-def test_the_breaker_pauses_a_failing_endpoint_tells_the_operator_and_closes_on_enable(
+def test_an_endpoint_failing_for_five_days_is_disabled_the_operators_told_and_an_event_sent(
     receivers, endpoint_for, customer, menu, actors, settings, django_capture_on_commit_callbacks
 ):
-    settings.ORDERFLOW_WEBHOOK_BREAKER_FAILURES = 3
-    settings.ORDERFLOW_WEBHOOK_BREAKER_SECONDS = 0
     UserFactory(username="ops", email="ops@example.com", is_staff=True, is_superuser=True)
     receiver = receivers(default=Answer(503))
     endpoint = endpoint_for(receiver)
+    watcher = receivers()
+    watching = endpoint_for(watcher)
     with django_capture_on_commit_callbacks(execute=True):
         order = place_order(customer, menu["salad"], quantity=2)
-    retry_until_settled(rounds=1)
-    endpoint.refresh_from_db()
-    assert endpoint.state == EndpointState.ACTIVE and endpoint.consecutive_failures == 2
-    retry_until_settled(rounds=1, callbacks=django_capture_on_commit_callbacks)
-    endpoint.refresh_from_db()
-    assert endpoint.state == EndpointState.PAUSED
-    assert endpoint.consecutive_failures == 3
-    assert "503" in endpoint.paused_reason
-    alerts = [m for m in mail.outbox if "paused" in m.subject]
+    # Every attempt of the schedule fails; new events keep the endpoint failing for days.
+    start = timezone.now()
+    for day in range(6):
+        with freeze_time(start + timedelta(days=day, seconds=1), tick=True):
+            walk(order, actors, django_capture_on_commit_callbacks, *TO_READY[day : day + 1])
+            retry_until_settled(rounds=3, callbacks=django_capture_on_commit_callbacks)
+        endpoint.refresh_from_db()
+        if endpoint.state != EndpointState.ACTIVE:
+            break
+    assert endpoint.state == EndpointState.DISABLED
+    assert endpoint.failing_since <= endpoint.paused_at - timedelta(days=5)
+    alerts = [m for m in mail.outbox if "disabled" in m.subject]
     assert len(alerts) == 1 and alerts[0].to == ["ops@example.com"] and endpoint.url in alerts[0].body
+    notices = [r.payload for r in watcher.accepted() if r.payload["event_type"] == "endpoint.disabled"]
+    assert len(notices) == 1 and notices[0]["metadata"]["endpoint_id"] == endpoint.pk
+    assert watching.state == EndpointState.ACTIVE
 
-    # While paused: events are recorded, nothing is sent.
-    walk(order, actors, django_capture_on_commit_callbacks, OrderStatus.RESTAURANT_CONFIRMED)
-    retry_until_settled(rounds=3)
-    assert len(receiver.received) == 3
-    assert WebhookDelivery.objects.filter(state=DeliveryState.PENDING).count() == 2
-
-    receiver.default = Answer(200)
-    with django_capture_on_commit_callbacks(execute=True):
-        webhook_endpoint_enable(endpoint_id=endpoint.pk, actor=actors["admin"])
+    webhook_endpoint_enable(endpoint_id=endpoint.pk, actor=actors["admin"])
     endpoint.refresh_from_db()
-    assert (endpoint.state, endpoint.consecutive_failures) == (EndpointState.ACTIVE, 0)
-    assert [r.payload["sequence"] for r in receiver.accepted()] == [1, 2]
+    assert (endpoint.state, endpoint.consecutive_failures, endpoint.failing_since) == (EndpointState.ACTIVE, 0, None)
+
+
+def test_the_beat_disables_an_endpoint_that_failed_for_five_days_when_nothing_else_is_due(
+    receivers, endpoint_for, settings, django_capture_on_commit_callbacks
+):
+    UserFactory(username="ops", email="ops@example.com", is_staff=True, is_superuser=True)
+    endpoint = endpoint_for(receivers())
+    endpoint.consecutive_failures = settings.ORDERFLOW_WEBHOOK_BREAKER_FAILURES
+    endpoint.failing_since = timezone.now() - timedelta(days=4, hours=23)
+    endpoint.save()
+    webhooks_dispatch_due()
+    endpoint.refresh_from_db()
+    assert endpoint.state == EndpointState.ACTIVE
+    with freeze_time(timezone.now() + timedelta(hours=1, seconds=1)), django_capture_on_commit_callbacks(execute=True):
+        webhooks_dispatch_due()
+    endpoint.refresh_from_db()
+    assert endpoint.state == EndpointState.DISABLED
+    assert [m.subject for m in mail.outbox] == [f"Webhook endpoint disabled: {endpoint.name}"]
+
+
+def test_an_operator_replays_a_time_range_to_an_endpoint(
+    receivers, endpoint_for, customer, menu, actors, django_capture_on_commit_callbacks
+):
+    receiver = receivers()
+    endpoint = endpoint_for(receiver)
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = place_order(customer, menu["salad"], quantity=2)
+    walk(first, actors, django_capture_on_commit_callbacks, OrderStatus.RESTAURANT_CONFIRMED)
+    middle = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = place_order(customer, menu["salad"], quantity=2)
+    assert len(receiver.received) == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = webhook_endpoint_replay(endpoint_id=endpoint.pk, since=before, until=middle, actor=actors["admin"])
+
+    assert queued == 2
+    again = [(r.payload["order_id"], r.payload["sequence"]) for r in receiver.received[3:]]
+    assert again == [(str(first.pk), 1), (str(first.pk), 2)]
+    ids = [r.headers["X-Orderflow-Event-Id"] for r in receiver.received]
+    assert ids[3:] == ids[:2], "a replayed event keeps its event id"
+    assert str(second.pk) not in {order_id for order_id, _ in again}
 
 
 def test_a_redirect_to_another_host_is_not_followed(
@@ -366,7 +417,7 @@ def test_a_lease_left_by_a_dead_worker_runs_out_and_the_delivery_goes_again(
     with django_capture_on_commit_callbacks(execute=False):
         order = place_order(customer, menu["salad"], quantity=2)
     # As a worker that died mid-post would leave it: leased for ten seconds, not recorded.
-    webhooks_record_event(TrackingEvent.objects.get(order=order))
+    webhooks_record_events([TrackingEvent.objects.get(order=order)])
     delivery = WebhookDelivery.objects.get()
     delivery.leased_until = timezone.now() + timedelta(seconds=10)
     delivery.save(update_fields=["leased_until"])
@@ -379,3 +430,17 @@ def test_a_lease_left_by_a_dead_worker_runs_out_and_the_delivery_goes_again(
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.leased_until) == (DeliveryState.SUCCEEDED, 1, None)
     assert len(receiver.received) == 1
+
+
+def test_the_docs_state_the_retry_schedule_the_settings_hold(settings):
+    page = (Path(__file__).resolve().parents[2] / "docs/operations/webhooks-and-notifications.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ") and line[2:4].strip().isdigit()]
+    units = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
+    waits = []
+    for row in rows:
+        wait = row.split("|")[2].strip()
+        if wait != "(at once)":
+            amount, unit = wait.split()
+            waits.append(int(amount) * units[unit])
+    assert waits == settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS
+    assert len(rows) == webhook_max_attempts()

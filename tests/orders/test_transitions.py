@@ -677,14 +677,14 @@ def test_entering_a_handoff_state_issues_its_code(source, target, role, purpose,
 PUBLISHED: list[tuple[str, int, str]] = []
 
 
-def record_published(event):
-    PUBLISHED.append((str(event.order_id), event.sequence, event.event_type))
+def record_published(events):
+    PUBLISHED.extend((str(event.order_id), event.sequence, event.event_type) for event in events)
 
 
 @pytest.fixture
-def published(event_subscribers):
+def published(order_event_effects):
     PUBLISHED.clear()
-    event_subscribers([record_published])
+    order_event_effects([record_published])
     yield PUBLISHED
     PUBLISHED.clear()
 

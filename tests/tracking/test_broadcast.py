@@ -28,7 +28,7 @@ def test_a_channel_layer_that_is_down_does_not_undo_the_transition(
     assert result.order.status == OrderStatus.RESTAURANT_CONFIRMED
     placed.refresh_from_db()
     assert (placed.status, placed.sequence) == (OrderStatus.RESTAURANT_CONFIRMED, 2)
-    assert f"broadcast of order {placed.pk} sequence 2" in caplog.text
+    assert f"broadcast of 1 events of 1 orders failed for order.{placed.pk}" in caplog.text
     assert "clients recover it by sequence" in caplog.text
 
 
@@ -48,14 +48,16 @@ def test_a_rolled_back_transition_broadcasts_nothing(placed, staff_user, django_
 SENT: list[tuple[int, list[tuple[str, str]]]] = []
 
 
-def record(event):
-    """A subscriber that keeps where each committed event would be sent, when it is published."""
-    SENT.append((event.sequence, [(group, message["type"]) for group, message in event_messages(event)]))
+def record(events):
+    """An effect that keeps where each committed event would be sent, when it is relayed."""
+    SENT.extend(
+        (event.sequence, [(group, message["type"]) for group, message in event_messages(event)]) for event in events
+    )
 
 
 @pytest.fixture
-def sent(event_subscribers):
-    event_subscribers([record])
+def sent(order_event_effects):
+    order_event_effects([record])
     SENT.clear()
     return SENT
 

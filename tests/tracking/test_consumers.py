@@ -19,7 +19,7 @@ from orders import snapshots
 from orders.models import Order, TrackingEvent
 from orders.services.transitions import order_transition
 from orders.snapshots import SNAPSHOT_FIELDS, status_snapshot_store
-from orders.subscribers import log_event
+from orders.subscribers import log_events
 from payments.models import Refund
 from payments.services import payment_record_result, refund_process
 from tests import factories
@@ -34,7 +34,7 @@ from tests.tracking.conftest import (
     socket,
 )
 from tracking import streams
-from tracking.broadcast import broadcast_event
+from tracking.broadcast import broadcast_events
 from tracking.groups import order_group
 from tracking.payloads import event_payload
 
@@ -298,14 +298,14 @@ async def test_a_live_copy_of_a_replayed_event_is_not_sent_twice(confirmed, cust
 
 @run_async
 async def test_a_lost_broadcast_is_filled_from_the_history_before_the_next_event(
-    placed, customer, staff_user, event_subscribers
+    placed, customer, staff_user, order_event_effects
 ):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     await receive(communicator)
-    event_subscribers([log_event])  # the layer "misses" one
+    order_event_effects([log_events])  # the layer "misses" one
     await db(factories.confirm)(placed.pk, staff_user)
     assert await communicator.receive_nothing(timeout=0.2)
-    event_subscribers([broadcast_event])
+    order_event_effects([broadcast_events])
     await db(factories.start_preparing)(placed.pk, staff_user)
     assert events_of([await receive(communicator), await receive(communicator)]) == [
         (2, "order.status_changed"),
@@ -315,10 +315,10 @@ async def test_a_lost_broadcast_is_filled_from_the_history_before_the_next_event
 
 
 @run_async
-async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, customer, staff_user, event_subscribers):
+async def test_events_broadcast_out_of_order_are_delivered_in_order(placed, customer, staff_user, order_event_effects):
     communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
     await receive(communicator)
-    event_subscribers([])
+    order_event_effects([])
     await db(factories.confirm)(placed.pk, staff_user)
     await db(factories.start_preparing)(placed.pk, staff_user)
     events = await db(

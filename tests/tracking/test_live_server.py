@@ -259,7 +259,7 @@ def test_a_transition_while_redis_is_down_succeeds_and_is_recovered_on_reconnect
         driver.confirm(order_id, staff_user)  # the HTTP call (or the service) succeeds
 
         log = server.output() if driver.name == "http" else caplog.text
-        assert f"broadcast of order {order_id} sequence 2 failed" in log
+        assert f"broadcast of 1 events of 1 orders failed for order.{order_id}" in log
         redis_server.start()
         # Like a real client: a socket the server closes (after the channel layer's read
         # timeout) while its pooled connections to the restarted Redis are stale is opened
