@@ -26,9 +26,9 @@ os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 os.environ["ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = "1"
 
 import urllib3
+from _setup import scratch_database
 from django.db import transaction
 
-from bench._setup import scratch_database
 from core.actors import Actor
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.signing import signature_header
