@@ -14,7 +14,7 @@ class SimulatedService:
     def __init__(self, *, latency_seconds: float, failure_rate: float, rng: random.Random | None = None) -> None:
         self.latency_seconds = max(0.0, latency_seconds)
         self.failure_rate = min(max(failure_rate, 0.0), 1.0)
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 -- simulated latency and failures, not a secret
 
     @classmethod
     def from_settings(cls):

@@ -203,7 +203,7 @@ def _backoff_seconds(attempts: int) -> float:
         settings.ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS,
         settings.ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0),
     )
-    return ceiling * random.uniform(0.5, 1.0)
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 -- retry jitter, not a secret
 
 
 def _render(notification: Notification, now: datetime) -> str | None:

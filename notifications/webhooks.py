@@ -137,7 +137,7 @@ def _backoff_seconds(attempts: int) -> float:
         settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS,
         settings.ORDERFLOW_WEBHOOK_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0),
     )
-    return ceiling * random.uniform(0.5, 1.0)
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 -- retry jitter, not a secret
 
 
 def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int) -> tuple[str, HttpAnswer | None, str]:

@@ -172,7 +172,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         while not self.closing:
             # Spread over the last fifth of the interval: the sockets of one deploy do not all
             # ask the database in the same second.
-            wait = interval * random.uniform(0.8, 1.0)
+            wait = interval * random.uniform(0.8, 1.0)  # noqa: S311 -- spreading load, not a secret
             expires_at = self.scope.get("token_expires_at")
             if expires_at is not None:
                 wait = min(wait, max(0.0, expires_at - time.time()))
@@ -235,7 +235,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 if delay is None:
                     raise
-                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 -- retry jitter, not a secret
         self.joined.add(group)
         if self.renewal is None:
             self.renewal = asyncio.ensure_future(self._renew_memberships())

@@ -555,7 +555,7 @@ if ORDERFLOW_COURIER_DISPATCH not in ("auto", "offers"):
 # clients give up on a server silent for 30 s).
 ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS = env.float("ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS", default=15.0)
 
-ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
+ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 -- the demo accounts' published password
 ORDERFLOW_ALLOW_DEMO_DATA = True
 
 # The REST API.

@@ -38,7 +38,7 @@ from tracking.selectors import order_watch_holds
 
 RECORD_SEPARATOR = "\x1e"
 HUB_PATH = "hubs/customer-orders"
-TOKEN_SALT = "orderflow.customer-orders-hub"
+TOKEN_SALT = "orderflow.customer-orders-hub"  # noqa: S105 -- a namespace for signing, not a secret
 CONNECTION_TOKEN_MAX_AGE_SECONDS = 300
 MAX_MESSAGE_CHARS = 32 * 1024
 NORMAL_CLOSURE = 1000
