@@ -48,7 +48,7 @@ class Actor:
         return cls(ActorRole.PAYMENT, None, label)
 
     @property
-    def user_id(self):
+    def user_id(self) -> int | None:
         return self.user.pk if self.user is not None else None
 
     @property

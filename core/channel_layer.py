@@ -15,6 +15,7 @@ Everything else (sending, groups, expiry, capacity) is channels_redis's own.
 """
 
 import asyncio
+from typing import Any
 
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
 
@@ -27,12 +28,12 @@ class _ReaderFailed:
         self.error = error
 
 
-class RedisChannelLayer(ChannelsRedisLayer):
-    def __init__(self, *args, **kwargs) -> None:
+class RedisChannelLayer(ChannelsRedisLayer):  # type: ignore[misc]  # channels_redis ships no types
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._reader: asyncio.Task | None = None
+        self._reader: asyncio.Task[None] | None = None
 
-    async def receive(self, channel):
+    async def receive(self, channel: str) -> Any:
         if "!" not in channel:
             return await super().receive(channel)
         assert self.require_valid_channel_name(channel)  # noqa: S101 -- channels_redis checks the same way

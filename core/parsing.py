@@ -3,7 +3,7 @@
 import uuid
 
 
-def parse_uuid(value) -> uuid.UUID | None:
+def parse_uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):

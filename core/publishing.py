@@ -12,7 +12,7 @@ by sequence number.
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,7 +90,7 @@ def _deliver(event: Any) -> None:
 
 
 @contextmanager
-def publishing_collected():
+def publishing_collected() -> Iterator[None]:
     """Inside this block, events committed by the transactions it contains are held back and
     handed to the subscribers together when it ends (a batch of deadline cancellations: one
     broadcast round trip instead of one each). Only committed events are held: an event of a

@@ -2,6 +2,7 @@
 takes `latency_seconds`, and a share `failure_rate` of calls fails, as the real service would."""
 
 import random
+from typing import Self
 
 from django.conf import settings
 
@@ -17,7 +18,7 @@ class SimulatedService:
         self.rng = rng or random.Random()  # noqa: S311 -- simulated latency and failures, not a secret
 
     @classmethod
-    def from_settings(cls):
+    def from_settings(cls) -> Self:
         return cls(
             latency_seconds=getattr(settings, cls.latency_setting),
             failure_rate=getattr(settings, cls.failure_rate_setting),

@@ -11,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.fields import Field as SerializerField
 
 from config.settings.database import postgresql_with_pool
 from core.redis_connections import (
@@ -21,6 +23,11 @@ from core.redis_connections import (
     parse_sentinels,
     url_database_and_password,
 )
+
+# Django's generic classes and DRF's fields and serializers take type arguments (`ModelAdmin[Order]`,
+# `serializers.Serializer[Order]`) for mypy; at run time the arguments are ignored. (DRF's views are
+# left alone: importing them here would fix their defaults before REST_FRAMEWORK is read.)
+django_stubs_ext.monkeypatch(extra_classes=(SerializerField,))
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
