@@ -7,18 +7,24 @@ generic status change act in whatever capacity the user has towards that order
 serializer and calls one service.
 """
 
-from django.http import HttpResponse, HttpResponseNotModified
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.models import TokenUser
 
 from core.actors import Actor, ActorRole
-from core.api import validated
+from core.api import SignedInRequest, validated
 from core.idempotency import IdempotentPostMixin
 from core.pagination import PageOrCursorPagination
 from core.query_params import PAGINATION_PARAMS, query_params_check
@@ -66,7 +72,7 @@ ORDER_OR_PREVIEW = PolymorphicProxySerializer(
 )
 
 
-def action_response(result: TransitionResult, message: str, **extra) -> Response:
+def action_response(result: TransitionResult, message: str, **extra: Any) -> Response:
     """The order-process API's answer to an action that changed the order's status."""
     order = result.order
     body = {
@@ -93,14 +99,14 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]  # DRF's views take no type arguments at run time
     permission_classes = [IsAuthenticated]
     serializer_class = OrderSummarySerializer
     filterset_class = OrderFilter
     pagination_class = PageOrCursorPagination
     lookup_value_regex = "[^/]+"
 
-    def get_authenticators(self):
+    def get_authenticators(self) -> Any:
         # The lean status poll checks the JWT without reading the user (orders.polling); a
         # signed-in browser (the session) is read as everywhere else.
         # The OpenAPI schema (a fake view) documents the usual bearer token.
@@ -115,8 +121,8 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     queryset = Order.objects.none()
     code_actions = frozenset({"change_status"})
 
-    def get_queryset(self):
-        return orders_for_summary(orders_related_to(user=self.request.user))
+    def get_queryset(self) -> QuerySet[Order]:
+        return orders_for_summary(orders_related_to(user=cast(User, self.request.user)))
 
     # ------------------------------------------------------------ reading
 
@@ -129,7 +135,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         ),
         responses={200: OrderSummarySerializer(many=True), **problems(400, 401)},
     )
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query_params_check(request.query_params, {*OrderFilter.base_filters, *PAGINATION_PARAMS})
         return super().list(request, *args, **kwargs)
 
@@ -143,7 +149,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422, 429)},
         parameters=[IDEMPOTENCY_KEY],
     )
-    def create(self, request):
+    def create(self, request: SignedInRequest) -> Any:
         data = validated(OrderPlaceSerializer, request.data)
         order = order_place(customer=request.user, rate_limited=True, **order_place_arguments(data))
         detail = order_detail(actor=Actor.customer(request.user), order_id=order.pk)
@@ -151,7 +157,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         body = OrderDetailSerializer(detail, context=context).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    def _detail(self, request, access: OrderAccess) -> Response:
+    def _detail(self, request: SignedInRequest, access: OrderAccess) -> Response:
         include = validated(DetailQuerySerializer, request.query_params).get("include", ())
         order = order_detail(actor=access.actor, order_id=access.order_id, include=include)
         preview = courier_preview_unless_delivering(actor=access.actor, order=order)
@@ -174,7 +180,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
             "claim) and after it ends for them, the preview of `GET /api/orders/available/`."
         ),
     )
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request: SignedInRequest, pk: Any = None) -> Response:
         return self._detail(request, order_access(user=request.user, order_id=pk))
 
     @extend_schema(
@@ -188,7 +194,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: ORDER_OR_PREVIEW, **problems(400, *READ_PROBLEMS)},
     )
     @action(detail=False, methods=["get"], url_path=r"number/(?P<order_number>[^/]+)")
-    def by_number(self, request, order_number=None):
+    def by_number(self, request: SignedInRequest, order_number: str | None = None) -> Response:
         return self._detail(request, order_access(user=request.user, number=order_number))
 
     @extend_schema(
@@ -205,8 +211,9 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         },
     )
     @action(detail=True, methods=["get"], url_path="status")
-    def status_snapshot(self, request, pk=None):
-        body = order_status_for_poll(user=request.user, order_id=pk)
+    def status_snapshot(self, request: Request, pk: Any = None) -> Response:
+        # The poll's user is a TokenUser (PollJWTAuthentication) or, signed in by a session, a user row.
+        body = order_status_for_poll(user=cast("User | TokenUser", request.user), order_id=pk)
         etag = status_etag(body)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _etag_matches(request.headers.get("If-None-Match"), etag):
@@ -225,7 +232,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
     @status_snapshot.mapping.post
-    def change_status(self, request, pk=None):
+    def change_status(self, request: SignedInRequest, pk: Any = None) -> Response:
         data = validated(StatusChangeSerializer, request.data)
         access = order_access(user=request.user, order_id=pk)
         result = order_transition(
@@ -253,7 +260,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: HistorySerializer, **problems(*READ_PROBLEMS)},
     )
     @action(detail=True, methods=["get"])
-    def history(self, request, pk=None):
+    def history(self, request: SignedInRequest, pk: Any = None) -> Response:
         query_params_check(request.query_params, ())
         access = order_access(user=request.user, order_id=pk)
         order = order_with_events(actor=access.actor, order_id=access.order_id)
@@ -273,7 +280,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request: SignedInRequest, pk: Any = None) -> Response:
         data = validated(ReasonOptionalSerializer, request.data)
         access = order_access(user=request.user, order_id=pk)
         result = order_cancel(
@@ -292,7 +299,7 @@ _STATUS_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept", "Allow": "GET,
 
 
 @csrf_exempt  # as every DRF view: the session's CSRF check is the viewset's own
-def order_status(request, pk):
+def order_status(request: HttpRequest, pk: Any) -> HttpResponse:
     """`/api/orders/{id}/status/`, mounted ahead of the router (config/urls.py).
 
     A plain GET that Redis answers alone (`status_response_from_snapshot`: a bearer token, no
@@ -303,6 +310,7 @@ def order_status(request, pk):
         answer = status_response_from_snapshot(request.headers.get("Authorization"), pk)
         if answer is not None:
             body, etag = answer
+            response: HttpResponse
             if _etag_matches(request.headers.get("If-None-Match"), etag):
                 response = HttpResponseNotModified()
             else:
@@ -314,5 +322,5 @@ def order_status(request, pk):
     return _status_view(request, pk=pk)
 
 
-def _accepts_json(request) -> bool:
+def _accepts_json(request: HttpRequest) -> bool:
     return request.headers.get("Accept", "").strip() in _JSON_ACCEPTED

@@ -5,8 +5,10 @@ A value a filter does not know is a 400 naming the filter, never an empty list.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters import rest_framework as filters
@@ -14,6 +16,7 @@ from django_filters.fields import ChoiceField
 from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.request import Request
 
 from core.errors import ValidationFailed
 from orders.lifecycle import STATUS_ALIASES, normalise_status
@@ -34,7 +37,7 @@ class StatusListField(forms.Field):
 
     widget = QueryArrayWidget
 
-    def to_python(self, value):
+    def to_python(self, value: Any):
         values = [value] if isinstance(value, str) else list(value or [])
         values = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
         if len(values) > MAX_STATUSES:
@@ -52,17 +55,17 @@ class StatusListField(forms.Field):
 
 
 class UpperChoiceField(ChoiceField):
-    def to_python(self, value):
+    def to_python(self, value: Any):
         return super().to_python(value).strip().upper()
 
 
 class LowerChoiceField(ChoiceField):
-    def to_python(self, value):
+    def to_python(self, value: Any):
         return super().to_python(value).strip().lower()
 
 
 class StrictBooleanField(forms.Field):
-    def to_python(self, value):
+    def to_python(self, value: Any):
         if value in (None, ""):
             return None
         word = str(value).strip().lower()
@@ -76,7 +79,7 @@ class StrictBooleanField(forms.Field):
 class DateOrDateTimeField(forms.Field):
     """An ISO 8601 date-time, or a date (the whole day)."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any):
         if value in (None, ""):
             return None
         text = str(value).strip()
@@ -158,18 +161,18 @@ class OrderFilter(filters.FilterSet):
         model = Order
         fields: list[str] = []
 
-    def filter_tab(self, queryset, name, value):
+    def filter_tab(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
         return queryset.filter(ORDER_TABS[value])
 
-    def filter_date_from(self, queryset, name, value):
+    def filter_date_from(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
         return queryset.filter(placed_at__gte=value if isinstance(value, datetime) else _start_of(value))
 
-    def filter_date_to(self, queryset, name, value):
+    def filter_date_to(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
         if isinstance(value, datetime):
             return queryset.filter(placed_at__lte=value)
         return queryset.filter(placed_at__lt=_start_of(value + timedelta(days=1)))
 
-    def filter_nothing(self, queryset, name, value):
+    def filter_nothing(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
         return queryset
 
     def is_valid(self):
@@ -181,7 +184,7 @@ class OrderFilter(filters.FilterSet):
             self.form.add_error(name, "Give one value only.")
         return valid and not repeated
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Any]) -> Any:
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         if not (data.get("include_cancelled") or data.get("tab") or data.get("status")):
@@ -197,7 +200,7 @@ class ProblemFilterBackend(filters.DjangoFilterBackend):
     Django's own rendering formats only messages that carry params.
     """
 
-    def filter_queryset(self, request, queryset, view):
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset

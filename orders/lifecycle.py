@@ -7,9 +7,10 @@ PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.actors import ActorRole
-from orders.models import DeliveryType, HandoffPurpose, OrderStatus, PaymentStatus, RefundStatus
+from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentStatus, RefundStatus
 
 S = OrderStatus
 R = ActorRole
@@ -39,7 +40,7 @@ class Rule:
     requires_paid: bool = False
 
 
-def _rules(sources, target, roles, **conditions) -> list[Rule]:
+def _rules(sources, target, roles, **conditions: Any) -> list[Rule]:
     return [Rule(source, target, frozenset(roles), **conditions) for source in sources]
 
 
@@ -170,7 +171,7 @@ def role_may_reach(role: ActorRole, target: OrderStatus) -> bool:
     return any(rule.target == target and role in rule.roles for rule in TRANSITIONS)
 
 
-def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
+def rule_applies(rule: Rule, *, order: Order, role: ActorRole) -> bool:
     """Whether `rule` lets `role` make its change on this order (its delivery type, whether paid)."""
     return (
         role in rule.roles
@@ -179,7 +180,7 @@ def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
     )
 
 
-def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
+def next_statuses_for(*, order: Order, role: ActorRole | None) -> list[OrderStatus]:
     """The statuses `role` may move this order to now: what the API, the admin and refusals show."""
     if role is None:
         return []
@@ -192,7 +193,7 @@ def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
 
 def markdown_table() -> str:
     """The table as Markdown, for docs/order-model.md (a test keeps the two equal)."""
-    grouped: dict[tuple, list[str]] = {}
+    grouped: dict[tuple[Any, ...], list[str]] = {}
     for rule in TRANSITIONS:
         key = (rule.target, rule.roles, rule.delivery_type, rule.handoff, rule.reason_required_for, rule.requires_paid)
         grouped.setdefault(key, []).append(rule.source)

@@ -15,19 +15,21 @@ stored for the next poll.
 
 import functools
 import time
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
 from core.actors import Actor, ActorRole
 from core.auth_tokens import CredentialsJWTAuthentication
 from core.errors import OrderNotFound
 from core.parsing import parse_uuid
-from orders.selectors import order_access, order_status_snapshot
+from orders.selectors import OrderAccess, order_access, order_status_snapshot
 from orders.services.deadlines import order_enforce_deadline
 from orders.snapshots import (
     SNAPSHOT_FIELDS,
@@ -47,11 +49,11 @@ class PollJWTAuthentication(JWTAuthentication):
     """A JWT checked without reading the user: the poll reads what it needs from Redis and
     falls back to the user row (`order_status_for_poll`)."""
 
-    def get_user(self, validated_token) -> TokenUser:
+    def get_user(self, validated_token: Token) -> TokenUser:  # type: ignore[override]  # a TokenUser is the point
         return TokenUser(validated_token)
 
 
-def status_etag(body: dict) -> str:
+def status_etag(body: dict[str, Any]) -> str:
     return order_etag(body["order_id"], body["sequence"])
 
 
@@ -94,7 +96,7 @@ def _access_token_claims(raw: str) -> tuple[str, float]:
     return str(token[jwt_settings.USER_ID_CLAIM]), float(token["exp"])
 
 
-def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None:
+def order_row_from_snapshot(*, user: User, order_id: Any) -> tuple[Actor, dict[str, Any]] | None:
     """A live socket's handshake: (actor, the order's status row) from Redis, or None.
 
     `user` is a user row (the socket's authentication read it, so it is active). Answers when
@@ -105,7 +107,7 @@ def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None
     order_uuid = parse_uuid(order_id)
     snapshot = status_snapshot_read(order_uuid) if order_uuid is not None else None
     row = status_snapshot_row(snapshot) if snapshot is not None else None
-    if row is None:
+    if row is None or snapshot is None:
         return None
     user_id = str(user.pk)
     if user_id == str(snapshot["customer_id"]):
@@ -119,13 +121,13 @@ def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None
     return Actor(role, user), row
 
 
-def _may_read(user_id: str, snapshot: dict) -> bool:
+def _may_read(user_id: str, snapshot: dict[str, Any]) -> bool:
     if user_id in (str(snapshot["customer_id"]), str(snapshot["courier_id"])):
         return True
     return StaffMembership.objects.filter(user_id=user_id, restaurant_id=snapshot["restaurant_id"]).exists()
 
 
-def order_status_for_poll(*, user, order_id: Any) -> dict:
+def order_status_for_poll(*, user: User | TokenUser, order_id: Any) -> dict[str, Any]:
     """The lean status of an order `user` may see (OrderNotFound otherwise, as for a missing one).
 
     `user` is a user, or the `TokenUser` of `PollJWTAuthentication`, which is replaced by the
@@ -139,10 +141,10 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
     if snapshot is not None and (known_active or not isinstance(user, TokenUser)):
         deadline = snapshot["deadline_at"]
         if (deadline is None or deadline > time.time()) and _may_read(str(user.pk), snapshot):
-            return snapshot["status"]
+            return cast("dict[str, Any]", snapshot["status"])
     if isinstance(user, TokenUser):
         # Refuses a deactivated or deleted user, and a token from before a password change.
-        user = CredentialsJWTAuthentication().get_user(user.token)
+        user = cast(User, CredentialsJWTAuthentication().get_user(user.token))
         active_user_store(user.pk)
     access = order_access(user=user, order_id=order_uuid)
     row = _row(access)
@@ -154,5 +156,5 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
     return lean_status(row)
 
 
-def _row(access) -> dict:
+def _row(access: OrderAccess) -> dict[str, Any]:
     return order_status_snapshot(actor=access.actor, order_id=access.order_id, fields=SNAPSHOT_FIELDS)

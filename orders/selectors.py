@@ -5,9 +5,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import (
     Exists,
@@ -65,7 +68,7 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     return orders
 
 
-def order_get_visible(*, actor: Actor, order_id, for_update: bool = False) -> Order:
+def order_get_visible(*, actor: Actor, order_id: UUID, for_update: bool = False) -> Order:
     """The order if `actor` may see it; a missing and a hidden order look the same."""
     orders = orders_visible_to(actor=actor)
     if for_update:
@@ -90,7 +93,9 @@ STATUS_SNAPSHOT_FIELDS = (
 )
 
 
-def order_status_snapshot(*, actor: Actor, order_id, fields: tuple[str, ...] = STATUS_SNAPSHOT_FIELDS) -> dict:
+def order_status_snapshot(
+    *, actor: Actor, order_id: UUID, fields: tuple[str, ...] = STATUS_SNAPSHOT_FIELDS
+) -> dict[str, Any]:
     """The lean status of one order, read from the order row alone: what pollers and sockets get."""
     try:
         row = orders_visible_to(actor=actor).filter(pk=order_id).values(*fields).first()
@@ -114,7 +119,7 @@ class OrderAccess:
     status: str
 
 
-def parse_order_number(value) -> str | None:
+def parse_order_number(value: Any) -> str | None:
     """An order number as given out (printable, at most 32 characters), or None: like a malformed
     id, anything else is simply a number no order has (and never reaches the database, which
     cannot compare text holding a NUL)."""
@@ -122,7 +127,7 @@ def parse_order_number(value) -> str | None:
     return text if 0 < len(text) <= 32 and text.isprintable() else None
 
 
-def order_access(*, user, order_id=None, number: str | None = None) -> OrderAccess:
+def order_access(*, user: User, order_id: UUID | None = None, number: str | None = None) -> OrderAccess:
     """The role in which `user` acts on the order: its customer, staff of its restaurant,
     its courier (or a courier it is offered to), or a platform superuser. One query.
 
@@ -167,7 +172,7 @@ def order_access(*, user, order_id=None, number: str | None = None) -> OrderAcce
     )
 
 
-def _role_towards(user, row: dict) -> ActorRole | None:
+def _role_towards(user: User, row: dict[str, Any]) -> ActorRole | None:
     if row["customer_id"] == user.pk:
         return ActorRole.CUSTOMER
     if row["user_is_staff"]:
@@ -185,7 +190,7 @@ def _role_towards(user, row: dict) -> ActorRole | None:
     return None
 
 
-def orders_related_to(*, user) -> QuerySet[Order]:
+def orders_related_to(*, user: User) -> QuerySet[Order]:
     """Every order the user is part of: placed, cooked by their restaurant, or delivered by them.
 
     Orders merely offered to a courier are listed by `orders_available_for_courier` instead.
@@ -199,7 +204,7 @@ def orders_related_to(*, user) -> QuerySet[Order]:
     )
 
 
-def orders_showing_customer_to(*, user) -> QuerySet[Order]:
+def orders_showing_customer_to(*, user: User) -> QuerySet[Order]:
     """`orders_related_to`, less the deliveries that have ended for their courier: for lists that
     show the customer's name and address (see `courier_sees_drop_off`)."""
     ended_delivery = (
@@ -237,7 +242,7 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
 DETAIL_INCLUDES = ("history", "payments")
 
 
-def _one(orders: QuerySet[Order], order_id) -> Order:
+def _one(orders: QuerySet[Order], order_id: UUID) -> Order:
     order_uuid = parse_uuid(order_id)
     order = orders.filter(pk=order_uuid).first() if order_uuid else None
     if order is None:
@@ -245,7 +250,7 @@ def _one(orders: QuerySet[Order], order_id) -> Order:
     return order
 
 
-def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Order:
+def order_detail(*, actor: Actor, order_id: UUID, include: tuple[str, ...] = ()) -> Order:
     """One visible order with everything its full view shows, in a fixed number of queries."""
     orders = _with_lines(
         with_item_count(
@@ -261,11 +266,11 @@ def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Or
     return _one(orders, order_id)
 
 
-def order_with_events(*, actor: Actor, order_id) -> Order:
+def order_with_events(*, actor: Actor, order_id: UUID) -> Order:
     return _one(orders_visible_to(actor=actor).prefetch_related("events"), order_id)
 
 
-def order_for_eta(*, actor: Actor, order_id) -> Order:
+def order_for_eta(*, actor: Actor, order_id: UUID) -> Order:
     """The order with what its ETA reads: the restaurant and the courier's last position."""
     return _one(orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile"), order_id)
 
@@ -284,7 +289,7 @@ def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
 # ---------------------------------------------------------------- couriers
 
 
-def orders_available_for_courier(*, position: tuple | None = None, courier=None) -> QuerySet[Order]:
+def orders_available_for_courier(*, position: tuple[Any, ...] | None = None, courier=None) -> QuerySet[Order]:
     """Delivery orders no courier has yet whose restaurant is within the dispatch radius
     (ORDERFLOW_COURIER_CLAIM_RADIUS_KM) of `position` (the courier's last, as (latitude,
     longitude)), nearest restaurant first. Nothing while the position is unknown (no order can
@@ -323,7 +328,7 @@ KM_PER_DEGREE = 111.195
 DROP_OFF_GRID = Decimal("0.005")
 
 
-def coarse_coordinate(value) -> Decimal | None:
+def coarse_coordinate(value: Any) -> Decimal | None:
     """A coordinate snapped to DROP_OFF_GRID: three decimals at most, an area rather than a door."""
     if value is None:
         return None
@@ -341,7 +346,7 @@ def courier_sees_drop_off(*, order: Order, user_id) -> bool:
     )
 
 
-def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict | None:
+def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict[str, Any] | None:
     """The courier preview of `order` when `actor` is a courier who does not see its customer
     (`courier_sees_drop_off`); None for everyone who sees the order in full."""
     if actor.role != ActorRole.COURIER or courier_sees_drop_off(order=order, user_id=actor.user_id):
@@ -363,7 +368,7 @@ def _km(value: float | None, places: int) -> float | None:
     return None if value is None else round(value, places)
 
 
-def order_preview_for_courier(*, order: Order, position: tuple | None = None) -> dict:
+def order_preview_for_courier(*, order: Order, position: tuple[Any, ...] | None = None) -> dict[str, Any]:
     """What a courier sees of an order that is not (or no longer) theirs to deliver.
 
     Reads `order.restaurant`. `position` is the courier's last (latitude, longitude), for the
@@ -412,7 +417,7 @@ def _decimal_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def courier_within_reach(*, order: Order, position: tuple | None) -> bool:
+def courier_within_reach(*, order: Order, position: tuple[Any, ...] | None) -> bool:
     """Whether a courier at `position` may claim `order`: its restaurant is within the dispatch radius."""
     if position is None or position[0] is None or position[1] is None:
         return False

@@ -6,6 +6,8 @@ order's copy, and the saved addresses it was placed to with their titles), the n
 tracking link. What the books need stays: numbers, items, amounts, taxes, statuses and times.
 """
 
+from typing import Any
+
 from django.db import transaction
 
 from core.actors import ActorRole
@@ -26,7 +28,7 @@ def customer_active_order_numbers(*, customer_id) -> list[str]:
     )
 
 
-def customer_orders_anonymise(*, customer_id) -> list:
+def customer_orders_anonymise(*, customer_id) -> list[Any]:
     """Anonymise every order of the customer; returns their ids. The caller holds a transaction."""
     with transaction.atomic():
         order_ids = list(Order.objects.select_for_update().filter(customer_id=customer_id).values_list("pk", flat=True))

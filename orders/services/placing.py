@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -194,7 +195,7 @@ def _check_placement_rate(*, customer: AbstractBaseUser, now: datetime) -> None:
         )
 
 
-def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict]:
+def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict[str, Any]]:
     """Each line priced from the menu, or its problems added to `errors`."""
     item_ids = {line.menu_item_id for line in lines}
     choice_ids = {choice_id for line in lines for choice_id in line.choice_ids}
@@ -283,7 +284,7 @@ def _save_with_unique_number(order: Order, now: datetime) -> None:
     raise Conflict("Could not allocate an order number; try again.", code="order_number_exhausted")
 
 
-def _save_lines(order: Order, priced_lines: list[dict]) -> None:
+def _save_lines(order: Order, priced_lines: list[dict[str, Any]]) -> None:
     items = []
     customizations = []
     for line in priced_lines:
