@@ -6,6 +6,7 @@ tests read it too. Checkout is not a transition: it creates the order in
 PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,9 @@ class Rule:
     requires_paid: bool = False
 
 
-def _rules(sources, target, roles, **conditions: Any) -> list[Rule]:
+def _rules(
+    sources: Iterable[OrderStatus], target: OrderStatus, roles: Iterable[ActorRole], **conditions: Any
+) -> list[Rule]:
     return [Rule(source, target, frozenset(roles), **conditions) for source in sources]
 
 

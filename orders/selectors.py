@@ -2,6 +2,7 @@
 
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -36,12 +37,12 @@ from orders.models import DeliveryType, Order, OrderItem, OrderItemCustomization
 from restaurants.models import StaffMembership
 
 
-def _is_online_courier(user_id) -> Exists:
+def _is_online_courier(user_id: Any) -> Exists:
     """Whether the user is a courier at work: read through the user's `courier_profile`."""
     return Exists(get_user_model().objects.filter(pk=user_id, courier_profile__is_online=True))
 
 
-def order_is_claimable(*, delivery_type: str, courier_id, status: str) -> bool:
+def order_is_claimable(*, delivery_type: str, courier_id: int | None, status: str) -> bool:
     """Whether couriers may claim an order in this state: `orders_available_to_couriers`, per row."""
     return delivery_type == DeliveryType.DELIVERY and courier_id is None and status in ASSIGNABLE_STATUSES
 
@@ -57,7 +58,7 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     if actor.role == ActorRole.CUSTOMER:
         return orders.filter(customer_id=actor.user_id)
     if actor.role == ActorRole.RESTAURANT:
-        return orders.filter(restaurant__staff__user_id=actor.user_id)
+        return orders.filter(restaurant__staff__user_id=actor.user_id)  # type: ignore[misc]  # a staff actor has a user
     if actor.role == ActorRole.COURIER:
         # The pool (with customers' names and addresses) is for couriers at work only.
         online = _is_online_courier(actor.user_id)
@@ -97,6 +98,7 @@ def order_status_snapshot(
     *, actor: Actor, order_id: UUID, fields: tuple[str, ...] = STATUS_SNAPSHOT_FIELDS
 ) -> dict[str, Any]:
     """The lean status of one order, read from the order row alone: what pollers and sockets get."""
+    row: dict[str, Any] | None
     try:
         row = orders_visible_to(actor=actor).filter(pk=order_id).values(*fields).first()
     except (DjangoValidationError, ValueError, TypeError):
@@ -165,14 +167,14 @@ def order_access(*, user: User, order_id: UUID | None = None, number: str | None
         .first()
     )
     role = _role_towards(user, row) if row else None
-    if role is None:
+    if row is None or role is None:
         raise OrderNotFound("No order with this id is visible to you.")
     return OrderAccess(
         actor=Actor(role, user), order_id=row["pk"], delivery_type=row["delivery_type"], status=row["status"]
     )
 
 
-def _role_towards(user: User, row: dict[str, Any]) -> ActorRole | None:
+def _role_towards(user: User, row: Mapping[str, Any]) -> ActorRole | None:
     if row["customer_id"] == user.pk:
         return ActorRole.CUSTOMER
     if row["user_is_staff"]:
@@ -278,7 +280,7 @@ def order_for_eta(*, actor: Actor, order_id: UUID) -> Order:
 # ---------------------------------------------------------------- restaurant queue
 
 
-def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
+def restaurant_queue(*, actor: Actor, restaurant_id: UUID | None = None) -> QuerySet[Order]:
     """The staff member's restaurants' orders still in the kitchen, oldest first."""
     orders = orders_visible_to(actor=actor).filter(status__in=KITCHEN_STATUSES)
     if restaurant_id is not None:
@@ -289,7 +291,9 @@ def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
 # ---------------------------------------------------------------- couriers
 
 
-def orders_available_for_courier(*, position: tuple[Any, ...] | None = None, courier=None) -> QuerySet[Order]:
+def orders_available_for_courier(
+    *, position: tuple[Any, ...] | None = None, courier: User | None = None
+) -> QuerySet[Order]:
     """Delivery orders no courier has yet whose restaurant is within the dispatch radius
     (ORDERFLOW_COURIER_CLAIM_RADIUS_KM) of `position` (the courier's last, as (latitude,
     longitude)), nearest restaurant first. Nothing while the position is unknown (no order can
@@ -336,7 +340,7 @@ def coarse_coordinate(value: Any) -> Decimal | None:
     return (cells * DROP_OFF_GRID).quantize(Decimal("0.001"))
 
 
-def courier_sees_drop_off(*, order: Order, user_id) -> bool:
+def courier_sees_drop_off(*, order: Order, user_id: int | None) -> bool:
     """Whether the courier `user_id` sees the customer and the exact drop-off of `order`: only
     while it is theirs to deliver (assigned, not yet delivered, cancelled or returned)."""
     return (
@@ -423,7 +427,8 @@ def courier_within_reach(*, order: Order, position: tuple[Any, ...] | None) -> b
         return False
     restaurant = order.restaurant
     distance = haversine_km(position[0], position[1], restaurant.latitude, restaurant.longitude)
-    return distance <= settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
+    radius: float = settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
+    return distance <= radius
 
 
 # ---------------------------------------------------------------- the courier on the way

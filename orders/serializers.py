@@ -4,7 +4,7 @@ money and address fields."""
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -118,11 +118,11 @@ class OrderPlaceSerializer(InputSerializer):
     def to_internal_value(self, data: Any) -> Any:
         # The address rule is checked with the fields, not after them, so that one answer names
         # every problem of the request.
-        errors = {}
+        errors: dict[str, Any] = {}
         try:
             values = super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            errors, values = dict(exc.detail), None
+            errors, values = dict(cast("dict[str, Any]", exc.detail)), None
         needs_address = isinstance(data, Mapping) and data.get("delivery_type") == DeliveryType.DELIVERY
         if needs_address and not data.get("delivery_address") and "delivery_address" not in errors:
             errors["delivery_address"] = ["A delivery order needs a delivery address."]
@@ -253,7 +253,7 @@ class RefundSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
 
-    def get_status(self, refund: Any) -> str:
+    def get_status(self, refund: Any) -> str | None:
         return wire_sub_status(refund.status)
 
 

@@ -46,7 +46,7 @@ return 1
 """
 
 _client: redis.Redis | None = None
-_write_script = None
+_write_script: Any = None  # the registered Lua script (redis.commands.core.Script)
 
 
 def _redis() -> redis.Redis | None:
@@ -212,7 +212,7 @@ def active_user_store(user_id: Any) -> None:
         logger.warning("active user %s not stored: %r", user_id, exc)
 
 
-def active_user_forget(sender=None, instance: Any = None, **kwargs: Any) -> None:
+def active_user_forget(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
     """A `post_save`/`post_delete` receiver for the user model: the next poll reads the user row."""
     client = _redis()
     if client is None or instance is None:
@@ -239,4 +239,4 @@ def status_snapshot_on_events(events: list[TrackingEvent]) -> None:
         status_snapshots_store(list(Order.objects.filter(pk__in=order_ids).values(*SNAPSHOT_FIELDS)))
 
 
-status_snapshot_on_event.many = status_snapshot_on_events
+status_snapshot_on_event.many = status_snapshot_on_events  # type: ignore[attr-defined]  # the registry's batch hook

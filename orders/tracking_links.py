@@ -12,7 +12,7 @@ removes the token from the order, keeping only its hash for that answer.
 import hashlib
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import cast
 from uuid import UUID
 
 from django.conf import settings
@@ -69,7 +69,7 @@ def tracking_link_path(token: str | None) -> str | None:
     return f"/track/{token}/" if token else None
 
 
-def order_for_tracking_token(token, *, queryset: QuerySet[Any] = None) -> Order:
+def order_for_tracking_token(token: object, *, queryset: QuerySet[Order] | None = None) -> Order:
     """The order a public link opens; an unknown, malformed or revoked token is one 404."""
     if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         raise TrackingLinkNotFound("No order is tracked by this link.")
@@ -109,7 +109,10 @@ def tracking_links_expire(*, now: datetime | None = None, limit: int = 1000) -> 
         )
         expired = [order for order in candidates if tracking_link_has_expired(order, now)]
         ExpiredTrackingLink.objects.bulk_create(
-            [ExpiredTrackingLink(token_hash=_token_hash(order.tracking_token), expired_at=now) for order in expired],
+            [
+                ExpiredTrackingLink(token_hash=_token_hash(cast(str, order.tracking_token)), expired_at=now)
+                for order in expired
+            ],
             ignore_conflicts=True,
         )
         Order.objects.filter(pk__in=[order.pk for order in expired]).update(tracking_token=None)

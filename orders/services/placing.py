@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -86,7 +86,7 @@ def _new_order_number(now: datetime) -> str:
 
 def order_place(
     *,
-    customer: AbstractBaseUser,
+    customer: User,
     restaurant_id: uuid.UUID,
     lines: Sequence[OrderLine],
     delivery_type: str,
@@ -114,6 +114,7 @@ def order_place(
         errors.add("restaurant", "This restaurant is not taking orders right now.")
     priced_lines = _price_lines(lines, restaurant, errors)
     errors.raise_if_any()
+    restaurant = cast(Restaurant, restaurant)  # a missing restaurant was refused just above
 
     subtotal = sum((line["line_total"] for line in priced_lines), Decimal("0.00"))
     discount = Decimal("0.00")
@@ -143,6 +144,7 @@ def order_place(
         estimated_ready_at=now + timedelta(minutes=restaurant.average_prep_minutes),
     )
     if delivery_type == DeliveryType.DELIVERY:
+        address = cast(DeliveryAddress, address)  # the input serializer requires one for a delivery
         order.delivery_street = address.street.strip()
         order.delivery_city = address.city.strip()
         order.delivery_state = address.state.strip()
@@ -150,7 +152,7 @@ def order_place(
         order.delivery_country = address.country.strip()
         order.delivery_latitude = address.latitude
         order.delivery_longitude = address.longitude
-    order.estimated_delivery_at = eta_after_ready(order, restaurant, order.estimated_ready_at)
+    order.estimated_delivery_at = eta_after_ready(order, restaurant, cast(datetime, order.estimated_ready_at))
     order.deadline_at, order.deadline_kind = deadline_for(order, now)
 
     actor = Actor.customer(customer)
@@ -158,7 +160,7 @@ def order_place(
         if rate_limited:
             _check_placement_rate(customer=customer, now=now)
         if delivery_type == DeliveryType.DELIVERY:
-            order.delivery_address = _saved_address(customer, address)
+            order.delivery_address = _saved_address(customer, cast(DeliveryAddress, address))
             order.delivery_title = order.delivery_address.title
         _save_with_unique_number(order, now)
         _save_lines(order, priced_lines)
@@ -174,7 +176,7 @@ def order_place(
     return order
 
 
-def _check_placement_rate(*, customer: AbstractBaseUser, now: datetime) -> None:
+def _check_placement_rate(*, customer: User, now: datetime) -> None:
     """Refuse a placement over the customer's hourly limit; their user row is locked so that
     requests at once are counted one after the other."""
     limit = settings.ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR
@@ -253,7 +255,7 @@ def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, erro
     return priced
 
 
-def _saved_address(customer, address: DeliveryAddress) -> CustomerAddress:
+def _saved_address(customer: User, address: DeliveryAddress) -> CustomerAddress:
     """The customer's saved address with this title and these lines: the same one again when they
     order to it again, so its id is the one the order-process document's `delivery_address` shows."""
     saved, _ = CustomerAddress.objects.get_or_create(
@@ -286,7 +288,7 @@ def _save_with_unique_number(order: Order, now: datetime) -> None:
 
 def _save_lines(order: Order, priced_lines: list[dict[str, Any]]) -> None:
     items = []
-    customizations = []
+    customizations: list[OrderItemCustomization] = []
     for line in priced_lines:
         order_item = OrderItem(
             order=order,
