@@ -21,7 +21,7 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-Subscriber = Callable[[Any], None]
+Subscriber = Callable[[Any], object]
 
 _subscribers: list[Subscriber] = []
 

@@ -10,7 +10,7 @@ from restaurants.models import StaffMembership
 CODE = Notification.CODE_PLACEHOLDER
 
 # The milestone a committed status change is, for the customer.
-MILESTONES = {
+MILESTONES: dict[str, Milestone] = {
     OrderStatus.RESTAURANT_CONFIRMED: Milestone.CONFIRMED,
     OrderStatus.READY_FOR_PICKUP: Milestone.READY,
     OrderStatus.OUT_FOR_DELIVERY: Milestone.OUT_FOR_DELIVERY,
@@ -30,7 +30,7 @@ MILESTONE_TEXT = {
 }
 
 # The code an order waits for in a status, and what its message says (the code filled in when sent).
-CODE_MESSAGES = {
+CODE_MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): (
         "Your delivery code for order {number}",
         f"Your order {{number}} is on its way. Give the courier this code at the door: {CODE}",
@@ -102,7 +102,7 @@ def notify_order_events(events: list[TrackingEvent]) -> None:
             _notify(event, order, preferences.get(order.customer_id))
 
 
-notify_order_event.many = notify_order_events
+notify_order_event.many = notify_order_events  # type: ignore[attr-defined]  # the registry's batch hook (core.publishing)
 
 
 def _notify(event: TrackingEvent, order: Order, preference: NotificationPreference | None) -> None:
@@ -156,4 +156,4 @@ def count_events(events: list[TrackingEvent]) -> None:
     metrics.metric_add_many(changes)
 
 
-count_event.many = count_events
+count_event.many = count_events  # type: ignore[attr-defined]  # the registry's batch hook (core.publishing)

@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import urllib3
 from django.conf import settings
@@ -95,7 +95,7 @@ def webhooks_record_events(events: list[TrackingEvent]) -> int:
     )
 
 
-webhooks_record_event.many = webhooks_record_events
+webhooks_record_event.many = webhooks_record_events  # type: ignore[attr-defined]  # the registry's batch hook (core.publishing)
 
 
 def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]) -> int:
@@ -181,7 +181,7 @@ def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int)
     return "http_error", answer, f"HTTP {answer.status}"
 
 
-def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | bool | None:
+def _lock_head(endpoint_id: int, order_id: Any) -> WebhookDelivery | Literal[False] | None:
     """The queue's first pending delivery, locked; None if the queue is empty, False if another worker holds it.
 
     One query: ORDER BY ... LIMIT 1 FOR UPDATE NOWAIT fails at once when that first row is
@@ -444,7 +444,7 @@ def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> i
         try:
             from notifications.tasks import webhook_deliver_task
 
-            webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id else None)
+            webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id is not None else None)
             queued += 1
         except Exception:
             logger.warning("webhook queue of endpoint %s could not be queued", endpoint_id, exc_info=True)

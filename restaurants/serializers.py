@@ -82,7 +82,7 @@ class QueueOrderSerializer(OrderSummarySerializer):
         read_only_fields = fields
 
     def get_next_statuses(self, order) -> list[str]:
-        return next_statuses_for(order=order, role=ActorRole.RESTAURANT)
+        return [*next_statuses_for(order=order, role=ActorRole.RESTAURANT)]
 
 
 class QueueSerializer(serializers.Serializer):

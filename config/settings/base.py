@@ -375,7 +375,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The transport and the result backend expect their folders to exist, in the web
     # process and the worker alike.
     for _folder in [*CELERY_BROKER_TRANSPORT_OPTIONS.values(), CELERY_LOCAL_DIR / "results"]:
-        Path(_folder).mkdir(parents=True, exist_ok=True)
+        Path(str(_folder)).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A message taken by a worker that dies without acknowledging it goes back to the
