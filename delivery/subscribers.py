@@ -32,4 +32,4 @@ def offer_confirmed_orders_many(events: list[TrackingEvent]) -> None:
             courier_offer_task.delay(str(event.order_id))
 
 
-offer_confirmed_orders.many = offer_confirmed_orders_many
+offer_confirmed_orders.many = offer_confirmed_orders_many  # type: ignore[attr-defined]  # the registry's batch hook (core.publishing)

@@ -123,7 +123,7 @@ def broadcast_events(events: list[TrackingEvent]) -> None:
     _send(*rounds, what=f"{len(events)} events of {len(seen)} orders")
 
 
-broadcast_event.many = broadcast_events
+broadcast_event.many = broadcast_events  # type: ignore[attr-defined]  # the registry's batch hook (core.publishing)
 
 
 def broadcast_courier_offer(offer) -> None:
