@@ -29,6 +29,7 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -173,7 +174,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             # Spread over the last fifth of the interval: the sockets of one deploy do not all
             # ask the database in the same second.
             wait = interval * random.uniform(0.8, 1.0)  # noqa: S311 -- spreading load, not a secret
-            expires_at = self.scope.get("token_expires_at")
+            expires_at = cast("float | None", self.scope.get("token_expires_at"))
             if expires_at is not None:
                 wait = min(wait, max(0.0, expires_at - time.time()))
             await asyncio.sleep(wait)
@@ -190,7 +191,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def access_ended(self) -> int | None:
         """The close code if the socket may no longer be served, else None."""
-        expires_at = self.scope.get("token_expires_at")
+        expires_at = cast("float | None", self.scope.get("token_expires_at"))
         if expires_at is not None and expires_at <= time.time():
             return CLOSE_UNAUTHENTICATED
         if self.authenticated() and not await still_signed_in(self.scope):
