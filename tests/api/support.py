@@ -1,6 +1,7 @@
 """Helpers for the API tests: orders put into a state through the real services."""
 
 from decimal import Decimal
+from typing import Any
 
 from core.actors import Actor
 from delivery.models import HandoffCode
@@ -10,7 +11,7 @@ from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from orders.services.transitions import order_transition
 from payments.services import payment_record_result
 
-ADDRESS = {
+ADDRESS: dict[str, Any] = {
     "street": "500 Howard Street",
     "city": "San Francisco",
     "state": "CA",

@@ -33,7 +33,7 @@ def record_batch(events) -> None:
     BATCHES.append(list(events))
 
 
-record_single.many = record_batch
+record_single.many = record_batch  # type: ignore[attr-defined]  # the registry's batch hook
 
 
 @pytest.fixture

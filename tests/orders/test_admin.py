@@ -1,5 +1,6 @@
 import logging
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -13,6 +14,7 @@ from delivery.services import otp_reveal
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod, TrackingEvent
 from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from orders.services.transitions import order_transition
+from restaurants.models import MenuItem
 from restaurants.services import staff_group_ensure
 from tests.factories import MenuItemFactory, OrderFactory, UserFactory
 
@@ -74,7 +76,7 @@ def place(customer):
     """Place a cash order of one plain dish through the checkout service."""
 
     def _place(restaurant, delivery_type=DeliveryType.DELIVERY) -> Order:
-        dish = MenuItemFactory(restaurant=restaurant)
+        dish = cast(MenuItem, MenuItemFactory(restaurant=restaurant))
         return order_place(
             customer=customer,
             restaurant_id=restaurant.pk,

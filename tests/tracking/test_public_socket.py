@@ -23,7 +23,7 @@ def placed(customer, restaurant, menu):
     return lifecycle.place(customer=customer, restaurant=restaurant, item=menu["salad"])
 
 
-def token_of(order) -> str:
+def token_of(order) -> str | None:
     return Order.objects.get(pk=order.pk).tracking_token
 
 

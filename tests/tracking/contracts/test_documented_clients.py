@@ -87,6 +87,7 @@ class NodeClient:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        assert self.process.stdout is not None  # started with stdout=PIPE
         for line in self.process.stdout:
             line = line.rstrip("\n")
             try:
@@ -109,6 +110,7 @@ class NodeClient:
                 return item
 
     def send(self, line: str) -> None:
+        assert self.process.stdin is not None  # started with stdin=PIPE
         self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
@@ -123,6 +125,7 @@ class NodeClient:
     def stderr(self) -> str:
         if self.process.poll() is None:
             return "(still running)"
+        assert self.process.stderr is not None  # started with stderr=PIPE
         return self.process.stderr.read()
 
     def kill(self) -> None:
