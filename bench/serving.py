@@ -218,7 +218,7 @@ def wrk(url: str, lines: list[str], *, seconds: float, connections: int, server:
     finally:
         os.unlink(requests_file.name)
         os.unlink(script.name)
-    result = json.loads(re.search(r"^BENCH (.*)$", output, re.M).group(1))
+    result = json.loads(re.findall(r"^BENCH (.*)$", output, re.M)[0])
     result["rps"] = result["requests"] / result["seconds"]
     result["bytes_each"] = result["bytes"] / max(1, result["requests"])
     if server:

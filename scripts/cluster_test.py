@@ -215,6 +215,7 @@ class Case:
         self.orders: list[dict] = []
         self.sockets: list[TrackingSocket] = []
         self.result: dict = {"case": self.name}
+        self.state: dict  # the cluster's state, set once it is up
 
     def auth(self, token: str) -> dict:
         return {"Authorization": f"Bearer {token}"}
@@ -391,6 +392,7 @@ def disrupt_kill_web(case: Case) -> dict:
 
 def disrupt_kill_redis(case: Case) -> dict:
     old = cluster.redis_primary()
+    assert old is not None, "the sentinels name no Redis primary"
     replica = "redis2" if old == "redis1" else "redis1"
     killed_at = time.time()
     cluster.stop(case.state, f"redis-{old}", sig=signal.SIGKILL, grace=1)
