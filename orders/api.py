@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -106,7 +107,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     pagination_class = PageOrCursorPagination
     lookup_value_regex = "[^/]+"
 
-    def get_authenticators(self) -> Any:
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # The lean status poll checks the JWT without reading the user (orders.polling); a
         # signed-in browser (the session) is read as everywhere else.
         # The OpenAPI schema (a fake view) documents the usual bearer token.
@@ -149,7 +150,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422, 429)},
         parameters=[IDEMPOTENCY_KEY],
     )
-    def create(self, request: SignedInRequest) -> Any:
+    def create(self, request: SignedInRequest) -> Response:
         data = validated(OrderPlaceSerializer, request.data)
         order = order_place(customer=request.user, rate_limited=True, **order_place_arguments(data))
         detail = order_detail(actor=Actor.customer(request.user), order_id=order.pk)

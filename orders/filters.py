@@ -162,18 +162,18 @@ class OrderFilter(filters.FilterSet):
         model = Order
         fields: list[str] = []
 
-    def filter_tab(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
+    def filter_tab(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(ORDER_TABS[value])
 
-    def filter_date_from(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
+    def filter_date_from(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(placed_at__gte=value if isinstance(value, datetime) else _start_of(value))
 
-    def filter_date_to(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
+    def filter_date_to(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         if isinstance(value, datetime):
             return queryset.filter(placed_at__lte=value)
         return queryset.filter(placed_at__lt=_start_of(value + timedelta(days=1)))
 
-    def filter_nothing(self, queryset: QuerySet[Any], name: str, value: Any) -> Any:
+    def filter_nothing(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset
 
     def is_valid(self) -> bool:
@@ -185,7 +185,7 @@ class OrderFilter(filters.FilterSet):
             self.form.add_error(name, "Give one value only.")
         return valid and not repeated
 
-    def filter_queryset(self, queryset: QuerySet[Any]) -> Any:
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         if not (data.get("include_cancelled") or data.get("tab") or data.get("status")):
@@ -201,7 +201,7 @@ class ProblemFilterBackend(filters.DjangoFilterBackend):
     Django's own rendering formats only messages that carry params.
     """
 
-    def filter_queryset(self, request: HttpRequest, queryset: QuerySet[Any], view: Any) -> Any:
+    def filter_queryset(self, request: HttpRequest, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset
