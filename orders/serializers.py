@@ -253,8 +253,8 @@ class RefundSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
 
-    def get_status(self, refund: Any) -> str | None:
-        return wire_sub_status(refund.status)
+    def get_status(self, refund: Any) -> str:
+        return cast(str, wire_sub_status(refund.status))  # a refund always has a status
 
 
 class PaymentSerializer(serializers.Serializer[Any]):
