@@ -162,7 +162,7 @@ class OrderFilter(filters.FilterSet):
         model = Order
         fields: list[str] = []
 
-    def filter_tab(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    def filter_tab(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(ORDER_TABS[value])
 
     def filter_date_from(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
