@@ -12,7 +12,9 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,7 +42,7 @@ def scratch_database(suffix: str = "_bench"):
         yield name
     finally:
         connection.close()
-        connection.close_pool()
+        connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's backend, with its pool
         # Sessions a benchmark left behind (a worker thread's pooled connection) would stop the drop.
         with connection._nodb_cursor() as cursor:
             cursor.execute(
@@ -97,16 +99,21 @@ def database_url(name: str) -> str:
 def customer_with_orders(count: int):
     """A customer with `count` delivery orders of three lines each, placed through the service, and
     an API client signed in as them with a JWT: (orders, client)."""
+    from django.contrib.auth.models import User
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import AccessToken
 
     from orders.services.placing import DeliveryAddress, OrderLine, order_place
+    from restaurants.models import MenuItem, Restaurant
     from tests.factories import MenuItemFactory, RestaurantFactory, UserFactory
 
-    customer = UserFactory(username="bench-customer")
-    restaurant = RestaurantFactory()
-    items = [MenuItemFactory(restaurant=restaurant) for _ in range(3)]
-    address = DeliveryAddress(street="1 Bench Way", city="Benchville", latitude="37.78", longitude="-122.40")
+    # factory_boy does not type what a factory returns.
+    customer = cast(User, UserFactory(username="bench-customer"))
+    restaurant = cast(Restaurant, RestaurantFactory())
+    items = [cast(MenuItem, MenuItemFactory(restaurant=restaurant)) for _ in range(3)]
+    address = DeliveryAddress(
+        street="1 Bench Way", city="Benchville", latitude=Decimal("37.78"), longitude=Decimal("-122.40")
+    )
     orders = [
         order_place(
             customer=customer,

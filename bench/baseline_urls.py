@@ -7,6 +7,9 @@
   visible to the order's customer.
 """
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.http import JsonResponse
 from django.urls import include, path
 from rest_framework import generics, serializers
@@ -41,7 +44,7 @@ class NaiveRetrieve(generics.RetrieveAPIView):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
-        return Order.objects.filter(customer=self.request.user)
+        return Order.objects.filter(customer=cast(User, self.request.user))
 
 
 urlpatterns = [

@@ -52,10 +52,11 @@ class SocketCustomer(HttpUser):
 
     def on_start(self) -> None:
         self.order = random.choice(DATA["orders"])
-        self.socket = None
+        self.socket: websocket.WebSocket | None = None
         self.connect()
 
     def connect(self) -> None:
+        assert self.host, "locust runs with --host"
         url = self.host.replace("http://", "ws://") + f"/ws/orders/{self.order['id']}/?token={self.order['token']}"
         started = time.perf_counter()
         try:

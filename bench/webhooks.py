@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,9 +27,9 @@ os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 os.environ["ORDERFLOW_WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = "1"
 
 import urllib3
+from _setup import scratch_database
 from django.db import transaction
 
-from bench._setup import scratch_database
 from core.actors import Actor
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.signing import signature_header
@@ -40,7 +41,7 @@ from tests.factories import MenuItemFactory, RestaurantFactory, StaffFactory, Us
 from tests.notifications.receiver import Receiver
 
 STEPS = (OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP)
-ADDRESS = DeliveryAddress(street="1 Main St", city="SF", latitude=37.78, longitude=-122.40)
+ADDRESS = DeliveryAddress(street="1 Main St", city="SF", latitude=Decimal("37.78"), longitude=Decimal("-122.40"))
 
 
 def run_orders(count, customer, staff, item) -> list[float]:
@@ -90,7 +91,7 @@ def main():
         start = time.perf_counter()
         delivered = sum(webhook_deliver_queue(endpoint_id=endpoint.pk, order_id=order_id) for order_id in queues)
         delivery_seconds = time.perf_counter() - start
-        latencies = list(WebhookDelivery.objects.values_list("last_latency_ms", flat=True))
+        latencies = [ms for ms in WebhookDelivery.objects.values_list("last_latency_ms", flat=True) if ms is not None]
 
         distinct_at_receiver = len(receiver.accepted())
         bodies = list(WebhookDelivery.objects.values_list("payload", flat=True))

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -107,7 +108,7 @@ class Driver:
 
     name = "HTTP (REST API on the server)"
 
-    def __init__(self, server: ServerProcess, accounts: dict) -> None:
+    def __init__(self, server: "ServerProcess | ProductionTopology", accounts: dict) -> None:
         self.server = server
         self.session = requests.Session()
         self.accounts = accounts
@@ -171,13 +172,13 @@ class Driver:
 class Subscribers:
     """Client sockets on per-order tracking paths, recording when each event arrives."""
 
-    def __init__(self, server: ServerProcess, token: str) -> None:
+    def __init__(self, server: "ServerProcess | ProductionTopology", token: str) -> None:
         self.server = server
         self.token = token
-        self.sockets = []
+        self.sockets: list[Any] = []
         self.received: dict[tuple[str, int], list[float]] = {}  # (order, sequence) -> arrival times
         self.per_socket: list[list[int]] = []
-        self.readers = []
+        self.readers: list[Any] = []
         self.failed_handshakes = 0
         self.count_by_order: dict[str, int] = {}
         self.failures: dict[str, int] = {}
@@ -271,6 +272,7 @@ def _timed(order_id: str, step) -> tuple[float, float, int]:
 
 async def channel_layer_round_trip(samples: int) -> list[float]:
     layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS names a layer"
     channel = await layer.new_channel()
     await layer.group_add("bench.baseline", channel)
     timings = []
@@ -322,6 +324,7 @@ async def main(database_url: str) -> None:
     await sync_to_async(call_command)("migrate", verbosity=0)
     await sync_to_async(call_command)("seed_demo", stdout=io.StringIO())
     accounts, restaurant, item = await sync_to_async(_demo)()
+    server: ServerProcess | ProductionTopology
     if args.topology == "production":
         server = ProductionTopology(database_url=database_url)
     else:

@@ -31,7 +31,8 @@ application = CommittedEventTailStarter(
         {
             "http": BodySizeLimit(django_asgi_app),
             "websocket": WebSocketCountMiddleware(
-                websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))
+                # types-channels wants its own URLPattern type; Django's re_path is what channels documents.
+                websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))  # type: ignore[arg-type]
             ),
         }
     )

@@ -81,7 +81,7 @@ class GracefulServer(Server):
         for protocol in sockets:
             protocol.sendCloseFrame(code=CLOSE_SERVICE_RESTART, reasonUtf8=CLOSE_REASON, isReply=False)
         logger.warning("shutdown: closing %s sockets with %s", len(sockets), CLOSE_SERVICE_RESTART)
-        done = defer.Deferred()
+        done: defer.Deferred[None] = defer.Deferred()
         give_up = time.monotonic() + drain_seconds
 
         def check():
@@ -92,7 +92,7 @@ class GracefulServer(Server):
                 logger.warning("shutdown: %s sockets still open after %ss", open_count, drain_seconds)
                 done.callback(None)
             else:
-                reactor.callLater(0.05, check)
+                reactor.callLater(0.05, check)  # type: ignore[arg-type]  # twisted types the module as its interfaces
 
         check()
         return done

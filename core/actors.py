@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 
 
@@ -20,23 +20,23 @@ class Actor:
     """Who is acting, and in which capacity: the same person may be a customer and a courier."""
 
     role: ActorRole
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     label: str = ""
 
     @classmethod
-    def customer(cls, user: AbstractBaseUser) -> "Actor":
+    def customer(cls, user: User) -> "Actor":
         return cls(ActorRole.CUSTOMER, user)
 
     @classmethod
-    def restaurant(cls, user: AbstractBaseUser) -> "Actor":
+    def restaurant(cls, user: User) -> "Actor":
         return cls(ActorRole.RESTAURANT, user)
 
     @classmethod
-    def courier(cls, user: AbstractBaseUser) -> "Actor":
+    def courier(cls, user: User) -> "Actor":
         return cls(ActorRole.COURIER, user)
 
     @classmethod
-    def admin(cls, user: AbstractBaseUser) -> "Actor":
+    def admin(cls, user: User) -> "Actor":
         return cls(ActorRole.ADMIN, user)
 
     @classmethod
@@ -48,7 +48,7 @@ class Actor:
         return cls(ActorRole.PAYMENT, None, label)
 
     @property
-    def user_id(self):
+    def user_id(self) -> int | None:
         return self.user.pk if self.user is not None else None
 
     @property

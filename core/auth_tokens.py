@@ -13,8 +13,10 @@
 """
 
 from datetime import UTC, datetime
+from typing import cast
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
@@ -22,7 +24,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from core.models import RevokedTokenFamily
 
@@ -30,12 +32,12 @@ FAMILY_CLAIM = "fam"
 CREDENTIALS_CLAIM = "pwd"
 
 
-def credentials_fingerprint(user) -> str:
+def credentials_fingerprint(user: AbstractBaseUser) -> str:
     """Changes whenever the password does (an HMAC of its hash, as Django's session check)."""
-    return user.get_session_auth_hash()[:16]
+    return str(user.get_session_auth_hash()[:16])
 
 
-def credentials_current(token, user) -> bool:
+def credentials_current(token: Token, user: AbstractBaseUser) -> bool:
     """False when the token was issued before the user's password last changed."""
     claimed = token.get(CREDENTIALS_CLAIM)
     return claimed is None or claimed == credentials_fingerprint(user)
@@ -43,8 +45,10 @@ def credentials_current(token, user) -> bool:
 
 class FamilyRefreshToken(RefreshToken):
     @classmethod
-    def for_user(cls, user):
-        token = super().for_user(user)
+    # simplejwt types users as a TypeVar over AbstractBaseUser and its TokenUser; tokens here are
+    # only ever made for, and resolved to, users of the database.
+    def for_user(cls, user: AbstractBaseUser) -> "FamilyRefreshToken":  # type: ignore[override]
+        token = cast(FamilyRefreshToken, super().for_user(user))
         token[FAMILY_CLAIM] = token[api_settings.JTI_CLAIM]
         token[CREDENTIALS_CLAIM] = credentials_fingerprint(user)
         return token
@@ -53,18 +57,18 @@ class FamilyRefreshToken(RefreshToken):
 class CredentialsJWTAuthentication(JWTAuthentication):
     """simplejwt's authentication (signature, expiry, active user), and a current password."""
 
-    def get_user(self, validated_token):
+    def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]  # as for_user
         user = super().get_user(validated_token)
         if not credentials_current(validated_token, user):
             raise AuthenticationFailed("The password has changed since this token was issued.", code="token_not_valid")
         return user
 
 
-def _expiry(token) -> datetime:
+def _expiry(token: Token) -> datetime:
     return datetime.fromtimestamp(token["exp"], tz=UTC)
 
 
-def refresh_token_family_revoke(*, token, reason: str) -> None:
+def refresh_token_family_revoke(*, token: RefreshToken, reason: str) -> None:
     """Revoke every refresh token of `token`'s sign-in (its family)."""
     family = token.get(FAMILY_CLAIM) or token[api_settings.JTI_CLAIM]
     user_id = token.get(api_settings.USER_ID_CLAIM)
@@ -82,7 +86,7 @@ def refresh_token_family_revoke(*, token, reason: str) -> None:
     token.blacklist()
 
 
-def refresh_tokens_revoke_all(*, user) -> int:
+def refresh_tokens_revoke_all(*, user: User) -> int:
     """Blacklist every unexpired refresh token of `user` ("sign out everywhere"); how many."""
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
@@ -95,8 +99,9 @@ def refresh_tokens_revoke_all(*, user) -> int:
 def _signed_refresh_token(raw: str) -> FamilyRefreshToken | None:
     """The token if its signature, expiry and type are right, whatever the blacklist says."""
     try:
-        token = FamilyRefreshToken(raw, verify=False)
-        token.get_token_backend().decode(raw, verify=True)
+        # simplejwt annotates the encoded token as a Token; it is the encoded string.
+        token = FamilyRefreshToken(raw, verify=False)  # type: ignore[arg-type]
+        token.get_token_backend().decode(raw, verify=True)  # type: ignore[arg-type]
         token.verify_token_type()
     except (TokenError, TokenBackendError):
         return None
@@ -107,7 +112,7 @@ def refresh_token_verified(*, raw: str) -> FamilyRefreshToken:
     """A refresh token that may still be used, else 401 (InvalidToken). A used one presented
     again revokes its family before the refusal."""
     try:
-        token = FamilyRefreshToken(raw)
+        token = FamilyRefreshToken(raw)  # type: ignore[arg-type]  # as in _signed_refresh_token
     except TokenError as exc:
         reused = _signed_refresh_token(raw)
         if reused is not None and BlacklistedToken.objects.filter(token__jti=reused[api_settings.JTI_CLAIM]).exists():
@@ -133,7 +138,8 @@ def refresh_token_rotate(*, raw: str) -> dict[str, str]:
     """
     token = refresh_token_verified(raw=raw)
     with transaction.atomic():
-        _, spent_now = token.blacklist()
+        # blacklist() answers get_or_create's (token, created), whatever its annotation says.
+        _, spent_now = cast("tuple[BlacklistedToken, bool]", token.blacklist())
         if spent_now:
             access = str(token.access_token)
             token.set_jti()

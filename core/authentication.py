@@ -9,15 +9,20 @@ NFKC, no surrounding whitespace), so the token endpoint and the pages agree on w
 """
 
 import unicodedata
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.http import HttpRequest
 
 from core.throttling import LoginAttempt, client_address
 
 
 class GuessLimitedModelBackend(ModelBackend):
-    def authenticate(self, request, username=None, password=None, **kwargs):
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
         if username is None:
             username = kwargs.pop(get_user_model().USERNAME_FIELD, None)
         if request is None or not isinstance(username, str) or password is None:

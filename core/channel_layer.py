@@ -18,6 +18,7 @@ Everything else (sending, groups, expiry, capacity) is channels_redis's own.
 """
 
 import asyncio
+from typing import Any
 
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
 
@@ -32,10 +33,10 @@ class _ReaderFailed:
         self.error = error
 
 
-class RedisChannelLayer(ChannelsRedisLayer):
-    def __init__(self, *args, **kwargs) -> None:
+class RedisChannelLayer(ChannelsRedisLayer):  # type: ignore[misc]  # channels_redis ships no types
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._reader: asyncio.Task | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     def create_pool(self, index):
         return async_blocking_pool(self.hosts[index])
@@ -43,9 +44,9 @@ class RedisChannelLayer(ChannelsRedisLayer):
     async def receive(self, channel):
         if "!" not in channel:
             return await super().receive(channel)
-        assert self.require_valid_channel_name(channel)
+        assert self.require_valid_channel_name(channel)  # noqa: S101 -- channels_redis checks the same way
         real_channel = self.non_local_name(channel)
-        assert real_channel.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        assert real_channel.endswith(self.client_prefix + "!"), "Wrong client prefix"  # noqa: S101 -- as above
         queue = self.receive_buffer[channel]
         self.receive_count += 1
         try:

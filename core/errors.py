@@ -137,7 +137,9 @@ class TooManyRequests(ApplicationError):
     title = "Too many requests"
 
 
-def problem_body(*, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None) -> dict:
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The RFC 7807 body of every error the service answers, from any layer."""
     return {
         "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
@@ -173,7 +175,7 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError))
 
 
-def problem_http_response(code: str, detail: str):
+def problem_http_response(code: str, detail: str) -> HttpResponse:
     """A plain Django response carrying one of `HTTP_PROBLEMS`, for layers outside DRF."""
     status, title = HTTP_PROBLEMS[code]
     body = problem_body(status=status, code=code, title=title, detail=detail)
@@ -263,14 +265,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra
         )
     if isinstance(exc, ApplicationError):
-        response = problem_response(
+        answer = problem_response(
             status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra
         )
         if exc.extra.get("retry_after") is not None:
-            response["Retry-After"] = str(exc.extra["retry_after"])
+            answer["Retry-After"] = str(exc.extra["retry_after"])
         if isinstance(exc, PreconditionFailed):
-            response["ETag"] = exc.extra["etag"]
-        return response
+            answer["ETag"] = exc.extra["etag"]
+        return answer
     if isinstance(exc, drf_exceptions.ValidationError):
         return problem_response(
             status=http.HTTP_400_BAD_REQUEST,
@@ -288,7 +290,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if response is None or not isinstance(exc, drf_exceptions.APIException):
         return response
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
-    detail = exc.detail
+    detail: Any = exc.detail
     if isinstance(detail, dict):  # simplejwt's token errors carry a dict
         detail = detail.get("detail", exc.default_detail)
     problem = problem_response(

@@ -19,7 +19,7 @@ def travel_minutes(distance_km: float) -> int:
     return round(distance_km / COURIER_SPEED_KMH * 60) + HANDOFF_MINUTES
 
 
-def parse_coordinate(value, limit: int) -> Decimal | None:
+def parse_coordinate(value: object, limit: int) -> Decimal | None:
     """`value` as a latitude (limit 90) or longitude (limit 180) to the micro-degree, or None."""
     if isinstance(value, bool):
         return None

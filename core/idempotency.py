@@ -10,10 +10,14 @@ corrected request can use it. Records live in `core.IdempotencyRecord`; the serv
 
 import hashlib
 import json
+from typing import TYPE_CHECKING, Any, cast
 
+from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from core.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
 from core.models import IdempotencyRecord, IdempotencyState
@@ -31,7 +35,7 @@ class _Replay(Exception):
         self.record = record
 
 
-def _raw_body(request) -> bytes:
+def _raw_body(request: Request) -> bytes:
     try:
         return request.body
     except RawPostDataException:
@@ -47,7 +51,7 @@ def body_fingerprint(raw: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _worth_replaying(response) -> bool:
+def _worth_replaying(response: HttpResponse) -> bool:
     if response.status_code >= 500 or response.status_code == 429:
         return False
     # A contract re-envelopes problems (tracking.contracts.base) and keeps the native one beside.
@@ -57,18 +61,24 @@ def _worth_replaying(response) -> bool:
 
 
 def _replay(record: IdempotencyRecord, error_content_type: str) -> HttpResponse:
-    content_type = error_content_type if record.response_status >= 400 else "application/json"
+    content_type = error_content_type if (record.response_status or 0) >= 400 else "application/json"
     response = HttpResponse(record.response_body, status=record.response_status, content_type=content_type)
     response[REPLAYED_HEADER] = "true"
     return response
 
 
-class IdempotentPostMixin:
+if TYPE_CHECKING:
+    from rest_framework.views import APIView as _ViewBase
+else:
+    _ViewBase = object
+
+
+class IdempotentPostMixin(_ViewBase):
     """Give every POST of a DRF view `Idempotency-Key` semantics."""
 
     idempotency_record: IdempotencyRecord | None = None
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.idempotency_record = None
         super().initial(request, *args, **kwargs)
         key = request.headers.get(HEADER)
@@ -78,7 +88,7 @@ class IdempotentPostMixin:
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             raise ValidationFailed({HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} printable characters."]})
         record = idempotency_begin(
-            user=request.user,
+            user=cast(User, request.user),  # POST actions require an authenticated user
             key=key,
             method=request.method,
             path=request.path,
@@ -88,22 +98,22 @@ class IdempotentPostMixin:
             raise _Replay(record)
         self.idempotency_record = record
 
-    def handle_exception(self, exc):
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Replay):
             # Errors come back as they were first sent: problem+json, or a contract's own envelope.
-            return _replay(exc.record, getattr(self, "error_content_type", PROBLEM_CONTENT_TYPE))
+            return _replay(exc.record, getattr(self, "error_content_type", PROBLEM_CONTENT_TYPE))  # type: ignore[return-value]
         try:
             return super().handle_exception(exc)
         except Exception:
             self._settle(None)
             raise
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         self._settle(response)
         return response
 
-    def _settle(self, response) -> None:
+    def _settle(self, response: Response | None) -> None:
         record, self.idempotency_record = self.idempotency_record, None
         if record is None:
             return

@@ -9,6 +9,7 @@ lenient, since proxies and the browsable API add parameters of their own (`forma
 """
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
@@ -16,8 +17,14 @@ UNKNOWN_FIELD = "Unknown field."
 NOT_A_STRING = "Not a valid string."
 
 
-class RejectUnknownFields:
-    def to_internal_value(self, data):
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer[Any]
+else:
+    _SerializerBase = object
+
+
+class RejectUnknownFields(_SerializerBase):
+    def to_internal_value(self, data: Any) -> Any:
         unknown = sorted(str(name) for name in data if name not in self.fields) if isinstance(data, Mapping) else []
         errors = {name[:100]: [UNKNOWN_FIELD] for name in unknown[:20]}
         if isinstance(data, Mapping):
@@ -37,7 +44,7 @@ class RejectUnknownFields:
         return value
 
 
-class InputSerializer(RejectUnknownFields, serializers.Serializer):
+class InputSerializer(RejectUnknownFields, serializers.Serializer[Any]):
     pass
 
 

@@ -1,8 +1,10 @@
 """Request guards that apply to every path, the API's and the admin's alike."""
 
 import ipaddress
+from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
 from core.errors import ApplicationError, application_error_http_response, problem_http_response
 
@@ -18,10 +20,10 @@ class RejectUnstorableText:
     a path by their parsers (`parse_uuid`, `parse_order_number`: not an identifier, so missing).
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         query = request.GET
         if any(NUL in key or any(NUL in v for v in query.getlist(key)) for key in query):
             return problem_http_response("invalid_characters", "NUL characters are not allowed in a query string.")
@@ -38,7 +40,7 @@ class TrustedProxyHeaders:
     nor claim that plain HTTP was HTTPS.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.proxies = [ipaddress.ip_network(address, strict=False) for address in settings.ORDERFLOW_PROXY_ADDRESSES]
 
@@ -49,7 +51,7 @@ class TrustedProxyHeaders:
             return False
         return any(address in network for network in self.proxies)
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         meta = request.META
         forwarded_for = meta.pop("HTTP_X_FORWARDED_FOR", None)
         forwarded_proto = meta.pop("HTTP_X_FORWARDED_PROTO", None)
@@ -71,13 +73,13 @@ class ApplicationErrorResponse:
     guessing limit reached there raises `TooManyRequests` from the authentication backend.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ApplicationError):
             return application_error_http_response(exception)
         return None

@@ -112,7 +112,7 @@ def _backoff(attempts: int) -> timedelta:
         settings.ORDERFLOW_OUTBOX_RETRY_MAX_SECONDS,
         settings.ORDERFLOW_OUTBOX_RETRY_SECONDS * 2 ** max(attempts - 1, 0),
     )
-    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))
+    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311 -- retry jitter, not a secret
 
 
 def outbox_relay(*, message_ids: Sequence[int] | None = None, now: datetime | None = None, limit: int = 500) -> int:

@@ -7,11 +7,15 @@ capped at `ORDERFLOW_API_MAX_PAGE_SIZE`.
 
 from base64 import b64decode
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.db.models import Field, Model, QuerySet
 from rest_framework import pagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
 
@@ -20,7 +24,7 @@ MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)  # PostgreSQL's limit
 CURSOR = "cursor"
 
 
-def _one(request, name: str) -> str | None:
+def _one(request: Request, name: str) -> str | None:
     """The parameter's value; given twice it is a 400, as the filters do, not "the last one wins"."""
     values = request.query_params.getlist(name)
     if len(values) > 1:
@@ -28,7 +32,7 @@ def _one(request, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _positive_int(request, name: str) -> int | None:
+def _positive_int(request: Request, name: str) -> int | None:
     raw = _one(request, name)
     if raw is None or raw == "":
         return None
@@ -41,19 +45,20 @@ def _positive_int(request, name: str) -> int | None:
 WHOLE_NUMBER = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
 
 
-def _page_size(request) -> int:
-    size = _positive_int(request, "page_size") or settings.ORDERFLOW_API_PAGE_SIZE
-    return min(size, settings.ORDERFLOW_API_MAX_PAGE_SIZE)
+def _page_size(request: Request) -> int:
+    size: int = _positive_int(request, "page_size") or settings.ORDERFLOW_API_PAGE_SIZE
+    most: int = settings.ORDERFLOW_API_MAX_PAGE_SIZE
+    return min(size, most)
 
 
 class _PageNumber(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
 
-    def get_page_size(self, request):
+    def get_page_size(self, request: Request) -> int:
         return _page_size(request)
 
-    def get_schema_operation_parameters(self, view):
-        def param(name, description):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        def param(name: str, description: str) -> dict[str, Any]:
             return {"name": name, "required": False, "in": "query", "description": description, "schema": WHOLE_NUMBER}
 
         return [
@@ -61,7 +66,8 @@ class _PageNumber(pagination.PageNumberPagination):
             param("page_size", f"Results per page, at most {settings.ORDERFLOW_API_MAX_PAGE_SIZE}."),
         ]
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None  # noqa: S101 -- paginate_queryset ran first, as DRF calls them
         return Response(
             {
                 "count": self.page.paginator.count,
@@ -74,31 +80,34 @@ class _PageNumber(pagination.PageNumberPagination):
 
 class _Cursor(pagination.CursorPagination):
     page_size_query_param = "page_size"
+    ordering: tuple[str, ...]
 
     def __init__(self, ordering: tuple[str, ...]):
         self.ordering = ordering
 
-    def get_page_size(self, request):
+    def get_page_size(self, request: Request) -> int:
         return _page_size(request)
 
-    def get_ordering(self, request, queryset, view):
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: APIView | None) -> tuple[str, ...]:
         return self.ordering
 
-    def paginate_queryset(self, queryset, request, view=None):
-        self.model = queryset.model
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any] | None:
+        self.model: type[Model] = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
     def _check_position(self, position: str | None) -> None:
         """The position must be a value of the first ordering field, or the query would fail."""
         if position is None:
             return
-        value = self.model._meta.get_field(self.ordering[0].lstrip("-")).to_python(position)
+        field = cast("Field[Any, Any]", self.model._meta.get_field(self.ordering[0].lstrip("-")))
+        value = field.to_python(position)
         if isinstance(value, datetime):
             value.astimezone(UTC)  # out of range once in UTC: OverflowError
-            if value.utcoffset() is not None and abs(value.utcoffset()) > MAX_UTC_OFFSET:
+            offset = value.utcoffset()
+            if offset is not None and abs(offset) > MAX_UTC_OFFSET:
                 raise ValueError(position)
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
         encoded = _one(request, self.cursor_query_param)
         if not encoded:
             return None
@@ -109,7 +118,8 @@ class _Cursor(pagination.CursorPagination):
             if set(tokens) - {"o", "r", "p"} or any(len(values) > 1 for values in tokens.values()):
                 raise ValueError(encoded)
             cursor = super().decode_cursor(request)
-            self._check_position(cursor.position)
+            if cursor is not None:
+                self._check_position(None if cursor.position is None else str(cursor.position))
             return cursor
         except Exception:
             raise ValidationFailed({"cursor": ["Not a cursor this API gave out."]}) from None
@@ -120,7 +130,7 @@ class _Cursor(pagination.CursorPagination):
             return None
         return parse_qs(urlsplit(link).query)[self.cursor_query_param][0]
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         return Response({"has_more": self.has_next, "next_cursor": self.next_cursor(), "results": data})
 
 
@@ -129,11 +139,12 @@ class PageOrCursorPagination(pagination.BasePagination):
 
     ordering: tuple[str, ...] = ("-placed_at", "-id")
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any] | None:
         mode = _one(request, "pagination") or (CURSOR if CURSOR in request.query_params else PAGE)
         if mode not in (PAGE, CURSOR):
             raise ValidationFailed({"pagination": ["Must be one of: page, cursor."]})
         _positive_int(request, "page_size")
+        self._paginator: _Cursor | _PageNumber
         if mode == CURSOR:
             self._paginator = _Cursor(self.ordering)
         else:
@@ -142,10 +153,10 @@ class PageOrCursorPagination(pagination.BasePagination):
             queryset = queryset.order_by(*self.ordering)
         return self._paginator.paginate_queryset(queryset, request, view)
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         return self._paginator.get_paginated_response(data)
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "description": "Page mode answers count/next/previous; cursor mode answers has_more/next_cursor.",
@@ -160,8 +171,8 @@ class PageOrCursorPagination(pagination.BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view):
-        def param(name, description, schema):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        def param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
             return {"name": name, "required": False, "in": "query", "description": description, "schema": schema}
 
         return [
@@ -179,7 +190,7 @@ class PageOrCursorPagination(pagination.BasePagination):
 class PagePagination(_PageNumber):
     """Page-number pagination only, for lists with an order of their own (nearest first)."""
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any] | None:
         if _one(request, "pagination") not in (None, "", PAGE) or CURSOR in request.query_params:
             raise ValidationFailed({"pagination": ["This list pages by number only (page, page_size)."]})
         _positive_int(request, "page")

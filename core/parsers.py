@@ -8,6 +8,8 @@ DRF imports this module while it loads its settings, so it imports nothing that 
 import json
 import math
 import uuid
+from collections.abc import Mapping
+from typing import IO, Any, NoReturn
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -27,11 +29,11 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _holds_nul(value) -> bool:
+def _holds_nul(value: object) -> bool:
     """Whether a NUL character is in any key or string of the decoded body (PostgreSQL's text
     and jsonb cannot store one)."""
     stack = [value]
@@ -51,7 +53,9 @@ def _holds_nul(value) -> bool:
 class StrictJSONParser(JSONParser):
     """DRF's JSON parser, but every body Python cannot turn into storable JSON is a ParseError."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         text = stream.read() if stream is not None else b""
         encoding = (parser_context or {}).get("encoding") or "utf-8"
         try:

@@ -4,7 +4,8 @@ A misspelt or unsupported filter that is silently ignored answers a different qu
 the one asked (an unfiltered list that looks filtered), so it is refused instead.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from core.errors import ValidationFailed
 
@@ -23,7 +24,7 @@ def unknown_query_params(names: Iterable[str], known: Iterable[str]) -> list[str
     return sorted({name for name in names if name not in known})
 
 
-def query_params_check(query_params, known: Iterable[str]) -> None:
+def query_params_check(query_params: Mapping[str, Any], known: Iterable[str]) -> None:
     """Raise `unknown_query_parameter` (400) naming every parameter not in `known`."""
     unknown = unknown_query_params(query_params.keys(), known)
     if unknown:

@@ -122,7 +122,8 @@ def redis_client(url: str, *, sentinels: list[tuple[str, int]], master_name: str
     if not sentinels:
         return redis.Redis.from_url(url, **options)
     db, password = url_database_and_password(url)
-    return sentinel(sentinels).master_for(master_name, db=db, password=password, **options)
+    client: redis.Redis = sentinel(sentinels).master_for(master_name, db=db, password=password, **options)
+    return client
 
 
 def kombu_sentinel_url(url: str, sentinels: list[tuple[str, int]]) -> str:

@@ -9,6 +9,7 @@ what `core.inputs.RejectUnknownFields` enforces.
 """
 
 import re
+from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -21,7 +22,7 @@ from rest_framework.permissions import AllowAny
 from core.errors import PROBLEM_CONTENT_TYPE
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(serializers.Serializer[Any]):
     """RFC 7807 problem details, as every error is answered."""
 
     type = serializers.URLField()
@@ -29,7 +30,9 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. order_not_found.")
-    errors = serializers.DictField(
+    # A field of the documented body, named as the body names it (it shadows `Serializer.errors`,
+    # which this schema-only serializer never uses).
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="validation_error: messages per field.",
@@ -111,7 +114,9 @@ IMPLIED_PROBLEMS = {
 
 
 class ProblemAutoSchema(AutoSchema):
-    def get_operation(self, path, path_regex, path_prefix, method, registry):
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
+    ) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
@@ -133,7 +138,7 @@ class ProblemAutoSchema(AutoSchema):
                 content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
         return operation
 
-    def _problem_content(self) -> dict:
+    def _problem_content(self) -> dict[str, Any]:
         return {PROBLEM_CONTENT_TYPE: {"schema": self.resolve_serializer(ProblemSerializer, "response").ref}}
 
     def _implied_statuses(self) -> list[int]:
@@ -163,8 +168,8 @@ class InputSerializerExtension(OpenApiSerializerExtension):
     target_class = "core.inputs.RejectUnknownFields"
     match_subclasses = True
 
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_basic_serializer(self.target, direction)
+    def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
         for prop in schema.get("properties", {}).values():
             if prop.get("type") == "string" and not ({"pattern", "format", "enum"} & set(prop)):

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -12,7 +12,7 @@ from core.models import IdempotencyRecord, IdempotencyState
 
 
 def idempotency_begin(
-    *, user: AbstractBaseUser, key: str, method: str, path: str, body_hash: str, now: datetime | None = None
+    *, user: User, key: str, method: str, path: str, body_hash: str, now: datetime | None = None
 ) -> IdempotencyRecord:
     """Reserve `key` for this request, or return how its first use ended.
 
@@ -76,7 +76,7 @@ def idempotency_purge_expired(*, now: datetime | None = None) -> int:
     return deleted
 
 
-def idempotency_records_forget(*, user_id) -> int:
+def idempotency_records_forget(*, user_id: int) -> int:
     """Forget the answers kept for the user's Idempotency-Keys (they may hold personal data)."""
     deleted, _ = IdempotencyRecord.objects.filter(user_id=user_id).delete()
     return deleted

@@ -2,6 +2,7 @@
 takes `latency_seconds`, and a share `failure_rate` of calls fails, as the real service would."""
 
 import random
+from typing import Self
 
 from django.conf import settings
 
@@ -14,10 +15,10 @@ class SimulatedService:
     def __init__(self, *, latency_seconds: float, failure_rate: float, rng: random.Random | None = None) -> None:
         self.latency_seconds = max(0.0, latency_seconds)
         self.failure_rate = min(max(failure_rate, 0.0), 1.0)
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 -- simulated latency and failures, not a secret
 
     @classmethod
-    def from_settings(cls):
+    def from_settings(cls) -> Self:
         return cls(
             latency_seconds=getattr(settings, cls.latency_setting),
             failure_rate=getattr(settings, cls.failure_rate_setting),

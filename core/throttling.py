@@ -25,11 +25,15 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
 from core.errors import OtpInvalid, TooManyRequests
 
@@ -58,9 +62,10 @@ def address_bucket(address: str) -> str:
     return str(parsed)
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The caller's address: REMOTE_ADDR, as core.middleware.TrustedProxyHeaders set it."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    address: str = request.META.get("REMOTE_ADDR") or "unknown"
+    return address
 
 
 def _digest(value: str) -> str:
@@ -233,7 +238,7 @@ class LoginAttempt:
         self.slowdown.succeeded()
 
 
-def code_attempt(*, user_id, address: str, attempt: Callable[[], T]) -> T:
+def code_attempt(*, user_id: int | None, address: str, attempt: Callable[[], T]) -> T:
     """Run `attempt` (a service call that checks a handoff code) under the code guessing limit:
     refused with 429 while the user or the address has too many wrong codes; an `otp_invalid`
     counts against both."""
@@ -249,7 +254,7 @@ def code_attempt(*, user_id, address: str, attempt: Callable[[], T]) -> T:
 class CodeGuessThrottle(BaseThrottle):
     """Refuses a handoff-code attempt while the user or address has too many wrong codes."""
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: Request, view: APIView) -> bool:
         if request.method == "POST":
             FailureLimit.codes().check(
                 subject=f"user:{request.user.pk}", address=address_bucket(client_address(request))
@@ -257,7 +262,15 @@ class CodeGuessThrottle(BaseThrottle):
         return True
 
 
-class CodeGuessLimitMixin:
+if TYPE_CHECKING:
+    from rest_framework.viewsets import GenericViewSet
+
+    _ViewSetBase = GenericViewSet[Any]
+else:
+    _ViewSetBase = object
+
+
+class CodeGuessLimitMixin(_ViewSetBase):
     """For viewsets whose POST actions take a handoff code: count the wrong ones.
 
     Actions listed in `code_actions` get `CodeGuessThrottle`; an `otp_invalid` answer from any of
@@ -266,7 +279,7 @@ class CodeGuessLimitMixin:
 
     code_actions: frozenset[str] = frozenset()
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         throttles = super().get_throttles()
         if self.action in self.code_actions:
             throttles = [*throttles, CodeGuessThrottle()]
@@ -278,7 +291,7 @@ class CodeGuessLimitMixin:
             subject=f"user:{self.request.user.pk}", address=address_bucket(client_address(self.request))
         )
 
-    def handle_exception(self, exc):
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, OtpInvalid) and self.action in self.code_actions:
             self.record_wrong_code()
         return super().handle_exception(exc)

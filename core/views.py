@@ -9,10 +9,11 @@ client sees one error shape whichever layer refused it, each with a stable `code
 
 import json
 import sys
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.template import loader
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -43,12 +44,12 @@ def _routed(path: str) -> bool:
         return False
 
 
-def _wants_a_page(request) -> bool:
+def _wants_a_page(request: HttpRequest) -> bool:
     """A browser asking for a page (it prefers HTML) gets the 404 page; every other client, problem+json."""
-    return request.get_preferred_type([PROBLEM_CONTENT_TYPE, "application/json", "text/html"]) == "text/html"
+    return bool(request.get_preferred_type([PROBLEM_CONTENT_TYPE, "application/json", "text/html"]) == "text/html")
 
 
-def not_found(request, exception=None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not request.path.startswith("/api/"):
         if _wants_a_page(request):
             return page_not_found(request, exception)
@@ -60,7 +61,7 @@ def not_found(request, exception=None):
 
 
 @csrf_exempt  # a 404 changes nothing; CSRF's 403 page would hide it
-def api_not_found(request, *args, **kwargs):
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """The last route under /api/, so unknown API paths answer problem+json whatever DEBUG says.
 
     Being a route, it stops CommonMiddleware's APPEND_SLASH, so the redirect for a read is made
@@ -72,7 +73,7 @@ def api_not_found(request, *args, **kwargs):
     return not_found(request)
 
 
-def bad_request(request, exception=None):
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """`handler400`: Django's SuspiciousOperation family; an oversized body is a 413."""
     if isinstance(exception, RequestDataTooBig):
         return problem_http_response(
@@ -83,11 +84,11 @@ def bad_request(request, exception=None):
     return problem_http_response("bad_request", "The request could not be understood.")
 
 
-def permission_denied(request, exception=None):
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return problem_http_response("forbidden", "You may not do this.")
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: a browser asking for a page gets the 500 page (rendered without the request
     or a database, either of which may be what failed); every other client, problem+json.
 
@@ -100,7 +101,7 @@ def server_error(request):
     return problem_http_response("server_error", "The error has been logged; please try again later.")
 
 
-def csrf_failure(request, reason=""):
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A sign-in form posted without its CSRF token still presented a password: it is counted as a
     failed attempt (and refused with 429 once over the limit), so skipping the token is no way
     around the guessing limit."""

@@ -388,7 +388,7 @@ class CourierOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.Gen
         query_params_check(request.query_params, PAGE_PARAMS)
         position = courier_last_position(courier=request.user)
         page = self.paginate_queryset(orders_available_for_courier(position=position, courier=request.user))
-        previews = [order_preview_for_courier(order=order, position=position) for order in page]
+        previews = [order_preview_for_courier(order=order, position=position) for order in page or []]
         return self.get_paginated_response(AvailableOrderSerializer(previews, many=True).data)
 
     @extend_schema(

@@ -73,9 +73,12 @@ def order_eta(*, order: Order, now: datetime) -> Eta:
 def courier_last_position(*, courier) -> tuple[Decimal, Decimal] | None:
     """The (latitude, longitude) the courier last reported, if any."""
     row = CourierProfile.objects.filter(user_id=courier.pk).values_list("latitude", "longitude").first()
-    if row is None or row[0] is None or row[1] is None:
+    if row is None:
         return None
-    return row
+    latitude, longitude = row
+    if latitude is None or longitude is None:
+        return None
+    return latitude, longitude
 
 
 def courier_offers_open(*, courier) -> QuerySet[CourierOffer]:

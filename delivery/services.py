@@ -6,19 +6,20 @@ import hmac
 import logging
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from math import cos, radians
-from typing import Any
+from typing import Any, cast
 
 import pyotp
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from core.actors import Actor
+from core.actors import Actor, ActorRole
 from core.errors import (
     Conflict,
     Forbidden,
@@ -50,10 +51,9 @@ from orders.lifecycle import (
     HANDOFF_WAITING_STATUS,
     ISSUES_HANDOFF,
 )
-from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, TrackingEvent
+from orders.models import DeliveryStatus, DeliveryType, EventType, HandoffPurpose, Order, OrderStatus, TrackingEvent
 from orders.selectors import courier_within_reach
 from orders.services.events import event_record
-from orders.services.transitions import ActorRole
 from orders.versions import order_version_check
 from orders.visibility import (
     is_assigned_courier,
@@ -122,7 +122,8 @@ def otp_issue(*, order: Order, purpose: HandoffPurpose, now: datetime) -> Handof
 
 def handoff_code_follow_order_change(*, order: Order, event: TrackingEvent, actor: Actor, now: datetime) -> None:
     """Registered with `orders.hooks`: the code for the handoff that ends the order's new status."""
-    purpose = ISSUES_HANDOFF.get(event.to_status) if event.event_type != EventType.PLACED else None
+    # A status as stored (a str) finds its TextChoices key: they hash and compare alike.
+    purpose = ISSUES_HANDOFF.get(cast(OrderStatus, event.to_status)) if event.event_type != EventType.PLACED else None
     if purpose is not None:
         otp_issue(order=order, purpose=purpose, now=now)
 
@@ -269,7 +270,11 @@ def _lock_for_assignment(*, actor: Actor, order_id: Any, asked_at: datetime) -> 
     if actor.role != ActorRole.COURIER:
         return order_get_visible(actor=actor, order_id=order_id, for_update=True)
     order_uuid = parse_uuid(order_id)
-    seen = Order.objects.filter(pk=order_uuid).values("delivery_type", "courier_id", "status").first()
+    if order_uuid is None:
+        raise OrderNotFound("No order with this id is visible to you.")
+    seen: Mapping[str, Any] | None = (
+        Order.objects.filter(pk=order_uuid).values("delivery_type", "courier_id", "status").first()
+    )
     yours = seen is not None and seen["courier_id"] == actor.user_id
     claimable_when_asked = seen is not None and (
         order_is_claimable(**seen)
@@ -288,7 +293,7 @@ def _lock_for_assignment(*, actor: Actor, order_id: Any, asked_at: datetime) -> 
     return order
 
 
-def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: Actor) -> None:
+def _check_courier_may_take(*, order: Order, courier: User, actor: Actor) -> None:
     """A courier claims only orders within the dispatch radius of their last position, and nobody
     gives a courier more than ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS at once. The courier's profile
     is locked (after the order, as everywhere) so that two claims at once cannot both pass."""
@@ -320,7 +325,7 @@ def _check_courier_may_take(*, order: Order, courier: AbstractBaseUser, actor: A
 def order_assign_courier(
     *,
     order_id: Any,
-    courier: AbstractBaseUser,
+    courier: User,
     actor: Actor,
     asked_at: datetime | None = None,
     if_match: str | None = None,
@@ -409,7 +414,11 @@ def nearest_free_courier(order: Order) -> tuple[CourierProfile, float] | None:
         .only("user_id", "latitude", "longitude")
     )
     ranked = sorted(
-        ((haversine_km(lat, lon, c.latitude, c.longitude), c.user_id, c) for c in candidates),
+        # latitude__range leaves out couriers without a position.
+        (
+            (haversine_km(lat, lon, cast(Decimal, c.latitude), cast(Decimal, c.longitude)), c.user_id, c)
+            for c in candidates
+        ),
         key=lambda row: row[:2],
     )
     if not ranked or ranked[0][0] > radius:
@@ -486,7 +495,7 @@ def courier_offer_accept(*, offer_id: Any, actor: Actor) -> Order:
         order, offer = _offer_for_courier(offer_id, actor)
         if offer.state != OfferState.PENDING or offer.expires_at <= now:
             raise Conflict("This offer is no longer open.", code="offer_closed")
-        order = order_assign_courier(order_id=order.pk, courier=actor.user, actor=actor)
+        order = order_assign_courier(order_id=order.pk, courier=cast(User, actor.user), actor=actor)
         _offer_close(offer, OfferState.ACCEPTED, now)
     return order
 

@@ -5,6 +5,7 @@ delivery, a message, an order or a refund by hand.
 """
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -76,7 +77,13 @@ def service_action(description: str, call, done: str):
     return action
 
 
-class ServiceActionsMixin:
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class ServiceActionsMixin(_AdminBase):
     def _each(self, request, ids, call, done: str) -> None:
         actor = Actor.admin(request.user)
         succeeded = 0

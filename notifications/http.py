@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -52,7 +53,7 @@ def url_check(url: str, *, allow_private: bool) -> tuple[str, str, int, list[str
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise DeliveryRefused(f"the host does not resolve: {exc}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         refused = [address for address in addresses if not address_is_public(address)]
         if refused:
@@ -86,7 +87,8 @@ def post(
 
 
 def _post_to(address, scheme, host, port, path, body, headers, timeout, ca_certs) -> HttpAnswer:
-    pool_kwargs = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
+    pool_kwargs: dict[str, Any] = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
+    pool: urllib3.HTTPConnectionPool
     if scheme == "https":
         # Connect to the checked address; verify the certificate for the URL's host name (SNI too).
         pool = urllib3.HTTPSConnectionPool(

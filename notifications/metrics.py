@@ -73,7 +73,8 @@ def metric_add_many(changes: list[tuple[str, dict[str, str], float]]) -> None:
     values = ", ".join(["(%s, %s, %s)"] * len(merged))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (name, labels, value) VALUES {values} "
+            # The table name is the model's and the values are placeholders: nothing from outside.
+            f"INSERT INTO {table} (name, labels, value) VALUES {values} "  # noqa: S608
             f"ON CONFLICT (name, labels) DO UPDATE SET value = {table}.value + excluded.value",
             [part for (name, labels), amount in sorted(merged.items()) for part in (name, labels, amount)],
         )

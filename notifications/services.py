@@ -17,7 +17,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import pyotp
 from django.conf import settings
@@ -182,7 +183,7 @@ def operator_addresses() -> list[Address]:
     return [Address(Channel.EMAIL, email) for email in emails]
 
 
-def notify_operators(*, subject: str, body: str, dedupe_key: str) -> list[Notification]:
+def notify_operators(*, subject: str, body: str, dedupe_key: str) -> list[Notification | None]:
     addresses = operator_addresses()
     if not addresses:
         logger.warning("no operator to tell: %s (set ORDERFLOW_OPERATOR_EMAILS)", subject)
@@ -203,7 +204,7 @@ def _backoff_seconds(attempts: int) -> float:
         settings.ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS,
         settings.ORDERFLOW_NOTIFICATION_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0),
     )
-    return ceiling * random.uniform(0.5, 1.0)
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 -- retry jitter, not a secret
 
 
 def _render(notification: Notification, now: datetime) -> str | None:
@@ -211,7 +212,7 @@ def _render(notification: Notification, now: datetime) -> str | None:
     if not notification.code_purpose:
         return notification.body
     if notification.code_purpose == PHONE_CODE_PURPOSE:
-        verification = PhoneVerification.objects.filter(user_id=notification.user_id).first()
+        verification = PhoneVerification.objects.filter(user_id=cast(int, notification.user_id)).first()
         if (
             verification is None
             or verification.verified_at is not None
@@ -221,7 +222,9 @@ def _render(notification: Notification, now: datetime) -> str | None:
         ):
             return None
         return notification.body.replace(Notification.CODE_PLACEHOLDER, phone_code(verification))
-    handoff = HandoffCode.objects.filter(order_id=notification.order_id, purpose=notification.code_purpose).first()
+    handoff = HandoffCode.objects.filter(
+        order_id=cast(UUID, notification.order_id), purpose=notification.code_purpose
+    ).first()
     if (
         handoff is None
         or handoff.verified_at is not None
@@ -413,7 +416,7 @@ def phone_verification_send(*, user) -> PhoneVerification:
             raise Conflict("This phone number is already verified.", code="phone_already_verified")
         verification = PhoneVerification.objects.select_for_update().filter(user=user).first()
         same_number = verification is not None and verification.phone == preference.phone
-        if same_number:
+        if same_number and verification is not None:
             wait = verification.last_sent_at + timedelta(seconds=settings.ORDERFLOW_PHONE_CODE_RESEND_SECONDS) - now
             if wait > timedelta(0):
                 seconds = math.ceil(wait.total_seconds())
@@ -448,6 +451,7 @@ def phone_verification_send(*, user) -> PhoneVerification:
             code="sms_limit_reached",
             retry_after=int(SMS_WINDOW.total_seconds()),
         )
+    verification = cast(PhoneVerification, verification)  # refusal is None: it was saved above
     logger.info("phone verification code sent user=%s sends=%s", user.pk, verification.sends)
     return verification
 

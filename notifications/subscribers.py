@@ -15,7 +15,7 @@ from restaurants.models import StaffMembership
 CODE = Notification.CODE_PLACEHOLDER
 
 # The milestone a committed status change is, for the customer.
-MILESTONES = {
+MILESTONES: dict[str, Milestone] = {
     OrderStatus.RESTAURANT_CONFIRMED: Milestone.CONFIRMED,
     OrderStatus.READY_FOR_PICKUP: Milestone.READY,
     OrderStatus.OUT_FOR_DELIVERY: Milestone.OUT_FOR_DELIVERY,
@@ -35,7 +35,7 @@ MILESTONE_TEXT = {
 }
 
 # The code an order waits for in a status, and what its message says (the code filled in when sent).
-CODE_MESSAGES = {
+CODE_MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
     (HandoffPurpose.DELIVERY, DeliveryType.DELIVERY): (
         "Your delivery code for order {number}",
         f"Your order {{number}} is on its way. Give the courier this code at the door: {CODE}",

@@ -24,7 +24,7 @@ import random
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import urllib3
 from django.conf import settings
@@ -142,7 +142,7 @@ def _backoff_seconds(attempts: int) -> float:
     """The wait after failed attempt number `attempts`: the schedule's, up to a fifth longer at
     random (receivers that failed together are not all called again at the same second; never
     sooner than the table promises)."""
-    return settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS[attempts - 1] * random.uniform(1.0, 1.2)
+    return settings.ORDERFLOW_WEBHOOK_RETRY_SCHEDULE_SECONDS[attempts - 1] * random.uniform(1.0, 1.2)  # noqa: S311 -- retry jitter, not a secret
 
 
 def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int) -> tuple[str, HttpAnswer | None, str]:
@@ -186,7 +186,7 @@ def _request(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int)
     return "http_error", answer, f"HTTP {answer.status}"
 
 
-def _lock_head(endpoint_id: int, order_id) -> WebhookDelivery | bool | None:
+def _lock_head(endpoint_id: int, order_id: Any) -> WebhookDelivery | Literal[False] | None:
     """The queue's first pending delivery, locked; None if the queue is empty, False if another worker holds it.
 
     One query: ORDER BY ... LIMIT 1 FOR UPDATE NOWAIT fails at once when that first row is
@@ -570,7 +570,7 @@ def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> i
         try:
             from notifications.tasks import webhook_deliver_task
 
-            webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id else None)
+            webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id is not None else None)
             queued += 1
         except Exception:
             logger.warning("webhook queue of endpoint %s could not be queued", endpoint_id, exc_info=True)

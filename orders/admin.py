@@ -5,7 +5,7 @@ from orders.models import TrackingEvent
 
 
 @admin.register(TrackingEvent)
-class TrackingEventAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TrackingEventAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[TrackingEvent]):
     """Every order's history across restaurants, for operators; staff read it on their orders' pages."""
 
     list_display = (

@@ -7,17 +7,25 @@ generic status change act in whatever capacity the user has towards that order
 serializer and calls one service.
 """
 
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.models import TokenUser
 
 from core.actors import Actor, ActorRole
-from core.api import validated
+from core.api import SignedInRequest, validated
 from core.idempotency import IdempotentPostMixin
 from core.pagination import PageOrCursorPagination
 from core.query_params import PAGINATION_PARAMS, query_params_check
@@ -69,7 +77,7 @@ ORDER_OR_PREVIEW = PolymorphicProxySerializer(
 )
 
 
-def action_response(result: TransitionResult, message: str, **extra) -> Response:
+def action_response(result: TransitionResult, message: str, **extra: Any) -> Response:
     """The order-process API's answer to an action that changed the order's status."""
     order = result.order
     body = {
@@ -96,7 +104,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     pagination_class = PageOrCursorPagination
     lookup_value_regex = "[^/]+"
 
-    def get_authenticators(self):
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # The lean status poll checks the JWT without reading the user (orders.polling); a
         # signed-in browser (the session) is read as everywhere else.
         # The OpenAPI schema (a fake view) documents the usual bearer token.
@@ -111,8 +119,8 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
     queryset = Order.objects.none()
     code_actions = frozenset({"change_status"})
 
-    def get_queryset(self):
-        return orders_for_summary(orders_related_to(user=self.request.user))
+    def get_queryset(self) -> QuerySet[Order]:
+        return orders_for_summary(orders_related_to(user=cast(User, self.request.user)))
 
     # ------------------------------------------------------------ reading
 
@@ -125,7 +133,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         ),
         responses={200: OrderSummarySerializer(many=True), **problems(400, 401)},
     )
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query_params_check(request.query_params, {*OrderFilter.base_filters, *PAGINATION_PARAMS})
         return super().list(request, *args, **kwargs)
 
@@ -139,7 +147,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={201: OrderDetailSerializer, **problems(400, 401, 409, 422, 429)},
         parameters=[IDEMPOTENCY_KEY],
     )
-    def create(self, request):
+    def create(self, request: SignedInRequest) -> Response:
         data = validated(OrderPlaceSerializer, request.data)
         order = order_place(customer=request.user, rate_limited=True, **order_place_arguments(data))
         detail = order_detail(actor=Actor.customer(request.user), order_id=order.pk)
@@ -147,7 +155,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         body = OrderDetailSerializer(detail, context=context).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    def _detail(self, request, access: OrderAccess) -> Response:
+    def _detail(self, request: SignedInRequest, access: OrderAccess) -> Response:
         include = validated(DetailQuerySerializer, request.query_params).get("include", ())
         order = order_detail(actor=access.actor, order_id=access.order_id, include=include)
         preview = courier_preview_unless_delivering(actor=access.actor, order=order)
@@ -170,7 +178,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
             "claim) and after it ends for them, the preview of `GET /api/orders/available/`."
         ),
     )
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request: SignedInRequest, pk: Any = None) -> Response:
         return self._detail(request, order_access(user=request.user, order_id=pk))
 
     @extend_schema(
@@ -184,7 +192,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: ORDER_OR_PREVIEW, **problems(400, *READ_PROBLEMS)},
     )
     @action(detail=False, methods=["get"], url_path=r"number/(?P<order_number>[^/]+)")
-    def by_number(self, request, order_number=None):
+    def by_number(self, request: SignedInRequest, order_number: str | None = None) -> Response:
         return self._detail(request, order_access(user=request.user, number=order_number))
 
     @extend_schema(
@@ -201,8 +209,9 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         },
     )
     @action(detail=True, methods=["get"], url_path="status")
-    def status_snapshot(self, request, pk=None):
-        body = order_status_for_poll(user=request.user, order_id=pk)
+    def status_snapshot(self, request: Request, pk: Any = None) -> Response:
+        # The poll's user is a TokenUser (PollJWTAuthentication) or, signed in by a session, a user row.
+        body = order_status_for_poll(user=cast("User | TokenUser", request.user), order_id=pk)
         etag = status_etag(body)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _etag_matches(request.headers.get("If-None-Match"), etag):
@@ -221,7 +230,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS, 410, 423)},
     )
     @status_snapshot.mapping.post
-    def change_status(self, request, pk=None):
+    def change_status(self, request: SignedInRequest, pk: Any = None) -> Response:
         data = validated(StatusChangeSerializer, request.data)
         access = order_access(user=request.user, order_id=pk)
         result = order_transition(
@@ -249,7 +258,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: HistorySerializer, **problems(*READ_PROBLEMS)},
     )
     @action(detail=True, methods=["get"])
-    def history(self, request, pk=None):
+    def history(self, request: SignedInRequest, pk: Any = None) -> Response:
         query_params_check(request.query_params, ())
         access = order_access(user=request.user, order_id=pk)
         order = order_with_events(actor=access.actor, order_id=access.order_id)
@@ -269,7 +278,7 @@ class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMix
         responses={200: OrderActionResponseSerializer, **problems(*ACTION_PROBLEMS)},
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request: SignedInRequest, pk: Any = None) -> Response:
         data = validated(ReasonOptionalSerializer, request.data)
         access = order_access(user=request.user, order_id=pk)
         result = order_cancel(
@@ -285,7 +294,7 @@ _status_view = OrderViewSet.as_view({"get": "status_snapshot", "post": "change_s
 
 
 @csrf_exempt  # as every DRF view: the session's CSRF check is the viewset's own
-def order_status(request, pk):
+def order_status(request: HttpRequest, pk: Any) -> HttpResponse:
     """`/api/orders/{id}/status/`, mounted ahead of the router (config/urls.py).
 
     A plain GET that Redis answers alone (`orders.polling.fast_poll_response`: a bearer token,

@@ -5,8 +5,11 @@ A value a filter does not know is a 400 naming the filter, never an empty list.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters import rest_framework as filters
@@ -34,7 +37,7 @@ class StatusListField(forms.Field):
 
     widget = QueryArrayWidget
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         values = [value] if isinstance(value, str) else list(value or [])
         values = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
         if len(values) > MAX_STATUSES:
@@ -52,17 +55,17 @@ class StatusListField(forms.Field):
 
 
 class UpperChoiceField(ChoiceField):
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         return super().to_python(value).strip().upper()
 
 
 class LowerChoiceField(ChoiceField):
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         return super().to_python(value).strip().lower()
 
 
 class StrictBooleanField(forms.Field):
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         if value in (None, ""):
             return None
         word = str(value).strip().lower()
@@ -76,7 +79,7 @@ class StrictBooleanField(forms.Field):
 class DateOrDateTimeField(forms.Field):
     """An ISO 8601 date-time, or a date (the whole day)."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         if value in (None, ""):
             return None
         text = str(value).strip()
@@ -91,11 +94,12 @@ class DateOrDateTimeField(forms.Field):
             )
         if moment is not None and timezone.is_naive(moment):
             moment = timezone.make_aware(moment, timezone.get_current_timezone())
-        if moment is not None and abs(moment.utcoffset()) > MAX_UTC_OFFSET:
+        offset = moment.utcoffset() if moment is not None else None
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
             raise forms.ValidationError("The UTC offset must be between -15:59 and +15:59.")
         try:
             # The filters compare in UTC, and a date filter reaches the start of the next day.
-            (moment or _start_of(day + timedelta(days=1))).astimezone(UTC)
+            (moment or _start_of(cast(date, day) + timedelta(days=1))).astimezone(UTC)
             if day is not None:
                 _start_of(day).astimezone(UTC)
         except (OverflowError, ValueError):
@@ -158,21 +162,21 @@ class OrderFilter(filters.FilterSet):
         model = Order
         fields: list[str] = []
 
-    def filter_tab(self, queryset, name, value):
+    def filter_tab(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(ORDER_TABS[value])
 
-    def filter_date_from(self, queryset, name, value):
+    def filter_date_from(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(placed_at__gte=value if isinstance(value, datetime) else _start_of(value))
 
-    def filter_date_to(self, queryset, name, value):
+    def filter_date_to(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         if isinstance(value, datetime):
             return queryset.filter(placed_at__lte=value)
         return queryset.filter(placed_at__lt=_start_of(value + timedelta(days=1)))
 
-    def filter_nothing(self, queryset, name, value):
+    def filter_nothing(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset
 
-    def is_valid(self):
+    def is_valid(self) -> bool:
         valid = super().is_valid()
         getlist = getattr(self.data, "getlist", None)
         repeated = [name for name in self.filters if name not in MULTI_VALUED and getlist and len(getlist(name)) > 1]
@@ -181,7 +185,7 @@ class OrderFilter(filters.FilterSet):
             self.form.add_error(name, "Give one value only.")
         return valid and not repeated
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         if not (data.get("include_cancelled") or data.get("tab") or data.get("status")):
@@ -197,10 +201,12 @@ class ProblemFilterBackend(filters.DjangoFilterBackend):
     Django's own rendering formats only messages that carry params.
     """
 
-    def filter_queryset(self, request, queryset, view):
+    def filter_queryset(self, request: HttpRequest, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset
         if not filterset.is_valid():
-            raise ValidationFailed({name: list(messages) for name, messages in filterset.form.errors.items()})
+            raise ValidationFailed(
+                {name: [str(m) for m in messages] for name, messages in filterset.form.errors.items()}
+            )
         return filterset.qs

@@ -6,8 +6,10 @@ tests read it too. Checkout is not a transition: it creates the order in
 PAYMENT_PENDING (online) or ORDER_PLACED (cash on delivery).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from core.actors import ActorRole
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentStatus, RefundStatus
@@ -42,7 +44,9 @@ class Rule:
     requires_release: bool = False
 
 
-def _rules(sources, target, roles, **conditions) -> list[Rule]:
+def _rules(
+    sources: Iterable[OrderStatus], target: OrderStatus, roles: Iterable[ActorRole], **conditions: Any
+) -> list[Rule]:
     return [Rule(source, target, frozenset(roles), **conditions) for source in sources]
 
 
@@ -210,7 +214,7 @@ def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
     )
 
 
-def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
+def next_statuses_for(*, order: Order, role: ActorRole | None) -> list[OrderStatus]:
     """The statuses `role` may move this order to now: what the API, the admin and refusals show."""
     if role is None:
         return []
@@ -223,7 +227,7 @@ def next_statuses_for(*, order, role: ActorRole | None) -> list[OrderStatus]:
 
 def markdown_table() -> str:
     """The table as Markdown, for docs/order-model.md (a test keeps the two equal)."""
-    grouped: dict[tuple, list[str]] = {}
+    grouped: dict[tuple[Any, ...], list[str]] = {}
     for rule in TRANSITIONS:
         key = (
             rule.target,

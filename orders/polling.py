@@ -37,14 +37,16 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
 from core.actors import Actor
 from core.auth_tokens import CredentialsJWTAuthentication
@@ -63,18 +65,18 @@ from orders.snapshots import (
     status_snapshot_store_on_commit,
 )
 from orders.versions import order_etag
-from orders.visibility import order_access, snapshot_readable_by, snapshot_reader_role
+from orders.visibility import OrderAccess, order_access, snapshot_readable_by, snapshot_reader_role
 
 
 class PollJWTAuthentication(JWTAuthentication):
     """A JWT checked without reading the user: the poll reads what it needs from Redis and
     falls back to the user row (`order_status_for_poll`)."""
 
-    def get_user(self, validated_token) -> TokenUser:
+    def get_user(self, validated_token: Token) -> TokenUser:  # type: ignore[override]  # a TokenUser is the point
         return TokenUser(validated_token)
 
 
-def status_etag(body: dict) -> str:
+def status_etag(body: dict[str, Any]) -> str:
     return order_etag(body["order_id"], body["sequence"])
 
 
@@ -119,7 +121,7 @@ def _access_token_claims(raw: str) -> tuple[str, float]:
     return str(token[jwt_settings.USER_ID_CLAIM]), float(token["exp"])
 
 
-def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None:
+def order_row_from_snapshot(*, user: User, order_id: Any) -> tuple[Actor, dict[str, Any]] | None:
     """A live socket's handshake: (actor, the order's status row) from Redis, or None.
 
     `user` is a user row (the socket's authentication read it, so it is active). Answers when
@@ -129,13 +131,13 @@ def order_row_from_snapshot(*, user, order_id: Any) -> tuple[Actor, dict] | None
     order_uuid = parse_uuid(order_id)
     snapshot = status_snapshot_read(order_uuid) if order_uuid is not None else None
     row = status_snapshot_row(snapshot) if snapshot is not None else None
-    if row is None:
+    if row is None or snapshot is None:
         return None
     role = snapshot_reader_role(user_id=user.pk, snapshot=snapshot)
     return None if role is None else (Actor(role, user), row)
 
 
-def order_status_for_poll(*, user, order_id: Any) -> dict:
+def order_status_for_poll(*, user: User | TokenUser, order_id: Any) -> dict[str, Any]:
     """The lean status of an order `user` may see (OrderNotFound otherwise, as for a missing one).
 
     `user` is a user, or the `TokenUser` of `PollJWTAuthentication`, which is replaced by the
@@ -152,7 +154,7 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
             return snapshot["status"]
     if isinstance(user, TokenUser):
         # Refuses a deactivated or deleted user, and a token from before a password change.
-        user = CredentialsJWTAuthentication().get_user(user.token)
+        user = cast(User, CredentialsJWTAuthentication().get_user(user.token))
         active_user_store(user.pk)
     access = order_access(user=user, order_id=order_uuid)
     row = _row(access)
@@ -162,7 +164,7 @@ def order_status_for_poll(*, user, order_id: Any) -> dict:
     return status_payload(row, lean=True)
 
 
-def _row(access) -> dict:
+def _row(access: OrderAccess) -> dict[str, Any]:
     return order_status_snapshot(actor=access.actor, order_id=access.order_id, fields=SNAPSHOT_FIELDS)
 
 

@@ -15,7 +15,11 @@ from restaurants.models import Restaurant
 
 def eta_after_ready(order: Order, restaurant: Restaurant, ready_at: datetime) -> datetime:
     """When the order reaches its customer if it is ready at `ready_at` (pickup orders: then)."""
-    if order.delivery_type == DeliveryType.PICKUP or order.delivery_latitude is None:
+    if (
+        order.delivery_type == DeliveryType.PICKUP
+        or order.delivery_latitude is None
+        or order.delivery_longitude is None
+    ):
         return ready_at
     distance = haversine_km(
         restaurant.latitude, restaurant.longitude, order.delivery_latitude, order.delivery_longitude
@@ -26,7 +30,7 @@ def eta_after_ready(order: Order, restaurant: Restaurant, ready_at: datetime) ->
 def deadline_for(order: Order, now: datetime) -> tuple[datetime | None, str]:
     """The deadline (and its kind) of an order that has just entered its current status."""
     s = settings
-    waits = {
+    waits: dict[str, tuple[int, str]] = {
         OrderStatus.PAYMENT_PENDING: (s.ORDERFLOW_PAYMENT_TIMEOUT_SECONDS, DeadlineKind.PAYMENT),
         OrderStatus.ORDER_PLACED: (s.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS, DeadlineKind.CONFIRMATION),
         OrderStatus.PAYMENT_SUCCESS: (s.ORDERFLOW_CONFIRM_TIMEOUT_SECONDS, DeadlineKind.CONFIRMATION),

@@ -5,8 +5,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import (
     ExpressionWrapper,
@@ -43,8 +46,11 @@ STATUS_SNAPSHOT_FIELDS = (
 )
 
 
-def order_status_snapshot(*, actor: Actor, order_id, fields: tuple[str, ...] = STATUS_SNAPSHOT_FIELDS) -> dict:
+def order_status_snapshot(
+    *, actor: Actor, order_id: UUID, fields: tuple[str, ...] = STATUS_SNAPSHOT_FIELDS
+) -> dict[str, Any]:
     """The lean status of one order, read from the order row alone: what pollers and sockets get."""
+    row: dict[str, Any] | None
     try:
         row = orders_visible_to(actor=actor).filter(pk=order_id).values(*fields).first()
     except (DjangoValidationError, ValueError, TypeError):
@@ -83,7 +89,7 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
 DETAIL_INCLUDES = ("history", "payments")
 
 
-def _one(orders: QuerySet[Order], order_id) -> Order:
+def _one(orders: QuerySet[Order], order_id: UUID) -> Order:
     order_uuid = parse_uuid(order_id)
     order = orders.filter(pk=order_uuid).first() if order_uuid else None
     if order is None:
@@ -91,7 +97,7 @@ def _one(orders: QuerySet[Order], order_id) -> Order:
     return order
 
 
-def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Order:
+def order_detail(*, actor: Actor, order_id: UUID, include: tuple[str, ...] = ()) -> Order:
     """One visible order with everything its full view shows, in a fixed number of queries."""
     orders = _with_lines(
         with_item_count(
@@ -107,11 +113,11 @@ def order_detail(*, actor: Actor, order_id, include: tuple[str, ...] = ()) -> Or
     return _one(orders, order_id)
 
 
-def order_with_events(*, actor: Actor, order_id) -> Order:
+def order_with_events(*, actor: Actor, order_id: UUID) -> Order:
     return _one(orders_visible_to(actor=actor).prefetch_related("events"), order_id)
 
 
-def order_for_eta(*, actor: Actor, order_id) -> Order:
+def order_for_eta(*, actor: Actor, order_id: UUID) -> Order:
     """The order with what its ETA reads: the restaurant and the courier's last position."""
     return _one(orders_visible_to(actor=actor).select_related("restaurant", "courier__courier_profile"), order_id)
 
@@ -119,7 +125,7 @@ def order_for_eta(*, actor: Actor, order_id) -> Order:
 # ---------------------------------------------------------------- restaurant queue
 
 
-def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
+def restaurant_queue(*, actor: Actor, restaurant_id: UUID | None = None) -> QuerySet[Order]:
     """The staff member's restaurants' orders still in the kitchen, oldest first."""
     orders = orders_visible_to(actor=actor).filter(status__in=KITCHEN_STATUSES)
     if restaurant_id is not None:
@@ -130,7 +136,9 @@ def restaurant_queue(*, actor: Actor, restaurant_id=None) -> QuerySet[Order]:
 # ---------------------------------------------------------------- couriers
 
 
-def orders_available_for_courier(*, position: tuple | None = None, courier=None) -> QuerySet[Order]:
+def orders_available_for_courier(
+    *, position: tuple[Any, ...] | None = None, courier: User | None = None
+) -> QuerySet[Order]:
     """Delivery orders no courier has yet whose restaurant is within the dispatch radius
     (ORDERFLOW_COURIER_CLAIM_RADIUS_KM) of `position` (the courier's last, as (latitude,
     longitude)), nearest restaurant first. Nothing while the position is unknown (no order can
@@ -169,7 +177,7 @@ KM_PER_DEGREE = 111.195
 DROP_OFF_GRID = Decimal("0.005")
 
 
-def coarse_coordinate(value) -> Decimal | None:
+def coarse_coordinate(value: Any) -> Decimal | None:
     """A coordinate snapped to DROP_OFF_GRID: three decimals at most, an area rather than a door."""
     if value is None:
         return None
@@ -193,7 +201,7 @@ def _km(value: float | None, places: int) -> float | None:
     return None if value is None else round(value, places)
 
 
-def order_preview_for_courier(*, order: Order, position: tuple | None = None) -> dict:
+def order_preview_for_courier(*, order: Order, position: tuple[Any, ...] | None = None) -> dict[str, Any]:
     """What a courier sees of an order that is not (or no longer) theirs to deliver.
 
     Reads `order.restaurant`. `position` is the courier's last (latitude, longitude), for the
@@ -242,13 +250,14 @@ def _decimal_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def courier_within_reach(*, order: Order, position: tuple | None) -> bool:
+def courier_within_reach(*, order: Order, position: tuple[Any, ...] | None) -> bool:
     """Whether a courier at `position` may claim `order`: its restaurant is within the dispatch radius."""
     if position is None or position[0] is None or position[1] is None:
         return False
     restaurant = order.restaurant
     distance = haversine_km(position[0], position[1], restaurant.latitude, restaurant.longitude)
-    return distance <= settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
+    radius: float = settings.ORDERFLOW_COURIER_CLAIM_RADIUS_KM
+    return distance <= radius
 
 
 # ---------------------------------------------------------------- the courier on the way

@@ -4,6 +4,7 @@ money and address fields."""
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -35,12 +36,12 @@ from orders.visibility import TRACKING_LINK_OWNER_ROLES, actor_sees_customer, us
 class Coordinate(serializers.DecimalField):
     """Latitude or longitude: any precision in, six decimals kept by the services."""
 
-    def __init__(self, limit: int, **kwargs):
+    def __init__(self, limit: int, **kwargs: Any) -> None:
         super().__init__(max_digits=None, decimal_places=None, min_value=-limit, max_value=limit, **kwargs)
 
 
 class OtpField(serializers.RegexField):
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
 
 
@@ -61,11 +62,11 @@ class SubStatusField(serializers.ChoiceField):
     """`payment_status`, `delivery_status`, `refund_status` on the wire: the document's lower case
     (`"pending"`, `"assigned"`); the model keeps its upper-case values."""
 
-    def to_representation(self, value):
+    def to_representation(self, value: Any) -> Any:
         return wire_sub_status(super().to_representation(value))
 
 
-class PositionSerializer(serializers.Serializer):
+class PositionSerializer(serializers.Serializer[Any]):
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6)
 
@@ -116,14 +117,14 @@ class OrderPlaceSerializer(InputSerializer):
         help_text="Order for later: when to deliver it (or have it ready to collect), within the restaurant's hours.",
     )
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         # The address rule is checked with the fields, not after them, so that one answer names
         # every problem of the request.
-        errors = {}
+        errors: dict[str, Any] = {}
         try:
             values = super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            errors, values = dict(exc.detail), None
+            errors, values = dict(cast("dict[str, Any]", exc.detail)), None
         needs_address = isinstance(data, Mapping) and data.get("delivery_type") == DeliveryType.DELIVERY
         if needs_address and not data.get("delivery_address") and "delivery_address" not in errors:
             errors["delivery_address"] = ["A delivery order needs a delivery address."]
@@ -132,7 +133,7 @@ class OrderPlaceSerializer(InputSerializer):
         return values
 
 
-def order_place_arguments(data: dict) -> dict:
+def order_place_arguments(data: dict[str, Any]) -> dict[str, Any]:
     """`order_place`'s keyword arguments from `OrderPlaceSerializer`'s validated data."""
     address = data.get("delivery_address")
     return {
@@ -158,7 +159,7 @@ def order_place_arguments(data: dict) -> dict:
 # ---------------------------------------------------------------- reading orders
 
 
-class OrderSummarySerializer(serializers.ModelSerializer):
+class OrderSummarySerializer(serializers.ModelSerializer[Any]):
     """The customer tracking API's OrderSummary in the order-process API's words: what a list row shows."""
 
     order_number = serializers.CharField(source="number")
@@ -198,7 +199,7 @@ class OrderSummarySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)
         user = getattr(self.context.get("request"), "user", None)
         user_id = getattr(user, "pk", None)
@@ -207,13 +208,13 @@ class OrderSummarySerializer(serializers.ModelSerializer):
         return data
 
 
-class CustomizationSerializer(serializers.Serializer):
+class CustomizationSerializer(serializers.Serializer[Any]):
     group_name = serializers.CharField()
     choice_name = serializers.CharField()
     price_adjustment = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class OrderItemSerializer(serializers.Serializer):
+class OrderItemSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     menu_item = serializers.UUIDField(source="menu_item_id", allow_null=True)
     name = serializers.CharField()
@@ -224,7 +225,7 @@ class OrderItemSerializer(serializers.Serializer):
     customizations = CustomizationSerializer(many=True)
 
 
-class DeliveryAddressSerializer(serializers.Serializer):
+class DeliveryAddressSerializer(serializers.Serializer[Any]):
     """The order-process document's `{id, title, address_line_1}` (the customer's saved address),
     then the lines the order keeps of it."""
 
@@ -239,22 +240,22 @@ class DeliveryAddressSerializer(serializers.Serializer):
     latitude = serializers.DecimalField(source="delivery_latitude", max_digits=9, decimal_places=6, allow_null=True)
     longitude = serializers.DecimalField(source="delivery_longitude", max_digits=9, decimal_places=6, allow_null=True)
 
-    def get_title(self, order) -> str:
+    def get_title(self, order: Order) -> str:
         return order.delivery_title or DEFAULT_ADDRESS_TITLE
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(serializers.Serializer[Any]):
     status = serializers.SerializerMethodField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
 
-    def get_status(self, refund) -> str:
-        return wire_sub_status(refund.status)
+    def get_status(self, refund: Any) -> str:
+        return cast(str, wire_sub_status(refund.status))  # a refund always has a status
 
 
-class PaymentSerializer(serializers.Serializer):
+class PaymentSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
     provider = serializers.CharField()
     status = serializers.CharField()
@@ -279,7 +280,7 @@ _EVENT_DESCRIPTIONS = {
 }
 
 
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(serializers.Serializer[Any]):
     """One tracking event as the order-process API's history shows it."""
 
     id = serializers.UUIDField()
@@ -295,17 +296,17 @@ class HistoryEntrySerializer(serializers.Serializer):
     updated_by = serializers.CharField(source="actor_name")
     actor_role = serializers.CharField()
 
-    def get_status_name(self, event) -> str:
+    def get_status_name(self, event: Any) -> str:
         return OrderStatus(event.to_status).label if event.to_status in OrderStatus.values else event.to_status
 
-    def get_description(self, event) -> str:
+    def get_description(self, event: Any) -> str:
         if event.event_type == EventType.STATUS_CHANGED:
             base = self.get_status_name(event)
         else:
             base = _EVENT_DESCRIPTIONS.get(event.event_type, event.event_type)
         return f"{base} by {event.actor_name}" + (f": {event.reason}" if event.reason else "")
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)
         data["previous_status"] = data["previous_status"] or None
         return data
@@ -395,7 +396,7 @@ class OrderDetailSerializer(OrderSummarySerializer):
         ]
         read_only_fields = fields
 
-    def get_fields(self):
+    def get_fields(self) -> Any:
         fields = super().get_fields()
         if "include" in self.context:  # absent only when the schema is generated
             for optional in DETAIL_INCLUDES:
@@ -404,21 +405,21 @@ class OrderDetailSerializer(OrderSummarySerializer):
         return fields
 
     @extend_schema_field(serializers.UUIDField())
-    def get_user(self, order):
+    def get_user(self, order: Order) -> Any:
         return user_public_id(order.customer_id)
 
-    def get_user_name(self, order) -> str:
+    def get_user_name(self, order: Order) -> str:
         return self.get_customer_name(order)
 
-    def get_customer_name(self, order) -> str:
+    def get_customer_name(self, order: Order) -> str:
         return order.customer.get_full_name() or order.customer.get_username()
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
-    def get_delivery_person(self, order):
+    def get_delivery_person(self, order: Order) -> Any:
         return user_public_id(order.courier_id)
 
     @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_tracking_url(self, order) -> str | None:
+    def get_tracking_url(self, order: Order) -> str | None:
         """The public tracking link, for the customer (and admins) to share; null once revoked."""
         if self.context.get("role") not in TRACKING_LINK_OWNER_ROLES:
             return None
@@ -426,33 +427,33 @@ class OrderDetailSerializer(OrderSummarySerializer):
         request = self.context.get("request")
         return request.build_absolute_uri(path) if (path and request is not None) else path
 
-    def get_delivery_person_name(self, order) -> str | None:
+    def get_delivery_person_name(self, order: Order) -> str | None:
         if order.courier is None:
             return None
         return order.courier.get_full_name() or order.courier.get_username()
 
     @extend_schema_field(CourierPositionSerializer(allow_null=True))
-    def get_delivery_person_location(self, order):
+    def get_delivery_person_location(self, order: Order) -> Any:
         position = courier_position(order)
         return CourierPositionSerializer(position).data if position else None
 
     @extend_schema_field(DeliveryAddressSerializer(allow_null=True))
-    def get_delivery_address(self, order):
+    def get_delivery_address(self, order: Order) -> Any:
         if order.delivery_type != DeliveryType.DELIVERY:
             return None
         return DeliveryAddressSerializer(order).data
 
     @extend_schema_field(RefundSerializer(allow_null=True))
-    def get_refund(self, order):
+    def get_refund(self, order: Order) -> Any:
         refund = getattr(order, "refund", None)
         return RefundSerializer(refund).data if refund else None
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=OrderStatus.choices)))
-    def get_next_statuses(self, order):
+    def get_next_statuses(self, order: Order) -> Any:
         return next_statuses_for(order=order, role=self.context.get("role"))
 
 
-class DropOffAreaSerializer(serializers.Serializer):
+class DropOffAreaSerializer(serializers.Serializer[Any]):
     city = serializers.CharField()
     latitude = serializers.DecimalField(
         max_digits=7, decimal_places=3, allow_null=True, help_text="Snapped to a grid of about 500 m."
@@ -460,13 +461,13 @@ class DropOffAreaSerializer(serializers.Serializer):
     longitude = serializers.DecimalField(max_digits=7, decimal_places=3, allow_null=True)
 
 
-class CourierPaySerializer(serializers.Serializer):
+class CourierPaySerializer(serializers.Serializer[Any]):
     delivery_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
     tip = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="What the courier earns.")
 
 
-class CourierOrderPreviewSerializer(serializers.Serializer):
+class CourierOrderPreviewSerializer(serializers.Serializer[Any]):
     """What a courier sees of an order that is not (or no longer) theirs to deliver: the
     restaurant, the drop-off area, distances and pay (`orders.selectors.order_preview_for_courier`).
     The customer and the exact drop-off appear once the courier has the order."""
@@ -500,10 +501,10 @@ class CourierOrderPreviewSerializer(serializers.Serializer):
 INCLUDE_PATTERN = r"^(?=.{0,100}$) *(?:history|payments)? *(?:, *(?:history|payments)? *)*$"
 
 
-class DetailQuerySerializer(serializers.Serializer):
+class DetailQuerySerializer(serializers.Serializer[Any]):
     include = serializers.CharField(required=False, allow_blank=True, max_length=100, trim_whitespace=False)
 
-    def validate_include(self, value):
+    def validate_include(self, value: Any) -> Any:
         parts = [part.strip(" ") for part in value.split(",") if part.strip(" ")]
         unknown = [part for part in parts if part not in DETAIL_INCLUDES]
         if unknown:
@@ -511,7 +512,7 @@ class DetailQuerySerializer(serializers.Serializer):
         return tuple(parts)
 
 
-class StatusSnapshotSerializer(serializers.Serializer):
+class StatusSnapshotSerializer(serializers.Serializer[Any]):
     """The lean polling answer (schema only: the view writes the dict itself)."""
 
     order_id = serializers.UUIDField()
@@ -524,12 +525,12 @@ class StatusSnapshotSerializer(serializers.Serializer):
     sequence = serializers.IntegerField()
 
 
-class HistorySerializer(serializers.Serializer):
+class HistorySerializer(serializers.Serializer[Any]):
     order_id = serializers.UUIDField(source="id")
     order_number = serializers.CharField(source="number")
     history = HistoryEntrySerializer(source="events", many=True)
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)
         actor = self.context.get("actor")
         if actor is not None and not actor_sees_customer(actor=actor, order=instance):
@@ -544,7 +545,7 @@ class HistorySerializer(serializers.Serializer):
 # ---------------------------------------------------------------- actions
 
 
-class OrderActionResponseSerializer(serializers.Serializer):
+class OrderActionResponseSerializer(serializers.Serializer[Any]):
     """The order-process API's answer to every action; the optional fields appear where the action sets them."""
 
     success = serializers.BooleanField()
@@ -568,7 +569,7 @@ class OrderActionResponseSerializer(serializers.Serializer):
     payment_status = SubStatusField(PAYMENT_STATUS_WORDS, required=False)
     refund_status = SubStatusField(REFUND_STATUS_WORDS, required=False)
 
-    def to_representation(self, instance: dict):
+    def to_representation(self, instance: dict[str, Any]) -> Any:
         # An optional field appears only when the action set it (its value may be null).
         return {key: value for key, value in super().to_representation(instance).items() if key in instance}
 

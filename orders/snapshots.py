@@ -46,7 +46,7 @@ return 1
 """
 
 _client: redis.Redis | None = None
-_write_script = None
+_write_script: Any = None  # the registered Lua script (redis.commands.core.Script)
 
 
 def _redis() -> redis.Redis | None:
@@ -94,7 +94,7 @@ def status_payload(row: dict, *, lean: bool = False) -> dict:
     return payload
 
 
-def _snapshot(row: dict) -> dict:
+def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": status_payload(row, lean=True),
         # The row itself, for a socket's snapshot (tracking.selectors.order_watch).
@@ -112,7 +112,7 @@ def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def status_snapshot_row(snapshot: dict) -> dict | None:
+def status_snapshot_row(snapshot: dict[str, Any]) -> dict[str, Any] | None:
     """The order's status row as stored with the snapshot (what `order_status_snapshot` reads)."""
     row = snapshot.get("row")
     if row is None:
@@ -127,12 +127,12 @@ def _datetime(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def status_snapshot_store(row: dict) -> None:
+def status_snapshot_store(row: dict[str, Any]) -> None:
     """Store the snapshot of a committed order row (a dict of `SNAPSHOT_FIELDS`)."""
     status_snapshots_store([row])
 
 
-def status_snapshots_store(rows: list[dict]) -> None:
+def status_snapshots_store(rows: list[dict[str, Any]]) -> None:
     """Store several in one round trip to Redis."""
     client = _redis()
     if client is None or not rows:
@@ -165,12 +165,12 @@ def status_snapshot_store_on_commit(row: dict) -> None:
     after_commit(lambda: status_snapshot_store(row))
 
 
-def status_snapshot_read(order_id: Any) -> dict | None:
+def status_snapshot_read(order_id: Any) -> dict[str, Any] | None:
     """The stored snapshot of the order, or None (no Redis, nothing stored, Redis unreachable)."""
     return status_snapshot_and_user_read(order_id, None)[0]
 
 
-def status_snapshot_and_user_read(order_id: Any, user_id: Any) -> tuple[dict | None, bool]:
+def status_snapshot_and_user_read(order_id: Any, user_id: Any) -> tuple[dict[str, Any] | None, bool]:
     """The order's snapshot and whether the user is known to be active, in one round trip.
 
     (None, False) without Redis or when it cannot be reached.
@@ -179,7 +179,9 @@ def status_snapshot_and_user_read(order_id: Any, user_id: Any) -> tuple[dict | N
     return snapshot, active
 
 
-def status_snapshot_response_and_user_read(order_id: Any, user_id: Any) -> tuple[dict | None, bytes | None, bool]:
+def status_snapshot_response_and_user_read(
+    order_id: Any, user_id: Any
+) -> tuple[dict[str, Any] | None, bytes | None, bool]:
     """The same, plus the poll's answer rendered as JSON: (snapshot, response body, known active).
 
     (None, None, False) without Redis or when it cannot be reached. The poll's one round trip:
@@ -224,7 +226,7 @@ def active_user_store(user_id: Any) -> None:
         logger.warning("active user %s not stored: %r", user_id, exc)
 
 
-def active_user_forget(sender=None, instance=None, **kwargs) -> None:
+def active_user_forget(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
     """A `post_save`/`post_delete` receiver for the user model: the next poll reads the user row."""
     client = _redis()
     if client is None or instance is None:

@@ -1,6 +1,7 @@
 """Periodic work on orders. Tasks take ids and call services; running one twice is harmless."""
 
 import time
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -11,7 +12,7 @@ from orders.services.quotes import orders_quotes_refresh
 
 
 @shared_task
-def orders_sweep_overdue_task(helper: bool = False) -> dict:
+def orders_sweep_overdue_task(helper: bool = False) -> dict[str, Any]:
     """Carry out every overdue deadline, a batch at a time, within the sweep's time budget.
 
     A first batch that is full means a backlog: ORDERFLOW_SWEEP_HELPERS more sweeps (`helper`,

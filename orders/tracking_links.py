@@ -12,10 +12,12 @@ removes the token from the order, keeping only its hash for that answer.
 import hashlib
 import re
 from datetime import datetime, timedelta
+from typing import cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework import status as http
 
@@ -66,7 +68,7 @@ def tracking_link_path(token: str | None) -> str | None:
     return f"/track/{token}/" if token else None
 
 
-def order_for_tracking_token(token, *, queryset=None) -> Order:
+def order_for_tracking_token(token: object, *, queryset: QuerySet[Order] | None = None) -> Order:
     """The order a public link opens; an unknown, malformed or revoked token is one 404."""
     if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         raise TrackingLinkNotFound("No order is tracked by this link.")
@@ -106,7 +108,10 @@ def tracking_links_expire(*, now: datetime | None = None, limit: int = 1000) -> 
         )
         expired = [order for order in candidates if tracking_link_has_expired(order, now)]
         ExpiredTrackingLink.objects.bulk_create(
-            [ExpiredTrackingLink(token_hash=_token_hash(order.tracking_token), expired_at=now) for order in expired],
+            [
+                ExpiredTrackingLink(token_hash=_token_hash(cast(str, order.tracking_token)), expired_at=now)
+                for order in expired
+            ],
             ignore_conflicts=True,
         )
         Order.objects.filter(pk__in=[order.pk for order in expired]).update(tracking_token=None)
@@ -117,7 +122,7 @@ def tracking_links_expire(*, now: datetime | None = None, limit: int = 1000) -> 
     return len(expired)
 
 
-def _owned_order_for_update(*, actor: Actor, order_id, if_match: str | None) -> Order:
+def _owned_order_for_update(*, actor: Actor, order_id: UUID, if_match: str | None) -> Order:
     order = order_get_visible(actor=actor, order_id=order_id, for_update=True)
     order_version_check(order=order, if_match=if_match)
     if actor.role not in TRACKING_LINK_OWNER_ROLES:
@@ -125,7 +130,7 @@ def _owned_order_for_update(*, actor: Actor, order_id, if_match: str | None) -> 
     return order
 
 
-def order_tracking_link_renew(*, actor: Actor, order_id, if_match: str | None = None) -> Order:
+def order_tracking_link_renew(*, actor: Actor, order_id: UUID, if_match: str | None = None) -> Order:
     """A new link for the order; the old one, if any, stops working at once."""
     with transaction.atomic():
         order = _owned_order_for_update(actor=actor, order_id=order_id, if_match=if_match)
@@ -134,7 +139,7 @@ def order_tracking_link_renew(*, actor: Actor, order_id, if_match: str | None = 
     return order
 
 
-def order_tracking_link_revoke(*, actor: Actor, order_id, if_match: str | None = None) -> Order:
+def order_tracking_link_revoke(*, actor: Actor, order_id: UUID, if_match: str | None = None) -> Order:
     """The link stops working: its page and socket answer 404 (open sockets close at their next message)."""
     with transaction.atomic():
         order = _owned_order_for_update(actor=actor, order_id=order_id, if_match=if_match)

@@ -7,6 +7,7 @@ stale one with 412 and the order's current state; without `If-Match` the last wr
 """
 
 import uuid
+from uuid import UUID
 
 from core.errors import PreconditionFailed, ValidationFailed
 from orders.models import Order
@@ -14,7 +15,7 @@ from orders.models import Order
 MAX_IF_MATCH_LENGTH = 1000
 
 
-def order_etag(order_id, sequence: int) -> str:
+def order_etag(order_id: UUID, sequence: int) -> str:
     return f'"{order_id}:{sequence}"'
 
 

@@ -15,7 +15,7 @@ class PaymentEventSerializer(serializers.Serializer):
 
     id = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=sorted(PAYMENT_EVENT_TYPES))
-    data = PaymentEventDataSerializer()
+    data = PaymentEventDataSerializer()  # type: ignore[assignment]  # the provider's field name; shadows Serializer.data
 
     def validate(self, attrs):
         # Without the charge's reference a successful payment could never be refunded.

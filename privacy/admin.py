@@ -1,6 +1,7 @@
 """The admin's side of personal data: erase a user (after a confirmation page), and the audit trail."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
@@ -42,7 +43,7 @@ class PersonalDataUserAdmin(SignOutUserAdmin):
                 "title": "Erase personal data?",
                 "users": queryset,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "privacy/erase_confirm.html", context)
         for user in queryset:

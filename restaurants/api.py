@@ -4,6 +4,9 @@ Staff act as `Actor.restaurant` on their own restaurants' orders only: any other
 404, exactly like a missing one. Each action validates its input and calls one service.
 """
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -138,7 +141,7 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
     code_actions = frozenset({"handover"})
 
     def _actor(self) -> Actor:
-        return Actor.restaurant(self.request.user)
+        return Actor.restaurant(cast(User, self.request.user))  # the viewset requires a signed-in user
 
     @extend_schema(
         summary="The kitchen's queue",

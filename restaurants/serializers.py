@@ -146,7 +146,7 @@ class QueueOrderSerializer(OrderSummarySerializer):
         read_only_fields = fields
 
     def get_next_statuses(self, order) -> list[str]:
-        return next_statuses_for(order=order, role=ActorRole.RESTAURANT)
+        return [*next_statuses_for(order=order, role=ActorRole.RESTAURANT)]
 
     def get_scheduled(self, order) -> bool:
         return order_awaits_release(order)

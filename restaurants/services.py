@@ -47,7 +47,7 @@ def _create_model_permissions(app_label: str, apps: Apps) -> None:
     app_config = apps.get_app_config(app_label)
     historical = not getattr(app_config, "models_module", None)
     if historical:
-        app_config.models_module = True
+        app_config.models_module = True  # type: ignore[assignment]  # "has models", as Django reads it
     try:
         create_permissions(app_config, apps=apps, verbosity=0)
     finally:

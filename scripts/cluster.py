@@ -519,7 +519,7 @@ def up() -> dict:
         sys.exit("cluster: already up (scripts/cluster down first)")
     shutil.rmtree(STATE_DIR / "logs", ignore_errors=True)  # a previous run's
     data_dir = tempfile.mkdtemp(prefix="orderflow-cluster-")
-    os.chmod(data_dir, 0o755)  # PostgreSQL and PgBouncer run as the postgres user
+    os.chmod(data_dir, 0o755)  # noqa: S103 -- PostgreSQL and PgBouncer run as the postgres user
     state.update(
         data_dir=data_dir,
         secrets={

@@ -215,6 +215,7 @@ class Case:
         self.orders: list[dict] = []
         self.sockets: list[TrackingSocket] = []
         self.result: dict = {"case": self.name}
+        self.state: dict  # the cluster's state, set once it is up
 
     def auth(self, token: str) -> dict:
         return {"Authorization": f"Bearer {token}"}
@@ -266,7 +267,8 @@ class Case:
     def locust(self, seconds: int, users: int) -> subprocess.Popen:
         data_file = Path(tempfile.mkstemp(suffix=".json")[1])
         data_file.write_text(json.dumps(self.data))
-        self.locust_prefix = tempfile.mktemp(prefix="orderflow-cluster-locust-")
+        # locust creates its CSV files under this prefix itself; nothing is opened by this name here.
+        self.locust_prefix = tempfile.mktemp(prefix="orderflow-cluster-locust-")  # noqa: S306
         self.locust_data = data_file
         return subprocess.Popen(
             [str(cluster.VENV_BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
@@ -390,6 +392,7 @@ def disrupt_kill_web(case: Case) -> dict:
 
 def disrupt_kill_redis(case: Case) -> dict:
     old = cluster.redis_primary()
+    assert old is not None, "the sentinels name no Redis primary"
     replica = "redis2" if old == "redis1" else "redis1"
     killed_at = time.time()
     cluster.stop(case.state, f"redis-{old}", sig=signal.SIGKILL, grace=1)
@@ -419,7 +422,7 @@ def beat_sends(host: str) -> list[tuple[float, str]]:
     for line in (cluster.STATE_DIR / "logs" / f"beat-{host}.log").read_text(errors="replace").splitlines():
         if "Sending due task" not in line or not line.startswith("["):
             continue
-        stamp = datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        stamp = datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").astimezone().timestamp()
         sends.append((stamp, line.split("Sending due task ")[1].split(" ")[0]))
     return sends
 
@@ -517,7 +520,7 @@ def check(case: Case, result: dict) -> list[str]:
             for line in worker_log.splitlines()
             if "succeeded in" in line
             and line.startswith("[")
-            and datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            and datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").astimezone().timestamp()
             > disruption["killed_at"] + disruption["promoted_after_s"]
         ]
         result["tasks_run_after_failover"] = len(ran_after)

@@ -35,7 +35,7 @@ def test_the_readme_is_a_short_front_page_whose_links_resolve():
 
 
 def nav_pages(items) -> list[str]:
-    pages = []
+    pages: list[str] = []
     for item in items:
         value = next(iter(item.values())) if isinstance(item, dict) else item
         pages += nav_pages(value) if isinstance(value, list) else [value]

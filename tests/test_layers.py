@@ -12,7 +12,7 @@ DOMAIN_APPS = ("orders", "restaurants", "delivery", "payments", "tracking")
 
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

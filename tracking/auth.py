@@ -31,7 +31,7 @@ def query_param(scope, name: str) -> str | None:
 def _token_user_and_expiry(raw_token: str) -> tuple:
     authentication = CredentialsJWTAuthentication()
     try:
-        token = authentication.get_validated_token(raw_token)
+        token = authentication.get_validated_token(raw_token)  # type: ignore[arg-type]  # str, as in the header
         return authentication.get_user(token), float(token["exp"])
     except (InvalidToken, TokenError, AuthenticationFailed, KeyError):
         return AnonymousUser(), None

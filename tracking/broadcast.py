@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -55,7 +56,7 @@ def event_messages(event: TrackingEvent) -> list[tuple[str, dict]]:
         "courier_id": order.courier_id,
         "last_sequence": order.sequence,
     }
-    messages = [
+    messages: list[tuple[str, dict[str, Any]]] = [
         (order_group(order.pk), to_order),
         (restaurant_group(order.restaurant_id), {"type": "order.event", "event": payload}),
     ]

@@ -29,6 +29,7 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -178,8 +179,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         while not self.closing:
             # Spread over the last fifth of the interval: the sockets of one deploy do not all
             # ask the database in the same second.
-            wait = interval * random.uniform(0.8, 1.0)
-            expires_at = self.scope.get("token_expires_at")
+            wait = interval * random.uniform(0.8, 1.0)  # noqa: S311 -- spreading load, not a secret
+            expires_at = cast("float | None", self.scope.get("token_expires_at"))
             if expires_at is not None:
                 wait = min(wait, max(0.0, expires_at - time.time()))
             await asyncio.sleep(wait)
@@ -196,7 +197,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def access_ended(self) -> int | None:
         """The close code if the socket may no longer be served, else None."""
-        expires_at = self.scope.get("token_expires_at")
+        expires_at = cast("float | None", self.scope.get("token_expires_at"))
         if expires_at is not None and expires_at <= time.time():
             return CLOSE_UNAUTHENTICATED
         if self.authenticated() and not await still_signed_in(self.scope):
@@ -241,7 +242,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 if delay is None:
                     raise
-                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 -- retry jitter, not a secret
         self.joined.add(group)
         if self.renewal is None:
             self.renewal = asyncio.ensure_future(self._renew_memberships())

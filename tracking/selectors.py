@@ -1,9 +1,12 @@
 """Reads behind the live sockets. Who may see which order is decided by orders.visibility alone."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from core.actors import Actor
@@ -85,7 +88,7 @@ def order_snapshot_payload(row: dict) -> dict:
     return snapshot
 
 
-def courier_location_for_order(*, order_id) -> dict | None:
+def courier_location_for_order(*, order_id: Any) -> dict[str, Any] | None:
     """The latest known position of the courier carrying the order, with its ETA."""
     order = (
         Order.objects.filter(pk=order_id, courier__isnull=False)
@@ -179,7 +182,7 @@ def courier_available_frame(*, courier, preview: dict) -> dict | None:
     return {**preview, "distance_to_restaurant_km": round(distance, 2)}
 
 
-def orders_in_transit_for_courier(*, courier) -> list[dict]:
+def orders_in_transit_for_courier(*, courier: User) -> list[Mapping[str, Any]]:
     return list(
         orders_assigned_to(courier_id=courier.pk)
         .filter(status__in=CARRYING_STATUSES)

@@ -11,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.fields import Field as SerializerField
 
 from config.settings.database import postgresql_with_pool
 from core.redis_connections import (
@@ -21,6 +23,11 @@ from core.redis_connections import (
     parse_sentinels,
     url_database_and_password,
 )
+
+# Django's generic classes and DRF's fields and serializers take type arguments (`ModelAdmin[Order]`,
+# `serializers.Serializer[Order]`) for mypy; at run time the arguments are ignored. (DRF's views are
+# left alone: importing them here would fix their defaults before REST_FRAMEWORK is read.)
+django_stubs_ext.monkeypatch(extra_classes=(SerializerField,))
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -375,7 +382,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The transport and the result backend expect their folders to exist, in the web
     # process and the worker alike.
     for _folder in [*CELERY_BROKER_TRANSPORT_OPTIONS.values(), CELERY_LOCAL_DIR / "results"]:
-        Path(_folder).mkdir(parents=True, exist_ok=True)
+        Path(str(_folder)).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A message taken by a worker that dies without acknowledging it goes back to the
@@ -614,7 +621,7 @@ if ORDERFLOW_COURIER_DISPATCH_TIMING not in ("confirmation", "ready"):
 # clients give up on a server silent for 30 s).
 ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS = env.float("ORDERFLOW_SIGNALR_KEEPALIVE_SECONDS", default=15.0)
 
-ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"
+ORDERFLOW_DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 -- the demo accounts' published password
 ORDERFLOW_ALLOW_DEMO_DATA = True
 
 # The REST API.

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.actors import Actor
@@ -73,7 +74,7 @@ def _enforce_due_deadline(order_id: Any, now: datetime) -> TransitionResult | No
         return None if order is None else _carry_out_deadline(order)
 
 
-def _due_and_locked(now: datetime):
+def _due_and_locked(now: datetime) -> QuerySet[Order]:
     """Orders whose deadline is due, locked unless someone else holds them (they are left alone)."""
     return Order.objects.select_for_update(skip_locked=True, of=("self",)).filter(deadline_at__lte=now)
 

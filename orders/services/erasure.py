@@ -6,6 +6,8 @@ order's copy, and the saved addresses it was placed to with their titles), the n
 tracking link. What the books need stays: numbers, items, amounts, taxes, statuses and times.
 """
 
+from typing import Any
+
 from django.db import transaction
 
 from core.actors import ActorRole
@@ -17,7 +19,7 @@ ERASED_NAME = "Erased customer"
 FREE_TEXT_METADATA = ("delivery_notes", "notes", "reason", "comment")
 
 
-def customer_active_order_numbers(*, customer_id) -> list[str]:
+def customer_active_order_numbers(*, customer_id: int) -> list[str]:
     """Orders still on their way: erasure waits until they have ended."""
     return list(
         Order.objects.filter(customer_id=customer_id, status__in=ACTIVE_STATUSES)
@@ -26,7 +28,7 @@ def customer_active_order_numbers(*, customer_id) -> list[str]:
     )
 
 
-def customer_orders_anonymise(*, customer_id) -> list:
+def customer_orders_anonymise(*, customer_id: int) -> list[Any]:
     """Anonymise every order of the customer; returns their ids. The caller holds a transaction."""
     with transaction.atomic():
         order_ids = list(Order.objects.select_for_update().filter(customer_id=customer_id).values_list("pk", flat=True))
@@ -55,6 +57,6 @@ def customer_orders_anonymise(*, customer_id) -> list:
     return order_ids
 
 
-def user_events_anonymise(*, user_id) -> int:
+def user_events_anonymise(*, user_id: int) -> int:
     """The user's name on events they made in any role (e.g. as staff of a restaurant)."""
     return TrackingEvent.objects.filter(actor_user_id=user_id).update(actor_name=ERASED_NAME, actor_user=None)

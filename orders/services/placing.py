@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -86,7 +87,7 @@ def _new_order_number(now: datetime) -> str:
 
 def order_place(
     *,
-    customer: AbstractBaseUser,
+    customer: User,
     restaurant_id: uuid.UUID,
     lines: Sequence[OrderLine],
     delivery_type: str,
@@ -119,6 +120,7 @@ def order_place(
         errors.add("restaurant", "This restaurant is not taking orders right now.")
     priced_lines = _price_lines(lines, restaurant, errors)
     errors.raise_if_any()
+    restaurant = cast(Restaurant, restaurant)  # a missing restaurant was refused just above
 
     subtotal = sum((line["line_total"] for line in priced_lines), Decimal("0.00"))
     discount = Decimal("0.00")
@@ -146,6 +148,7 @@ def order_place(
         updated_at=now,
     )
     if delivery_type == DeliveryType.DELIVERY:
+        address = cast(DeliveryAddress, address)  # the input serializer requires one for a delivery
         order.delivery_street = address.street.strip()
         order.delivery_city = address.city.strip()
         order.delivery_state = address.state.strip()
@@ -174,7 +177,7 @@ def order_place(
         order.release_at = intake.release_at
         order.deadline_at, order.deadline_kind = deadline_for(order, now)
         if delivery_type == DeliveryType.DELIVERY:
-            order.delivery_address = _saved_address(customer, address)
+            order.delivery_address = _saved_address(customer, cast(DeliveryAddress, address))
             order.delivery_title = order.delivery_address.title
         _save_with_unique_number(order, now)
         _save_lines(order, priced_lines)
@@ -194,7 +197,7 @@ def order_place(
     return order
 
 
-def _check_placement_rate(*, customer: AbstractBaseUser, now: datetime) -> None:
+def _check_placement_rate(*, customer: User, now: datetime) -> None:
     """Refuse a placement over the customer's hourly limit; their user row is locked so that
     requests at once are counted one after the other."""
     limit = settings.ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR
@@ -215,7 +218,7 @@ def _check_placement_rate(*, customer: AbstractBaseUser, now: datetime) -> None:
         )
 
 
-def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict]:
+def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, errors: _Errors) -> list[dict[str, Any]]:
     """Each line priced from the menu, or its problems added to `errors`."""
     item_ids = {line.menu_item_id for line in lines}
     choice_ids = {choice_id for line in lines for choice_id in line.choice_ids}
@@ -273,7 +276,7 @@ def _price_lines(lines: Sequence[OrderLine], restaurant: Restaurant | None, erro
     return priced
 
 
-def _saved_address(customer, address: DeliveryAddress) -> CustomerAddress:
+def _saved_address(customer: User, address: DeliveryAddress) -> CustomerAddress:
     """The customer's saved address with this title and these lines: the same one again when they
     order to it again, so its id is the one the order-process document's `delivery_address` shows."""
     saved, _ = CustomerAddress.objects.get_or_create(
@@ -304,9 +307,9 @@ def _save_with_unique_number(order: Order, now: datetime) -> None:
     raise Conflict("Could not allocate an order number; try again.", code="order_number_exhausted")
 
 
-def _save_lines(order: Order, priced_lines: list[dict]) -> None:
+def _save_lines(order: Order, priced_lines: list[dict[str, Any]]) -> None:
     items = []
-    customizations = []
+    customizations: list[OrderItemCustomization] = []
     for line in priced_lines:
         order_item = OrderItem(
             order=order,

@@ -72,7 +72,7 @@ class TransitionResult:
     event: TrackingEvent
 
 
-def _clean_metadata(metadata: Any) -> dict:
+def _clean_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
@@ -89,7 +89,7 @@ def _clean_metadata(metadata: Any) -> dict:
     return metadata
 
 
-def _prep_minutes(metadata: dict) -> int | None:
+def _prep_minutes(metadata: dict[str, Any]) -> int | None:
     value = metadata.get("estimated_prep_time")
     if value is None:
         return None
@@ -106,7 +106,7 @@ def order_transition(
     target: str,
     actor: Actor,
     reason: str = "",
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     otp: str | None = None,
     locked: Order | None = None,
     if_match: str | None = None,
@@ -174,7 +174,7 @@ def _apply(
     target: OrderStatus,
     actor: Actor,
     reason: str,
-    metadata: dict,
+    metadata: dict[str, Any],
     prep_minutes: int | None,
     now: datetime,
 ) -> TrackingEvent:

@@ -1,6 +1,8 @@
 """Helpers for the API tests: the body of a checkout request and the problem+json a refusal answers."""
 
-ADDRESS = {
+from typing import Any
+
+ADDRESS: dict[str, Any] = {
     "street": "500 Howard Street",
     "city": "San Francisco",
     "state": "CA",

@@ -60,7 +60,7 @@ def test_a_json_list_instead_of_an_object_is_400(alice):
 
 
 @pytest.mark.parametrize(
-    "change, field",
+    ("change", "field"),
     [
         ({"restaurant": 12}, "restaurant"),
         ({"items": "pizza"}, "items"),
@@ -80,7 +80,7 @@ def test_wrong_types_and_values_name_the_field(alice, menu, change, field):
 
 
 @pytest.mark.parametrize(
-    "line_change, field",
+    ("line_change", "field"),
     [
         ({"quantity": 10**30}, "items[0].quantity"),
         ({"quantity": 0}, "items[0].quantity"),

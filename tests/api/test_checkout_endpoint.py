@@ -72,7 +72,7 @@ def test_delivery_order_without_address_is_400(alice, menu):
 
 
 @pytest.mark.parametrize(
-    "mutate, field",
+    ("mutate", "field"),
     [
         (lambda body, menu: body["items"][0].update(menu_item=str(menu["sold_out"].pk)), "items[0].menu_item"),
         (lambda body, menu: body["items"][0].update(customizations=[menu["olives"].pk]), "items[0].customizations"),

@@ -227,7 +227,7 @@ def test_courier_actions_need_a_courier(alice, customer, staff_user, courier_use
 
 
 @pytest.mark.parametrize(
-    "action, body",
+    ("action", "body"),
     [
         ("pickup", {"otp": "123456"}),
         ("start-delivery", {}),

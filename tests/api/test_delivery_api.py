@@ -40,7 +40,7 @@ def test_location_without_a_delivery_is_kept_too(dave, courier_user):
 
 
 @pytest.mark.parametrize(
-    "position, field",
+    ("position", "field"),
     [
         ({"latitude": 91, "longitude": 0}, "latitude"),
         ({"latitude": 0, "longitude": -180.5}, "longitude"),

@@ -112,7 +112,7 @@ def test_restaurant_must_give_a_reason_to_reject(kitchen, customer, menu):
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({}, "status_code"),
         ({"status_code": "EATEN"}, "status_code"),

@@ -125,7 +125,7 @@ def test_a_cursor_the_api_gave_out_still_works(alice, customer):
 
 
 @pytest.mark.parametrize(
-    "query, field",
+    ("query", "field"),
     [
         ("tab=bogus&tab=to_ship", "tab"),
         ("tab=to_ship&tab=bogus", "tab"),
@@ -146,7 +146,7 @@ def test_a_repeated_single_value_parameter_is_400_naming_it(alice, query, field)
 
 
 @pytest.mark.parametrize(
-    "path, query, field",
+    ("path", "query", "field"),
     [
         ("/api/orders/{id}/", "include=bogus&include=history", "include"),
         ("/api/orders/{id}/otp/", "type=sms&type=delivery", "type"),

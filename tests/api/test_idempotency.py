@@ -160,7 +160,7 @@ def test_refusals_before_the_action_are_not_remembered(client_for, alice, custom
 
 
 @pytest.mark.parametrize(
-    "who, path_template, body",
+    ("who", "path_template", "body"),
     [
         ("alice", "/api/orders/{id}/cancel/", {"reason": "x"}),
         ("alice", "/api/orders/{id}/status/", {"status_code": "CANCELLED"}),

@@ -54,7 +54,7 @@ def test_a_stale_etag_is_412_with_the_current_state_and_changes_nothing(alice, k
     assert Order.objects.get(pk=order.pk).status == OrderStatus.RESTAURANT_CONFIRMED
 
 
-@pytest.mark.parametrize("header, expected", [("2", 200), ('"2"', 200), ("W/2", 200), ("*", 200), ("1", 412)])
+@pytest.mark.parametrize(("header", "expected"), [("2", 200), ('"2"', 200), ("W/2", 200), ("*", 200), ("1", 412)])
 def test_the_bare_sequence_and_any_version_are_accepted(kitchen, staff_user, customer, menu, header, expected):
     order = advance(place_order(customer, menu["pizza"]), staff_user, OrderStatus.RESTAURANT_CONFIRMED)
 

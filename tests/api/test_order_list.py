@@ -229,7 +229,7 @@ def test_dates_may_be_whole_days(alice, customer, restaurant):
 
 
 @pytest.mark.parametrize(
-    "params, field",
+    ("params", "field"),
     [
         ({"tab": "to_teleport"}, "tab"),
         ({"status": "EATEN"}, "status"),

@@ -278,7 +278,7 @@ def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
 
 
 @pytest.mark.parametrize(
-    "action, body",
+    ("action", "body"),
     [
         ("reject", {"reason": "Too late"}),
         ("start-preparing", {}),

@@ -44,7 +44,7 @@ def keys(value) -> set[str]:
     return set()
 
 
-def token_of(order) -> str:
+def token_of(order) -> str | None:
     return Order.objects.get(pk=order.pk).tracking_token
 
 

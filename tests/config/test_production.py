@@ -193,7 +193,7 @@ def test_x_forwarded_proto_counts_from_the_trusted_proxy_only(server):
     assert forged.status_code == 301 and "Strict-Transport-Security" not in forged.headers
 
 
-@pytest.mark.parametrize("origin, status", [("https://shop.example.com", 200), ("https://evil.example.net", 403)])
+@pytest.mark.parametrize(("origin", "status"), [("https://shop.example.com", 200), ("https://evil.example.net", 403)])
 def test_an_https_form_post_from_a_trusted_origin_passes_the_csrf_check(server, origin, status):
     page = requests.get(f"{server.http}/login/", headers=HTTPS, timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)

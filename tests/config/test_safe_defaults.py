@@ -103,7 +103,7 @@ def test_production_signs_tokens_with_its_own_key_not_the_secret_key():
 
 
 @pytest.mark.parametrize(
-    "settings_module, entry, secrets",
+    ("settings_module", "entry", "secrets"),
     [
         (None, "config.wsgi", PRODUCTION_SECRETS),
         (None, "config.asgi", PRODUCTION_SECRETS),

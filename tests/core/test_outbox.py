@@ -54,7 +54,7 @@ def test_messages_of_one_transaction_are_relayed_together_after_its_commit_in_or
 
 
 def test_a_rolled_back_change_leaves_no_message_and_causes_nothing(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(LookupError):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(LookupError):  # noqa: PT012 -- the raise is what rolls the transaction back
         with transaction.atomic():
             outbox_write(topic="test.topic", payload={"n": 1})
             raise LookupError("the change fails after writing its message")

@@ -294,7 +294,7 @@ class Crowd:
             if code is None or code == 1006:
                 server = (server + 1) % len(self.servers)  # refused or vanished: try the other one
             try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=random.uniform(0.2, 1.0))
+                await asyncio.wait_for(self.stopping.wait(), timeout=random.uniform(0.2, 1.0))  # noqa: S311 -- a client's reconnect jitter
             except TimeoutError:
                 pass
         with self.lock:

@@ -7,7 +7,7 @@ calls really do overlap; the order's row lock must serialise them.
 import itertools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -46,7 +46,7 @@ def race(calls: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
     for thread in threads:
         thread.join(THREAD_JOIN_SECONDS)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck: deadlock?"
-    return outcomes
+    return cast("list[tuple[str, Any]]", outcomes)  # every thread finished (above) and set its outcome
 
 
 def assert_gapless_history(order: Order) -> list[TrackingEvent]:

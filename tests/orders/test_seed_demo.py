@@ -1,4 +1,5 @@
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -15,7 +16,7 @@ from restaurants.services import STAFF_GROUP_NAME
 
 S = OrderStatus
 USERNAMES = ["admin", "alice", "carol", "pizza_staff", "sushi_staff", "dave", "erin", "frank"]
-SEEDED_MODELS = [
+SEEDED_MODELS: list[Any] = [
     get_user_model(),
     Restaurant,
     StaffMembership,

@@ -727,7 +727,8 @@ class Boom(Exception):
 def test_a_rolled_back_transition_publishes_nothing(make_order, actors, published, django_capture_on_commit_callbacks):
     order = make_order("PAYMENT_SUCCESS")
     before = order_row(order)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Boom), transaction.atomic():
+    # The block raises on purpose after the call, to roll it back.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Boom), transaction.atomic():  # noqa: PT012
         order_cancel(order_id=order.pk, actor=actors["customer"])
         raise Boom
     assert callbacks == []

@@ -61,10 +61,10 @@ class Tab:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.requests: list[str] = []
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("response", lambda response: response.status >= 400 and self.errors.append(response.url))
+        self.page.on("response", lambda response: self.errors.append(response.url) if response.status >= 400 else None)
 
     def sign_in(self, username: str, *, next_path: str = "/") -> None:
         self.page.goto(f"/login/?next={next_path}")

@@ -20,7 +20,7 @@ POLLED_WITHIN_MS = 30_000
 COUNTDOWN = re.compile(r"^\d+:\d\d$|^any minute now$")
 
 
-def token_of(order_id) -> str:
+def token_of(order_id) -> str | None:
     return Order.objects.get(pk=order_id).tracking_token
 
 

@@ -85,7 +85,7 @@ def test_a_rolled_back_cancellation_sends_no_refund_task(customer, menu, actors,
 
     order = place_order(customer, menu["salad"], quantity=2, paid=True)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012 -- raises to roll back
             order_cancel(order_id=order.pk, actor=actors["customer"], reason="oops")
             raise RuntimeError
 

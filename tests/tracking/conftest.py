@@ -62,7 +62,7 @@ async def open_socket(path: str, user=None, **kwargs) -> WebsocketCommunicator:
     return communicator
 
 
-async def close_code(communicator: WebsocketCommunicator) -> int:
+async def close_code(communicator: WebsocketCommunicator) -> int | None:
     """The code the server closed with, skipping nothing: the next output must be the close."""
     output = await communicator.receive_output(timeout=2)
     assert output["type"] == "websocket.close", output

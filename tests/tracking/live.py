@@ -99,12 +99,13 @@ class RedisProcess:
     """A private, throw-away redis-server: stopping it disturbs nobody else."""
 
     def __init__(self) -> None:
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
+        binary = shutil.which("redis-server")
+        if binary is None:
             raise RuntimeError("redis-server is not installed")
+        self.binary = binary
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.start()
 
     def start(self) -> None:
@@ -172,7 +173,7 @@ class LiveSocket:
                 raise AssertionError(f"{self.url}: gave up waiting; received {self.messages}")
             return list(self.messages)
 
-    def wait_closed(self, timeout: float = 15) -> int:
+    def wait_closed(self, timeout: float = 15) -> int | None:
         with self.changed:
             if not self.changed.wait_for(lambda: self.close_code is not None, timeout):
                 raise AssertionError(f"{self.url}: still open; received {self.messages}")

@@ -448,7 +448,7 @@ async def test_the_hub_answers_an_unauthorised_subscription_with_an_error_and_no
 
 
 @pytest.mark.parametrize(
-    "message, code",
+    ("message", "code"),
     [
         ("not json", "bad_request"),
         ("[1, 2]", "bad_request"),
@@ -517,7 +517,7 @@ async def test_the_kitchen_queue_gets_new_orders_and_every_change_of_its_own_onl
     await queue.disconnect()
 
 
-@pytest.mark.parametrize("who, code", [("other_staff_user", 4404), ("customer", 4404), ("courier_user", 4404)])
+@pytest.mark.parametrize(("who", "code"), [("other_staff_user", 4404), ("customer", 4404), ("courier_user", 4404)])
 @run_async
 async def test_the_kitchen_queue_is_only_for_its_staff(who, code, restaurant, request):
     communicator = await open_socket(f"ws/restaurants/{restaurant.pk}/orders/", await db(request.getfixturevalue)(who))

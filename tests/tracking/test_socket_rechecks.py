@@ -41,7 +41,7 @@ def short_token(user, seconds: float) -> str:
 
 async def closed_within(communicator, seconds: float) -> tuple[int, list[dict]]:
     """(the close code, every message sent before it), failing if it does not close in time."""
-    messages = []
+    messages: list[dict] = []
     give_up = time.monotonic() + seconds
     while True:
         output = await communicator.receive_output(timeout=max(0.01, give_up - time.monotonic()))

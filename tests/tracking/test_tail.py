@@ -39,7 +39,7 @@ def test_the_tail_sends_each_event_committed_elsewhere_once_and_skips_its_own(
     def elsewhere_run(function, *args):
         return asyncio.get_running_loop().run_in_executor(other, function, *args)
 
-    async def scenario() -> tuple[list[dict], list[dict], bool]:
+    async def scenario() -> tuple[list[dict], list[str], bool]:
         layer = InMemoryChannelLayer()
         channel = await layer.new_channel()
         await layer.group_add(order_group(order.pk), channel)
@@ -51,6 +51,7 @@ def test_the_tail_sends_each_event_committed_elsewhere_once_and_skips_its_own(
             elsewhere.setattr(broadcast, "_note_sent_here", lambda events: None)
             await elsewhere_run(factories.confirm, order.pk, staff_user)
             first = await _receive_all(layer, channel, 1.0)
+        assert tail.task is not None  # started above
         tail.task.cancel()
         # An event this process broadcast itself is left alone (the tail's next read, by hand).
         settings.ORDERFLOW_EVENT_TAIL = "on"

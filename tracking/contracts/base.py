@@ -42,7 +42,7 @@ class ContractView(APIView):
             )
             # The native problem, for what decides by its code (core.idempotency keeps no key a
             # validation error answered).
-            reshaped.problem = response.data
+            reshaped.problem = response.data  # type: ignore[attr-defined]  # read by core.idempotency
             for header in PASSED_HEADERS:
                 if response.has_header(header):
                     reshaped[header] = response[header]

@@ -177,7 +177,7 @@ class MyOrdersView(CustomerTrackingView):
                         "customerId": str(user_public_id(order.customer_id)),
                         "totalAmount": number(order.total),
                         "totalCurrency": order.currency,
-                        "itemCount": order.items_quantity,
+                        "itemCount": order.items_quantity,  # type: ignore[attr-defined]  # annotated by orders_for_summary
                     }
                     for order in page
                 ],

@@ -483,7 +483,7 @@ class PaymongoWebhookView(MobileOrdersView):
     `metadata.order_reference_id` (or `reference_number`) of the paid resource."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    permission_classes = [AllowAny]
     parser_classes = ()
 
     def post(self, request):

@@ -81,7 +81,7 @@ FULFILLMENT_STATUSES = StatusVocabulary(
 # The canonical payment status, summed up as the document's aggregate. Money given back is no
 # longer paid; a failed attempt paid nothing. PROCESSING and PARTIALLY_PAID never occur: a
 # payment is one charge, applied by the provider's webhook at once.
-PAYMENT_STATUSES = {
+PAYMENT_STATUSES: dict[str, str] = {
     PaymentStatus.PENDING: "UNPAID",
     PaymentStatus.PAID: "PAID",
     PaymentStatus.FAILED: "UNPAID",

@@ -102,8 +102,8 @@ class Dish:
 class Menu:
     restaurant: str
     address: str
-    latitude: str
-    longitude: str
+    latitude: Decimal
+    longitude: Decimal
     delivery_fee: str
     tax_rate: str
     average_prep_minutes: int

@@ -31,7 +31,8 @@ VOCABULARIES = [
 
 
 def tables(header_start: str) -> list[list[list[str]]]:
-    found, current = [], None
+    found: list[list[list[str]]] = []
+    current: list[list[str]] | None = None
     for line in SECTION.splitlines():
         if line.startswith(header_start):
             current = []

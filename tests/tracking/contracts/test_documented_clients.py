@@ -73,6 +73,7 @@ class NodeClient:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        assert self.process.stdout is not None  # started with stdout=PIPE
         for line in self.process.stdout:
             line = line.rstrip("\n")
             try:
@@ -95,6 +96,7 @@ class NodeClient:
                 return item
 
     def send(self, line: str) -> None:
+        assert self.process.stdin is not None  # started with stdin=PIPE
         self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
@@ -109,6 +111,7 @@ class NodeClient:
     def stderr(self) -> str:
         if self.process.poll() is None:
             return "(still running)"
+        assert self.process.stderr is not None  # started with stderr=PIPE
         return self.process.stderr.read()
 
     def kill(self) -> None:
@@ -266,7 +269,7 @@ def run_snippet(code: str, namespace: dict, server, user, **ids) -> str:
     code = code.replace(snippets.EXAMPLE_LOCATION_ID, str(ids.get("location_id", snippets.EXAMPLE_LOCATION_ID)))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "three-status-example", "exec"), namespace)
+        exec(compile(code, "three-status-example", "exec"), namespace)  # noqa: S102 -- the documented example is the test
     return out.getvalue()
 
 
