@@ -125,7 +125,7 @@ class Kitchen:
 
 
 def day_of_orders(rng: random.Random) -> list[Order]:
-    orders = []
+    orders: list[Order] = []
     minute = float(OPEN_MINUTES[0])
     peak = max(arrival_rate(m) for m in range(*OPEN_MINUTES))
     while True:

@@ -19,14 +19,17 @@ The curves are drawn as SVG (`--svg`, by default into docs/operations/figures/sc
 """
 
 import argparse
+import functools
 import json
 import os
 import statistics
 import sys
 import time
 from base64 import b64encode
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from _setup import ROOT, scratch_database
@@ -163,7 +166,9 @@ def main() -> None:
             analyze()
             print(f"{size:,} orders loaded ({time.monotonic() - started:.0f} s so far); timing", flush=True)
             named = calls(world, regular_order, staff, deep_cursor(world, staff))
-            everything = {name: (lambda c=c, p=p: c.get(p)) for name, (c, p) in named.items()}
+            everything: dict[str, Callable[[], Any]] = {
+                name: functools.partial(client.get, path) for name, (client, path) in named.items()
+            }
             everything["sweep: overdue detection"] = overdue_detection
             for name, call in everything.items():
                 results.setdefault(name, {})[size] = timed(call, args.samples)

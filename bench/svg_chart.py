@@ -5,6 +5,7 @@ ticks, one coloured line with dots per series, and a legend on the right.
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from html import escape
 
 WIDTH, HEIGHT = 880, 420
@@ -35,7 +36,7 @@ def _label(value: float) -> str:
 
 
 def line_chart(
-    series: dict[str, list[tuple[float, float]]],
+    series: Mapping[str, Sequence[tuple[float, float]]],
     *,
     title: str,
     x_label: str,

@@ -71,7 +71,7 @@ from svg_chart import line_chart  # noqa: E402
 from delivery.models import HandoffPurpose  # noqa: E402
 from orders.models import Order  # noqa: E402
 from restaurants.models import MenuItem, Restaurant  # noqa: E402
-from tests.tracking.lifecycle import handoff_code  # noqa: E402
+from tests.factories import handoff_code  # noqa: E402
 from tests.tracking.live import ServerProcess, free_port  # noqa: E402
 
 ADDRESS = {
@@ -112,7 +112,7 @@ class Driver:
         self.server = server
         self.session = requests.Session()
         self.accounts = accounts
-        self.tokens = {}
+        self.tokens: dict[str, str] = {}
         for who in accounts:  # signed in before anything is timed
             self._sign_in(who)
 

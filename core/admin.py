@@ -49,7 +49,7 @@ class SuperuserOnlyAdminMixin(_AdminBase):
         return request.user.is_active and request.user.is_superuser
 
 
-class EstimatedCountPaginator(Paginator):
+class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]  # Django's Paginator takes no type arguments at run time
     """The admin's paginator for tables that grow without end (a year of orders).
 
     Counting a list exactly reads every row it holds, so a changelist page would cost more
@@ -72,7 +72,7 @@ class EstimatedCountPaginator(Paginator):
         query = getattr(self.object_list, "query", None)
         if query is None:
             return None
-        connection = connections[self.object_list.db]
+        connection = connections[getattr(self.object_list, "db", "default")]
         if connection.vendor != "postgresql":
             return None
         sql, params = query.sql_with_params()
@@ -84,7 +84,7 @@ class EstimatedCountPaginator(Paginator):
         return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class SignOutUserAdmin(UserAdmin):
+class SignOutUserAdmin(UserAdmin[User]):
     """Django's user admin, plus ending a user's sign-ins: "Sign out everywhere" revokes every
     refresh token they hold, as does deactivating them here (core/auth_tokens.py)."""
 

@@ -20,6 +20,7 @@ Everything else (sending, groups, expiry, capacity) is channels_redis's own.
 import asyncio
 from typing import Any
 
+import redis.asyncio
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
 
 from core.redis_connections import async_blocking_pool
@@ -38,10 +39,10 @@ class RedisChannelLayer(ChannelsRedisLayer):  # type: ignore[misc]  # channels_r
         super().__init__(*args, **kwargs)
         self._reader: asyncio.Task[None] | None = None
 
-    def create_pool(self, index):
+    def create_pool(self, index: int) -> redis.asyncio.ConnectionPool:
         return async_blocking_pool(self.hosts[index])
 
-    async def receive(self, channel):
+    async def receive(self, channel: str) -> Any:
         if "!" not in channel:
             return await super().receive(channel)
         assert self.require_valid_channel_name(channel)  # noqa: S101 -- channels_redis checks the same way
@@ -75,7 +76,7 @@ class RedisChannelLayer(ChannelsRedisLayer):  # type: ignore[misc]  # channels_r
         self._reader = loop.create_task(self._read(real_channel))
         self._reader.add_done_callback(lambda reader: self._reader_ended(reader, real_channel))
 
-    def _reader_ended(self, reader: asyncio.Task, real_channel: str) -> None:
+    def _reader_ended(self, reader: asyncio.Task[None], real_channel: str) -> None:
         """A reader cancelled by `_stop_reader` (Redis unreachable while the last socket left)
         may have been found running by receives that began while it was being stopped: they
         started no reader of their own and would wait for ever, and with them every socket the

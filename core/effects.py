@@ -80,7 +80,8 @@ class Registry:
 
 @cache
 def _configured() -> Registry:
-    return import_string(settings.ORDERFLOW_EFFECTS)
+    configured: Registry = import_string(settings.ORDERFLOW_EFFECTS)
+    return configured
 
 
 _override: list[Registry] = []

@@ -255,11 +255,11 @@ def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if is_database_unavailable(exc):
         status, title = HTTP_PROBLEMS["database_unavailable"]
-        response = problem_response(
+        unavailable = problem_response(
             status=status, code="database_unavailable", title=title, detail=DATABASE_UNAVAILABLE_DETAIL
         )
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-        return response
+        unavailable["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return unavailable
     if isinstance(exc, ValidationFailed):
         return problem_response(
             status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, extra=exc.extra

@@ -46,7 +46,7 @@ def command_retry() -> redis.asyncio.retry.Retry:
     return redis.asyncio.retry.Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)
 
 
-def async_blocking_pool(host: dict) -> redis.asyncio.ConnectionPool:
+def async_blocking_pool(host: dict[str, Any]) -> redis.asyncio.ConnectionPool:
     """The channel layer's pool for one entry of its `hosts`: channels_redis's own `create_pool`,
     with the blocking pools above (`pool_timeout`: the wait, POOL_WAIT_SECONDS by default) and
     `command_retry`."""
@@ -60,7 +60,7 @@ def async_blocking_pool(host: dict) -> redis.asyncio.ConnectionPool:
         manager = redis.asyncio.sentinel.Sentinel(
             host.pop("sentinels"), sentinel_kwargs=host.pop("sentinel_kwargs", None)
         )
-        return AsyncBlockingSentinelPool(master_name, manager, timeout=wait, **host)
+        return AsyncBlockingSentinelPool(master_name, manager, timeout=wait, **host)  # type: ignore[no-untyped-call]  # redis-py leaves its constructor unannotated
     return redis.asyncio.BlockingConnectionPool(timeout=wait, **host)
 
 
@@ -112,7 +112,7 @@ class SentinelPool:
         db, password = url_database_and_password(url)
         if options.get("parser_class") is None:
             options.pop("parser_class", None)
-        return BlockingSentinelPool(
+        return BlockingSentinelPool(  # type: ignore[no-untyped-call]  # redis-py leaves its constructor unannotated
             master_name, sentinel(sentinels), db=db, password=password, timeout=timeout, **options
         )
 

@@ -378,7 +378,7 @@ def _operational_event_record(*, event_type: str, now: datetime, data: dict, exc
     """An event about the webhooks themselves (no order) to every active platform-wide endpoint
     that takes every event type; queued after the commit, like an order's."""
     event_id = uuid.uuid4()
-    endpoints = WebhookEndpoint.objects.filter(state=EndpointState.ACTIVE, restaurant__isnull=True).exclude(pk=exclude)
+    endpoints = WebhookEndpoint.objects.filter(state=EndpointState.ACTIVE, restaurant__isnull=True).exclude(pk=exclude)  # type: ignore[misc]  # None excludes nothing
     created = 0
     for endpoint in endpoints:
         if endpoint.event_types and event_type not in endpoint.event_types:

@@ -97,7 +97,7 @@ def version_headers(order: Order) -> dict[str, str]:
     return {"ETag": order_etag(order.pk, order.sequence)}
 
 
-class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]  # DRF\'s views take no type arguments at run time
     permission_classes = [IsAuthenticated]
     serializer_class = OrderSummarySerializer
     filterset_class = OrderFilter

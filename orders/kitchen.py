@@ -7,6 +7,7 @@ Reads and pure computations; `orders.services.placing` writes the order with wha
 import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
@@ -57,7 +58,8 @@ def learned_prep_minutes(restaurant: Restaurant, *, item_count: int) -> int | No
     )
     if len(durations) < MIN_HISTORY:
         return None
-    return max(1, round(statistics.median(d.total_seconds() for d in durations) / 60))
+    minutes: int = max(1, round(statistics.median(d.total_seconds() for d in durations) / 60))
+    return minutes
 
 
 def prep_minutes_quote(restaurant: Restaurant, *, item_count: int) -> int:
@@ -80,7 +82,8 @@ def slot_loads(restaurant: Restaurant, slots: list[datetime]) -> dict[datetime, 
     else:
         counted = rows.values("slot_at").annotate(load=Count("id")).values_list("slot_at", "load")
     for slot, load in counted:
-        loads[slot] = load or 0
+        if slot is not None:
+            loads[slot] = load or 0
     return loads
 
 
@@ -143,8 +146,8 @@ def kitchen_intake(
     size = order_size(restaurant=restaurant, item_count=item_count)
     earliest_ready = now + timedelta(minutes=prep)
     if fulfill_at is None:
-        slot = free_slots(restaurant, start=earliest_ready, size=size, hours=hours, count=1)
-        first = slot[0] if slot else slot_start(earliest_ready)
+        free = free_slots(restaurant, start=earliest_ready, size=size, hours=hours, count=1)
+        first = free[0] if free else slot_start(earliest_ready)
         return Intake(prep_minutes=prep, ready_at=max(earliest_ready, first), slot_at=first)
 
     ready_at = fulfill_at - travel
@@ -182,7 +185,7 @@ def kitchen_intake(
     )
 
 
-def slot_board(restaurant: Restaurant, *, now: datetime, count: int = 8) -> list[dict]:
+def slot_board(restaurant: Restaurant, *, now: datetime, count: int = 8) -> list[dict[str, Any]]:
     """The load of the kitchen's next `count` slots, from the current one, for its board."""
     slots = [slot_start(now) + SLOT * index for index in range(count)]
     loads = slot_loads(restaurant, slots)

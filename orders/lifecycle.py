@@ -200,10 +200,15 @@ def order_awaits_release(order: Order) -> bool:
 
 def release_due(order: Order, *, now: datetime) -> bool:
     """Whether the system releases this order now (the table's RELEASE)."""
-    return order.status in RELEASE.sources and order_awaits_release(order) and order.release_at <= now
+    return (
+        order.status in RELEASE.sources
+        and order_awaits_release(order)
+        and order.release_at is not None
+        and order.release_at <= now
+    )
 
 
-def rule_applies(rule: Rule, *, order, role: ActorRole) -> bool:
+def rule_applies(rule: Rule, *, order: Order, role: ActorRole) -> bool:
     """Whether `rule` lets `role` make its change on this order (its delivery type, whether paid,
     whether an order for later has been released)."""
     return (

@@ -151,7 +151,8 @@ def order_status_for_poll(*, user: User | TokenUser, order_id: Any) -> dict[str,
     if snapshot is not None and (known_active or not isinstance(user, TokenUser)):
         deadline = snapshot["deadline_at"]
         if (deadline is None or deadline > time.time()) and snapshot_readable_by(user_id=user.pk, snapshot=snapshot):
-            return snapshot["status"]
+            status: dict[str, Any] = snapshot["status"]
+            return status
     if isinstance(user, TokenUser):
         # Refuses a deactivated or deleted user, and a token from before a password change.
         user = cast(User, CredentialsJWTAuthentication().get_user(user.token))
@@ -196,6 +197,7 @@ def fast_poll_response(request: HttpRequest, order_id: str) -> HttpResponse | No
     if answer is None:
         return None
     body, etag = answer
+    response: HttpResponse
     if etag_matches(request.headers.get("If-None-Match"), etag):
         response = HttpResponseNotModified()
     else:

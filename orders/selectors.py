@@ -185,7 +185,7 @@ def coarse_coordinate(value: Any) -> Decimal | None:
     return (cells * DROP_OFF_GRID).quantize(Decimal("0.001"))
 
 
-def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict | None:
+def courier_preview_unless_delivering(*, actor: Actor, order: Order) -> dict[str, Any] | None:
     """The courier preview of `order` when `actor` is a courier who does not see its customer
     (`courier_sees_drop_off`); None for everyone who sees the order in full."""
     if actor.role != ActorRole.COURIER or courier_sees_drop_off(order=order, user_id=actor.user_id):

@@ -66,7 +66,7 @@ def _redis() -> redis.Redis | None:
     return _client
 
 
-def status_payload(row: dict, *, lean: bool = False) -> dict:
+def status_payload(row: dict[str, Any], *, lean: bool = False) -> dict[str, Any]:
     """One order's status from a row of STATUS_SNAPSHOT_FIELDS, as a socket's snapshot sends it.
 
     `lean` gives the fast poll's answer instead, well under 300 bytes: no status name or refund,
@@ -159,7 +159,7 @@ def status_snapshots_store(rows: list[dict[str, Any]]) -> None:
         )
 
 
-def status_snapshot_store_on_commit(row: dict) -> None:
+def status_snapshot_store_on_commit(row: dict[str, Any]) -> None:
     """Store what a poll read from the database, once that is known to be committed (a cache
     filled by a read, not an effect of a change)."""
     after_commit(lambda: status_snapshot_store(row))

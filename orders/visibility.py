@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -34,8 +34,6 @@ from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES
 from orders.models import DeliveryType, HandoffPurpose, Order
 from restaurants.models import Restaurant, StaffMembership
 
-# A signed-in user (an anonymous one has no relation to any order; views refuse it first).
-User = AbstractBaseUser
 NOT_VISIBLE = "No order with this id is visible to you."
 
 
@@ -305,7 +303,7 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     if actor.role == ActorRole.CUSTOMER:
         return orders.filter(customer_id=actor.user_id)
     if actor.role == ActorRole.RESTAURANT:
-        return orders.filter(restaurant__staff__user_id=actor.user_id)
+        return orders.filter(restaurant__staff__user_id=actor.user_id)  # type: ignore[misc]  # None matches no row
     if actor.role == ActorRole.COURIER:
         # The pool (with customers' names and addresses) is for couriers at work only.
         online = courier_at_work(actor.user_id)
@@ -420,12 +418,12 @@ def is_assigned_courier(*, actor: Actor, order: Order) -> bool:
 # ---------------------------------------------------------------- restaurants and the back office
 
 
-def back_office_actor(user: AbstractBaseUser) -> Actor:
+def back_office_actor(user: User) -> Actor:
     """Superusers act as the platform in the admin; everyone else as restaurant staff."""
     return Actor.admin(user) if getattr(user, "is_superuser", False) else Actor.restaurant(user)
 
 
-def restaurants_watched_by(*, user: AbstractBaseUser) -> QuerySet[Restaurant]:
+def restaurants_watched_by(*, user: User) -> QuerySet[Restaurant]:
     """The restaurants whose orders `user` may watch (kitchen boards): those they are staff of;
     every one for an operator, who watches as the platform, never as the kitchen."""
     if getattr(user, "is_superuser", False):
@@ -433,7 +431,7 @@ def restaurants_watched_by(*, user: AbstractBaseUser) -> QuerySet[Restaurant]:
     return Restaurant.objects.filter(staff__user_id=user.pk)
 
 
-def restaurant_orders_actor(*, user: AbstractBaseUser, restaurant_id: object) -> Actor | None:
+def restaurant_orders_actor(*, user: User, restaurant_id: object) -> Actor | None:
     """The actor in which `user` may watch a restaurant's orders (its queue): its staff, or an
     operator; None for anyone else."""
     restaurant_uuid = parse_uuid(restaurant_id)

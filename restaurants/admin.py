@@ -124,7 +124,7 @@ class KitchenStatusForm(forms.Form):
     minutes = forms.TypedChoiceField(
         label="For",
         coerce=int,
-        empty_value=0,
+        empty_value=None,
         required=False,
         choices=[("", "until changed"), (15, "15 minutes"), (30, "30 minutes"), (60, "1 hour"), (120, "2 hours")],
     )

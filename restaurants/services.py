@@ -92,7 +92,7 @@ def _staff_restaurant(*, user: AbstractBaseUser, restaurant_id: Any, for_update:
     restaurant = None
     if restaurant_uuid is not None and user.is_authenticated:
         rows = Restaurant.objects.filter(pk=restaurant_uuid)
-        if not user.is_superuser:
+        if not getattr(user, "is_superuser", False):
             rows = rows.filter(pk__in=StaffMembership.objects.filter(user_id=user.pk).values("restaurant_id"))
         restaurant = (rows.select_for_update() if for_update else rows).first()
     if restaurant is None:

@@ -70,7 +70,7 @@ def repeated_blocks(sources: dict[str, str], window: int = WINDOW) -> list[str]:
         for start in range(len(lines) - window + 1):
             block = tuple(line for _, line in lines[start : start + window])
             places[block].append((name, lines[start][0], lines[start + window - 1][0]))
-    pairs = {}
+    pairs: dict = {}
     for where in places.values():
         for (a, a_from, a_to), (b, b_from, b_to) in itertools.pairwise(where):
             pairs.setdefault((a, b), f"{a}:{a_from}-{a_to} ~ {b}:{b_from}-{b_to}")

@@ -15,7 +15,8 @@ from core.api import validated
 from core.idempotency import IdempotentPostMixin
 from core.query_params import query_params_check
 from core.schema import IDEMPOTENCY_KEY, IF_MATCH, problems
-from orders.api import ORDER_ID, _etag_matches
+from orders.api import ORDER_ID
+from orders.polling import etag_matches as _etag_matches
 from orders.tracking_links import order_tracking_link_renew, order_tracking_link_revoke, tracking_link_path
 from orders.visibility import order_access
 from tracking.public import tracked_order_events, tracked_order_snapshot, tracked_order_status

@@ -1,6 +1,8 @@
 """The one shape of a tracking event as clients receive it (WebSocket, webhooks)."""
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -83,7 +85,7 @@ def _event_refund_status(event: TrackingEvent) -> str:
     return RefundStatus.NONE
 
 
-def location_payload(*, order: dict, latitude, longitude, recorded_at) -> dict:
+def location_payload(*, order: Mapping[str, Any], latitude, longitude, recorded_at) -> dict:
     """A courier's position for one order on its way, with the ETA recomputed from it.
 
     Not a tracking event: no sequence, never replayed.

@@ -83,7 +83,9 @@ def _carry_out_deadline(order: Order) -> TransitionResult | None:
     """The deadline's transition for an order whose row (`order`) the caller locked."""
     due = order.deadline_kind
     if due == DeadlineKind.RELEASE:
-        released = order_release(order_id=order.pk, now=max(timezone.now(), order.deadline_at), locked=order)
+        released = order_release(
+            order_id=order.pk, now=max(timezone.now(), order.deadline_at or timezone.now()), locked=order
+        )
         if released is not None:
             return released
     target = DEADLINE_TARGETS.get(due)

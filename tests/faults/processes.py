@@ -255,6 +255,7 @@ class Crowd:
         return f"{self.servers[server]}{self.path}?token={self.token}&after={last}"
 
     async def _client(self, n: int) -> None:
+        assert self.stopping is not None
         server = n % len(self.servers) if self.spread else 0
         last = 0
         while not self.stopping.is_set():
@@ -331,6 +332,7 @@ class Crowd:
         """Close every socket (a closing handshake, then the TCP connection is cut regardless)."""
 
         async def _stop() -> None:
+            assert self.stopping is not None
             self.stopping.set()
             closing = [asyncio.ensure_future(s.close()) for s in list(self.sockets)]
             if closing:

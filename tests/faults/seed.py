@@ -3,6 +3,7 @@ servers' environment): a customer with a placed order, the restaurant's staff an
 Prints one JSON line: the order's id and an access token for each of them."""
 
 import json
+from typing import Any
 
 import django
 
@@ -14,10 +15,10 @@ from tests import factories  # noqa: E402
 from tests.factories import CourierFactory, MenuItemFactory, RestaurantFactory, StaffFactory, UserFactory  # noqa: E402
 
 restaurant = RestaurantFactory(name="Pizza Palace")
-item = MenuItemFactory(restaurant=restaurant, name="Caesar Salad", price="9.00")
-customer = UserFactory(username="alice")
-staff = StaffFactory(restaurant=restaurant, user__username="pizza_staff").user
-courier = CourierFactory(user__username="dave").user
+item: Any = MenuItemFactory(restaurant=restaurant, name="Caesar Salad", price="9.00")
+customer: Any = UserFactory(username="alice")
+staff: Any = StaffFactory(restaurant=restaurant, user__username="pizza_staff").user
+courier: Any = CourierFactory(user__username="dave").user
 order = factories.place_order(customer, item)
 print(
     json.dumps(

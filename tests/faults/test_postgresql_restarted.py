@@ -58,7 +58,7 @@ def test_postgresql_restarted_under_pollers_gives_503s_then_recovers_without_a_5
             try:
                 response = session.get(server.http + path, headers=headers, timeout=CLIENT_TIMEOUT_SECONDS)
             except requests.RequestException as error:
-                answer = (started, time.monotonic(), type(error).__name__, "", None, None)
+                answer: tuple = (started, time.monotonic(), type(error).__name__, "", None, None)
             else:
                 code = None
                 if response.headers.get("Content-Type", "").startswith("application/problem+json"):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -120,7 +121,7 @@ def workers(tmp_path):
     client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
 
 
-def wait_for(condition, workers: Workers, what: str):
+def wait_for(condition, workers: Workers | Any, what: str):
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         value = condition()

@@ -19,7 +19,9 @@ PRIVATE_KEYS = {"order_id", "updated_by", "reason", "metadata", "actor_role", "e
 
 
 def token_of(order) -> str:
-    return Order.objects.get(pk=order.pk).tracking_token
+    token = Order.objects.get(pk=order.pk).tracking_token
+    assert token is not None
+    return token
 
 
 def events_of(messages):
