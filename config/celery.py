@@ -1,4 +1,4 @@
-"""The Celery app. Its settings are the CELERY_* names in config/settings/base.py.
+"""The Celery app. Its settings are the CELERY_* names in config/settings/services.py.
 
 Tasks live in each app's tasks.py: thin wrappers that take ids and call a service.
 """

@@ -8,7 +8,7 @@ used then. The clients: the cache (`SentinelPool` below as Django's `pool_class`
 layer (channels_redis's own sentinel pool, `redis_channel_layer_host`), the status snapshots and
 the queue-depth metric (`redis_client`), Celery's broker and result backend (kombu's
 `sentinel://` transport) and beat's schedule and lock (celery-redbeat), all set up in
-config/settings/base.py.
+config/settings/services.py.
 """
 
 from typing import Any

@@ -4,6 +4,7 @@ value for any secret the environment does not set (config/settings/development_s
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, SIMPLE_JWT, env
 from config.settings.development_secrets import secrets_with_development_defaults
+from config.settings.services import *  # noqa: F403
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 

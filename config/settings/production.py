@@ -3,9 +3,11 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CELERY_BROKER_URL, SIMPLE_JWT, env
+from config.settings.base import SIMPLE_JWT, env
 from config.settings.database import postgresql_with_pool
 from config.settings.development_secrets import PUBLISHED_DEFAULTS
+from config.settings.services import *  # noqa: F403
+from config.settings.services import CELERY_BROKER_URL
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")

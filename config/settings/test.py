@@ -1,5 +1,7 @@
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, REDIS_URL, SIMPLE_JWT, env
+from config.settings.base import DATABASES, SIMPLE_JWT, env
+from config.settings.services import *  # noqa: F403
+from config.settings.services import REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Unit tests run tasks inside the test (after the test's commit callbacks); the integration

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from config.settings.base import redis_channel_layer
+from config.settings.services import redis_channel_layer
 from core.channel_layer import RedisChannelLayer
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from config.settings.base import redis_channel_layer
+from config.settings.services import redis_channel_layer
 from orders.models import DeadlineKind, EventType, Order, OrderStatus
 from orders.services.deadlines import orders_sweep_overdue
 from orders.snapshots import status_snapshot_on_events, status_snapshot_read

@@ -2,7 +2,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 
-from config.settings.base import redis_channel_layer
+from config.settings.services import redis_channel_layer
 from orders.models import DeliveryType, OrderStatus
 from orders.visibility import order_is_claimable, orders_available_to_couriers
 from tests import factories

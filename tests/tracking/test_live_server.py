@@ -13,7 +13,7 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from config.settings.base import redis_channel_layer
+from config.settings.services import redis_channel_layer
 from delivery.services import courier_set_availability
 from orders.models import HandoffPurpose
 from tests import factories

@@ -2,7 +2,7 @@
 `filter[payment_type]`, `filter[delivery_type]`, `filter[is_active]`, `include` and `page`
 (15 per page), answered as `{success, message, data: {data, links, meta}}`; `GET /orders/{id}`
 by an integer id; `GET /mobile/orders/{orderReferenceId}`; and the payment provider's webhook
-`POST /paymongo/webhook`, signed with its `Paymongo-Signature` header. Validation errors are
+`POST /paymongo/webhook` (tracking/contracts/paymongo_webhook.py). Validation errors are
 422 `{success, message, errors}`, a missing order `{success: false, message, data: null}`,
 a missing token 401 `{"message": "Unauthenticated."}`.
 
@@ -17,29 +17,22 @@ within JavaScript's and Dart's exact integers), and `GET /orders/{id}` finds the
 prefix among the caller's orders.
 """
 
-import hashlib
-import hmac
-import json
 import re
-import time
 import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.timesince import timesince
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from core.errors import ApplicationError, OrderNotFound, ValidationFailed
+from core.errors import OrderNotFound, ValidationFailed
 from core.query_params import query_params_check
 from core.timestamps import iso
 from orders.lifecycle import ACTIVE_STATUSES
-from orders.models import DeliveryType, Order, OrderStatus, PaymentMethod
+from orders.models import DeliveryType, OrderStatus, PaymentMethod
 from orders.selectors import order_detail, orders_for_summary
 from orders.visibility import actor_sees_customer, order_access, orders_related_to, orders_showing_customer_to
-from payments.services import payment_webhook_receive
 from tracking.contracts.base import ContractView, number
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
@@ -439,86 +432,3 @@ class OrderByReferenceView(MobileOrdersView):
                 },
             }
         )
-
-
-# ---------------------------------------------------------------- the provider's webhook
-
-SIGNATURE_HEADER = "Paymongo-Signature"
-# The provider's event types that settle a payment, as our payment service names them.
-WEBHOOK_EVENTS = {
-    "payment.paid": "payment.succeeded",
-    "checkout_session.payment.paid": "payment.succeeded",
-    "payment.failed": "payment.failed",
-}
-
-
-class WebhookRefused(ApplicationError):
-    status_code = 401
-    code = "webhook_signature_invalid"
-    title = "The webhook signature is missing or wrong"
-
-
-def paymongo_signature(*, secret: str, timestamp: int | str, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def paymongo_verify(header: str | None, body: bytes, *, now: float) -> None:
-    """`t=<unix seconds>,te=<test signature>,li=<live signature>`: either signature may match."""
-    parts = dict(part.split("=", 1) for part in (header or "").split(",") if "=" in part)
-    timestamp = parts.get("t", "")
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 11):
-        raise WebhookRefused(f"Send {SIGNATURE_HEADER}: t=<timestamp>,te=<signature>,li=<signature>.")
-    expected = paymongo_signature(secret=settings.ORDERFLOW_PAYMONGO_WEBHOOK_SECRET, timestamp=timestamp, body=body)
-    offered = [parts.get("te", ""), parts.get("li", "")]
-    if not any(value.isascii() and hmac.compare_digest(expected, value) for value in offered if value):
-        raise WebhookRefused("The signature does not match the body and timestamp.")
-    if abs(now - int(timestamp)) > settings.ORDERFLOW_PAYMENT_WEBHOOK_TOLERANCE_SECONDS:
-        raise WebhookRefused("The delivery was signed too long ago.")
-
-
-class PaymongoWebhookView(MobileOrdersView):
-    """`POST /paymongo/webhook`: `payment.paid` / `checkout_session.payment.paid` mark the order
-    paid (it moves from `placed` to `processing`), `payment.failed` fails it; through the same
-    payment service as the native webhook, once per event id. The order is named by
-    `metadata.order_reference_id` (or `reference_number`) of the paid resource."""
-
-    authentication_classes = ()
-    permission_classes = [AllowAny]
-    parser_classes = ()
-
-    def post(self, request):
-        body = request.body
-        paymongo_verify(request.headers.get(SIGNATURE_HEADER), body, now=time.time())
-        try:
-            event = json.loads(body)["data"]
-            attributes = event["attributes"]
-            resource = attributes["data"]["attributes"]
-            event_id, event_type = str(event["id"]), str(attributes["type"])
-            if not isinstance(resource, dict) or not isinstance(resource.get("metadata") or {}, dict):
-                raise TypeError(resource)
-        except (ValueError, KeyError, TypeError, RecursionError):
-            raise InvalidInput({"data": ["Not an event of the payment provider."]}) from None
-        if event_type not in WEBHOOK_EVENTS:
-            return Response({"success": True, "message": f"Event {event_type} ignored.", "data": None})
-        metadata = resource.get("metadata") or {}
-        number_ = order_number_for(str(metadata.get("order_reference_id") or resource.get("reference_number") or ""))
-        order_id = Order.objects.filter(number=number_).values_list("pk", flat=True).first() if number_ else None
-        if order_id is None:
-            raise OrderNotFound("No order with this reference.")
-        try:
-            amount = Decimal(int(resource["amount"])) / 100 if "amount" in resource else None
-        except (TypeError, ValueError, OverflowError):
-            raise InvalidInput({"data.attributes.data.attributes.amount": ["Must be an integer."]}) from None
-        source = resource.get("source") or {}
-        method = source.get("type") if isinstance(source, dict) else None
-        outcome = payment_webhook_receive(
-            provider="paymongo",
-            event_id=event_id,
-            event_type=WEBHOOK_EVENTS[event_type],
-            order_id=order_id,
-            reference=str(attributes["data"].get("id") or ""),
-            amount=amount,
-            currency=str(resource.get("currency") or ""),
-            payload={"payment_method_used": method, "event": json.loads(body)},
-        )
-        return Response({"success": True, "message": f"Webhook {outcome}.", "data": None})

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tracking.contracts import customer_tracking, mobile_orders, poll_status, three_status
+from tracking.contracts import customer_tracking, mobile_orders, paymongo_webhook, poll_status, three_status
 from tracking.contracts.customer_tracking_hub import HUB_PATH, negotiate
 
 MOBILE = "mobile/api/"  # the mobile orders API's base (its `/api/orders` is the native list)
@@ -32,6 +32,6 @@ urlpatterns = [
     path(f"{MOBILE}orders/<str:order_id>", mobile_orders.OrderDetailView.as_view(), name="mobile-order"),
     path(f"{MOBILE}mobile/orders/<str:reference>", mobile_orders.OrderByReferenceView.as_view()),
     path("api/mobile/orders/<str:reference>", mobile_orders.OrderByReferenceView.as_view(), name="mobile-order-ref"),
-    path(f"{MOBILE}paymongo/webhook", mobile_orders.PaymongoWebhookView.as_view()),
-    path("api/paymongo/webhook", mobile_orders.PaymongoWebhookView.as_view(), name="paymongo-webhook"),
+    path(f"{MOBILE}paymongo/webhook", paymongo_webhook.PaymongoWebhookView.as_view()),
+    path("api/paymongo/webhook", paymongo_webhook.PaymongoWebhookView.as_view(), name="paymongo-webhook"),
 ]
