@@ -10,13 +10,8 @@ later than a socket does), then the log line, the sockets, the follow-up work th
 """
 
 from core.effects import Effect, Registry, Topic
-from delivery.services import (
-    COURIER_LOCATION_TOPIC,
-    COURIER_OFFER_TOPIC,
-    HANDOFF_CODE_RESENT_TOPIC,
-    handoff_code_follow_order_change,
-    otp_check,
-)
+from delivery.handoff import HANDOFF_CODE_RESENT_TOPIC, handoff_code_follow_order_change, otp_check
+from delivery.services import COURIER_LOCATION_TOPIC, COURIER_OFFER_TOPIC
 from delivery.subscribers import offer_confirmed_orders
 from notifications.subscribers import count_events, notify_codes_resent, notify_order_events
 from notifications.webhooks import webhooks_record_events

@@ -20,6 +20,7 @@ from core.public_ids import user_public_id
 from core.query_params import PAGE_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, READ_PROBLEMS, problems
 from core.throttling import CodeGuessLimitMixin
+from delivery.handoff import otp_resend, otp_reveal, otp_verify
 from delivery.models import CourierOffer
 from delivery.permissions import IsCourier
 from delivery.selectors import (
@@ -49,9 +50,6 @@ from delivery.services import (
     courier_record_location,
     courier_set_availability,
     order_assign_courier,
-    otp_resend,
-    otp_reveal,
-    otp_verify,
 )
 from orders.api import action_response, version_headers
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus

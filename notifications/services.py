@@ -30,8 +30,8 @@ from django.utils import timezone
 from core.actors import Actor
 from core.errors import Conflict, NotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests, ValidationFailed
 from core.publishing import after_commit
+from delivery.handoff import otp_code
 from delivery.models import HandoffCode
-from delivery.services import otp_code
 from notifications import metrics
 from notifications.channels import SendFailed, get_channel
 from notifications.models import (

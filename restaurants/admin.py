@@ -26,7 +26,7 @@ from core.actors import Actor
 from core.admin import EstimatedCountPaginator, ReadOnlyAdminMixin
 from core.errors import ApplicationError
 from core.throttling import client_address, code_attempt
-from delivery.services import OTP_DIGITS, otp_reveal
+from delivery.handoff import OTP_DIGITS, otp_reveal
 from orders.lifecycle import ACTIVE_STATUSES, next_statuses_for
 from orders.models import DeliveryType, EventType, HandoffPurpose, Order, OrderItem, OrderStatus, TrackingEvent
 from orders.services.transitions import order_transition

@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core.actors import Actor
+from delivery.handoff import otp_code
 from delivery.models import CourierProfile, HandoffCode
-from delivery.services import order_assign_courier, otp_code
+from delivery.services import order_assign_courier
 from orders.models import (
     DeliveryType,
     HandoffPurpose,

@@ -289,6 +289,7 @@ ENTRY_POINTS = (
     "orders/tracking_links.py",
     "delivery/api.py",
     "delivery/dispatch.py",
+    "delivery/handoff.py",
     "delivery/services.py",
     "tracking/api.py",
     "tracking/selectors.py",

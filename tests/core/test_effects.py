@@ -30,7 +30,7 @@ def test_the_registry_lists_every_effect_in_order():
         ("restaurant.kitchen_status", "tracking.kitchen_status"),
     ]
     assert [hook.__module__ + "." + hook.__name__ for hook in registry().order_change_hooks] == [
-        "delivery.services.handoff_code_follow_order_change",
+        "delivery.handoff.handoff_code_follow_order_change",
         "payments.services.payments_follow_order_change",
     ]
 

@@ -13,8 +13,8 @@ from freezegun import freeze_time
 
 from core.actors import Actor
 from core.errors import Conflict, Forbidden, OrderNotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests
+from delivery.handoff import otp_check, otp_code, otp_issue, otp_resend, otp_reveal
 from delivery.models import HandoffCode
-from delivery.services import otp_check, otp_code, otp_issue, otp_resend, otp_reveal
 from orders.models import DeliveryStatus, DeliveryType, Order, PaymentMethod, PaymentStatus, TrackingEvent
 from orders.services.transitions import order_transition
 from tests.factories import OrderFactory

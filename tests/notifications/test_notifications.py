@@ -12,8 +12,8 @@ from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from delivery.handoff import otp_code
 from delivery.models import HandoffCode
-from delivery.services import otp_code
 from notifications.models import (
     Milestone,
     Notification,

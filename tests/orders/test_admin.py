@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.actors import Actor
-from delivery.services import otp_reveal
+from delivery.handoff import otp_reveal
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, TrackingEvent
 from orders.services.transitions import order_transition
 from restaurants.services import staff_group_ensure

@@ -18,8 +18,9 @@ from freezegun import freeze_time
 
 from core.actors import Actor
 from core.errors import Forbidden, InvalidTransition, OrderNotFound, ValidationFailed
+from delivery.handoff import otp_code, otp_issue
 from delivery.models import HandoffCode
-from delivery.services import order_assign_courier, otp_code, otp_issue
+from delivery.services import order_assign_courier
 from orders.lifecycle import TERMINAL_STATUSES, TRANSITIONS
 from orders.models import (
     DeadlineKind,

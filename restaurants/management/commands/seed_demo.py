@@ -17,8 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.actors import Actor
+from delivery.handoff import otp_reveal
 from delivery.models import CourierProfile
-from delivery.services import order_assign_courier, otp_reveal
+from delivery.services import order_assign_courier
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus, PaymentMethod
 from orders.services.placing import DeliveryAddress, OrderLine, order_place
 from orders.services.transitions import order_cancel, order_transition
