@@ -26,7 +26,6 @@ MAX_MODULE_LINES = 500
 LONG_MODULES = {
     "config/settings/base.py",
     "delivery/services.py",
-    "notifications/services.py",
     "orders/serializers.py",
     "restaurants/admin.py",
     "tracking/consumers.py",
