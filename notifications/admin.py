@@ -29,7 +29,7 @@ from notifications.models import (
     WebhookEndpoint,
 )
 from notifications.services import notification_preference_update, notification_retry
-from notifications.webhooks import (
+from notifications.webhook_endpoints import (
     webhook_delivery_resend,
     webhook_endpoint_disable,
     webhook_endpoint_enable,

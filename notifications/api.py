@@ -12,6 +12,7 @@ from core.inputs import NoBodySerializer
 from core.schema import problems
 from core.throttling import CodeGuessLimitMixin
 from notifications.models import NotificationPreference, all_milestones
+from notifications.phone_verification import phone_verification_confirm, phone_verification_send
 from notifications.serializers import (
     NotificationPreferenceResponseSerializer,
     NotificationPreferenceSerializer,
@@ -20,12 +21,8 @@ from notifications.serializers import (
     WebhookReplayQueuedSerializer,
     WebhookReplaySerializer,
 )
-from notifications.services import (
-    notification_preference_update,
-    phone_verification_confirm,
-    phone_verification_send,
-)
-from notifications.webhooks import webhook_endpoint_replay
+from notifications.services import notification_preference_update
+from notifications.webhook_endpoints import webhook_endpoint_replay
 
 
 def _body(user, preference: NotificationPreference | None) -> dict:

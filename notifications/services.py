@@ -5,16 +5,16 @@ sent after commit by `notification_send_task`; a failure is retried with backoff
 jitter up to ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS, then left FAILED for a person
 (`notification_retry`). A handoff code is read from the order's current code at the
 moment of sending and never written to the outbox, a log or a metric.
+
+Proving a phone number is `notifications.phone_verification`; retention and erasure of
+messages and webhook logs are `notifications.retention`.
 """
 
 import base64
 import hashlib
 import hmac
 import logging
-import math
 import random
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -24,11 +24,10 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.actors import Actor
-from core.errors import Conflict, NotFound, OtpExpired, OtpInvalid, OtpLocked, TooManyRequests, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.publishing import after_commit
 from delivery.handoff import otp_code
 from delivery.models import HandoffCode
@@ -36,16 +35,12 @@ from notifications import metrics
 from notifications.channels import SendFailed, get_channel
 from notifications.models import (
     Channel,
-    DeliveryState,
     Milestone,
     Notification,
     NotificationKind,
     NotificationPreference,
     NotificationState,
     PhoneVerification,
-    SimulatedSmsMessage,
-    WebhookAttempt,
-    WebhookDelivery,
 )
 from orders.models import Order
 
@@ -384,13 +379,12 @@ def notification_preference_update(*, user, changes: dict[str, Any]) -> Notifica
     return preference
 
 
-# ---------------------------------------------------------------- proving a phone number
+# ---------------------------------------------------------------- a phone number's current code
 
 PHONE_CODE_DIGITS = 6
-PHONE_CODE_TEXT = "Your orderflow verification code is {code}. It is valid for {minutes} minutes."
 
 
-def _phone_hotp(verification: PhoneVerification) -> pyotp.HOTP:
+def phone_hotp(verification: PhoneVerification) -> pyotp.HOTP:
     key = hmac.new(
         settings.ORDERFLOW_OTP_SECRET.encode(),
         f"phone:{verification.user_id}:{verification.phone}".encode(),
@@ -400,185 +394,4 @@ def _phone_hotp(verification: PhoneVerification) -> pyotp.HOTP:
 
 
 def phone_code(verification: PhoneVerification) -> str:
-    return _phone_hotp(verification).at(verification.counter)
-
-
-def phone_verification_send(*, user) -> PhoneVerification:
-    """Send a code to the user's phone number (a new code replaces the last); typed back with
-    `phone_verification_confirm`, it proves the number is theirs. Counts against the hourly SMS
-    caps like every text message: over them, 429 `sms_limit_reached`."""
-    now = timezone.now()
-    with transaction.atomic():
-        preference = NotificationPreference.objects.select_for_update().filter(user=user).first()
-        if preference is None or not preference.phone:
-            raise Conflict("Set a phone number first.", code="phone_missing")
-        if preference.phone_verified:
-            raise Conflict("This phone number is already verified.", code="phone_already_verified")
-        verification = PhoneVerification.objects.select_for_update().filter(user=user).first()
-        same_number = verification is not None and verification.phone == preference.phone
-        if same_number and verification is not None:
-            wait = verification.last_sent_at + timedelta(seconds=settings.ORDERFLOW_PHONE_CODE_RESEND_SECONDS) - now
-            if wait > timedelta(0):
-                seconds = math.ceil(wait.total_seconds())
-                raise TooManyRequests(
-                    f"Wait {seconds} seconds before asking again.", code="phone_code_too_soon", retry_after=seconds
-                )
-        refusal = sms_refusal(user_id=user.pk, recipient=preference.phone, now=now)
-        if refusal is None:
-            verification = verification or PhoneVerification(user=user)
-            verification.sends = verification.sends + 1 if same_number else 1
-            verification.phone = preference.phone
-            verification.counter = secrets.randbits(62)
-            verification.expires_at = now + timedelta(seconds=settings.ORDERFLOW_PHONE_CODE_TTL_SECONDS)
-            verification.attempts_left = settings.ORDERFLOW_PHONE_CODE_MAX_ATTEMPTS
-            verification.last_sent_at = now
-            verification.verified_at = None
-            verification.save()
-            notify(
-                kind=NotificationKind.PHONE_VERIFICATION,
-                address=Address(Channel.SMS, preference.phone),
-                subject="Your orderflow verification code",
-                body=PHONE_CODE_TEXT.replace("{minutes}", str(settings.ORDERFLOW_PHONE_CODE_TTL_SECONDS // 60 or 1)),
-                user=user,
-                code_purpose=PHONE_CODE_PURPOSE,
-                code_sends=verification.sends,
-                dedupe_key=f"phone-code:{user.pk}:{verification.counter}",
-            )
-    if refusal is not None:
-        metrics.metric_add(metrics.SMS_REFUSED, {"reason": refusal})
-        raise TooManyRequests(
-            "Too many text messages to this number or account in the last hour; try again later.",
-            code="sms_limit_reached",
-            retry_after=int(SMS_WINDOW.total_seconds()),
-        )
-    verification = cast(PhoneVerification, verification)  # refusal is None: it was saved above
-    logger.info("phone verification code sent user=%s sends=%s", user.pk, verification.sends)
-    return verification
-
-
-def phone_verification_confirm(*, user, code: str) -> NotificationPreference:
-    """The code sent to the user's number, typed back: the number is verified. A wrong code uses
-    up one attempt (committed even though the call fails)."""
-    now = timezone.now()
-    failure: Exception | None = None
-    with transaction.atomic():
-        preference = NotificationPreference.objects.select_for_update().filter(user=user).first()
-        verification = PhoneVerification.objects.select_for_update().filter(user=user).first()
-        if preference is None or not preference.phone:
-            raise Conflict("Set a phone number first.", code="phone_missing")
-        if preference.phone_verified:
-            return preference
-        if verification is None or verification.phone != preference.phone:
-            raise Conflict("Ask for a code first.", code="phone_code_not_sent")
-        if verification.attempts_left == 0:
-            raise OtpLocked("Too many wrong codes; ask for a new one.")
-        if now >= verification.expires_at:
-            raise OtpExpired("The code has expired; ask for a new one.")
-        if _phone_hotp(verification).verify(str(code), verification.counter):
-            verification.verified_at = now
-            verification.save(update_fields=["verified_at"])
-            preference.phone_verified_at = now
-            preference.save(update_fields=["phone_verified_at"])
-        else:
-            verification.attempts_left -= 1
-            verification.save(update_fields=["attempts_left"])
-            failure = (
-                OtpLocked("Too many wrong codes; ask for a new one.")
-                if verification.attempts_left == 0
-                else OtpInvalid(
-                    f"The code is not correct; {verification.attempts_left} attempts left.",
-                    attempts_left=verification.attempts_left,
-                )
-            )
-    if failure is not None:
-        raise failure
-    logger.info("phone number verified user=%s", user.pk)
-    return preference
-
-
-# ---------------------------------------------------------------- retention
-
-_CODE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
-# The same, as the database's regular expressions read it.
-_CODE_IN_TEXT_SQL = r"(^|[^0-9])[0-9]{6}([^0-9]|$)"
-CODE_MASK = "••••••"
-
-
-def sent_codes_redact(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Retention: mask the codes in text messages sent more than ORDERFLOW_RETENTION_SENT_CODES_MINUTES
-    ago (the SMS provider's books keep what was sent; the outbox never holds a code). Returns
-    how many messages were masked."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(minutes=settings.ORDERFLOW_RETENTION_SENT_CODES_MINUTES)
-    with transaction.atomic():
-        messages = list(
-            SimulatedSmsMessage.objects.select_for_update(skip_locked=True)
-            .filter(created_at__lte=cutoff, text__regex=_CODE_IN_TEXT_SQL)
-            .only("pk", "text")[:limit]
-        )
-        for message in messages:
-            message.text = _CODE_IN_TEXT.sub(CODE_MASK, message.text)
-        SimulatedSmsMessage.objects.bulk_update(messages, ["text"])
-    return len(messages)
-
-
-def notifications_purge(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Retention: delete finished notifications (and the SMS provider's books) older than
-    ORDERFLOW_RETENTION_NOTIFICATIONS_DAYS, a batch of at most `limit` each."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.ORDERFLOW_RETENTION_NOTIFICATIONS_DAYS)
-    old = Notification.objects.filter(created_at__lt=cutoff).exclude(state=NotificationState.PENDING)
-    deleted, _ = Notification.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:limit])).delete()
-    books = SimulatedSmsMessage.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:limit]
-    deleted_books, _ = SimulatedSmsMessage.objects.filter(pk__in=list(books)).delete()
-    return deleted + deleted_books
-
-
-def webhook_logs_purge(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Retention: delete finished webhook deliveries (with their attempt logs) and attempt logs
-    older than ORDERFLOW_RETENTION_WEBHOOK_LOGS_DAYS, a batch of at most `limit` each."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.ORDERFLOW_RETENTION_WEBHOOK_LOGS_DAYS)
-    attempts = WebhookAttempt.objects.filter(attempted_at__lt=cutoff).values_list("pk", flat=True)[:limit]
-    deleted_attempts, _ = WebhookAttempt.objects.filter(pk__in=list(attempts)).delete()
-    deliveries = (
-        WebhookDelivery.objects.filter(created_at__lt=cutoff)
-        .exclude(state=DeliveryState.PENDING)
-        .values_list("pk", flat=True)[:limit]
-    )
-    deleted_deliveries, _ = WebhookDelivery.objects.filter(pk__in=list(deliveries)).delete()
-    return deleted_attempts + deleted_deliveries
-
-
-# ---------------------------------------------------------------- erasure
-
-ERASED_NAME = "Erased customer"
-_FREE_TEXT_METADATA = ("delivery_notes", "notes", "reason", "comment")
-
-
-def user_notifications_erase(*, user) -> int:
-    """Erasure: the user's preferences, phone verification, the messages addressed to them
-    (outbox and the SMS provider's books). Returns how many messages were deleted."""
-    preference = NotificationPreference.objects.filter(user=user).first()
-    recipients = {value for value in (user.email, preference.phone if preference else "") if value}
-    deleted, _ = Notification.objects.filter(Q(user=user) | Q(recipient__in=recipients)).delete()
-    if preference is not None and preference.phone:
-        deleted += SimulatedSmsMessage.objects.filter(to=preference.phone).delete()[0]
-    PhoneVerification.objects.filter(user=user).delete()
-    NotificationPreference.objects.filter(user=user).delete()
-    return deleted
-
-
-def webhook_payloads_anonymise(*, order_ids: list) -> int:
-    """Erasure: the customer's name and words in the event copies kept for webhook deliveries."""
-    changed = 0
-    for delivery in WebhookDelivery.objects.filter(order_id__in=order_ids).only("pk", "payload"):
-        payload = dict(delivery.payload) if isinstance(delivery.payload, dict) else {}
-        if payload.get("actor_role") == "customer":
-            payload.update(updated_by=ERASED_NAME, reason="")
-        if isinstance(payload.get("metadata"), dict):
-            payload["metadata"] = {k: v for k, v in payload["metadata"].items() if k not in _FREE_TEXT_METADATA}
-        if payload != delivery.payload:
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(payload=payload)
-            changed += 1
-    return changed
+    return phone_hotp(verification).at(verification.counter)

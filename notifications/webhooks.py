@@ -14,8 +14,8 @@
   up (and the next one goes). An endpoint that failed ORDERFLOW_WEBHOOK_BREAKER_FAILURES times in
   a row over at least ORDERFLOW_WEBHOOK_BREAKER_SECONDS (5 days) is disabled: the operators are
   told and an `endpoint.disabled` event goes to the platform's other endpoints;
-  `webhook_endpoint_enable` switches it back on, `webhook_endpoint_replay` sends again every
-  event of a time range.
+  `webhook_endpoint_enable` (notifications.webhook_endpoints) switches it back on,
+  `webhook_endpoint_replay` sends again every event of a time range.
 """
 
 import json
@@ -32,8 +32,6 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.actors import Actor
-from core.errors import Conflict, NotFound, ValidationFailed
 from core.publishing import after_commit
 from core.timestamps import iso
 from notifications import metrics
@@ -63,7 +61,7 @@ ENDPOINT_DISABLED_EVENT_TYPE = "endpoint.disabled"
 USER_AGENT = "orderflow-webhooks/1"
 
 
-def _enqueue(endpoint_id: int, order_id) -> None:
+def queue_after_commit(endpoint_id: int, order_id) -> None:
     from notifications.tasks import webhook_deliver_task
 
     after_commit(lambda: webhook_deliver_task.delay(endpoint_id, str(order_id) if order_id else None))
@@ -96,7 +94,7 @@ def webhooks_record_events(events: list[TrackingEvent]) -> int:
     )
 
 
-def _delivery_of(endpoint: WebhookEndpoint, event: TrackingEvent, now: datetime) -> WebhookDelivery:
+def delivery_of(endpoint: WebhookEndpoint, event: TrackingEvent, now: datetime) -> WebhookDelivery:
     """An order event's delivery to one endpoint, due now; the event's id is its id everywhere."""
     return WebhookDelivery(
         endpoint=endpoint,
@@ -124,13 +122,11 @@ def _record_for_endpoints(event: TrackingEvent, endpoints: list[WebhookEndpoint]
             )
             now = timezone.now()
             rows = [
-                _delivery_of(endpoint, missed, now)
-                for missed in missing
-                if _endpoint_wants(endpoint, missed.event_type)
+                delivery_of(endpoint, missed, now) for missed in missing if _endpoint_wants(endpoint, missed.event_type)
             ]
             created += len(WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True))
             if endpoint.state == EndpointState.ACTIVE:
-                _enqueue(endpoint.pk, event.order_id)
+                queue_after_commit(endpoint.pk, event.order_id)
     return created
 
 
@@ -383,7 +379,7 @@ def _operational_event_record(*, event_type: str, now: datetime, data: dict, exc
     for endpoint in endpoints:
         if endpoint.event_types and event_type not in endpoint.event_types:
             continue
-        _orderless_delivery(endpoint, event_id=event_id, event_type=event_type, now=now, metadata=data)
+        orderless_delivery(endpoint, event_id=event_id, event_type=event_type, now=now, metadata=data)
         created += 1
     return created
 
@@ -407,60 +403,7 @@ def webhook_endpoints_disable_failing(*, now: datetime | None = None) -> int:
     return disabled
 
 
-def webhook_endpoint_enable(*, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
-    """A person closes the breaker (or switches a disabled endpoint back on): pending events go out in order."""
-    with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
-        if endpoint is None:
-            raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
-        endpoint.state = EndpointState.ACTIVE
-        endpoint.consecutive_failures = 0
-        endpoint.failing_since = None
-        endpoint.paused_at = None
-        endpoint.paused_reason = ""
-        endpoint.save(update_fields=["state", "consecutive_failures", "failing_since", "paused_at", "paused_reason"])
-        now = timezone.now()
-        queues = (
-            WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING)
-            .values_list("order_id", flat=True)
-            .distinct()
-        )
-        for order_id in set(queues):
-            WebhookDelivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING, order_id=order_id).update(
-                next_attempt_at=now
-            )
-            _enqueue(endpoint.pk, order_id)
-    logger.info("webhook endpoint %s enabled by %s", endpoint.pk, actor.display_name)
-    return endpoint
-
-
-def webhook_endpoint_disable(*, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
-    updated = WebhookEndpoint.objects.filter(pk=endpoint_id).update(state=EndpointState.DISABLED)
-    if not updated:
-        raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
-    logger.info("webhook endpoint %s disabled by %s", endpoint_id, actor.display_name)
-    return WebhookEndpoint.objects.get(pk=endpoint_id)
-
-
-def webhook_endpoint_send_test(*, endpoint_id: int, actor: Actor) -> WebhookDelivery:
-    """Queue a `webhook.test` event (no order) to the endpoint, signed like any other."""
-    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
-    if endpoint is None:
-        raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
-    if endpoint.state != EndpointState.ACTIVE:
-        raise Conflict("Enable the endpoint before sending it a test event.", code="webhook_endpoint_not_active")
-    with transaction.atomic():
-        return _orderless_delivery(
-            endpoint,
-            event_id=uuid.uuid4(),
-            event_type=TEST_EVENT_TYPE,
-            now=timezone.now(),
-            metadata={"endpoint": endpoint.name},
-            updated_by=actor.display_name,
-        )
-
-
-def _orderless_delivery(
+def orderless_delivery(
     endpoint: WebhookEndpoint, *, event_id: uuid.UUID, event_type: str, now: datetime, metadata: dict, **extra: Any
 ) -> WebhookDelivery:
     """Queue an event that belongs to no order (a test, an endpoint disabled) to one endpoint."""
@@ -484,72 +427,8 @@ def _orderless_delivery(
         },
         next_attempt_at=now,
     )
-    _enqueue(endpoint.pk, None)
+    queue_after_commit(endpoint.pk, None)
     return delivery
-
-
-def webhook_delivery_resend(*, delivery_id: int, actor: Actor) -> WebhookDelivery:
-    """Send a delivery again (same event id and body), whatever became of it."""
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-        if delivery is None:
-            raise NotFound("No such webhook delivery.", code="webhook_delivery_not_found")
-        delivery.state = DeliveryState.PENDING
-        delivery.next_attempt_at = timezone.now()
-        delivery.save(update_fields=["state", "next_attempt_at"])
-        if delivery.endpoint.state == EndpointState.ACTIVE:
-            _enqueue(delivery.endpoint_id, delivery.order_id)
-    logger.info("webhook delivery %s resent by %s", delivery.pk, actor.display_name)
-    return delivery
-
-
-def webhook_endpoint_replay(*, endpoint_id: int, since: datetime, until: datetime, actor: Actor) -> int:
-    """Send the endpoint again every order event committed from `since` up to `until` that it
-    takes (its restaurant, its event types): each with its own event id and body, a delivery
-    not made yet written now. Returns how many deliveries were queued."""
-    if since >= until:
-        raise ValidationFailed({"until": ["Must be after since."]})
-    with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
-        if endpoint is None:
-            raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
-        if endpoint.state != EndpointState.ACTIVE:
-            raise Conflict("Enable the endpoint before replaying events to it.", code="webhook_endpoint_not_active")
-        events = TrackingEvent.objects.filter(created_at__gte=since, created_at__lt=until)
-        if endpoint.restaurant_id is not None:
-            events = events.filter(order__restaurant_id=endpoint.restaurant_id)
-        if endpoint.event_types:
-            events = events.filter(event_type__in=endpoint.event_types)
-        limit = settings.ORDERFLOW_WEBHOOK_REPLAY_MAX_EVENTS
-        chosen = list(events.select_related("order").order_by("order_id", "sequence")[: limit + 1])
-        if len(chosen) > limit:
-            raise ValidationFailed(
-                {"since": [f"More than {limit} events in this range; replay a shorter one."]},
-            )
-        now = timezone.now()
-        existing = set(
-            WebhookDelivery.objects.filter(endpoint=endpoint, tracking_event__in=chosen).values_list(
-                "tracking_event_id", flat=True
-            )
-        )
-        WebhookDelivery.objects.filter(endpoint=endpoint, tracking_event_id__in=existing).update(
-            state=DeliveryState.PENDING, next_attempt_at=now, leased_until=None
-        )
-        WebhookDelivery.objects.bulk_create(
-            [_delivery_of(endpoint, event, now) for event in chosen if event.pk not in existing],
-            ignore_conflicts=True,
-        )
-        for order_id in {event.order_id for event in chosen}:
-            _enqueue(endpoint.pk, order_id)
-    logger.info(
-        "webhook endpoint %s: %s events from %s to %s replayed by %s",
-        endpoint.pk,
-        len(chosen),
-        since,
-        until,
-        actor.display_name,
-    )
-    return len(chosen)
 
 
 def webhooks_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> int:

@@ -22,7 +22,7 @@ from core.errors import Conflict
 from core.services import idempotency_records_forget
 from core.timestamps import iso
 from delivery.services import courier_locations_forget, courier_locations_purge, courier_profile_erase
-from notifications.services import (
+from notifications.retention import (
     notifications_purge,
     sent_codes_redact,
     user_notifications_erase,

@@ -14,13 +14,15 @@ from freezegun import freeze_time
 
 from notifications.http import DeliveryRefused, url_check
 from notifications.models import DeliveryState, EndpointState, WebhookAttempt, WebhookDelivery
-from notifications.webhooks import (
-    TEST_EVENT_TYPE,
-    webhook_deliver_queue,
+from notifications.webhook_endpoints import (
     webhook_delivery_resend,
     webhook_endpoint_enable,
     webhook_endpoint_replay,
     webhook_endpoint_send_test,
+)
+from notifications.webhooks import (
+    TEST_EVENT_TYPE,
+    webhook_deliver_queue,
     webhook_max_attempts,
     webhooks_dispatch_due,
     webhooks_record_events,
