@@ -27,8 +27,6 @@ LONG_MODULES = {
     "config/settings/base.py",
     "delivery/services.py",
     "notifications/services.py",
-    "orders/serializers.py",
-    "restaurants/admin.py",
     "tracking/consumers.py",
     "tracking/contracts/mobile_orders.py",
 }
