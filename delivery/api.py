@@ -51,6 +51,7 @@ from delivery.services import (
     courier_set_availability,
     order_assign_courier,
 )
+from orders.action_serializers import OrderActionResponseSerializer, OtpEntrySerializer
 from orders.api import action_response, version_headers
 from orders.models import DeliveryType, HandoffPurpose, Order, OrderStatus
 from orders.selectors import (
@@ -62,8 +63,6 @@ from orders.selectors import (
 from orders.serializers import (
     DELIVERY_STATUS_WORDS,
     CourierOrderPreviewSerializer,
-    OrderActionResponseSerializer,
-    OtpEntrySerializer,
     SubStatusField,
 )
 from orders.services.transitions import order_transition

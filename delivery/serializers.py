@@ -1,12 +1,12 @@
 from rest_framework import serializers
 
 from core.inputs import InputSerializer
+from orders.action_serializers import OtpEntrySerializer
 from orders.models import HandoffPurpose, OrderStatus
 from orders.serializers import (
     Coordinate,
     CourierOrderPreviewSerializer,
     CourierPositionSerializer,
-    OtpEntrySerializer,
     PositionSerializer,
 )
 

@@ -31,9 +31,11 @@ from core.pagination import PageOrCursorPagination
 from core.query_params import PAGINATION_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, READ_PROBLEMS, problems
 from core.throttling import CodeGuessLimitMixin
+from orders.action_serializers import OrderActionResponseSerializer, ReasonOptionalSerializer, StatusChangeSerializer
 from orders.filters import OrderFilter
 from orders.lifecycle import STATUS_ALIASES
 from orders.models import Order, OrderStatus
+from orders.placing_serializers import OrderPlaceSerializer, order_place_arguments
 from orders.polling import (
     PollJWTAuthentication,
     fast_poll_response,
@@ -52,14 +54,9 @@ from orders.serializers import (
     CourierOrderPreviewSerializer,
     DetailQuerySerializer,
     HistorySerializer,
-    OrderActionResponseSerializer,
     OrderDetailSerializer,
-    OrderPlaceSerializer,
     OrderSummarySerializer,
-    ReasonOptionalSerializer,
-    StatusChangeSerializer,
     StatusSnapshotSerializer,
-    order_place_arguments,
 )
 from orders.services.placing import order_place
 from orders.services.transitions import TransitionResult, order_cancel, order_transition

@@ -1,17 +1,14 @@
-"""Shapes of the order API: inputs validated here, outputs in the order-process API's vocabulary
+"""Shapes of reading the order API: outputs in the order-process API's vocabulary
 (`order_number`, `order_status`, `total_amount`, `order_placed_at`, ...) with the customer tracking API's
-money and address fields."""
+money and address fields, and the pieces the other shapes share. Placing an order is
+`orders.placing_serializers`; the actions on an order are `orders.action_serializers`."""
 
-from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any, cast
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.actors import ActorRole
-from core.inputs import InputSerializer
 from core.public_ids import user_public_id
 from orders.lifecycle import STATUS_ALIASES, next_statuses_for
 from orders.models import (
@@ -20,13 +17,11 @@ from orders.models import (
     EventType,
     Order,
     OrderStatus,
-    PaymentMethod,
     PaymentStatus,
     RefundStatus,
 )
 from orders.selectors import DETAIL_INCLUDES, courier_position
-from orders.services.placing import DEFAULT_ADDRESS_TITLE, MAX_TIP, DeliveryAddress, OrderLine
-from orders.services.transitions import MAX_PREP_MINUTES, MAX_REASON_LENGTH
+from orders.services.placing import DEFAULT_ADDRESS_TITLE
 from orders.tracking_links import tracking_link_path
 from orders.visibility import TRACKING_LINK_OWNER_ROLES, actor_sees_customer, user_sees_customer_in_list
 
@@ -38,11 +33,6 @@ class Coordinate(serializers.DecimalField):
 
     def __init__(self, limit: int, **kwargs: Any) -> None:
         super().__init__(max_digits=None, decimal_places=None, min_value=-limit, max_value=limit, **kwargs)
-
-
-class OtpField(serializers.RegexField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(r"^\d{6}$", error_messages={"invalid": "Must be the 6-digit code."}, **kwargs)
 
 
 # What the sub-status fields write (their schema enums, config/settings/base.py).
@@ -73,87 +63,6 @@ class PositionSerializer(serializers.Serializer[Any]):
 
 class CourierPositionSerializer(PositionSerializer):
     updated_at = serializers.DateTimeField(allow_null=True)
-
-
-# ---------------------------------------------------------------- placing an order
-
-
-class DeliveryAddressInputSerializer(InputSerializer):
-    title = serializers.CharField(
-        max_length=100, required=False, default=DEFAULT_ADDRESS_TITLE, help_text='The name it is saved under: "Home".'
-    )
-    street = serializers.CharField(max_length=300)
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    latitude = Coordinate(90)
-    longitude = Coordinate(180)
-
-
-class OrderLineInputSerializer(InputSerializer):
-    menu_item = serializers.UUIDField()
-    quantity = serializers.IntegerField(min_value=1, max_value=settings.ORDERFLOW_MAX_ITEM_QUANTITY)
-    customizations = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False, default=list, max_length=50
-    )
-    notes = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-
-
-class OrderPlaceSerializer(InputSerializer):
-    restaurant = serializers.UUIDField()
-    items = serializers.ListField(
-        child=OrderLineInputSerializer(), min_length=1, max_length=settings.ORDERFLOW_MAX_ORDER_LINES
-    )
-    delivery_type = serializers.ChoiceField(choices=DeliveryType.choices)
-    delivery_address = DeliveryAddressInputSerializer(required=False, allow_null=True)
-    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
-    tip = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, max_value=MAX_TIP, required=False)
-    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    fulfill_at = serializers.DateTimeField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Order for later: when to deliver it (or have it ready to collect), within the restaurant's hours.",
-    )
-
-    def to_internal_value(self, data: Any) -> Any:
-        # The address rule is checked with the fields, not after them, so that one answer names
-        # every problem of the request.
-        errors: dict[str, Any] = {}
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            errors, values = dict(cast("dict[str, Any]", exc.detail)), None
-        needs_address = isinstance(data, Mapping) and data.get("delivery_type") == DeliveryType.DELIVERY
-        if needs_address and not data.get("delivery_address") and "delivery_address" not in errors:
-            errors["delivery_address"] = ["A delivery order needs a delivery address."]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return values
-
-
-def order_place_arguments(data: dict[str, Any]) -> dict[str, Any]:
-    """`order_place`'s keyword arguments from `OrderPlaceSerializer`'s validated data."""
-    address = data.get("delivery_address")
-    return {
-        "restaurant_id": data["restaurant"],
-        "lines": [
-            OrderLine(
-                menu_item_id=line["menu_item"],
-                quantity=line["quantity"],
-                choice_ids=line["customizations"],
-                notes=line["notes"],
-            )
-            for line in data["items"]
-        ],
-        "delivery_type": data["delivery_type"],
-        "payment_method": data["payment_method"],
-        "address": DeliveryAddress(**address) if address and data["delivery_type"] == DeliveryType.DELIVERY else None,
-        "tip": data.get("tip", Decimal("0.00")),
-        "notes": data["notes"],
-        "fulfill_at": data.get("fulfill_at"),
-    }
 
 
 # ---------------------------------------------------------------- reading orders
@@ -540,65 +449,3 @@ class HistorySerializer(serializers.Serializer[Any]):
                     entry["description"] = entry["description"].replace(event.actor_name, "the customer")
                     entry.update(updated_by="Customer", reason="", metadata={})
         return data
-
-
-# ---------------------------------------------------------------- actions
-
-
-class OrderActionResponseSerializer(serializers.Serializer[Any]):
-    """The order-process API's answer to every action; the optional fields appear where the action sets them."""
-
-    success = serializers.BooleanField()
-    order_id = serializers.UUIDField()
-    order_number = serializers.CharField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    previous_status = serializers.ChoiceField(choices=OrderStatus.choices, allow_null=True)
-    message = serializers.CharField()
-    new_status = serializers.ChoiceField(
-        choices=STATUS_WORDS, required=False, help_text="The status word the client sent."
-    )
-    status_name = serializers.CharField(required=False)
-    tracking_id = serializers.UUIDField(required=False)
-    verified = serializers.BooleanField(required=False)
-    delivery_status = SubStatusField(DELIVERY_STATUS_WORDS, required=False)
-    delivery_person = serializers.UUIDField(required=False)
-    estimated_ready_time = serializers.DateTimeField(required=False, allow_null=True)
-    estimated_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
-    ready_time = serializers.DateTimeField(required=False, allow_null=True)
-    actual_delivery_time = serializers.DateTimeField(required=False, allow_null=True)
-    payment_status = SubStatusField(PAYMENT_STATUS_WORDS, required=False)
-    refund_status = SubStatusField(REFUND_STATUS_WORDS, required=False)
-
-    def to_representation(self, instance: dict[str, Any]) -> Any:
-        # An optional field appears only when the action set it (its value may be null).
-        return {key: value for key, value in super().to_representation(instance).items() if key in instance}
-
-
-class ReasonOptionalSerializer(InputSerializer):
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
-
-
-class ReasonRequiredSerializer(InputSerializer):
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
-
-
-@extend_schema_field({"type": "string", "enum": STATUS_WORDS})
-class StatusCodeField(serializers.CharField):
-    """A status or an alias (case and surrounding spaces aside); the service names a wrong one."""
-
-
-class StatusChangeSerializer(InputSerializer):
-    status_code = StatusCodeField(max_length=40)
-    reason = serializers.CharField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
-    metadata = serializers.DictField(required=False, default=dict)
-    otp = OtpField(required=False, help_text="The handoff code, for the changes that need one.")
-
-
-class PrepTimeSerializer(InputSerializer):
-    estimated_prep_time = serializers.IntegerField(
-        min_value=1, max_value=MAX_PREP_MINUTES, required=False, help_text="Minutes until the order is ready."
-    )
-
-
-class OtpEntrySerializer(InputSerializer):
-    otp = OtpField()

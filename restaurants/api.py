@@ -24,15 +24,15 @@ from core.pagination import PagePagination
 from core.query_params import PAGE_PARAMS, query_params_check
 from core.schema import ACTION_PROBLEMS, IDEMPOTENCY_KEY, IF_MATCH, problems
 from core.throttling import CodeGuessLimitMixin
-from orders.api import action_response
-from orders.models import OrderStatus
-from orders.selectors import restaurant_queue
-from orders.serializers import (
+from orders.action_serializers import (
     OrderActionResponseSerializer,
     OtpEntrySerializer,
     PrepTimeSerializer,
     ReasonRequiredSerializer,
 )
+from orders.api import action_response
+from orders.models import OrderStatus
+from orders.selectors import restaurant_queue
 from orders.services.transitions import order_cancel, order_transition
 from restaurants.hours import kitchen_status_payload
 from restaurants.models import Restaurant

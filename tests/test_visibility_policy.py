@@ -298,7 +298,7 @@ ENTRY_POINTS = (
     "tracking/contracts/mobile_orders.py",
     "tracking/contracts/poll_status.py",
     "tracking/contracts/three_status.py",
-    "restaurants/admin.py",
+    "restaurants/order_admin.py",
     "pages/selectors.py",
     "privacy/selectors.py",
 )

@@ -100,7 +100,7 @@ def order_place(
 ) -> Order:
     """Place an order from the restaurant's menu; prices always come from the menu.
 
-    Its input has the shape `orders.serializers.OrderPlaceSerializer` checks (types, ranges,
+    Its input has the shape `orders.placing_serializers.OrderPlaceSerializer` checks (types, ranges,
     lengths, a delivery order's address). What only the database can tell is checked here: the
     restaurant takes orders, each item and choice is on its menu and available, and the menu's
     rules for choices hold. Every such problem is reported at once, and nothing is written.

@@ -19,10 +19,10 @@ from core.idempotency import IdempotentPostMixin
 from core.parsers import parse_uuid
 from core.query_params import query_params_check
 from core.timestamps import iso
+from orders.action_serializers import ReasonOptionalSerializer
 from orders.filters import OrderFilter
 from orders.models import DeliveryType, OrderStatus, PaymentStatus
 from orders.selectors import order_detail, orders_for_summary
-from orders.serializers import ReasonOptionalSerializer
 from orders.services.transitions import order_cancel
 from orders.visibility import order_access, orders_related_to
 from tracking.contracts.base import ContractView, minor_units
