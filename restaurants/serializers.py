@@ -34,13 +34,25 @@ class KitchenStatusInputSerializer(serializers.Serializer):
     busy_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=240)
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "09:00"})
+class WallClockTimeField(serializers.TimeField):
+    """A time on the restaurant's own clock (its `time_zone`), `HH:MM` or `HH:MM:SS`: no offset,
+    which OpenAPI's `time` format would require."""
+
+
 class OpeningHoursSerializer(serializers.ModelSerializer):
+    opens = WallClockTimeField()
+    closes = WallClockTimeField()
+
     class Meta:
         model = OpeningHours
         fields = ["weekday", "opens", "closes"]
 
 
 class OpeningExceptionSerializer(serializers.ModelSerializer):
+    opens = WallClockTimeField(required=False, allow_null=True)
+    closes = WallClockTimeField(required=False, allow_null=True)
+
     class Meta:
         model = OpeningException
         fields = ["date", "opens", "closes", "note"]

@@ -28,12 +28,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 LARGE_TABLES = {"orders_order", "orders_orderitem", "tracking_trackingevent", "payments_payment"}
 HISTORY = 30_000
-# The visibility filter of order lists (customer OR restaurant staff OR courier) is one OR that
-# no single index serves: until it is rewritten relation by relation, lists through it are read
-# sequentially.
-OR_VISIBILITY = pytest.mark.xfail(
-    strict=True, reason="order lists filter visibility with one OR of three relations, which no index serves"
-)
 
 
 @pytest.fixture(scope="module")
@@ -142,13 +136,11 @@ def test_staff_admin_order_list(world, query):
     assert_index_served(lambda: _get(admin_client, f"/admin/orders/order/{query}"))
 
 
-@OR_VISIBILITY
 def test_customer_list_of_a_thousand_orders(world):
     customer = _client(world.regular_id)
     assert_index_served(lambda: _get(customer, "/api/orders/?page_size=20"))
 
 
-@OR_VISIBILITY
 def test_staff_api_list_by_cursor(world):
     staff = _client(world.staff_ids[0])
     assert_index_served(lambda: _get(staff, "/api/orders/?page_size=20&pagination=cursor"))
