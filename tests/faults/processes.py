@@ -7,6 +7,7 @@ own (`RedisProcess`, `PostgresCluster`) and removes it afterwards.
 """
 
 import asyncio
+import concurrent.futures
 import glob
 import json
 import os
@@ -244,7 +245,17 @@ class Crowd:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
+        try:
+            self.loop.run_until_complete(self._main())
+        except asyncio.CancelledError:
+            pass  # cut short by stop() (_abort_everything)
+
+    def _abort_everything(self) -> None:
+        """Cut every connection and end every client at once, without closing handshakes."""
+        for connection in list(self.sockets):
+            connection.transport.abort()
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
 
     async def _main(self) -> None:
         self.stopping = asyncio.Event()
@@ -341,7 +352,13 @@ class Crowd:
                 connection.transport.abort()
 
         if self.stopping is not None and self.thread.is_alive():
-            asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(STOP_SECONDS * 4)
+            stopping = asyncio.run_coroutine_threadsafe(_stop(), self.loop)
+            try:
+                stopping.result(STOP_SECONDS * 4)
+            except concurrent.futures.TimeoutError:
+                # Thousands of closing handshakes on a busy machine can outlast the bound: what
+                # the case asserts was recorded already, so the rest is cut without handshakes.
+                self.loop.call_soon_threadsafe(self._abort_everything)
         self.thread.join(timeout=STOP_SECONDS * 4)
 
 
