@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import Conflict, TooManyRequests, ValidationFailed
+from core.timestamps import iso
 from orders import hooks
 from orders.kitchen import kitchen_intake
 from orders.models import (
@@ -189,7 +190,7 @@ def order_place(
             metadata={
                 "payment_method": payment_method,
                 "delivery_type": delivery_type,
-                **({"fulfill_at": order.fulfill_at.isoformat()} if order.fulfill_at else {}),
+                **({"fulfill_at": iso(order.fulfill_at)} if order.fulfill_at else {}),
             },
             at=now,
         )

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.actors import Actor
+from core.timestamps import iso
 from orders.kitchen import prep_minutes_quote
 from orders.lifecycle import order_awaits_release
 from orders.models import EventType, Order, OrderStatus, TrackingEvent
@@ -68,8 +69,8 @@ def order_quote_refresh(*, order_id: Any, now: datetime | None = None) -> Tracki
             from_status=order.status,
             to_status=order.status,
             metadata={
-                "previous_ready_time": previous.isoformat() if previous else None,
-                "ready_time": ready.isoformat(),
+                "previous_ready_time": iso(previous) if previous else None,
+                "ready_time": iso(ready),
             },
             at=now,
         )

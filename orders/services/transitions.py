@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.actors import Actor, ActorRole
 from core.errors import ApplicationError, Forbidden, InvalidTransition, ValidationFailed
+from core.timestamps import iso
 from orders import hooks
 from orders.lifecycle import (
     CANCELLING_STATUSES,
@@ -281,7 +282,7 @@ def order_release(
             changed_fields={"released_at", "deadline_at", "deadline_kind"},
             from_status=order.status,
             to_status=order.status,
-            metadata={"fulfill_at": order.fulfill_at.isoformat() if order.fulfill_at else None},
+            metadata={"fulfill_at": iso(order.fulfill_at) if order.fulfill_at else None},
             at=now,
         )
         hooks.run_order_change_hooks(order=order, event=event, actor=actor, now=now)
