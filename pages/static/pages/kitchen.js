@@ -367,7 +367,8 @@
     lastBumped = { id: order.id, number: order.order_number, order: order };
     board.setAttribute("data-last-bumped", order.id);
     act(order, action).then(function () {
-      select(order.id);
+      // Keep the bumped ticket in front of the cook, unless the cook has moved on meanwhile.
+      if (!selectedId || selectedId === order.id) select(order.id);
     }, function () {});
   }
 
