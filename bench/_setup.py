@@ -4,13 +4,16 @@ The scratch database is named after DATABASE_URL's with a `_bench` suffix, so a 
 never touches the data of the database it is pointed at.
 """
 
+import argparse
 import logging
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -94,6 +97,25 @@ def database_url(name: str) -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+
+
+def orders_and_rounds(argv: list[str] | None = None) -> argparse.Namespace:
+    """The in-process read benches' two knobs: how many orders the customer holds, how many calls each read gets."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=300)
+    return parser.parse_args(argv)
+
+
+def repeated(call: Callable[[], object], rounds: int) -> dict[str, float]:
+    """`call` made `rounds` times: its p50 and p95 in milliseconds."""
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return {"p50_ms": statistics.median(timings), "p95_ms": timings[int(len(timings) * 0.95) - 1]}
 
 
 def customer_with_orders(count: int):

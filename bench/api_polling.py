@@ -6,12 +6,9 @@ whatever DATABASE_URL names (SQLite by default):
     DJANGO_SETTINGS_MODULE=config.settings.test .venv/bin/python bench/api_polling.py [--orders 500] [--rounds 300]
 """
 
-import argparse
 import logging
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -21,34 +18,24 @@ import django
 
 django.setup()
 
-from _setup import customer_with_orders  # noqa: E402
+from _setup import customer_with_orders, orders_and_rounds, repeated  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 
 def measure(client, path, rounds, **headers):
-    timings = []
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path, **headers)
-    for _ in range(rounds):
-        start = time.perf_counter()
-        client.get(path, **headers)
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
     return {
         "status": response.status_code,
         "bytes": len(response.content),
         "queries": len(queries.captured_queries),
-        "p50_ms": statistics.median(timings),
-        "p95_ms": timings[int(len(timings) * 0.95) - 1],
+        **repeated(lambda: client.get(path, **headers), rounds),
     }
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=300)
-    args = parser.parse_args()
+    args = orders_and_rounds()
 
     setup_test_environment()
     logging.disable(logging.INFO)

@@ -10,14 +10,11 @@ DATABASE_URL's (`<name>_bench`):
 The native reads are the baseline: an adapter should add renaming, not queries.
 """
 
-import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-from _setup import customer_with_orders, scratch_database
+from _setup import customer_with_orders, orders_and_rounds, repeated, scratch_database
 from django.db import connection
 from django.test.utils import setup_test_environment
 
@@ -40,25 +37,11 @@ def measure(client, path, rounds):
     with connection.execute_wrapper(queries):
         response = client.get(path)
     assert response.status_code == 200, (path, response.status_code, response.content[:300])
-    timings = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        client.get(path)
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    return {
-        "bytes": len(response.content),
-        "queries": queries.count,
-        "p50_ms": statistics.median(timings),
-        "p95_ms": timings[int(len(timings) * 0.95) - 1],
-    }
+    return {"bytes": len(response.content), "queries": queries.count, **repeated(lambda: client.get(path), rounds)}
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=300)
-    args = parser.parse_args()
+    args = orders_and_rounds()
 
     setup_test_environment()
     with scratch_database():

@@ -112,7 +112,7 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
                 phases = {
-                    "WebSocket": measure(
+                    label: measure(
                         browser,
                         server,
                         driver,
@@ -120,20 +120,13 @@ def main() -> None:
                         users["pizza_staff"],
                         restaurant,
                         item,
-                        orders=args.orders,
-                        blocked=False,
-                    ),
-                    "polling (WebSockets blocked)": measure(
-                        browser,
-                        server,
-                        driver,
-                        users["alice"],
-                        users["pizza_staff"],
-                        restaurant,
-                        item,
-                        orders=args.polling_orders,
-                        blocked=True,
-                    ),
+                        orders=orders,
+                        blocked=blocked,
+                    )
+                    for label, orders, blocked in (
+                        ("WebSocket", args.orders, False),
+                        ("polling (WebSockets blocked)", args.polling_orders, True),
+                    )
                 }
                 browser.close()
                 # Opened while Playwright's loop ran on this thread: a connection of its own.

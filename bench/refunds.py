@@ -110,20 +110,10 @@ def start_worker(database: str, latency: float, concurrency: int, log: Path) -> 
         "ORDERFLOW_SIMULATED_PROVIDER_FAILURE_RATE": "0",
         "LOG_LEVEL": "WARNING",
     }
+    worker = [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={concurrency}"]
+    quiet = ["--loglevel=INFO", "--without-gossip", "--without-mingle", f"--logfile={log}"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            f"--concurrency={concurrency}",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            f"--logfile={log}",
-        ],
+        worker + quiet,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -5,16 +5,8 @@ from rest_framework import serializers
 from core.actors import ActorRole
 from orders.lifecycle import next_statuses_for, order_awaits_release
 from orders.serializers import OrderItemSerializer, OrderSummarySerializer
+from restaurants import models
 from restaurants.hours import kitchen_status_payload
-from restaurants.models import (
-    CustomizationChoice,
-    CustomizationGroup,
-    KitchenStatus,
-    MenuItem,
-    OpeningException,
-    OpeningHours,
-    Restaurant,
-)
 
 
 class KitchenStatusSerializer(serializers.Serializer):
@@ -29,7 +21,7 @@ class KitchenStatusSerializer(serializers.Serializer):
 
 
 class KitchenStatusInputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=KitchenStatus.choices)
+    status = serializers.ChoiceField(choices=models.KitchenStatus.choices)
     until = serializers.DateTimeField(required=False, allow_null=True, help_text="When a pause or busy spell ends.")
     busy_minutes = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=240)
 
@@ -45,7 +37,7 @@ class OpeningHoursSerializer(serializers.ModelSerializer):
     closes = WallClockTimeField()
 
     class Meta:
-        model = OpeningHours
+        model = models.OpeningHours
         fields = ["weekday", "opens", "closes"]
 
 
@@ -54,7 +46,7 @@ class OpeningExceptionSerializer(serializers.ModelSerializer):
     closes = WallClockTimeField(required=False, allow_null=True)
 
     class Meta:
-        model = OpeningException
+        model = models.OpeningException
         fields = ["date", "opens", "closes", "note"]
 
 
@@ -71,11 +63,11 @@ class RestaurantSerializer(serializers.ModelSerializer):
     kitchen = serializers.SerializerMethodField()
 
     @extend_schema_field(KitchenStatusSerializer)
-    def get_kitchen(self, restaurant: Restaurant) -> dict:
+    def get_kitchen(self, restaurant: models.Restaurant) -> dict:
         return kitchen_status_payload(restaurant, at=timezone.now())
 
     class Meta:
-        model = Restaurant
+        model = models.Restaurant
         fields = [
             "id",
             "name",
@@ -94,7 +86,7 @@ class RestaurantSerializer(serializers.ModelSerializer):
 
 class CustomizationChoiceSerializer(serializers.ModelSerializer):
     class Meta:
-        model = CustomizationChoice
+        model = models.CustomizationChoice
         fields = ["id", "name", "price_adjustment"]
         read_only_fields = fields
 
@@ -103,7 +95,7 @@ class CustomizationGroupSerializer(serializers.ModelSerializer):
     choices = CustomizationChoiceSerializer(many=True)
 
     class Meta:
-        model = CustomizationGroup
+        model = models.CustomizationGroup
         fields = ["id", "name", "min_choices", "max_choices", "choices"]
         read_only_fields = fields
 
@@ -112,7 +104,7 @@ class MenuItemSerializer(serializers.ModelSerializer):
     customization_groups = CustomizationGroupSerializer(many=True)
 
     class Meta:
-        model = MenuItem
+        model = models.MenuItem
         fields = ["id", "name", "description", "price", "customization_groups"]
         read_only_fields = fields
 

@@ -10,23 +10,23 @@ from tests.factories import OrderFactory, OrderItemFactory
 pytestmark = pytest.mark.django_db
 
 S = OrderStatus
-SUMMARY_FIELDS = {
+SUMMARY_FIELDS = {  # the list's summary fields, in alphabetical order
+    "currency",
+    "customer",
+    "delivery_status",
+    "delivery_type",
     "id",
+    "item_count",
+    "last_update",
     "order_number",
+    "order_placed_at",
     "order_status",
     "order_status_name",
-    "payment_status",
     "payment_method",
-    "delivery_type",
-    "delivery_status",
+    "payment_status",
     "restaurant",
     "restaurant_name",
-    "customer",
     "total_amount",
-    "currency",
-    "item_count",
-    "order_placed_at",
-    "last_update",
 }
 
 

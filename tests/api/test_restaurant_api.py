@@ -5,18 +5,8 @@ from django.utils import timezone
 
 from delivery.models import HandoffCode
 from orders.models import HandoffPurpose, Order, OrderStatus
+from tests import factories
 from tests.api.support import problem
-from tests.factories import (
-    OrderFactory,
-    RestaurantFactory,
-    StaffFactory,
-    advance,
-    assign,
-    handoff_code,
-    place_order,
-    to_out_for_delivery,
-    to_ready,
-)
 
 pytestmark = pytest.mark.django_db
 S = OrderStatus
@@ -38,14 +28,14 @@ def test_queue_lists_the_kitchens_active_orders_oldest_first(kitchen, customer, 
             S.CANCELLED,
         ]
     ):
-        OrderFactory(
+        factories.OrderFactory(
             customer=customer,
             restaurant=restaurant,
             status=status,
             number=f"ORD-Q-{status}",
             placed_at=now - timedelta(minutes=minutes),
         )
-    OrderFactory(customer=customer, restaurant=other_restaurant, status=S.ORDER_PLACED, number="ORD-SUSHI")
+    factories.OrderFactory(customer=customer, restaurant=other_restaurant, status=S.ORDER_PLACED, number="ORD-SUSHI")
 
     response = kitchen.get("/api/restaurants/orders/queue/")
 
@@ -63,7 +53,7 @@ def test_queue_lists_the_kitchens_active_orders_oldest_first(kitchen, customer, 
 
 
 def test_queue_shows_what_to_cook(kitchen, customer, menu):
-    place_order(customer, menu["pizza"])
+    factories.place_order(customer, menu["pizza"])
 
     order = kitchen.get("/api/restaurants/orders/queue/").json()["orders"][0]
 
@@ -72,14 +62,14 @@ def test_queue_shows_what_to_cook(kitchen, customer, menu):
 
 
 def test_staff_of_several_restaurants_pick_one(client_for, customer, restaurant, other_restaurant, staff_user):
-    StaffFactory(user=staff_user, restaurant=other_restaurant)
-    OrderFactory(customer=customer, restaurant=restaurant, number="ORD-PIZZA")
-    OrderFactory(customer=customer, restaurant=other_restaurant, number="ORD-SUSHI")
+    factories.StaffFactory(user=staff_user, restaurant=other_restaurant)
+    factories.OrderFactory(customer=customer, restaurant=restaurant, number="ORD-PIZZA")
+    factories.OrderFactory(customer=customer, restaurant=other_restaurant, number="ORD-SUSHI")
     client = client_for(staff_user)
 
     both = client.get("/api/restaurants/orders/queue/").json()
     sushi = client.get("/api/restaurants/orders/queue/", {"restaurant": str(other_restaurant.pk)}).json()
-    foreign = client.get("/api/restaurants/orders/queue/", {"restaurant": str(RestaurantFactory().pk)})
+    foreign = client.get("/api/restaurants/orders/queue/", {"restaurant": str(factories.RestaurantFactory().pk)})
 
     assert both["count"] == 2
     assert [o["order_number"] for o in sushi["orders"]] == ["ORD-SUSHI"]
@@ -89,11 +79,11 @@ def test_staff_of_several_restaurants_pick_one(client_for, customer, restaurant,
 
 
 def test_queue_query_count_does_not_grow(kitchen, customer, menu, django_assert_num_queries):
-    place_order(customer, menu["pizza"])
+    factories.place_order(customer, menu["pizza"])
     with django_assert_num_queries(4):  # membership, orders, items, customizations
         kitchen.get("/api/restaurants/orders/queue/")
     for _ in range(10):
-        place_order(customer, menu["pizza"])
+        factories.place_order(customer, menu["pizza"])
     with django_assert_num_queries(4):
         assert kitchen.get("/api/restaurants/orders/queue/").json()["count"] == 11
 
@@ -109,7 +99,7 @@ def test_only_staff_have_a_queue(request, who):
 
 
 def test_confirm_sets_the_ready_time(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
     before = timezone.now()
 
     response = kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": 25}, format="json")
@@ -125,7 +115,7 @@ def test_confirm_sets_the_ready_time(kitchen, customer, menu):
 
 
 def test_confirm_without_a_time_uses_the_restaurants_average(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
 
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", format="json")
 
@@ -133,7 +123,7 @@ def test_confirm_without_a_time_uses_the_restaurants_average(kitchen, customer, 
 
 
 def test_confirm_twice_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
     kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json")
 
     body = problem(
@@ -143,13 +133,13 @@ def test_confirm_twice_is_400(kitchen, customer, menu):
 
 
 def test_confirm_an_unpaid_online_order_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], payment_method="online")
+    order = factories.place_order(customer, menu["pizza"], payment_method="online")
 
     problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"), 400, "invalid_transition")
 
 
 def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
 
     for action, body in [
         ("confirm", {}),
@@ -169,7 +159,7 @@ def test_another_restaurants_order_is_404(other_kitchen, customer, menu):
 
 @pytest.mark.parametrize("value", [0, 241, -5, "soon", 12.5])
 def test_bad_prep_time_is_400(kitchen, customer, menu, value):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
 
     errors = problem(
         kitchen.post(f"/api/restaurants/orders/{order.pk}/confirm/", {"estimated_prep_time": value}, format="json"),
@@ -180,7 +170,7 @@ def test_bad_prep_time_is_400(kitchen, customer, menu, value):
 
 
 def test_reject_needs_a_reason_and_refunds_a_paid_order(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
+    order = factories.place_order(customer, menu["pizza"], payment_method="online", paid=True)
 
     missing = kitchen.post(f"/api/restaurants/orders/{order.pk}/reject/", {}, format="json")
     blank = kitchen.post(f"/api/restaurants/orders/{order.pk}/reject/", {"reason": "  "}, format="json")
@@ -193,7 +183,7 @@ def test_reject_needs_a_reason_and_refunds_a_paid_order(kitchen, customer, menu)
 
 
 def test_start_preparing_then_mark_ready_issues_the_pickup_code(kitchen, customer, staff_user, menu):
-    order = advance(place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED)
+    order = factories.advance(factories.place_order(customer, menu["pizza"]), staff_user, S.RESTAURANT_CONFIRMED)
 
     started = kitchen.post(f"/api/restaurants/orders/{order.pk}/start-preparing/")
     ready = kitchen.post(f"/api/restaurants/orders/{order.pk}/mark-ready/")
@@ -204,15 +194,16 @@ def test_start_preparing_then_mark_ready_issues_the_pickup_code(kitchen, custome
 
 
 def test_mark_ready_before_preparing_is_400(kitchen, customer, menu):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
 
     body = problem(kitchen.post(f"/api/restaurants/orders/{order.pk}/mark-ready/"), 400, "invalid_transition")
     assert body["current_status"] == "ORDER_PLACED"
 
 
 def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_user, courier_user, menu):
-    ready = to_ready(place_order(customer, menu["pizza"]), staff_user)
-    gone = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
+    ready = factories.to_ready(factories.place_order(customer, menu["pizza"]), staff_user)
+    collected = factories.to_ready(factories.place_order(customer, menu["pizza"]), staff_user)
+    gone = factories.to_out_for_delivery(collected, courier_user)
 
     assert (
         "reason"
@@ -228,11 +219,11 @@ def test_restaurant_cancels_until_pickup_with_a_reason(kitchen, customer, staff_
 
 
 def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
+    order = factories.to_ready(factories.place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
 
     response = kitchen.post(
         f"/api/restaurants/orders/{order.pk}/handover/",
-        {"otp": handoff_code(order.pk, HandoffPurpose.PICKUP)},
+        {"otp": factories.handoff_code(order.pk, HandoffPurpose.PICKUP)},
         format="json",
     )
 
@@ -242,8 +233,8 @@ def test_handover_of_a_self_pickup_order(kitchen, customer, staff_user, menu):
 
 
 def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
-    wrong = "000000" if handoff_code(order.pk, HandoffPurpose.PICKUP) != "000000" else "999999"
+    order = factories.to_ready(factories.place_order(customer, menu["pizza"], delivery_type="pickup"), staff_user)
+    wrong = "000000" if factories.handoff_code(order.pk, HandoffPurpose.PICKUP) != "000000" else "999999"
 
     problem(
         kitchen.post(f"/api/restaurants/orders/{order.pk}/handover/", {"otp": wrong}, format="json"), 400, "otp_invalid"
@@ -252,13 +243,13 @@ def test_handover_with_a_wrong_code_is_400(kitchen, customer, staff_user, menu):
 
 
 def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, staff_user, courier_user, menu):
-    order = to_ready(place_order(customer, menu["pizza"]), staff_user)
-    assign(order, courier_user)
+    order = factories.to_ready(factories.place_order(customer, menu["pizza"]), staff_user)
+    factories.assign(order, courier_user)
 
     problem(
         kitchen.post(
             f"/api/restaurants/orders/{order.pk}/handover/",
-            {"otp": handoff_code(order.pk, HandoffPurpose.PICKUP)},
+            {"otp": factories.handoff_code(order.pk, HandoffPurpose.PICKUP)},
             format="json",
         ),
         400,
@@ -268,7 +259,7 @@ def test_a_delivery_order_is_not_handed_over_at_the_counter(kitchen, customer, s
 
 @pytest.mark.parametrize("who", ["alice", "dave"])
 def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
-    order = place_order(customer, menu["pizza"])
+    order = factories.place_order(customer, menu["pizza"])
 
     problem(
         request.getfixturevalue(who).post(f"/api/restaurants/orders/{order.pk}/confirm/", {}, format="json"),
@@ -286,8 +277,8 @@ def test_non_staff_may_not_use_kitchen_actions(request, customer, menu, who):
     ],
 )
 def test_kitchen_actions_in_the_wrong_state_are_400(kitchen, customer, staff_user, menu, action, body):
-    order = advance(
-        place_order(customer, menu["pizza"], delivery_type="pickup"),
+    order = factories.advance(
+        factories.place_order(customer, menu["pizza"], delivery_type="pickup"),
         staff_user,
         S.RESTAURANT_CONFIRMED,
         S.PREPARING,

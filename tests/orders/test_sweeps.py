@@ -11,7 +11,6 @@ from core.errors import InvalidTransition
 from orders.models import (
     DeadlineKind,
     DeliveryType,
-    EventType,
     Order,
     OrderStatus,
     PaymentStatus,
@@ -30,7 +29,7 @@ START = "2026-03-01 12:00:00"
 
 
 def _cancellations(order):
-    return TrackingEvent.objects.filter(order=order, event_type=EventType.CANCELLED)
+    return TrackingEvent.objects.filter(order=order, event_type="order.cancelled")  # the event's wire name
 
 
 @freeze_time(START)
