@@ -39,7 +39,7 @@ class Coordinate(serializers.DecimalField):
 PAYMENT_STATUS_WORDS = [(value.lower(), label) for value, label in PaymentStatus.choices]
 DELIVERY_STATUS_WORDS = [(value.lower(), label) for value, label in DeliveryStatus.choices]
 REFUND_STATUS_WORDS = [(value.lower(), label) for value, label in RefundStatus.choices]
-# A status as a client may write it: the lifecycle's own words and the document's aliases.
+# A status as a client may write it: the lifecycle's own words and the order-process API's aliases.
 STATUS_WORDS = [*OrderStatus.values, *STATUS_ALIASES]
 
 
@@ -49,7 +49,7 @@ def wire_sub_status(value: str | None) -> str | None:
 
 
 class SubStatusField(serializers.ChoiceField):
-    """`payment_status`, `delivery_status`, `refund_status` on the wire: the document's lower case
+    """`payment_status`, `delivery_status`, `refund_status` on the wire: the order-process API's lower case
     (`"pending"`, `"assigned"`); the model keeps its upper-case values."""
 
     def to_representation(self, value: Any) -> Any:

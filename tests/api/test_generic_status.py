@@ -29,7 +29,7 @@ def test_staff_confirm_through_the_generic_endpoint_with_the_seed_alias(kitchen,
         "order_number": order.number,
         "status": "RESTAURANT_CONFIRMED",
         "previous_status": "ORDER_PLACED",
-        "new_status": "ORDER_CONFIRMED",  # the word the client sent, as the document's example
+        "new_status": "ORDER_CONFIRMED",  # the word the client sent, as the order-process API's example
         "status_name": "Order Confirmed",
         "tracking_id": str(event.pk),
         "message": "Order status updated successfully",
