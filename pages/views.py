@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError, problem_body, problem_http_response
+from core.timestamps import iso
 from core.views import not_found
 from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import DeliveryType, OrderStatus
@@ -239,7 +240,7 @@ def kitchen_board_tickets(request, restaurant_id):
     for ticket, order in zip(tickets, orders, strict=True):
         ticket["courier"] = ticket_courier(order)
     panel = kitchen_panel(restaurant_id=restaurant_id)
-    return JsonResponse({"count": len(tickets), "orders": tickets, "now": timezone.now().isoformat(), **panel})
+    return JsonResponse({"count": len(tickets), "orders": tickets, "now": iso(timezone.now()), **panel})
 
 
 @require_safe

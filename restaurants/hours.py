@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.timestamps import iso
 from restaurants.models import KitchenStatus, OpeningException, OpeningHours, Restaurant
 
 # How far ahead the next opening is looked for.
@@ -121,10 +122,6 @@ def busy_minutes_at(restaurant: Restaurant, at: datetime) -> int:
     return restaurant.busy_minutes if stored_status_in_force(restaurant, at) == KitchenStatus.BUSY else 0
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def kitchen_status_payload(restaurant: Restaurant, *, at: datetime) -> dict:
     """The kitchen's status as the board, the listing and the API show it."""
     state = kitchen_state(restaurant, at=at)
@@ -132,7 +129,7 @@ def kitchen_status_payload(restaurant: Restaurant, *, at: datetime) -> dict:
         "restaurant_id": str(restaurant.pk),
         "status": state.status,
         "busy_minutes": state.busy_minutes,
-        "until": _iso(state.until),
-        "reopens_at": _iso(state.reopens_at),
+        "until": iso(state.until),
+        "reopens_at": iso(state.reopens_at),
         "time_zone": restaurant.time_zone,
     }

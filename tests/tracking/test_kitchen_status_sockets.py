@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from core.timestamps import iso
 from restaurants.models import KitchenStatus
 from restaurants.services import restaurant_status_set
 from tests.tracking.conftest import close_code, open_socket, receive, run_async, socket
@@ -29,7 +30,7 @@ async def test_pausing_reaches_the_board_and_the_listing(restaurant, staff_user,
         message = await receive(communicator)
         assert message["type"] == "kitchen_status"
         assert (message["restaurant_id"], message["status"]) == (str(restaurant.pk), "paused")
-        assert message["until"] == until.isoformat()
+        assert message["until"] == iso(until)  # the one wire format: UTC with a Z
         await communicator.disconnect()
 
 
