@@ -12,7 +12,7 @@ from orders.services.deadlines import orders_sweep_overdue
 from orders.services.placing import OrderLine, order_place
 from orders.services.transitions import order_release
 from tests.factories import UserFactory
-from tests.orders.test_concurrency import race
+from tests.orders.test_simultaneous_actions_on_one_order import race
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -163,7 +163,7 @@ def test_a_failing_channel_is_retried_then_left_for_a_person_who_retries_it(
 def test_a_message_whose_code_was_replaced_before_it_went_out_is_not_sent(
     picked_up, customer, actors, settings, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "tests.notifications.test_notifications.MailServerDown"
+    settings.EMAIL_BACKEND = "tests.notifications.test_codes_and_milestones.MailServerDown"
     with freeze_time(NOON) as clock:
         set_off(picked_up, actors, django_capture_on_commit_callbacks)
         stale = Notification.objects.get()

@@ -84,7 +84,7 @@ def test_failing_and_paused_endpoints_have_their_filter(operator):
 def test_failed_notifications_have_their_filter(
     operator, customer, menu, actors, settings, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "tests.notifications.test_notifications.MailServerDown"
+    settings.EMAIL_BACKEND = "tests.notifications.test_codes_and_milestones.MailServerDown"
     settings.ORDERFLOW_NOTIFICATION_MAX_ATTEMPTS = 1
     customer.email = "alice@example.com"
     customer.save(update_fields=["email"])
