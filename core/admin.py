@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
@@ -75,7 +76,10 @@ class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]  # Django's 
         connection = connections[getattr(self.object_list, "db", "default")]
         if connection.vendor != "postgresql":
             return None
-        sql, params = query.sql_with_params()
+        try:
+            sql, params = query.sql_with_params()
+        except EmptyResultSet:  # a list that cannot hold a row (`.none()`, `__in` an empty list)
+            return 0
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
