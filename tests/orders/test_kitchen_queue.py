@@ -101,7 +101,7 @@ def test_a_refresh_moves_the_queued_quote_when_the_order_ahead_is_done(staff_use
 
 
 @freeze_time("2026-03-03 12:00:00")
-def test_a_refresh_learns_each_size_band_once_per_restaurant(customer, menu, other_restaurant, staff_user):
+def test_a_refresh_reads_the_queue_once_and_learns_each_size_band_once(customer, menu):
     for quantity in (1, 1, 2, 2, 4, 4):
         place_order(customer, menu["salad"], quantity=quantity)
     with CaptureQueriesContext(connection) as captured:
@@ -109,3 +109,6 @@ def test_a_refresh_learns_each_size_band_once_per_restaurant(customer, menu, oth
     learned = [q["sql"] for q in captured.captured_queries if '"ready_at" - ' in q["sql"]]
     # Two bands among the six orders (1-2 items, 3-5 items): one query each, not one an order.
     assert len(learned) == 2, learned
+    # The kitchen's queue (with each order's size): one query for the restaurant.
+    queue = [q["sql"] for q in captured.captured_queries if '"estimated_ready_at" IS NOT NULL' in q["sql"]]
+    assert len(queue) == 1, queue
