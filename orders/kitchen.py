@@ -1,13 +1,15 @@
 """The kitchen's intake at placement (docs/kitchen.md): whether it takes the order, the quoted
-ready time, its 15-minute slot under the kitchen's capacity, and an order for later's release.
+ready time (the kitchen's queue, then the learned preparation time), its 15-minute slot under
+the kitchen's capacity, and an order for later's release.
 
 Reads and pure computations; `orders.services.placing` writes the order with what they say.
 """
 
 import statistics
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Sum
@@ -28,6 +30,13 @@ NOT_COOKING = (
     OrderStatus.RESTAURANT_REJECTED,
     OrderStatus.PAYMENT_FAILED,
     OrderStatus.REFUND_COMPLETED,
+)
+# Orders the kitchen has in hand: waiting for it, confirmed, or cooking.
+QUEUED_STATUSES = (
+    OrderStatus.ORDER_PLACED,
+    OrderStatus.PAYMENT_SUCCESS,
+    OrderStatus.RESTAURANT_CONFIRMED,
+    OrderStatus.PREPARING,
 )
 # Preparation learned from history: orders of the same size band, at least this many of them.
 SIZE_BANDS = ((1, 2), (3, 5), (6, 10_000))
@@ -66,6 +75,74 @@ def prep_minutes_quote(restaurant: Restaurant, *, item_count: int) -> int:
     """Preparation minutes for an order of this size: learned, else the restaurant's average."""
     learned = learned_prep_minutes(restaurant, item_count=item_count)
     return learned if learned is not None else restaurant.average_prep_minutes
+
+
+class PrepTimes:
+    """One restaurant's preparation minutes per size band, each band learned once (one query a
+    band), for a pass that quotes many of its orders."""
+
+    def __init__(self, restaurant: Restaurant) -> None:
+        self.restaurant = restaurant
+        self._bands: dict[tuple[int, int], int] = {}
+
+    def minutes(self, item_count: int) -> int:
+        band = _size_band(item_count)
+        if band not in self._bands:
+            self._bands[band] = prep_minutes_quote(self.restaurant, item_count=item_count)
+        return self._bands[band]
+
+
+Moment = TypeVar("Moment", datetime, float)
+
+
+def queue_start(now: Moment, ahead: Iterable[Moment], stations: int) -> Moment:
+    """When a kitchen of `stations` stations can start one more order, given when each order
+    ahead of it will be ready: at once while fewer than `stations` of them are unfinished, else
+    when all but `stations` - 1 of them are ready. Shared with bench/kitchen_day.py."""
+    unfinished = sorted((ready for ready in ahead if ready > now), reverse=True)
+    return unfinished[stations - 1] if len(unfinished) >= stations else now
+
+
+@dataclass
+class Ticket:
+    placed_at: datetime
+    ready_at: datetime
+    item_count: int
+
+
+@dataclass
+class KitchenQueue:
+    """The orders one kitchen has in hand, with when it expects each ready (their quotes)."""
+
+    stations: int
+    tickets: dict[Any, Ticket] = field(default_factory=dict)
+
+    def start_for(self, *, now: datetime, order_id: Any = None, placed_at: datetime | None = None) -> datetime:
+        """When a station is free for an order: after the orders placed before it (a new order:
+        after all of them)."""
+        ahead = (
+            ticket.ready_at
+            for pk, ticket in self.tickets.items()
+            if pk != order_id and (placed_at is None or ticket.placed_at < placed_at)
+        )
+        return queue_start(now, ahead, self.stations)
+
+    def requote(self, order_id: Any, ready_at: datetime) -> None:
+        if order_id in self.tickets:
+            self.tickets[order_id].ready_at = ready_at
+
+
+def kitchen_queue(restaurant: Restaurant) -> KitchenQueue:
+    """The restaurant's queue, in one query: its orders in hand with a quote, except orders for
+    later not yet released (they are not the kitchen's work yet)."""
+    rows = (
+        Order.objects.filter(restaurant=restaurant, status__in=QUEUED_STATUSES, estimated_ready_at__isnull=False)
+        .exclude(release_at__isnull=False, released_at__isnull=True)
+        .annotate(size=Sum("items__quantity"))
+        .values_list("pk", "placed_at", "estimated_ready_at", "size")
+    )
+    tickets = {pk: Ticket(placed, ready, size or 0) for pk, placed, ready, size in rows if ready is not None}
+    return KitchenQueue(stations=restaurant.kitchen_stations, tickets=tickets)
 
 
 def order_size(*, restaurant: Restaurant, item_count: int) -> int:
@@ -144,7 +221,7 @@ def kitchen_intake(
     kitchen_refusal(state, scheduled=fulfill_at is not None)
     prep = prep_minutes_quote(restaurant, item_count=item_count) + state.busy_minutes
     size = order_size(restaurant=restaurant, item_count=item_count)
-    earliest_ready = now + timedelta(minutes=prep)
+    earliest_ready = kitchen_queue(restaurant).start_for(now=now) + timedelta(minutes=prep)
     if fulfill_at is None:
         free = free_slots(restaurant, start=earliest_ready, size=size, hours=hours, count=1)
         first = free[0] if free else slot_start(earliest_ready)

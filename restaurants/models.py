@@ -55,6 +55,10 @@ class Restaurant(models.Model):
     slot_capacity_unit = models.CharField(
         max_length=8, choices=SlotCapacityUnit.choices, default=SlotCapacityUnit.ORDERS
     )
+    # Orders cooked at once: the quote waits for a station when more orders than this are ahead.
+    kitchen_stations = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

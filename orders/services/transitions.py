@@ -12,6 +12,7 @@ from core.actors import Actor, ActorRole
 from core.errors import ApplicationError, Forbidden, InvalidTransition, ValidationFailed
 from core.timestamps import iso
 from orders import hooks
+from orders.kitchen import kitchen_queue
 from orders.lifecycle import (
     CANCELLING_STATUSES,
     RULES,
@@ -216,7 +217,14 @@ def _apply(
     elif target == OrderStatus.RESTAURANT_CONFIRMED:
         minutes = prep_minutes or order.estimated_prep_minutes or order.restaurant.average_prep_minutes
         order.estimated_prep_minutes = minutes
-        ready_at = now + timedelta(minutes=minutes)
+        # Staff who say how long it takes have counted their queue; the kitchen's own quote waits
+        # for a station after the orders ahead of this one.
+        start = (
+            now
+            if prep_minutes
+            else kitchen_queue(order.restaurant).start_for(now=now, order_id=order.pk, placed_at=order.placed_at)
+        )
+        ready_at = start + timedelta(minutes=minutes)
         if order.fulfill_at is not None and order.estimated_ready_at is not None:
             # An order for later keeps the time promised unless the kitchen can no longer make it.
             ready_at = max(ready_at, order.estimated_ready_at)

@@ -5,13 +5,16 @@ Errors are still raised as the one `ApplicationError` family and mapped once to 
 body its document shows (`error_body`), keeping the status code and headers.
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import problem_exception_handler
+from core.timestamps import iso
 
 PASSED_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
@@ -58,3 +61,20 @@ def number(amount: Decimal | None) -> float | None:
 
 def minor_units(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
+
+
+# The order's fields behind the promised times every contract shows as our own addition
+# (docs/contracts/): the time asked for an order for later, the quoted ready time, and the
+# delivery estimate (for a self-pickup order: when it is ready at the counter).
+PROMISED_TIME_SOURCES = ("fulfill_at", "estimated_ready_at", "estimated_delivery_at")
+
+
+def promised_times(order: Any, names: tuple[str, str, str], *, timespec: str = "seconds") -> dict:
+    """The order's (or order row's) promised times under the contract's own names, null when
+    unknown; an order for later's promised time is its `fulfill_at`."""
+    values = (
+        order if isinstance(order, Mapping) else {source: getattr(order, source) for source in PROMISED_TIME_SOURCES}
+    )
+    return {
+        name: iso(values[source], timespec=timespec) for name, source in zip(names, PROMISED_TIME_SOURCES, strict=True)
+    }

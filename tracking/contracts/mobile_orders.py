@@ -33,7 +33,7 @@ from orders.lifecycle import ACTIVE_STATUSES
 from orders.models import DeliveryType, OrderStatus, PaymentMethod
 from orders.selectors import order_detail, orders_for_summary
 from orders.visibility import actor_sees_customer, order_access, orders_related_to, orders_showing_customer_to
-from tracking.contracts.base import ContractView, number
+from tracking.contracts.base import ContractView, number, promised_times
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
 S = OrderStatus
@@ -70,6 +70,9 @@ TRUE_WORDS, FALSE_WORDS = {"1", "true"}, {"0", "false"}
 ID_SHIFT = 80  # keep the top 48 bits of the 128
 REFERENCE = re.compile(r"^(\d{8})([0-9A-Z]{1,20})$")
 PAYMENT_RECORD_STATUSES = {"PENDING": "pending", "SUCCEEDED": "paid", "FAILED": "failed"}
+# Our addition to the document (docs/contracts/mobile-orders.md): the promised times, for the
+# tabs' "Estimated preparation time" and "Estimated delivery date".
+PROMISED_TIME_FIELDS = ("promised_at", "estimated_ready_at", "estimated_delivery_at")
 
 
 class InvalidInput(ValidationFailed):
@@ -222,6 +225,7 @@ def order_object(order, includes: tuple[str, ...], *, detail: bool = False) -> d
         "ordered_at": when(order.placed_at),
         "created_at": when(order.placed_at),
         "updated_at": when(order.updated_at),
+        **promised_times(order, PROMISED_TIME_FIELDS),
     }
     if detail or "user" in includes:
         customer = order.customer
@@ -429,6 +433,7 @@ class OrderByReferenceView(MobileOrdersView):
                     "shipping_address": address(order),
                     "cart_items": [cart_item(order, item, shape="reference") for item in order.items.all()],
                     "payments": [payment_row(order, p) for p in order.payments.all()],
+                    **promised_times(order, PROMISED_TIME_FIELDS),
                 },
             }
         )

@@ -15,7 +15,7 @@ from core.timestamps import iso
 from orders.models import DeadlineKind, DeliveryType, OrderStatus, PaymentMethod, PaymentStatus
 from orders.services.deadlines import sweep_overdue_on_read
 from orders.visibility import order_access, orders_visible_to
-from tracking.contracts.base import ContractView, number
+from tracking.contracts.base import PROMISED_TIME_SOURCES, ContractView, number, promised_times
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
 S = OrderStatus
@@ -67,7 +67,10 @@ FIELDS = (
     "deadline_at",
     "deadline_kind",
     "updated_at",
+    *PROMISED_TIME_SOURCES,
 )
+# Our addition to the document (docs/contracts/poll-status.md): the promised times.
+PROMISED_TIME_FIELDS = ("fulfillAt", "estimatedReadyAt", "estimatedDeliveryAt")
 READY_DEADLINES = (DeadlineKind.PICKUP, DeadlineKind.COLLECTION)
 
 
@@ -97,6 +100,7 @@ def poll_data(row: dict) -> dict:
         "cancelledAt": iso(row["cancelled_at"], timespec="milliseconds"),
         "cancellationReason": row["cancellation_reason"] or None,
         "updatedAt": iso(row["updated_at"], timespec="milliseconds"),
+        **promised_times(row, PROMISED_TIME_FIELDS, timespec="milliseconds"),
     }
 
 

@@ -25,7 +25,7 @@ from orders.models import DeliveryType, OrderStatus, PaymentStatus
 from orders.selectors import order_detail, orders_for_summary
 from orders.services.transitions import order_cancel
 from orders.visibility import order_access, orders_related_to
-from tracking.contracts.base import ContractView, minor_units
+from tracking.contracts.base import ContractView, minor_units, promised_times
 from tracking.contracts.vocabulary import Row, StatusVocabulary
 
 S = OrderStatus
@@ -89,6 +89,8 @@ PAYMENT_STATUSES: dict[str, str] = {
 }
 PAYMENT_RECORD_STATUSES = {"PENDING": "PENDING", "SUCCEEDED": "COMPLETED", "FAILED": "FAILED"}
 
+# Our addition to the document (docs/contracts/three-status.md): the promised times.
+PROMISED_TIME_FIELDS = ("promised_at", "estimated_ready_at", "estimated_delivery_at")
 LIST_PARAMS = ("status", "fulfillment_status", "location_id", "date_from", "date_to", "limit", "cursor")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -121,6 +123,7 @@ def order_summary(order) -> dict:
         "balance_due": balance_due,
         "created_at": iso(order.placed_at, timespec="seconds"),
         "updated_at": iso(order.updated_at, timespec="seconds"),
+        **promised_times(order, PROMISED_TIME_FIELDS),
     }
 
 
@@ -165,6 +168,7 @@ FULL_KEYS = (
     "balance_due",
     "created_at",
     "updated_at",
+    *PROMISED_TIME_FIELDS,
 )
 
 

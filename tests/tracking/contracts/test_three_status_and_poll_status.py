@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from orders.models import OrderStatus
 from tests.factories import advance, place_order
 from tests.tracking.contracts.shapes import assert_same_shape
+from tracking.contracts import poll_status, three_status
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,8 @@ def test_a_three_status_order_has_the_documented_fields_and_money(customer, prep
     body = client_for(customer).get(f"/v1/online-ordering/orders/{preparing_paid.pk}").json()
     # The example's handoff also has vehicle fields for curbside pickup, a mode not offered here;
     # checkout (and its cart) happens before this service, so `cart_id` is null.
-    assert_same_shape(body, THREE_STATUS_ORDER, nullable=(".cart_id",))
+    additions = {".": three_status.PROMISED_TIME_FIELDS}
+    assert_same_shape(body, THREE_STATUS_ORDER, nullable=(".cart_id",), additions=additions)
     assert (body["status"], body["payment_status"], body["fulfillment_status"]) == ("CONFIRMED", "PAID", "PREPARING")
     cents = int(preparing_paid.total * 100)
     assert body["total"] == body["total_paid"] == {"amount": cents, "currency": "USD"}
@@ -154,7 +156,7 @@ def test_poll_status_has_the_documented_fields(customer, staff_user, menu):
     order = place_order(customer, menu["pizza"], payment_method="online", paid=True)
     order = advance(order, staff_user, OrderStatus.RESTAURANT_CONFIRMED, OrderStatus.PREPARING)
     body = client_for(customer).get(f"/api/orders/{order.pk}/poll-status").json()
-    assert_same_shape(body, POLL_STATUS_EXAMPLE)
+    assert_same_shape(body, POLL_STATUS_EXAMPLE, additions={".data": poll_status.PROMISED_TIME_FIELDS})
     data = body["data"]
     assert (data["orderStatus"], data["paymentStatus"], data["isCommitmentConfirmed"]) == (
         "processing",
