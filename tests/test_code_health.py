@@ -1,5 +1,6 @@
-"""The application code stays easy to read: no block of six or more lines written twice, and no
-module longer than a newcomer can take in at once."""
+"""The code stays easy to read: no block of six or more lines written twice in the application,
+and no module (application, tests, benchmarks, scripts, the pages' scripts) longer than a
+newcomer can take in at once."""
 
 import itertools
 from collections import defaultdict
@@ -22,8 +23,13 @@ APPS = (
 VOCABULARIES = {"tracking/contracts/vocabulary.py"}
 WINDOW = 6
 MAX_MODULE_LINES = 500
+# Beside the applications, the line limit holds for these (vendored and installed code aside).
+OTHER_CODE = ("tests/**/*.py", "tests/js/*.mjs", "bench/**/*.py", "scripts/**/*.py", "pages/static/pages/*.js")
+NOT_OURS = {"migrations", "node_modules", "vendor"}
 # Modules over the limit today, each to be split; the list only ever shrinks.
-LONG_MODULES: set[str] = set()
+# Temporary: the cluster script and its test are being split on another branch; these two
+# entries go when that lands (the second assertion below then asks for it).
+LONG_MODULES: set[str] = {"scripts/cluster.py", "scripts/cluster_test.py"}
 
 
 def application_modules() -> list[Path]:
@@ -33,6 +39,17 @@ def application_modules() -> list[Path]:
         for path in (ROOT / app).rglob("*.py")
         if "migrations" not in path.relative_to(ROOT).parts and path.relative_to(ROOT).as_posix() not in VOCABULARIES
     )
+
+
+def modules_under_the_line_limit() -> list[Path]:
+    """The application modules, and the tests, benchmarks, scripts and pages' scripts."""
+    others = {
+        path
+        for pattern in OTHER_CODE
+        for path in ROOT.glob(pattern)
+        if not NOT_OURS & set(path.relative_to(ROOT).parts)
+    }
+    return sorted({*application_modules(), *others})
 
 
 def code_lines(text: str) -> list[tuple[int, str]]:
@@ -86,8 +103,18 @@ def test_no_block_of_six_lines_stands_twice_in_the_application():
     assert repeated_blocks(sources) == [], "write it once and call it from both places"
 
 
-def test_no_application_module_is_longer_than_the_limit():
-    lengths = {path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines()) for path in application_modules()}
+def test_the_line_limit_covers_tests_benchmarks_scripts_and_the_pages_scripts():
+    covered = {path.relative_to(ROOT).as_posix() for path in modules_under_the_line_limit()}
+
+    assert {"orders/services/transitions.py", "tests/conftest.py", "tests/js/order_process_client.mjs"} <= covered
+    assert {"bench/_setup.py", "scripts/schema_fuzz.py", "pages/static/pages/kitchen.js"} <= covered
+    assert not any(part in NOT_OURS for name in covered for part in name.split("/")), "vendored code is not ours"
+
+
+def test_no_module_is_longer_than_the_limit():
+    lengths = {
+        path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines()) for path in modules_under_the_line_limit()
+    }
     too_long = {name for name, length in lengths.items() if length > MAX_MODULE_LINES}
 
     assert too_long - LONG_MODULES == set(), f"split these modules (at most {MAX_MODULE_LINES} lines)"

@@ -1,3 +1,6 @@
+"""What the socket tests share. They drive the real ASGI application (auth, routing, consumers)
+with the in-process channel layer; orders move through the same services the API and admin call."""
+
 import functools
 import json
 
@@ -83,3 +86,19 @@ async def receive_all(communicator: WebsocketCommunicator) -> list[dict]:
             break
         messages.append(json.loads(output["text"]))
     return messages
+
+
+def specific_type(message: dict) -> str:
+    """The event's own type: a status change is sent as `order.status_changed` with its specific
+    type last in `event_types` (tracking.payloads.native_wire)."""
+    return message.get("event_types", [message.get("event_type")])[-1]
+
+
+def events_of(messages: list[dict]) -> list[tuple[int, str]]:
+    return [(m["sequence"], specific_type(m)) for m in messages if m.get("type") == "event"]
+
+
+@pytest.fixture
+def confirmed(placed, staff_user):
+    factories.confirm(placed.pk, staff_user)
+    return placed

@@ -5,7 +5,8 @@
    A kitchen display: every ticket has a timer coloured by its deadline, items with their
    options and instructions first; the keyboard works it like a bump bar (arrows move between
    tickets, Enter or B bumps the selected ticket to its next stage, R recalls the last bumped
-   one); the all-day strip counts the items being made. */
+   one: kitchen_bump_bar.js); the all-day strip counts the items being made. The intake panel
+   (status, pause and busy buttons, slots) is kitchen_intake.js. */
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("board-config").textContent);
@@ -16,9 +17,6 @@
   var soundButton = document.getElementById("sound");
   var connectionEl = document.getElementById("connection");
   var allDay = document.getElementById("all-day");
-  var recallBox = document.getElementById("recall");
-  var selectedId = null;
-  var lastBumped = null;
   // Minutes a ticket may take in a stage when it has no deadline of its own.
   var STAGE_MINUTES = { new: 5, confirmed: 10, preparing: 20, ready: 15 };
   // How soon before its deadline a ticket turns amber.
@@ -297,120 +295,6 @@
     });
   }
 
-  /* ---- the keyboard, as a bump bar ---- */
-  function cardsInColumn(key) {
-    return Array.prototype.slice.call(column(key).querySelectorAll(".card"));
-  }
-
-  function select(orderId, focus) {
-    var previous = selectedId && document.getElementById("order-" + selectedId);
-    if (previous) previous.classList.remove("is-selected");
-    selectedId = orderId;
-    var node = orderId && document.getElementById("order-" + orderId);
-    if (!node) {
-      selectedId = null;
-      board.removeAttribute("data-selected");
-      return;
-    }
-    node.classList.add("is-selected");
-    board.setAttribute("data-selected", orderId);
-    if (focus !== false && document.activeElement !== node) node.focus({ preventScroll: false });
-  }
-
-  function move(dx, dy) {
-    var keys = config.columns.map(function (c) { return c.key; });
-    var node = selectedId && document.getElementById("order-" + selectedId);
-    if (!node) {
-      for (var k = 0; k < keys.length; k += 1) {
-        var first = cardsInColumn(keys[k])[0];
-        if (first) return select(first.getAttribute("data-order-id"));
-      }
-      return;
-    }
-    var colKey = node.closest("[data-column]").getAttribute("data-column");
-    var col = keys.indexOf(colKey);
-    var row = cardsInColumn(colKey).indexOf(node);
-    if (dy) {
-      var list = cardsInColumn(colKey);
-      var target = list[Math.max(0, Math.min(list.length - 1, row + dy))];
-      if (target) select(target.getAttribute("data-order-id"));
-      return;
-    }
-    for (var c = col + dx; c >= 0 && c < keys.length; c += dx) {
-      var cards = cardsInColumn(keys[c]);
-      if (cards.length) {
-        var pick = cards[Math.min(row, cards.length - 1)];
-        return select(pick.getAttribute("data-order-id"));
-      }
-    }
-  }
-
-  var BUMPS = { RESTAURANT_CONFIRMED: "confirm", PREPARING: "start-preparing", READY_FOR_PICKUP: "mark-ready" };
-
-  function bump() {
-    var order = selectedId && orders[selectedId];
-    if (!order) return;
-    if (!config.canAct) {
-      say("Watching only: act from the admin.");
-      return;
-    }
-    var action = null;
-    ["RESTAURANT_CONFIRMED", "PREPARING", "READY_FOR_PICKUP"].forEach(function (status) {
-      if (!action && (order.next_statuses || []).indexOf(status) >= 0) action = BUMPS[status];
-    });
-    if (!action) {
-      say(order.order_number + (order.delivery_type === "pickup"
-        ? ": type the customer's code to hand it over."
-        : ": waiting for the courier to collect it."));
-      return;
-    }
-    lastBumped = { id: order.id, number: order.order_number, order: order };
-    board.setAttribute("data-last-bumped", order.id);
-    act(order, action).then(function () {
-      // Keep the bumped ticket in front of the cook, unless the cook has moved on meanwhile.
-      if (!selectedId || selectedId === order.id) select(order.id);
-    }, function () {});
-  }
-
-  /* Recall: the last bumped ticket back in front of the cook, wherever it went. */
-  function recall() {
-    if (!lastBumped) {
-      say("Nothing bumped yet to recall.");
-      return;
-    }
-    var node = document.getElementById("order-" + lastBumped.id);
-    if (node) {
-      select(lastBumped.id);
-      node.classList.add("is-recalled");
-      window.setTimeout(function () { node.classList.remove("is-recalled"); }, 3000);
-      say("Recalled order " + lastBumped.number);
-    } else {
-      recallBox.replaceChildren(element("strong", "", "Recalled " + lastBumped.number + ": "),
-        document.createTextNode((lastBumped.order.items || []).map(function (i) { return i.quantity + "× " + i.name; }).join(", ") + " (no longer on the board)"));
-      recallBox.hidden = false;
-      say("Recalled order " + lastBumped.number + ", no longer on the board");
-    }
-    board.setAttribute("data-recalled", lastBumped.id);
-  }
-
-  document.addEventListener("keydown", function (event) {
-    var target = event.target;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "BUTTON" || target.tagName === "A")) {
-      if (!(target.tagName === "BUTTON" && /^Arrow/.test(event.key))) return;
-    }
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var handled = true;
-    switch (event.key) {
-      case "ArrowLeft": move(-1, 0); break;
-      case "ArrowRight": move(1, 0); break;
-      case "ArrowUp": move(0, -1); break;
-      case "ArrowDown": move(0, 1); break;
-      case "Enter": case "b": case "B": bump(); break;
-      case "r": case "R": recall(); break;
-      default: handled = false;
-    }
-    if (handled) event.preventDefault();
-  });
 
   function moveCard(orderId, status) {
     var node = document.getElementById("order-" + orderId);
@@ -487,8 +371,7 @@
     });
     firstLoad = false;
     updateCounts();
-    if (selectedId && !document.getElementById("order-" + selectedId)) select(null);
-    else if (selectedId) document.getElementById("order-" + selectedId).classList.add("is-selected");
+    bumpBar.reselect();
     tick();
   }
 
@@ -498,54 +381,6 @@
       if (body.kitchen) showKitchen(body.kitchen);
       if (body.slots) showSlots(body.slots);
     }, showProblem);
-  }
-
-  /* The kitchen's intake: its status (open, closed, paused until, busy +N) and its slots' load. */
-  var kitchenStatus = document.getElementById("kitchen-status");
-  var slotsList = document.getElementById("slots");
-  var control = document.getElementById("kitchen-control");
-
-  function showKitchen(kitchen) {
-    var text = "Open: taking orders";
-    if (kitchen.status === "paused") {
-      text = "Paused" + (kitchen.until ? " until " + clock(kitchen.until) : ": no new orders until you open");
-    } else if (kitchen.status === "busy") {
-      text = "Busy: quotes +" + kitchen.busy_minutes + " min" + (kitchen.until ? " until " + clock(kitchen.until) : "");
-    } else if (kitchen.status === "closed") {
-      text = "Closed" + (kitchen.reopens_at ? ": opens " + new Date(kitchen.reopens_at).toLocaleString([], {
-        weekday: "short", hour: "2-digit", minute: "2-digit" }) : "");
-    }
-    kitchenStatus.textContent = text;
-    kitchenStatus.setAttribute("data-status", kitchen.status);
-  }
-
-  function showSlots(slots) {
-    slotsList.replaceChildren();
-    slots.forEach(function (slot) {
-      var item = element("li", "slot", clock(slot.start) + " · " + slot.load + (slot.capacity ? "/" + slot.capacity : ""));
-      item.setAttribute("data-start", slot.start);
-      item.setAttribute("data-load", String(slot.load));
-      if (slot.capacity && slot.load >= slot.capacity) item.classList.add("is-full");
-      slotsList.appendChild(item);
-    });
-  }
-
-  if (control) {
-    control.addEventListener("click", function (event) {
-      var target = event.target.closest("button[data-set]");
-      if (!target) return;
-      var status = target.getAttribute("data-set");
-      var body = { status: status };
-      var minutes = Number(document.getElementById("status-for").value || 0);
-      if (status !== "open" && minutes) body.until = new Date(Date.now() + minutes * 60000).toISOString();
-      if (status === "busy") body.busy_minutes = Number(target.getAttribute("data-minutes"));
-      alertBox.hidden = true;
-      api(config.kitchenUrl, { method: "PUT", body: body }).then(function (kitchen) {
-        showKitchen(kitchen);
-        say(kitchenStatus.textContent);
-        scheduleRefresh();
-      }, showProblem);
-    });
   }
 
   function scheduleRefresh() {
@@ -604,6 +439,28 @@
     if (node) node.classList.remove("is-new");
     if (!board.querySelector(".card.is-new")) document.title = baseTitle;
   });
+
+  /* What the bump bar (kitchen_bump_bar.js) and the intake panel (kitchen_intake.js) share with
+     the board: its state and the helpers they call. */
+  var parts = {
+    config: config,
+    api: api,
+    board: board,
+    orders: orders,
+    alertBox: alertBox,
+    act: act,
+    clock: clock,
+    column: column,
+    element: element,
+    say: say,
+    scheduleRefresh: scheduleRefresh,
+    showProblem: showProblem
+  };
+  var bumpBar = window.orderflow.kitchenBumpBar(parts);
+  var select = bumpBar.select;
+  var intake = window.orderflow.kitchenIntake(parts);
+  var showKitchen = intake.showKitchen;
+  var showSlots = intake.showSlots;
 
   var feed = new window.orderflow.LiveFeed({
     socketPath: config.socketPath,
