@@ -10,7 +10,7 @@ from tests.orders.conftest import expect_refusal, order_row
 @pytest.mark.django_db
 def test_an_order_taken_before_the_courier_asked_is_missing_to_them(make_order, actors, other_courier_user):
     # Only a claim racing the winner (claimable when it came in) hears `already_assigned`; the
-    # race itself is in tests/orders/test_concurrency.py.
+    # race itself is in tests/orders/test_simultaneous_actions_on_one_order.py.
     taken = make_order("PREPARING", courier=other_courier_user)
     expect_refusal(
         lambda: order_assign_courier(order_id=taken.pk, courier=actors["courier"].user, actor=actors["courier"]),
