@@ -29,7 +29,9 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -253,15 +255,27 @@ async def main(database_url: str) -> None:
         sys.exit("events were lost, duplicated or out of order")
 
 
+def run_to_the_end(measurement: Coroutine[Any, Any, None]) -> None:
+    """Run the measurement on its own event loop and leave the loop as it is afterwards.
+
+    `asyncio.run` would cancel every task still pending and wait for them and for the default
+    executor's threads; the clients' leftovers (the channel layer's reader, asgiref's threads)
+    do not all end on cancellation, and the benchmark hung after printing its tables. The
+    servers are stopped by `main` itself; the process ends with `os._exit` below."""
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(measurement)
+
+
 def run() -> int:
     """The whole benchmark; its exit status (1 when something was lost or refused)."""
     try:
         if db_connection.vendor == "postgresql":
             # A scratch database (`<name>_bench`), created and dropped here, as for the other benchmarks.
             with scratch_database() as scratch:
-                uvloop.run(main(scratch_url(scratch)))
+                run_to_the_end(main(scratch_url(scratch)))
         else:
-            uvloop.run(main(f"sqlite:///{settings.DATABASES['default']['NAME']}"))
+            run_to_the_end(main(f"sqlite:///{settings.DATABASES['default']['NAME']}"))
     except SystemExit as verdict:
         if isinstance(verdict.code, str):
             print(verdict.code, file=sys.stderr)
