@@ -45,8 +45,10 @@ SELECT n, '!', false, 'user' || n, '', '', '', false, true, now() FROM generate_
 INSERT INTO delivery_courierprofile (user_id, phone, is_online)
 SELECT n, '', true FROM generate_series({users} - 200, {users} - 1) n;
 INSERT INTO restaurants_restaurant (id, name, address, latitude, longitude, currency, is_open, delivery_fee, tax_rate,
-                                    average_prep_minutes, created_at)
-SELECT md5('r' || n)::uuid, 'Restaurant ' || n, 'Street ' || n, 37.77, -122.41, 'USD', true, 0, 0, 20, now()
+                                    average_prep_minutes, time_zone, kitchen_status, busy_minutes,
+                                    slot_capacity_unit, kitchen_stations, created_at)
+SELECT md5('r' || n)::uuid, 'Restaurant ' || n, 'Street ' || n, 37.77, -122.41, 'USD', true, 0, 0, 20, 'UTC', 'open', 0,
+       'orders', 4, now()
 FROM generate_series(1, {restaurants}) n;
 -- User 1 is the customer with 1,000 orders; user 2 also works at restaurant 1 and delivers.
 INSERT INTO restaurants_staffmembership (user_id, restaurant_id, role) VALUES (2, md5('r1')::uuid, 'staff');

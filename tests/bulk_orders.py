@@ -39,9 +39,9 @@ def bulk_world(*, customers: int = 2000, couriers: int = 200, prefix: str = "bul
             """
             INSERT INTO restaurants_restaurant (id, name, address, latitude, longitude, currency, is_open,
                 delivery_fee, tax_rate, average_prep_minutes, time_zone, kitchen_status, busy_minutes,
-                slot_capacity_unit, created_at)
+                slot_capacity_unit, kitchen_stations, created_at)
             SELECT gen_random_uuid(), %s || ' kitchen ' || n, n || ' Bulk Street', 37.77, -122.41, 'USD', true,
-                2.50, 0.0825, 20, 'UTC', 'open', 0, 'orders', now()
+                2.50, 0.0825, 20, 'UTC', 'open', 0, 'orders', 4, now()
             FROM generate_series(1, 2) AS n RETURNING id
             """,
             [prefix],
