@@ -127,6 +127,11 @@ def test_the_keyboard_bumps_a_ticket_and_recalls_the_last_bumped(server, tabs, c
     )
     keyboard.press("Enter")  # bump again: start preparing
     expect(board.page.locator(f'[data-column="preparing"] #order-{first.pk}')).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    # The card may move on the socket's event before the action's own answer arrives; that answer
+    # is announced, and the cook's next keys come after it.
+    expect(board.page.locator("#announcer")).to_have_text(
+        f"{first.number}: Food Being Prepared", timeout=SHOWN_WITHIN_MS
+    )
     assert Order.objects.get(pk=first.pk).status == OrderStatus.PREPARING
 
     keyboard.press("ArrowLeft")  # back to the New column
