@@ -212,7 +212,7 @@ class Case:
                     refusal = f"{step}: {response.status_code} {response.text[:120]}"
                     self.result.setdefault("refused", []).append(refusal)
                 time.sleep(pause)
-        return {"transitions": done, "refused": refused}
+        return {"transitions": done, "transitions_refused": refused}
 
     def prober(self) -> None:
         order = self.data["orders"][0]
