@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 django_asgi_app = get_asgi_application()
 
 from config import server_errors  # noqa: E402
-from config.asgi_limits import BodySizeLimit  # noqa: E402
+from config.asgi_limits import BodySizeLimit, WebSocketHandshakeLimit  # noqa: E402
 from notifications.metrics import WebSocketCountMiddleware  # noqa: E402
 from tracking.auth import websocket_auth_stack  # noqa: E402
 from tracking.contracts.routing import websocket_urlpatterns as contract_websocket_urlpatterns  # noqa: E402
@@ -31,8 +31,10 @@ application = CommittedEventTailStarter(
         {
             "http": BodySizeLimit(django_asgi_app),
             "websocket": WebSocketCountMiddleware(
-                # types-channels wants its own URLPattern type; Django's re_path is what channels documents.
-                websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))  # type: ignore[arg-type]
+                WebSocketHandshakeLimit(
+                    # types-channels wants its own URLPattern type; Django's re_path is what channels documents.
+                    websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))  # type: ignore[arg-type]
+                )
             ),
         }
     )

@@ -1,10 +1,21 @@
-"""The ASGI edge: a request body larger than the limit is refused before Django reads it.
+"""The ASGI edge: a request body larger than the limit is refused before Django reads it, and a
+process opens only so many sockets at once.
 
 Django itself refuses a body over `DATA_UPLOAD_MAX_MEMORY_SIZE` only once a view reads it, after
 the whole body has been spooled; here a declared `Content-Length` over the limit is answered 413
 at once, and a body that turns out longer than declared (or chunked) is cut off at the limit.
+
+A socket's handshake (its token's user, the order it may watch, the replay) is database work, and
+every socket of a process shares a few database threads (tracking/database.py). When a thousand
+sockets reconnect at once (a host deployed or lost, a Redis failover) each handshake's calls join
+the back of one long queue, one call after the other: each handshake then takes longer than its
+client waits, the clients try again, and their new attempts add to the queue while the abandoned
+ones still run, until no handshake finishes at all. `WebSocketHandshakeLimit` lets a few
+handshakes at a time into the application; the others wait their turn in the event loop, and one
+whose client leaves while it waits does no work at all.
 """
 
+import asyncio
 import json
 
 from django.conf import settings
@@ -73,3 +84,67 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class WebSocketHandshakeLimit:
+    """At most `limit` (ORDERFLOW_WS_HANDSHAKES_AT_ONCE) sockets of this process between their
+    `websocket.connect` and the end of the application's connect handler; the others wait, in
+    the order they came, and leave the line when their client goes."""
+
+    def __init__(self, app, limit: int | None = None) -> None:
+        self.app = app
+        self.limit = limit
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    def turns(self) -> asyncio.Semaphore:
+        # One line per event loop (the server runs one; tests start one per test).
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Semaphore(self.limit or settings.ORDERFLOW_WS_HANDSHAKES_AT_ONCE))
+        return self._turns[1]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        turns = self.turns()
+        connect = await receive()
+        turn = asyncio.ensure_future(turns.acquire())
+        next_message = asyncio.ensure_future(receive())
+        await asyncio.wait({turn, next_message}, return_when=asyncio.FIRST_COMPLETED)
+        if not turn.done():
+            # The client left (websocket.disconnect) before its turn came.
+            turn.cancel()
+            await asyncio.gather(turn, return_exceptions=True)
+            if not turn.cancelled():
+                turns.release()
+            return None
+        holding = True
+        delivered = 0
+
+        def end_turn() -> None:
+            nonlocal holding
+            if holding:
+                holding = False
+                turns.release()
+
+        async def limited_receive():
+            nonlocal delivered
+            delivered += 1
+            if delivered == 1:
+                return connect
+            # Asked for the message after websocket.connect: the connect handler has finished.
+            end_turn()
+            if delivered == 2:
+                return await next_message
+            return await receive()
+
+        async def limited_send(message):
+            if message["type"] == "websocket.close":
+                end_turn()
+            await send(message)
+
+        try:
+            return await self.app(scope, limited_receive, limited_send)
+        finally:
+            end_turn()
+            next_message.cancel()

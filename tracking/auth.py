@@ -8,10 +8,10 @@ is open (tracking/consumers.py, `LiveConsumer`).
 """
 
 from importlib import import_module
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -21,6 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from core.auth_tokens import CredentialsJWTAuthentication
+from tracking.database import database_sync_to_async
 
 
 def query_param(scope, name: str) -> str | None:
@@ -88,7 +89,21 @@ class BrowserOriginValidator(OriginValidator):
         return super().valid_origin(parsed_origin)
 
 
+class CredentialRouter:
+    """A socket with a token is authenticated by the token alone (JwtQueryAuthMiddleware); only one
+    without a token has its session cookie read (Channels' AuthMiddlewareStack). A token socket's
+    handshake thereby costs one database call for its user, not a second one for a session it does
+    not use (in a reconnect storm, every call waits its turn for a database thread)."""
+
+    def __init__(self, app) -> None:
+        self.with_token = JwtQueryAuthMiddleware(app)
+        self.with_session: Any = AuthMiddlewareStack(app)  # types-channels types it as an ASGI2 app
+
+    async def __call__(self, scope, receive, send):
+        if query_param(scope, "token") is not None:
+            return await self.with_token(scope, receive, send)
+        return await self.with_session(scope, receive, send)
+
+
 def websocket_auth_stack(app):
-    return BrowserOriginValidator(
-        AuthMiddlewareStack(JwtQueryAuthMiddleware(app)), [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS]
-    )
+    return BrowserOriginValidator(CredentialRouter(app), [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS])

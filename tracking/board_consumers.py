@@ -7,13 +7,12 @@ position) goes through delivery.services.
 
 import time
 
-from channels.db import database_sync_to_async
-
 from core.errors import ApplicationError
 from core.timestamps import iso
 from delivery.selectors import courier_location_interval
 from delivery.services import courier_record_location
 from tracking.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, LiveConsumer
+from tracking.database import database_sync_to_async
 from tracking.groups import AVAILABLE_ORDERS_GROUP, RESTAURANT_LISTING_GROUP, courier_group, restaurant_group
 from tracking.payloads import courier_event_payload
 from tracking.selectors import (

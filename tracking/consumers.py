@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from typing import cast
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -41,6 +40,7 @@ from core.actors import ActorRole
 from core.timestamps import iso
 from orders.services.deadlines import sweep_overdue_on_read
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
+from tracking.database import database_sync_to_async
 from tracking.groups import (
     order_group,
 )
@@ -134,14 +134,34 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await super().websocket_connect(message)
 
     async def dispatch(self, message):
-        # Channels closes stale database connections (a thread hop) before every message; the
-        # broadcasts of a busy order reach each of its sockets, and their handlers only touch
-        # the database through database_sync_to_async, which does that cleaning itself.
-        if message["type"].startswith(("order.", "courier.")):
-            handler = getattr(self, get_handler_name(message), None)
-            if handler is not None:
-                return await handler(message)
+        # Channels closes stale database connections (a call in a database thread) before every
+        # message; these handlers only touch the database through database_sync_to_async
+        # (tracking/database.py), which does that cleaning itself, around each call. Skipping it
+        # spares the database threads a call per broadcast to each socket of a busy order and per
+        # handshake of a reconnect storm.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is not None:
+            return await handler(message)
         return await super().dispatch(message)
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:
+            # However the socket ended (closed, or its application stopped by an error such as
+            # the channel layer's Redis failing over), its renewals and re-checks stop with it:
+            # left running, they would renew a dead socket's memberships and query the database
+            # for it every interval, for the life of the process.
+            self.stop_background_work()
+
+    def stop_background_work(self) -> None:
+        self.closing = True
+        for task in (getattr(self, "renewal", None), getattr(self, "recheck", None)):
+            if task is not None:
+                task.cancel()
+        locations = getattr(self, "locations", None)
+        if locations is not None:
+            locations.close()
 
     @property
     def user(self):
@@ -265,12 +285,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("could not leave group %s; it expires in %s s", group, group_expiry(self.channel_layer))
 
     async def disconnect(self, code):
-        self.closing = True
-        self.locations.close()
-        if self.renewal is not None:
-            self.renewal.cancel()
-        if self.recheck is not None:
-            self.recheck.cancel()
+        self.stop_background_work()
         await asyncio.gather(*(self._leave_persistently(group) for group in list(self.joined)))
 
     async def send_error(self, code: str, detail: str, **extra) -> None:

@@ -8,8 +8,6 @@ that the link still opens the order, so a revoked link closes with 4404 at its n
 at the next re-check (ORDERFLOW_WS_RECHECK_SECONDS) when no message comes.
 """
 
-from channels.db import database_sync_to_async
-
 from core.errors import ApplicationError
 from orders.tracking_links import TrackingLinkGone
 from tracking.auth import query_param
@@ -22,6 +20,7 @@ from tracking.consumers import (
     _start_after,
     parse_after,
 )
+from tracking.database import database_sync_to_async
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
 from tracking.public import public_event, public_location, tracked_order_snapshot, tracking_link_courier

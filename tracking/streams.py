@@ -12,8 +12,7 @@ import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
 
-from channels.db import database_sync_to_async
-
+from tracking.database import database_sync_to_async
 from tracking.payloads import payload_is_final
 from tracking.selectors import event_payloads_after
 

@@ -23,13 +23,13 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
 from orders.models import TrackingEvent
 from tracking.broadcast import broadcast_here, event_messages
+from tracking.database import database_sync_to_async
 
 logger = logging.getLogger(__name__)
 

@@ -408,6 +408,13 @@ SIMPLE_JWT = {
 ORDERFLOW_WS_RECHECK_SECONDS = env.float("ORDERFLOW_WS_RECHECK_SECONDS", default=30.0)
 if not 0 < ORDERFLOW_WS_RECHECK_SECONDS <= 60:
     raise ImproperlyConfigured("ORDERFLOW_WS_RECHECK_SECONDS must be more than 0 and at most 60.")
+# Sockets of one process in their opening handshake at once (config/asgi_limits.py): the rest wait
+# their turn without touching the database, so a reconnect storm cannot queue up more database
+# work than the process's database threads get through before the clients give up.
+ORDERFLOW_WS_HANDSHAKES_AT_ONCE = env.int("ORDERFLOW_WS_HANDSHAKES_AT_ONCE", default=10)
+# Threads of a socket process for its sockets' database work (tracking/database.py): as many as its
+# database pool has connections (ORDERFLOW_DB_POOL_MAX_SIZE, config/settings/database.py).
+ORDERFLOW_WS_DB_THREADS = env.int("ORDERFLOW_WS_DB_THREADS", default=env.int("ORDERFLOW_DB_POOL_MAX_SIZE", default=4))
 
 # ---------------------------------------------------------------- the edge (docs/trust.md)
 # Peers whose X-Forwarded-For (its last entry: one hop) and X-Forwarded-Proto are believed: the

@@ -116,3 +116,43 @@ async def test_a_socket_joins_its_group_although_the_layer_refuses_at_first(plac
         await communicator.disconnect()
     finally:
         channel_layers.backends.clear()
+
+
+class FailingLayer(InMemoryChannelLayer):
+    """Raises in a socket's receive when told to, as a Redis layer does when its primary dies
+    (the socket's application stops with the error), and counts the memberships asked for."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.group_adds = 0
+
+    async def group_add(self, group, channel):
+        self.group_adds += 1
+        return await super().group_add(group, channel)
+
+    async def receive(self, channel):
+        message = await super().receive(channel)
+        if message["type"] == "test.fail":
+            raise ConnectionError("Redis went away")
+        return message
+
+
+@run_async
+async def test_a_socket_stopped_by_a_layer_error_stops_renewing_its_memberships(placed, customer):
+    failing = FailingLayer(group_expiry=EXPIRY)
+    channel_layers.backends["default"] = failing
+    try:
+        communicator = await open_socket(f"ws/orders/{placed.pk}/", customer)
+        await receive_all(communicator)
+        (channel,) = failing.groups[order_group(placed.pk)]
+
+        await failing.send(channel, {"type": "test.fail"})
+        with pytest.raises(ConnectionError):
+            await communicator.wait(timeout=2)
+        adds = failing.group_adds
+
+        # Renewals come every EXPIRY / 3 s (at least 1 s) while a socket lives; none for this one.
+        await asyncio.sleep(2.5)
+        assert failing.group_adds == adds
+    finally:
+        channel_layers.backends.clear()

@@ -19,7 +19,6 @@ import secrets
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core import signing
 from django.http import JsonResponse
@@ -34,6 +33,7 @@ from orders.visibility import CUSTOMER_TRACKING_ROLES, order_relation_holds
 from tracking.auth import query_param, token_user_and_expiry
 from tracking.consumers import LiveConsumer, get_order_watch
 from tracking.contracts.customer_tracking import STATUSES
+from tracking.database import database_sync_to_async
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
 
