@@ -33,6 +33,7 @@ from core.parsers import parse_uuid
 from orders.lifecycle import ASSIGNABLE_STATUSES, CARRYING_STATUSES
 from orders.models import DeliveryType, HandoffPurpose, Order
 from restaurants.models import Restaurant, StaffMembership
+from restaurants.selectors import staff_restaurant_ids
 
 NOT_VISIBLE = "No order with this id is visible to you."
 
@@ -305,7 +306,7 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     if actor.role == ActorRole.RESTAURANT:
         # Their restaurants as values, not a join on memberships: the restaurant's index then
         # reads the newest orders first and counts cheaply (the admin's list, its filters).
-        restaurant_ids = _staff_restaurant_ids(actor.user_id)
+        restaurant_ids = staff_restaurant_ids(actor.user_id)
         return orders.filter(restaurant_id__in=restaurant_ids) if restaurant_ids else orders.none()
     if actor.role == ActorRole.COURIER:
         # The pool (with customers' names and addresses) is for couriers at work only.
@@ -315,13 +316,6 @@ def orders_visible_to(*, actor: Actor) -> QuerySet[Order]:
     if actor.role == ActorRole.ADMIN and not (actor.user is not None and getattr(actor.user, "is_superuser", False)):
         return orders.none()
     return orders
-
-
-def _staff_restaurant_ids(user_id: Any) -> list[Any]:
-    """The restaurants `user_id` works for, as a list of ids (none for None)."""
-    if user_id is None:
-        return []
-    return list(StaffMembership.objects.filter(user_id=user_id).values_list("restaurant_id", flat=True))
 
 
 def order_get_visible(*, actor: Actor, order_id: Any, for_update: bool = False) -> Order:
@@ -369,7 +363,7 @@ def orders_related_to(*, user: User) -> QuerySet[Order]:
     if relations["placed"]:
         branches.append(Q(customer_id=user.pk))
     if relations["staff"]:
-        branches.append(Q(restaurant_id__in=_staff_restaurant_ids(user.pk)))
+        branches.append(Q(restaurant_id__in=staff_restaurant_ids(user.pk)))
     if relations["delivered"]:
         branches.append(Q(courier_id=user.pk))
     if not branches:

@@ -39,7 +39,7 @@ class RestaurantScopedAdmin(admin.ModelAdmin):
         rows = super().get_queryset(request)
         if request.user.is_superuser:
             return rows
-        return rows.filter(**{f"{self.restaurant_lookup}__in": staff_restaurant_ids(request.user)})
+        return rows.filter(**{f"{self.restaurant_lookup}__in": staff_restaurant_ids(request.user.pk)})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         choices = {
@@ -49,7 +49,7 @@ class RestaurantScopedAdmin(admin.ModelAdmin):
         if db_field.name in choices:
             rows, lookup = choices[db_field.name]
             if not request.user.is_superuser:
-                rows = rows.filter(**{f"{lookup}__in": staff_restaurant_ids(request.user)})
+                rows = rows.filter(**{f"{lookup}__in": staff_restaurant_ids(request.user.pk)})
             kwargs["queryset"] = rows
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -156,7 +156,7 @@ class RestaurantOrderViewSet(CodeGuessLimitMixin, IdempotentPostMixin, viewsets.
     def queue(self, request):
         query_params_check(request.query_params, {"restaurant"})
         restaurant_id = validated(QueueQuerySerializer, request.query_params).get("restaurant")
-        if restaurant_id is not None and restaurant_id not in staff_restaurant_ids(request.user):
+        if restaurant_id is not None and restaurant_id not in staff_restaurant_ids(request.user.pk):
             # Someone else's kitchen is missing, not merely empty.
             raise NotFound("No restaurant with this id is yours.", code="restaurant_not_found")
         orders = list(restaurant_queue(actor=self._actor(), restaurant_id=restaurant_id))

@@ -139,7 +139,7 @@ class OwnRestaurantFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         restaurants = Restaurant.objects.order_by("name")
         if not request.user.is_superuser:
-            restaurants = restaurants.filter(pk__in=staff_restaurant_ids(request.user))
+            restaurants = restaurants.filter(pk__in=staff_restaurant_ids(request.user.pk))
         return [(str(pk), name) for pk, name in restaurants.values_list("pk", "name")]
 
     def queryset(self, request, queryset):
