@@ -121,6 +121,8 @@ def test_the_keyboard_bumps_a_ticket_and_recalls_the_last_bumped(server, tabs, c
 
     keyboard.press("b")  # bump: confirm
     expect(board.page.locator(f'[data-column="confirmed"] #order-{first.pk}')).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    # As below: the cook's next keys come after the action's own answer is announced.
+    expect(board.page.locator("#announcer")).to_have_text(f"{first.number}: Order Confirmed", timeout=SHOWN_WITHIN_MS)
     assert Order.objects.get(pk=first.pk).status == OrderStatus.RESTAURANT_CONFIRMED
     expect(board.page.locator(f'[data-column="confirmed"] #order-{first.pk} .card-actions button')).to_have_text(
         "Start preparing", timeout=SHOWN_WITHIN_MS
