@@ -47,11 +47,10 @@ from tracking.groups import (
 from tracking.payloads import courier_event_payload, native_wire, payload_is_final
 from tracking.selectors import (
     OrderWatch,
-    order_sequence,
     order_watch,
     order_watch_holds,
 )
-from tracking.streams import LocationThrottle, OrderSequences
+from tracking.streams import LocationThrottle, OrderSequences, parse_after, start_after
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +61,10 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_GONE = 4410
+# RFC 6455 1011: the server met a condition that kept it from serving the socket. The client
+# reconnects with `after` and misses nothing.
+CLOSE_SERVER_ERROR = 1011
 
-MAX_SEQUENCE = 2**31 - 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_HUB_SUBSCRIPTIONS = 100
 
@@ -76,34 +77,6 @@ def get_order_watch(*, user, order_id) -> OrderWatch | None:
     if watch is not None and sweep_overdue_on_read(order_id=watch.snapshot["order_id"], deadline_at=watch.deadline_at):
         watch = order_watch(user=user, order_id=order_id)
     return watch
-
-
-def parse_after(value) -> int | None:
-    """A client's `after` (the last sequence it has), or None if absent; ValueError if malformed."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, str):
-        if not value.isdigit():
-            raise ValueError
-        value = int(value)
-    if not isinstance(value, int) or not 0 <= value <= MAX_SEQUENCE:
-        raise ValueError
-    return value
-
-
-async def _start_after(snapshot: dict, after: int | None, *, order_id: str) -> int:
-    """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not.
-
-    A client ahead of the snapshot is checked against the database: the snapshot may come from
-    Redis, which can lag the history (a write the replica had not received when it was promoted
-    in a failover), and replaying from it would send the client events it already has."""
-    if after is None:
-        return snapshot["sequence"]
-    if after <= snapshot["sequence"]:
-        return after
-    return min(after, await database_sync_to_async(order_sequence)(order_id=order_id))
 
 
 # Pauses between attempts to leave a group while the layer is busy (then the membership expires).
@@ -145,14 +118,38 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return await super().dispatch(message)
 
     async def __call__(self, scope, receive, send):
+        self.accepted = self.ended = False
+        quietly = False
         try:
-            return await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, send)
+            quietly = True
+        except asyncio.CancelledError:
+            quietly = True
+            raise
         finally:
             # However the socket ended (closed, or its application stopped by an error such as
             # the channel layer's Redis failing over), its renewals and re-checks stop with it:
             # left running, they would renew a dead socket's memberships and query the database
             # for it every interval, for the life of the process.
             self.stop_background_work()
+            if quietly and self.accepted and not self.ended:
+                await self._close_abandoned(send)
+
+    async def _close_abandoned(self, send) -> None:
+        """The application ended (returned or was cancelled) while its socket was open, and neither
+        side closed it. The server closes a socket only when its application raises: this one would
+        stay open with nothing behind it, its client waiting for events that never come. Closed with
+        1011, the client reconnects with `after` and misses nothing."""
+        logger.warning("a socket's application ended while the socket was open: closing it (%s)", CLOSE_SERVER_ERROR)
+        self.ended = True
+        try:
+            await send({"type": "websocket.close", "code": CLOSE_SERVER_ERROR})
+        except Exception:  # the connection went in the meantime: nothing is left to close
+            logger.debug("the abandoned socket was already gone", exc_info=True)
+
+    async def websocket_disconnect(self, message):
+        self.ended = True
+        await super().websocket_disconnect(message)
 
     def stop_background_work(self) -> None:
         self.closing = True
@@ -177,6 +174,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol=subprotocol, headers=headers)
+        self.accepted = True
         if not self.closing and self.recheck is None:
             self.recheck = asyncio.ensure_future(self._recheck_access())
 
@@ -232,7 +230,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "authenticated", "expires_at": iso(expires)})
 
     async def close(self, code=None, reason=None):
-        self.closing = True
+        self.closing = self.ended = True
         self.locations.close()
         await super().close(code=code, reason=reason)
 
@@ -352,7 +350,7 @@ class OrderConsumer(LiveConsumer):
         # Join before reading the history: whatever commits after the read arrives live, and
         # what arrives live that the read already had is dropped by sequence.
         await self.join(order_group(self.order_id))
-        self.sequences.start(self.order_id, await _start_after(access.snapshot, after, order_id=self.order_id))
+        self.sequences.start(self.order_id, await start_after(access.snapshot, after, order_id=self.order_id))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_events(replay)
         if replay and payload_is_final(replay[-1]):
@@ -434,7 +432,7 @@ class OrdersHubConsumer(LiveConsumer):
         self.actors[order_id] = access.actor
         await self.send_json({"type": "snapshot", **access.snapshot})
         await self.join(order_group(order_id))
-        self.sequences.start(order_id, await _start_after(access.snapshot, after, order_id=order_id))
+        self.sequences.start(order_id, await start_after(access.snapshot, after, order_id=order_id))
         replay = await self.sequences.catch_up(order_id)
         await self.send_events(replay)
         if payload_is_final(replay[-1] if replay else access.snapshot):

@@ -17,13 +17,12 @@ from tracking.consumers import (
     CLOSE_GONE,
     CLOSE_NOT_FOUND,
     LiveConsumer,
-    _start_after,
-    parse_after,
 )
 from tracking.database import database_sync_to_async
 from tracking.groups import order_group
 from tracking.payloads import payload_is_final
 from tracking.public import public_event, public_location, tracked_order_snapshot, tracking_link_courier
+from tracking.streams import parse_after, start_after
 
 
 @database_sync_to_async
@@ -58,7 +57,7 @@ class TrackConsumer(LiveConsumer):
         await self.send_json({"type": "snapshot", **snapshot})
         # As OrderConsumer: join before reading the history, drop by sequence what both bring.
         await self.join(order_group(self.order_id))
-        self.sequences.start(self.order_id, await _start_after(snapshot, after, order_id=self.order_id))
+        self.sequences.start(self.order_id, await start_after(snapshot, after, order_id=self.order_id))
         replay = await self.sequences.catch_up(self.order_id)
         await self.send_public(replay, courier=snapshot["courier"])
         if payload_is_final(replay[-1] if replay else snapshot):

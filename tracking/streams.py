@@ -14,9 +14,40 @@ from collections.abc import Awaitable, Callable
 
 from tracking.database import database_sync_to_async
 from tracking.payloads import payload_is_final
-from tracking.selectors import event_payloads_after
+from tracking.selectors import event_payloads_after, order_sequence
 
 fetch_events = database_sync_to_async(event_payloads_after)
+
+MAX_SEQUENCE = 2**31 - 1
+
+
+def parse_after(value) -> int | None:
+    """A client's `after` (the last sequence it has), or None if absent; ValueError if malformed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise ValueError
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value <= MAX_SEQUENCE:
+        raise ValueError
+    return value
+
+
+async def start_after(snapshot: dict, after: int | None, *, order_id: str) -> int:
+    """Replay from the client's `after`, or from the snapshot; a client ahead of the order is not.
+
+    A client ahead of the snapshot is checked against the database: the snapshot may come from
+    Redis, which can lag the history (a write the replica had not received when it was promoted
+    in a failover), and replaying from it would send the client events it already has."""
+    if after is None:
+        return snapshot["sequence"]
+    if after <= snapshot["sequence"]:
+        return after
+    return min(after, await database_sync_to_async(order_sequence)(order_id=order_id))
+
 
 # Reads of the history under way in this process, per event loop: {(order, after, before): task}.
 _reads_under_way: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
