@@ -12,6 +12,8 @@ import signal
 from django.conf import settings
 
 AFTER_COMMIT_BEFORE_RELAY = "after_commit_before_relay"
+# An action with an Idempotency-Key has committed, with its remembered answer, and not yet answered.
+AFTER_ACTION_BEFORE_ANSWER = "after_action_before_answer"
 
 
 def fault_point(name: str) -> None:

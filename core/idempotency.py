@@ -6,26 +6,42 @@ action gave, success or refusal (a 409 stays a 409), except answers that say the
 itself was unusable (malformed or invalid input, 429s, 5xx): those release the key so the
 corrected request can use it. Records live in `core.IdempotencyRecord`; the services in
 `core/services.py` do the writes.
+
+The action and the answer it is remembered by commit together: the action runs in one
+transaction that also completes its record. A process that dies after that commit, before its
+answer reaches the client (`fault_point(AFTER_ACTION_BEFORE_ANSWER)`), leaves a completed record,
+and the client's retry is answered with the same answer; one that dies before it leaves neither
+the action's writes nor a completed record, and the retry carries the action out once the
+reservation is taken over. A refusal keeps what the action saved before refusing (a wrong handoff
+code's used-up attempt); an error that is not an answer (the database gone, a bug) rolls it all
+back and releases the key.
 """
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.models import User
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse
 from django.http.request import RawPostDataException
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import PROBLEM_CONTENT_TYPE, ValidationFailed
+from core.errors import PROBLEM_CONTENT_TYPE, ApplicationError, ValidationFailed
+from core.faults import AFTER_ACTION_BEFORE_ANSWER, fault_point
 from core.models import IdempotencyRecord, IdempotencyState
 from core.services import idempotency_begin, idempotency_complete, idempotency_release
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# Exceptions that are answers (a refusal, problem+json): what the action saved before raising is kept.
+_ANSWERS = (ApplicationError, APIException, Http404, PermissionDenied)
 # Answers that describe the request, not the outcome of acting on it.
 _NOT_REPLAYED_CODES = frozenset({"validation_error", "malformed_request", "unsupported_media_type"})
 
@@ -97,6 +113,22 @@ class IdempotentPostMixin(_ViewBase):
         if record.state == IdempotencyState.COMPLETED:
             raise _Replay(record)
         self.idempotency_record = record
+        # DRF looks the handler up after initial(): the action it finds commits with its record.
+        method = request.method.lower()
+        setattr(self, method, self._with_its_answer(getattr(self, method)))
+
+    def _with_its_answer(self, action: Callable[..., Response]) -> Callable[..., Response]:
+        def run(request: Request, *args: Any, **kwargs: Any) -> Response:
+            with transaction.atomic():
+                try:
+                    response = action(request, *args, **kwargs)
+                except _ANSWERS as exc:
+                    response = self.handle_exception(exc)
+                self._settle(response)
+            fault_point(AFTER_ACTION_BEFORE_ANSWER)
+            return response
+
+        return run
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Replay):

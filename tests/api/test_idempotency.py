@@ -1,14 +1,17 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
+from core import idempotency
 from core.idempotency import body_fingerprint
 from core.models import IdempotencyRecord, IdempotencyState
 from core.services import idempotency_purge_expired
-from orders.models import Order, OrderStatus, TrackingEvent
+from delivery.models import HandoffCode
+from orders.models import HandoffPurpose, Order, OrderStatus, TrackingEvent
 from tests.api.support import order_body, problem
-from tests.factories import advance, place_order
+from tests.factories import advance, handoff_code, place_order, to_out_for_delivery, to_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +191,40 @@ def test_location_reports_honour_keys(dave):
     second = post(dave, "/api/delivery/location/", position, key="ping-1")
 
     assert second.content == first.content and second["Idempotent-Replayed"] == "true"
+
+
+def test_an_action_whose_answer_could_not_be_kept_is_not_carried_out(alice, menu, settings, monkeypatch):
+    """The action and its remembered answer commit together: when the second cannot be written (as
+    when the process dies first), neither is, and the retry places the order once."""
+
+    def lost(**kwargs):
+        raise RuntimeError("the process died before the commit")
+
+    monkeypatch.setattr(idempotency, "idempotency_complete", lost)
+    with pytest.raises(RuntimeError):
+        post(alice, "/api/orders/", order_body(menu), key="checkout-7")
+    assert Order.objects.count() == 0
+    assert IdempotencyRecord.objects.get().state == IdempotencyState.IN_PROGRESS
+
+    monkeypatch.undo()
+    settings.ORDERFLOW_IDEMPOTENCY_LOCK_SECONDS = 0  # the reservation is taken over at once
+    retried = post(alice, "/api/orders/", order_body(menu), key="checkout-7")
+    assert retried.status_code == 201
+    assert Order.objects.count() == 1
+    assert post(alice, "/api/orders/", order_body(menu), key="checkout-7").json()["id"] == retried.json()["id"]
+
+
+def test_a_wrong_handoff_code_sent_with_a_key_still_uses_up_an_attempt(dave, customer, staff_user, courier_user, menu):
+    order = to_out_for_delivery(to_ready(place_order(customer, menu["pizza"]), staff_user), courier_user)
+    right = handoff_code(order.pk, HandoffPurpose.DELIVERY)
+    path = f"/api/orders/{order.pk}/complete-delivery/"
+    code = HandoffCode.objects.get(order=order, purpose=HandoffPurpose.DELIVERY)
+
+    wrong = {"otp": "000000" if right != "000000" else "111111"}
+    refused = post(dave, path, wrong, key="hand-1")
+    problem(refused, 400, "otp_invalid")
+    code.refresh_from_db()
+    assert code.attempts_left == django_settings.ORDERFLOW_OTP_MAX_ATTEMPTS - 1
+    assert post(dave, path, wrong, key="hand-1").content == refused.content
+    code.refresh_from_db()
+    assert code.attempts_left == django_settings.ORDERFLOW_OTP_MAX_ATTEMPTS - 1
