@@ -2,8 +2,9 @@
 
 Fast path: one JWT check (signature and expiry, no query: `PollJWTAuthentication`) and one
 round trip to Redis for the order's snapshot (orders.snapshots) and the user's "known active"
-mark. It answers when the mark is there, the caller is one of the readers the snapshot names
-and its deadline is not due: a customer or the assigned courier costs no query at all;
+mark, or none when the process keeps both in memory (orders/poll_cache.py). It answers when
+the mark is there, the caller is one of the readers the snapshot names and its deadline is not
+due: a customer or the assigned courier costs no query at all;
 restaurant staff one (their membership can be revoked without any change to the order).
 
 Everything else takes the database path, exactly the poll as it is without Redis: the user row

@@ -24,6 +24,7 @@ from core.publishing import after_commit
 from core.redis_connections import redis_client
 from core.timestamps import iso
 from orders.models import Order, OrderStatus, TrackingEvent
+from orders.poll_cache import USER_PREFIX, channel, forget_here, poll_memory
 from orders.selectors import STATUS_SNAPSHOT_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ def status_snapshots_store(rows: list[dict[str, Any]]) -> None:
     client = _redis()
     if client is None or not rows:
         return
+    for row in rows:
+        forget_here(str(row["id"]))
     ttl = settings.ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS
     try:
         with client.pipeline(transaction=False) as pipeline:
@@ -150,6 +153,8 @@ def status_snapshots_store(rows: list[dict[str, Any]]) -> None:
                     )
                 )
                 _write_script(keys=[f"{KEY_PREFIX}{row['id']}"], args=[row["sequence"], value, ttl], client=pipeline)
+                # Every process keeping this order's snapshot in memory drops it (orders/poll_cache.py).
+                pipeline.publish(channel(client), str(row["id"]))
             pipeline.execute()
     except redis.RedisError as exc:
         logger.warning(
@@ -190,6 +195,12 @@ def status_snapshot_response_and_user_read(
     client = _redis()
     if client is None:
         return None, None, False
+    memory = poll_memory()
+    if memory is not None:
+        kept = memory.get(str(order_id), str(user_id))
+        if kept is not None:
+            return kept[0], kept[1], True
+        mark = memory.mark()
     pool = client.connection_pool
     try:
         connection = pool.get_connection()
@@ -207,7 +218,10 @@ def status_snapshot_response_and_user_read(
     if value is None:
         return None, None, active is not None
     _sequence, body, response = value.split(b"\n", 2)
-    return json.loads(body), response, active is not None
+    snapshot = json.loads(body)
+    if memory is not None:
+        memory.keep(mark, str(order_id), (snapshot, response), str(user_id) if active is not None else None)
+    return snapshot, response, active is not None
 
 
 # Users the database showed active, so that a poll needs no user query. Saving or deleting a
@@ -231,8 +245,12 @@ def active_user_forget(sender: Any = None, instance: Any = None, **kwargs: Any) 
     client = _redis()
     if client is None or instance is None:
         return
+    forget_here(f"{USER_PREFIX}{instance.pk}")
     try:
-        client.delete(f"{ACTIVE_USER_PREFIX}{instance.pk}")
+        with client.pipeline(transaction=False) as pipeline:
+            pipeline.delete(f"{ACTIVE_USER_PREFIX}{instance.pk}")
+            pipeline.publish(channel(client), f"{USER_PREFIX}{instance.pk}")
+            pipeline.execute()
     except redis.RedisError as exc:
         logger.warning("active user %s not forgotten: %r; forgotten after the TTL", instance.pk, exc)
 

@@ -307,6 +307,10 @@ ORDERFLOW_PREP_HISTORY_ORDERS = env.int("ORDERFLOW_PREP_HISTORY_ORDERS", default
 
 # How long an order's lean status stays in Redis for pollers (orders/snapshots.py).
 ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS = env.int("ORDERFLOW_STATUS_SNAPSHOT_TTL_SECONDS", default=300)
+# Each server process keeps the snapshots it read in memory while it listens to Redis for their
+# changes (orders/poll_cache.py); an entry lives at most ORDERFLOW_POLL_MEMORY_SECONDS.
+ORDERFLOW_POLL_MEMORY_CACHE = env.bool("ORDERFLOW_POLL_MEMORY_CACHE", default=True)
+ORDERFLOW_POLL_MEMORY_SECONDS = env.float("ORDERFLOW_POLL_MEMORY_SECONDS", default=60.0)
 
 # Live updates (tracking/): the longest a broadcast may hold the request that caused it, and the
 # shortest time between two courier positions of one order on one socket (the latest wins).

@@ -34,6 +34,9 @@ ORDERFLOW_METRICS_TOKEN = "test-metrics-token"
 # pooled, as in production.
 if not env.bool("ORDERFLOW_DB_POOL", default=False):
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+# No poll memory (orders/poll_cache.py) unless a test asks for it: tests change Redis behind the
+# application's back (a snapshot deleted, Redis stopped) and expect the next read to see it.
+ORDERFLOW_POLL_MEMORY_CACHE = env.bool("ORDERFLOW_POLL_MEMORY_CACHE", default=False)
 # The committed-event tail (tracking/tail.py) stays off in the test process, whose sockets run on
 # the in-memory layer beside the test's own transactions; server processes may turn it on.
 ORDERFLOW_EVENT_TAIL = env.str("ORDERFLOW_EVENT_TAIL", default="off")
