@@ -17,6 +17,8 @@ Why no stale entry is kept:
 - an entry read from Redis is not kept if any announcement arrived while it was being read (it
   may be the older of two values);
 - the process that writes drops its own entry at once, without waiting for the announcement;
+- the listener pings Redis every second: memory answers only while Redis answered within the last
+  3 s, so a connection that went silent without breaking (a partition) stops it as well;
 - an entry lives at most `ORDERFLOW_POLL_MEMORY_SECONDS` (60 s) whatever happens.
 
 Without Redis, or with the setting off (the test settings, whose tests change Redis behind the
@@ -46,9 +48,13 @@ def channel(client: redis.Redis) -> str:
 CHANNEL_PREFIX = "orderflow:order-poll:changed:"  # then the database: one channel per Redis database
 USER_PREFIX = "user:"
 LISTENER_NAME = "orderflow-poll-memory"  # the listener's client name in Redis, then its process id
-MAX_ORDERS = 20000
-MAX_USERS = 20000
+MAX_ORDERS = 10000
+MAX_USERS = 10000
 RESUBSCRIBE_SECONDS = 1.0
+# The listener pings Redis this often; memory answers only while Redis was heard from within
+# HEARD_WITHIN_SECONDS, so a connection that went silent (a partition, no reset) stops it too.
+PING_SECONDS = 1.0
+HEARD_WITHIN_SECONDS = 3.0
 
 # (snapshot, the poll's answer rendered): the snapshot is shared, and read-only for its readers.
 Entry = tuple[dict[str, Any], bytes]
@@ -61,15 +67,17 @@ class PollMemory:
         self.users: OrderedDict[str, float] = OrderedDict()
         self.changes = 0  # announcements and resubscriptions seen: a read that spans one is not kept
         self.listening = False
+        self.heard_at = 0.0  # when Redis last answered the listener (monotonic)
         self.stopped = threading.Event()
 
     # --- reads ------------------------------------------------------------------------------
 
     def get(self, order_id: str, user_id: str) -> Entry | None:
         """The order's entry, if the user is known active too; None sends the poll to Redis."""
-        if not self.listening:
+        now = time.monotonic()
+        if not self.listening or now - self.heard_at > HEARD_WITHIN_SECONDS:
             return None
-        oldest = time.monotonic() - settings.ORDERFLOW_POLL_MEMORY_SECONDS
+        oldest = now - settings.ORDERFLOW_POLL_MEMORY_SECONDS
         with self.lock:
             stored = self.orders.get(order_id)
             known = self.users.get(user_id)
@@ -131,10 +139,15 @@ class PollMemory:
                 )
                 pubsub = client.pubsub()
                 pubsub.subscribe(channel(client))
+                pinged_at = time.monotonic()
                 while not self.stopped.is_set():
-                    message = pubsub.get_message(timeout=5)
+                    if time.monotonic() - pinged_at >= PING_SECONDS:
+                        pubsub.ping()
+                        pinged_at = time.monotonic()
+                    message = pubsub.get_message(timeout=PING_SECONDS)
                     if message is None:
                         continue
+                    self.heard_at = time.monotonic()
                     if message["type"] == "subscribe":
                         self.drop_all(listening=True)  # from now on every change is heard
                     elif message["type"] == "message":

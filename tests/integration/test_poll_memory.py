@@ -178,3 +178,14 @@ def test_two_server_processes_each_see_a_transition_made_elsewhere(customer, sta
     finally:
         for server in servers:
             server.close()
+
+
+def test_memory_answers_only_while_redis_was_heard_from_lately(memory, customer, menu):
+    order = place_order(customer, menu["pizza"])
+    client = signed_in(customer)
+    kept_after_polls(memory, client, order, customer)
+    # The listener pings every second: a connection that went silent (no reset, no answer) leaves
+    # the last answer behind, and past the bound nothing is answered from memory.
+    memory.heard_at = time.monotonic() - poll_cache.HEARD_WITHIN_SECONDS - 1
+    assert memory.get(str(order.pk), str(customer.pk)) is None
+    until(lambda: memory.get(str(order.pk), str(customer.pk)) is not None, "the next answer to a ping")
