@@ -40,11 +40,6 @@ from core.redis_connections import redis_client
 logger = logging.getLogger(__name__)
 
 
-def channel(client: redis.Redis) -> str:
-    """The announcements' channel for the database `client` uses (channels span databases)."""
-    return f"{CHANNEL_PREFIX}{client.connection_pool.connection_kwargs.get('db', 0)}"
-
-
 CHANNEL_PREFIX = "orderflow:order-poll:changed:"  # then the database: one channel per Redis database
 USER_PREFIX = "user:"
 LISTENER_NAME = "orderflow-poll-memory"  # the listener's client name in Redis, then its process id
@@ -58,6 +53,11 @@ HEARD_WITHIN_SECONDS = 3.0
 
 # (snapshot, the poll's answer rendered): the snapshot is shared, and read-only for its readers.
 Entry = tuple[dict[str, Any], bytes]
+
+
+def channel(client: redis.Redis) -> str:
+    """The announcements' channel for the database `client` uses (channels span databases)."""
+    return f"{CHANNEL_PREFIX}{client.connection_pool.connection_kwargs.get('db', 0)}"
 
 
 class PollMemory:
