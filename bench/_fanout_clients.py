@@ -230,8 +230,12 @@ async def channel_layer_round_trip(samples: int) -> list[float]:
 class ProductionTopology:
     """`scripts/serve-production` on a free port (no Celery: offers are not measured here)."""
 
-    def __init__(self, *, database_url: str) -> None:
+    def __init__(self, *, database_url: str, sockets: int = 0) -> None:
         port = free_port()
+        # Each socket holds two connections of an nginx worker (client and upstream), at most
+        # worker_connections (16,384) and its open files (20,000 on the reference machine) each:
+        # enough workers for `sockets`, with room for an uneven spread.
+        nginx_workers = max(os.cpu_count() or 1, -(-sockets * 2 * 5 // 4 // 16384))
         self.run_dir = tempfile.mkdtemp(prefix="orderflow-fanout-")
         env = dict(
             os.environ,
@@ -247,6 +251,7 @@ class ProductionTopology:
             ORDERFLOW_RUN_DIR=self.run_dir,
             ORDERFLOW_MIGRATE="0",
             ORDERFLOW_SERVE_WORKER="0",
+            ORDERFLOW_NGINX_WORKERS=str(nginx_workers),
         )
         self.log = open(Path(self.run_dir) / "script.log", "w")
         self.process = subprocess.Popen(
@@ -287,8 +292,91 @@ def server_socket_pids(server) -> list[int]:
     return [server.process.pid]
 
 
-def server_rss_kib(server) -> int:
+def server_rss_kib(server, command: bytes = b"") -> int:
+    """RSS of the processes holding the sockets, or of the topology's processes whose command line
+    holds `command` (b"nginx")."""
+    if command:
+        pids = session_pids(server.process.pid, command=command) if isinstance(server, ProductionTopology) else []
+        return sum(rss_kib(pid) for pid in pids)
     return sum(rss_kib(pid) for pid in server_socket_pids(server))
+
+
+class HeldSockets:
+    """Idle tracking sockets held by client processes of their own (bench/_socket_holder.py), each
+    opening from its own loopback address: thousands of sockets in one Python process would make
+    the clients the bottleneck, and one address has ephemeral ports for about 28,000 only."""
+
+    def __init__(self, server: "ServerProcess | ProductionTopology", orders: list[str], token: str, processes: int):
+        self.processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "_socket_holder.py"),
+                    server.ws,
+                    ",".join(orders),
+                    "--source",
+                    f"127.0.0.{2 + n}",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(processes)
+        ]
+        for process in self.processes:
+            self._send(process, token)
+        self.count = 0
+        self.failed = 0
+        self.failures: dict[str, int] = {}
+
+    @staticmethod
+    def _send(process: subprocess.Popen, line: str) -> None:
+        assert process.stdin is not None  # opened with stdin=PIPE above
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+
+    @staticmethod
+    def _answer(process: subprocess.Popen) -> dict:
+        assert process.stdout is not None  # opened with stdout=PIPE above
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"a socket holder ended (exit status {process.wait()})")
+        return json.loads(line)
+
+    async def _ask(self, commands: list[str]) -> list[dict]:
+        for process, command in zip(self.processes, commands, strict=True):
+            self._send(process, command)
+        return [await asyncio.to_thread(self._answer, process) for process in self.processes]
+
+    async def open(self, count: int) -> None:
+        """Open `count` more sockets, shared among the holders; all at once from each."""
+        share = [count // len(self.processes) + (n < count % len(self.processes)) for n in range(len(self.processes))]
+        answers = await self._ask([f"open {n}" for n in share])
+        self.count = sum(answer["held"] for answer in answers)
+        self.failed = sum(answer["failed"] for answer in answers)
+        self.failures = {}
+        for answer in answers:
+            for name, times in answer["failures"].items():
+                self.failures[name] = self.failures.get(name, 0) + times
+
+    async def check(self) -> tuple[int, int]:
+        """(sockets still open, events received on them)."""
+        answers = await self._ask(["check"] * len(self.processes))
+        return sum(answer["open"] for answer in answers), sum(answer["events"] for answer in answers)
+
+    async def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    self._send(process, "close")
+                except OSError:
+                    pass
+        for process in self.processes:
+            try:
+                await asyncio.to_thread(process.wait, 120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def split_burst(burst: Subscribers, spread: Subscribers, hot: Subscribers, hot_order: str) -> None:

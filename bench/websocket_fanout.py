@@ -30,6 +30,7 @@ import resource
 import sys
 import time
 from collections.abc import Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ os.environ["CELERY_RESULT_BACKEND"] = "cache+memory://"
 os.environ["ORDERFLOW_COURIER_MAX_ACTIVE_ORDERS"] = "1000000"
 # One demo customer places every order of the run, more than a customer's hourly limit.
 os.environ["ORDERFLOW_ORDER_PLACE_LIMIT_PER_HOUR"] = "1000000"
+# The idle sockets watch orders left waiting for the kitchen for the whole run (minutes at 20,000
+# sockets): they must not reach their confirmation deadline, be cancelled and close the sockets.
+os.environ["ORDERFLOW_CONFIRM_TIMEOUT_SECONDS"] = "7200"
 
 import django  # noqa: E402
 
@@ -54,6 +58,7 @@ django.setup()
 import uvloop  # noqa: E402
 from _fanout_clients import (  # noqa: E402
     Driver,
+    HeldSockets,
     ProductionTopology,
     Subscribers,
     channel_layer_round_trip,
@@ -107,8 +112,10 @@ async def main(database_url: str) -> None:
     parser.add_argument("--per-order", type=int, default=10)
     parser.add_argument("--hot", type=int, default=1000)
     parser.add_argument("--baseline-samples", type=int, default=500)
-    parser.add_argument("--idle", type=int, default=5000, help="idle sockets held after the fan-out phases")
-    parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument("--idle", type=int, default=20000, help="idle sockets held while the hot order is driven")
+    parser.add_argument("--idle-step", type=int, default=2000, help="idle sockets opened between memory samples")
+    parser.add_argument("--client-processes", type=int, default=4, help="processes holding the idle sockets")
+    parser.add_argument("--idle-seconds", type=float, default=10, help="how long the idle sockets are held after")
     parser.add_argument(
         "--svg",
         default=str(ROOT / "docs" / "operations" / "figures" / "sockets.svg"),
@@ -124,14 +131,14 @@ async def main(database_url: str) -> None:
     if not settings.REDIS_URL:
         sys.exit("set REDIS_URL: the benchmark measures the Redis channel layer")
     spread_sockets = args.spread_orders * args.per_order
-    raise_file_limit(2 * (spread_sockets + args.hot + args.idle) + 512)
+    raise_file_limit(spread_sockets + args.hot + 512)  # the idle sockets are the holders'
 
     await sync_to_async(call_command)("migrate", verbosity=0)
     await sync_to_async(call_command)("seed_demo", stdout=io.StringIO())
     accounts, restaurant, item = await sync_to_async(demo_accounts)()
     server: ServerProcess | ProductionTopology
     if args.topology == "production":
-        server = ProductionTopology(database_url=database_url)
+        server = ProductionTopology(database_url=database_url, sockets=spread_sockets + args.hot + args.idle)
     else:
         server = ServerProcess(
             database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local"
@@ -139,7 +146,11 @@ async def main(database_url: str) -> None:
     try:
         os.environ["LOG_LEVEL"] = "WARNING"
         driver = Driver(server, accounts)
-        token = str(AccessToken.for_user(accounts["customer"]))
+        # Valid for the whole run (minutes at 20,000 sockets): the server closes a socket whose
+        # token expires (4401).
+        access = AccessToken.for_user(accounts["customer"])
+        access.set_exp(lifetime=timedelta(hours=2))
+        token = str(access)
         print(f"server: {server_name(server)} on {server.http}; transitions via {driver.name}")
 
         raw = await channel_layer_round_trip(args.baseline_samples)
@@ -169,30 +180,43 @@ async def main(database_url: str) -> None:
         sockets = len(spread.sockets) + len(hot.sockets)
 
         spread_result = await drive(driver, spread_orders, spread)
-        # Where the hot phase's CPU time goes: the processes holding the sockets, and this one.
-        cpu_pids = [*server_socket_pids(server), os.getpid()]
-        cpu_before, hot_started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
-        hot_result = await drive(driver, [hot_order], hot)
-        hot_cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
-        hot_seconds = time.monotonic() - hot_started
         await spread.close()
-        await hot.close()
 
-        idle = None
+        held = None
         memory_curve: list[tuple[int, float]] = []  # (idle sockets held, server KiB per socket)
         if args.idle:
+            # The idle sockets, opened by client processes of their own, step by step; the hot
+            # order's 1,000 subscribers stay connected among them and are driven once all are held.
+            held = HeldSockets(server, waiting_orders, token, args.client_processes)
             idle_before = server_rss_kib(server)
-            idle = Subscribers(server, token)
-            for start in range(0, args.idle, 500):
-                await idle.connect_at_once(
-                    [waiting_orders[n % len(waiting_orders)] for n in range(start, min(args.idle, start + 500))]
-                )
-                held = len(idle.sockets)
-                memory_curve.append((held, (server_rss_kib(server) - idle_before) / max(1, held)))
-            await asyncio.sleep(args.idle_seconds)
-            idle_after = server_rss_kib(server)
-            still_open = sum(connection.close_code is None for connection in idle.sockets)
-            await idle.close()
+            nginx_before = server_rss_kib(server, b"nginx")
+            try:
+                while held.count < args.idle:
+                    await held.open(min(args.idle_step, args.idle - held.count))
+                    memory_curve.append((held.count, (server_rss_kib(server) - idle_before) / max(1, held.count)))
+                    print(f"  {held.count:,} idle sockets held ({held.failed} failed); "
+                          f"{memory_curve[-1][1]:.1f} KiB per socket", flush=True)  # fmt: skip
+                await asyncio.sleep(2)
+                idle_after = server_rss_kib(server)
+                nginx_after = server_rss_kib(server, b"nginx")
+                cpu_pids = [*server_socket_pids(server), os.getpid()]
+                cpu_before, hot_started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
+                hot_result = await drive(driver, [hot_order], hot)
+                hot_cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
+                hot_seconds = time.monotonic() - hot_started
+                await hot.close()
+                await asyncio.sleep(args.idle_seconds)
+                still_open, idle_events = await held.check()
+                nginx_per_socket = (nginx_after - nginx_before) / max(1, held.count)
+            finally:
+                await held.close()
+        else:
+            cpu_pids = [*server_socket_pids(server), os.getpid()]
+            cpu_before, hot_started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
+            hot_result = await drive(driver, [hot_order], hot)
+            hot_cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
+            hot_seconds = time.monotonic() - hot_started
+            await hot.close()
     finally:
         server.stop()
 
@@ -213,11 +237,18 @@ async def main(database_url: str) -> None:
         f"hot phase: {hot_seconds:.2f} s; CPU time in it: WebSocket server process(es) "
         f"{', '.join(f'{seconds:.2f}' for seconds in hot_cpu[:-1])} s, this benchmark's clients {hot_cpu[-1]:.2f} s"
     )
-    if idle is not None:
+    if held is not None:
+        per_socket = (idle_after - idle_before) / max(1, held.count)
         print(
-            f"idle: {len(idle.sockets)} of {args.idle} sockets opened ({idle.failed_handshakes} failed handshakes), "
-            f"{still_open} still open after {args.idle_seconds} s; server memory {idle_before / 1024:.1f} -> "
-            f"{idle_after / 1024:.1f} MiB: {(idle_after - idle_before) / max(1, len(idle.sockets)):.1f} KiB per socket"
+            f"held: {held.count:,} of {args.idle:,} idle sockets opened by {args.client_processes} client processes "
+            f"({held.failed} failed {held.failures or ''}), {still_open:,} still open {args.idle_seconds:.0f} s after "
+            f"the hot phase, {idle_events} events on them (none expected)"
+        )
+        print(
+            f"memory of the WebSocket processes: {idle_before / 1024:.1f} -> {idle_after / 1024:.1f} MiB: "
+            f"**{per_socket:.1f} KiB per idle socket**; nginx: {nginx_before / 1024:.1f} -> "
+            f"{nginx_after / 1024:.1f} MiB, {nginx_per_socket:.1f} KiB per socket; together "
+            f"{per_socket + nginx_per_socket:.1f} KiB"
         )
     print()
     print(
@@ -228,7 +259,8 @@ async def main(database_url: str) -> None:
     print(describe("baseline: raw channel-layer group_send round trip", {"from_response": [], "from_request": raw}))
     print(describe("baseline: 1 order x 1 subscriber", single_result))
     print(describe(f"spread: {args.spread_orders} orders x {args.per_order} subscribers", spread_result))
-    print(describe(f"hot: 1 order x {args.hot} subscribers", hot_result))
+    among = f", {held.count:,} idle sockets held" if held is not None else ""
+    print(describe(f"hot: 1 order x {args.hot} subscribers{among}", hot_result))
     print()
     print("| phase | transitions | events expected | delivered | lost | duplicated | in order |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -241,14 +273,14 @@ async def main(database_url: str) -> None:
         Path(args.svg).parent.mkdir(parents=True, exist_ok=True)
         Path(args.svg).write_text(
             line_chart(
-                {"server RSS growth per idle socket": memory_curve},
+                {"WebSocket processes' RSS growth per idle socket": memory_curve},
                 title="Memory of the WebSocket processes per idle socket held",
                 x_label="idle sockets held",
                 y_label="KiB per socket",
             )
         )
         print(f"\ncurve: {args.svg}")
-    if burst.failed_handshakes or (idle is not None and (idle.failed_handshakes or still_open < len(idle.sockets))):
+    if burst.failed_handshakes or (held is not None and (held.failed or still_open < held.count or idle_events)):
         sys.exit("handshakes failed or idle sockets were dropped")
     total_lost = sum(r["lost"] + r["duplicates"] for r in (single_result, spread_result, hot_result))
     if total_lost or not all(r["in_order"] for r in (single_result, spread_result, hot_result)):

@@ -118,8 +118,14 @@ class WebSocketHandshakeLimit:
             if not turn.cancelled():
                 turns.release()
             return None
+        # What the socket keeps for its lifetime: not the turn, its first message or, once read,
+        # the second one's task (a done task keeps its coroutine).
+        del turn
         holding = True
         delivered = 0
+        first: dict | None = connect
+        second: asyncio.Future | None = next_message
+        del connect, next_message
 
         def end_turn() -> None:
             nonlocal holding
@@ -128,14 +134,16 @@ class WebSocketHandshakeLimit:
                 turns.release()
 
         async def limited_receive():
-            nonlocal delivered
+            nonlocal delivered, first, second
             delivered += 1
             if delivered == 1:
-                return connect
+                message, first = first, None
+                return message
             # Asked for the message after websocket.connect: the connect handler has finished.
             end_turn()
-            if delivered == 2:
-                return await next_message
+            if delivered == 2 and second is not None:
+                waiting, second = second, None
+                return await waiting
             return await receive()
 
         async def limited_send(message):
@@ -147,4 +155,5 @@ class WebSocketHandshakeLimit:
             return await self.app(scope, limited_receive, limited_send)
         finally:
             end_turn()
-            next_message.cancel()
+            if second is not None:
+                second.cancel()

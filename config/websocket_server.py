@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+from functools import partial
 
 import uvloop
 
@@ -33,6 +34,7 @@ from daphne.ws_protocol import WebSocketProtocol  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 
 from config.gc_tuning import tune_garbage_collection  # noqa: E402
+from core.light_queue import LightQueue  # noqa: E402
 
 logger = logging.getLogger("orderflow.websocket_server")
 
@@ -52,6 +54,20 @@ class GracefulServer(Server):
         self.ports = []
         tune_garbage_collection()  # config/gc_tuning.py: a hot order's tail was mostly collections
         super().run()
+
+    def create_application(self, protocol, scope):
+        """daphne's, with a light queue for the client's messages (core/light_queue.py): a socket
+        held all day should not keep an asyncio.Queue's deques and Event."""
+        assert "application_instance" not in self.connections[protocol]  # noqa: S101 -- as daphne's
+        input_queue = LightQueue()
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(
+            scope=scope, receive=input_queue.get, send=partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(application_instance)
+        return input_queue
 
     def listen_success(self, port):
         self.ports.append(port)

@@ -18,11 +18,14 @@ Everything else (sending, groups, expiry, capacity) is channels_redis's own.
 """
 
 import asyncio
+import collections
+import functools
 from typing import Any
 
 import redis.asyncio
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
 
+from core.light_queue import LightQueue
 from core.redis_connections import async_blocking_pool
 
 # How long a stopping reader is waited for.
@@ -38,6 +41,10 @@ class RedisChannelLayer(ChannelsRedisLayer):  # type: ignore[misc]  # channels_r
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reader: asyncio.Task[None] | None = None
+        # A light queue per socket's channel (core/light_queue.py), bounded as channels_redis's.
+        self.receive_buffer: collections.defaultdict[str, LightQueue] = collections.defaultdict(
+            functools.partial(LightQueue, self.capacity)
+        )
 
     def create_pool(self, index: int) -> redis.asyncio.ConnectionPool:
         return async_blocking_pool(self.hosts[index])
@@ -113,7 +120,7 @@ class RedisChannelLayer(ChannelsRedisLayer):  # type: ignore[misc]  # channels_r
         except Exception as error:
             failure = _ReaderFailed(error)
             for queue in self.receive_buffer.values():
-                if queue._getters:  # a receive() is waiting on it
+                if queue.waiting:  # a receive() is waiting on it
                     queue.put_nowait(failure)
         finally:
             if self._reader is asyncio.current_task():

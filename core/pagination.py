@@ -3,14 +3,23 @@
 `?page=2&page_size=50` answers `count/next/previous/results`; `?pagination=cursor` (first
 page) or `?cursor=<next_cursor>` answers `has_more/next_cursor/results`. Page sizes are
 capped at `ORDERFLOW_API_MAX_PAGE_SIZE`.
+
+A page-mode `count` is exact up to `LongListPaginator.EXACT_UP_TO` (10,000) and PostgreSQL's
+estimate above (see LongListPaginator): counting a restaurant's year of orders exactly would read
+every one of them for every page.
 """
 
+import json
 from base64 import b64decode
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import Field, Model, QuerySet
 from rest_framework import pagination
 from rest_framework.request import Request
@@ -51,8 +60,55 @@ def _page_size(request: Request) -> int:
     return min(size, most)
 
 
+def planner_estimate(queryset: Any) -> int | None:
+    """How many rows PostgreSQL's planner expects `queryset` to hold (EXPLAIN: its statistics, no
+    row read); None where there is no such estimate (another database, not a queryset)."""
+    query = getattr(queryset, "query", None)
+    if query is None:
+        return None
+    connection = connections[getattr(queryset, "db", "default")]
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = query.sql_with_params()
+    except EmptyResultSet:  # a list that cannot hold a row (`.none()`, `__in` an empty list)
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class LongListPaginator(Paginator):  # type: ignore[type-arg]  # Django's Paginator takes no type arguments at run time
+    """Page numbers over lists that grow without end (a restaurant's year of orders).
+
+    Counting a list exactly reads every row it holds, so each page would cost more the longer the
+    history. This one counts at most `EXACT_UP_TO` + 1 rows (`COUNT(*)` over a `LIMIT`: a
+    customer's, a courier's or a small restaurant's list is counted exactly); a list longer than
+    that is given PostgreSQL's estimate of its size instead (never less than what was counted).
+    Then the last pages of a huge list may come out empty, or the estimate may stop short of
+    them; cursor pagination (`?pagination=cursor`) reaches every row of any list.
+    """
+
+    EXACT_UP_TO = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if not isinstance(object_list, QuerySet):
+            return super().count
+        # Unordered: the scan stops at the limit (an ordered one would sort every row first).
+        counted = object_list.order_by()[: self.EXACT_UP_TO + 1].count()
+        if counted <= self.EXACT_UP_TO:
+            return counted
+        return max(counted, planner_estimate(object_list) or 0)
+
+
 class _PageNumber(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
+    django_paginator_class = LongListPaginator
 
     def get_page_size(self, request: Request) -> int:
         return _page_size(request)

@@ -95,7 +95,9 @@ def bulk_orders(world: World, *, count: int, start: int, customer_id: int | None
 
 
 def bulk_active(world: World, *, count: int, start: int) -> None:
-    """`count` orders placed in the last hour, in the kitchen's statuses, each with a deadline."""
+    """`count` orders placed in the last hour, in the kitchen's statuses, each with a deadline one to
+    two hours ahead: none falls due while a measurement reads them (a read that finds an order past
+    its deadline carries the cancellation out first, which is a write, not the read measured)."""
     _orders(world, count=count, start=start, customer_id=None, active=True)
 
 
@@ -164,7 +166,7 @@ def _orders(world: World, *, count: int, start: int, customer_id: int | None, ac
                 CASE WHEN status = 'CANCELLED' THEN 'customer' WHEN status = 'RESTAURANT_REJECTED' THEN 'restaurant'
                      ELSE '' END,
                 '',
-                {"placed_at + interval '20 minutes'" if active else "NULL"},
+                {"now() + interval '1 hour' + random() * interval '1 hour'" if active else "NULL"},
                 {"'restaurant_timeout'" if active else "''"},
                 3, placed_at + interval '41 minutes'
             FROM bulk_batch
@@ -196,8 +198,12 @@ def _orders(world: World, *, count: int, start: int, customer_id: int | None, ac
         cursor.execute("DROP TABLE bulk_batch")
 
 
-def analyze() -> None:
-    """Fresh planner statistics, as autovacuum would have them after a bulk load."""
+def analyze(*, vacuum: bool = False) -> None:
+    """Fresh planner statistics, as autovacuum would have them after a bulk load; with `vacuum`
+    (outside a transaction only) the tables are vacuumed too, as autovacuum would have done by
+    then: their visibility maps let indexes answer alone, and no autovacuum starts in the middle
+    of a measurement."""
+    command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
     with connection.cursor() as cursor:
         for table in ("orders_order", "orders_orderitem", "tracking_trackingevent", "payments_payment", "auth_user"):
-            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(f"{command} {table}")

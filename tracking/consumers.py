@@ -15,7 +15,7 @@ Close codes (after the handshake is accepted, so that clients can read them):
 | 4403 | this kind of socket is not for you (e.g. `ws/courier/` for a non-courier) |
 | 4404 | no such order or restaurant, or not yours; also sent when it stops being visible |
 
-Open sockets check again (`LiveConsumer._recheck_access`) every ORDERFLOW_WS_RECHECK_SECONDS (at
+Open sockets check again (`LiveConsumer.recheck_later`, tracking/timers.py) every ORDERFLOW_WS_RECHECK_SECONDS (at
 most 60 s) and when their access token expires: an expired token (4401; a client sends
 `{"action": "authenticate", "token": "<new access token>"}` before then to carry on), a
 deactivated user or an ended session (4401), or the access the socket was opened with ending
@@ -51,6 +51,7 @@ from tracking.selectors import (
     order_watch_holds,
 )
 from tracking.streams import LocationThrottle, OrderSequences, parse_after, start_after
+from tracking.timers import socket_timers
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_connect(self, message):
         self.joined: set[str] = set()
-        self.renewal: asyncio.Future | None = None
-        self.recheck: asyncio.Future | None = None
+        self.renewing = self.rechecking = False
         self.closing = False
         self.sequences = OrderSequences()
         self.locations = LocationThrottle(self.send_json, settings.ORDERFLOW_LOCATION_THROTTLE_SECONDS)
@@ -152,10 +152,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     def stop_background_work(self) -> None:
+        # Its renewals and re-checks (tracking/timers.py) skip a closing socket, and drop it.
         self.closing = True
-        for task in (getattr(self, "renewal", None), getattr(self, "recheck", None)):
-            if task is not None:
-                task.cancel()
         locations = getattr(self, "locations", None)
         if locations is not None:
             locations.close()
@@ -175,40 +173,41 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol=subprotocol, headers=headers)
         self.accepted = True
-        if not self.closing and self.recheck is None:
-            self.recheck = asyncio.ensure_future(self._recheck_access())
+        if not self.closing and not self.rechecking:
+            self.rechecking = True
+            self.recheck_later()
 
-    async def _recheck_access(self) -> None:
-        """Until the socket closes: wake every ORDERFLOW_WS_RECHECK_SECONDS, and when the token
-        expires, and close the socket once its access has ended."""
-        interval = settings.ORDERFLOW_WS_RECHECK_SECONDS
-        while not self.closing:
-            # Spread over the last fifth of the interval: the sockets of one deploy do not all
-            # ask the database in the same second.
-            wait = interval * random.uniform(0.8, 1.0)  # noqa: S311 -- spreading load, not a secret
-            expires_at = cast("float | None", self.scope.get("token_expires_at"))
-            if expires_at is not None:
-                wait = min(wait, max(0.0, expires_at - time.time()))
-            await asyncio.sleep(wait)
-            if self.closing:
-                return
-            try:
-                code = await self.access_ended()
-            except Exception:  # the database is away for a moment: ask again at the next tick
-                logger.warning("could not check a socket's access again", exc_info=True)
-                continue
-            if code is not None and not self.closing:
-                await self.end_access(code)
-                return
+    def recheck_later(self) -> None:
+        """Until the socket closes, its access is checked again every ORDERFLOW_WS_RECHECK_SECONDS
+        and when its token expires (tracking/timers.py), and the socket closed once it has ended."""
+        socket_timers().recheck_later(self, settings.ORDERFLOW_WS_RECHECK_SECONDS)
 
     async def access_ended(self) -> int | None:
         """The close code if the socket may no longer be served, else None."""
+        return self.token_ended() or await self.access_beyond_token()
+
+    def token_ended(self) -> int | None:
         expires_at = cast("float | None", self.scope.get("token_expires_at"))
         if expires_at is not None and expires_at <= time.time():
             return CLOSE_UNAUTHENTICATED
+        return None
+
+    async def access_beyond_token(self) -> int | None:
+        """The user still active and signed in, and what the socket relies on beyond them."""
         if self.authenticated() and not await still_signed_in(self.scope):
             return CLOSE_UNAUTHENTICATED
         return await self.access_lost()
+
+    def recheck_key(self) -> object | None:
+        """Sockets with the same key get the same answer from `access_beyond_token` (the same user,
+        signed in the same way, relying on the same thing): one check serves them all within a
+        pass. None: this socket's answer is its own."""
+        return None
+
+    def sign_in_key(self) -> tuple:
+        session = self.scope.get("session")
+        token_socket = self.scope.get("token_expires_at") is not None
+        return (self.user.pk, token_socket, None if token_socket or session is None else session.session_key)
 
     async def access_lost(self) -> int | None:
         """What a kind of socket relies on beyond its user (an order it may see, a restaurant)."""
@@ -250,20 +249,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                     raise
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 -- retry jitter, not a secret
         self.joined.add(group)
-        if self.renewal is None:
-            self.renewal = asyncio.ensure_future(self._renew_memberships())
+        if not self.renewing:
+            self.renewing = True
+            self.renew_later()
 
-    async def _renew_memberships(self) -> None:
+    def renew_later(self) -> None:
         """Memberships expire (the layer's `group_expiry`) unless renewed: an open socket renews
         its own, so one that could not leave is dropped from its groups soon after, not in a day."""
-        interval = max(1.0, group_expiry(self.channel_layer) / 3)
-        while not self.closing:
-            await asyncio.sleep(interval)
-            for group in list(self.joined):
-                try:
-                    await self.channel_layer.group_add(group, self.channel_name)
-                except Exception:
-                    logger.warning("could not renew group %s", group)
+        socket_timers().renew_later(self, max(1.0, group_expiry(self.channel_layer) / 3))
+
+    async def renew_memberships(self) -> None:
+        for group in list(self.joined):
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except Exception:
+                logger.warning("could not renew group %s", group)
+        if not self.closing:
+            self.renew_later()
 
     async def leave(self, group: str) -> None:
         self.joined.discard(group)
@@ -363,6 +365,9 @@ class OrderConsumer(LiveConsumer):
     async def access_lost(self) -> int | None:
         holds = await database_sync_to_async(order_watch_holds)(user=self.user, order_id=self.order_id)
         return None if holds else CLOSE_NOT_FOUND
+
+    def recheck_key(self) -> object | None:
+        return (type(self), self.order_id, *self.sign_in_key())
 
     def shown(self, payload: dict) -> dict:
         return courier_event_payload(payload) if self.actor.role == ActorRole.COURIER else payload
