@@ -7,7 +7,7 @@ to start without their secrets.
 
 import os
 
-from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.routing import URLRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -24,6 +24,22 @@ from tracking.routing import websocket_urlpatterns  # noqa: E402
 from tracking.tail import CommittedEventTailStarter  # noqa: E402
 
 server_errors.install()
+
+
+class ProtocolTypeRouter:
+    """channels' router of the same name, handing the connection on rather than awaiting it: a
+    socket held all day keeps no frame of the router."""
+
+    _asgi_single_callable = True
+
+    def __init__(self, application_mapping) -> None:
+        self.application_mapping = application_mapping
+
+    def __call__(self, scope, receive, send):
+        if scope["type"] not in self.application_mapping:
+            raise ValueError(f"No application configured for scope type {scope['type']!r}")
+        return self.application_mapping[scope["type"]](scope, receive, send)
+
 
 # With the in-memory channel layer, the process also tails the events other processes commit.
 application = CommittedEventTailStarter(

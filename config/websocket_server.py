@@ -18,6 +18,8 @@ import os
 import sys
 import time
 from functools import partial
+from types import SimpleNamespace
+from typing import Any
 
 import uvloop
 
@@ -30,8 +32,9 @@ asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 import autobahn.util  # noqa: E402
 from daphne.cli import CommandLineInterface  # noqa: E402
 from daphne.server import Server  # noqa: E402
-from daphne.ws_protocol import WebSocketProtocol  # noqa: E402
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
+from twisted.web.http import HTTPChannel  # noqa: E402
 
 from config.gc_tuning import tune_garbage_collection  # noqa: E402
 from core.light_queue import LightQueue  # noqa: E402
@@ -49,6 +52,31 @@ CLOSE_REASON = b"server restarting; reconnect with after"
 autobahn.util._HAS_CLICK = False
 
 
+class LeanWebSocketProtocol(WebSocketProtocol):
+    """daphne's protocol, letting go of its handshake once the socket is open: autobahn keeps the
+    raw request, its headers and parameters (the token among them) for the socket's life, though
+    it reads them only while shaking hands; daphne keeps the request for its path."""
+
+    HANDSHAKE_ONLY = (
+        "http_request_data",
+        "http_response_data",
+        "http_headers",
+        "http_request_params",
+        "http_request_uri",
+        "http_status_line",
+    )
+
+    def onOpen(self):
+        super().onOpen()
+        for name in self.HANDSHAKE_ONLY:
+            self.__dict__.pop(name, None)
+        request: Any = self.__dict__["request"]
+        self.request = SimpleNamespace(path=request.path)
+
+
+WebSocketFactory.protocol = LeanWebSocketProtocol
+
+
 class GracefulServer(Server):
     def run(self):
         self.ports = []
@@ -59,6 +87,11 @@ class GracefulServer(Server):
         """daphne's, with a light queue for the client's messages (core/light_queue.py): a socket
         held all day should not keep an asyncio.Queue's deques and Event."""
         assert "application_instance" not in self.connections[protocol]  # noqa: S101 -- as daphne's
+        transport: Any = getattr(protocol, "transport", None)
+        if isinstance(getattr(transport, "producer", None), HTTPChannel):
+            # The HTTP connection the socket was upgraded from registered itself as the
+            # transport's producer: released, it goes with its request and their headers.
+            transport.unregisterProducer()
         input_queue = LightQueue()
         scope.setdefault("asgi", {"version": "3.0"})
         application_instance = self.application(

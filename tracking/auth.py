@@ -7,12 +7,13 @@ rather than falling back to a cookie. What was checked here is checked again whi
 is open (tracking/consumers.py, `LiveConsumer`).
 """
 
+from collections.abc import Awaitable
 from importlib import import_module
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -52,7 +53,9 @@ class JwtQueryAuthMiddleware:
         token = query_param(scope, "token")
         if token is not None:
             user, expires_at = await token_user_and_expiry(token)
-            scope = dict(scope, user=user, token_expires_at=expires_at)
+            # In place: the scope is this connection's own, and a copy would be kept beside it
+            # for the socket's life.
+            scope["user"], scope["token_expires_at"] = user, expires_at
         return await self.app(scope, receive, send)
 
 
@@ -83,10 +86,26 @@ class BrowserOriginValidator(OriginValidator):
     is not a browser (a mobile app with a token) and cannot be made to ride someone's cookie.
     """
 
+    _asgi_single_callable = True
+
     def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:
             return True
         return super().valid_origin(parsed_origin)
+
+    def __call__(self, scope, receive, send) -> Any:  # the awaitable of the next layer, not a coroutine of its own
+        """channels' check, handing the socket on rather than awaiting it (as CredentialRouter)."""
+        if scope["type"] != "websocket":
+            raise ValueError("You cannot use OriginValidator on a non-WebSocket connection")
+        parsed_origin = None
+        for name, value in scope.get("headers", []):
+            if name == b"origin":
+                try:
+                    parsed_origin = urlparse(value.decode("latin1"))
+                except UnicodeDecodeError:
+                    pass
+        application: Any = self.application if self.valid_origin(parsed_origin) else WebsocketDenier()
+        return application(scope, receive, send)
 
 
 class CredentialRouter:
@@ -95,14 +114,18 @@ class CredentialRouter:
     handshake thereby costs one database call for its user, not a second one for a session it does
     not use (in a reconnect storm, every call waits its turn for a database thread)."""
 
+    _asgi_single_callable = True  # handed on, not awaited (below): asgiref must not take it for ASGI 2
+
     def __init__(self, app) -> None:
         self.with_token = JwtQueryAuthMiddleware(app)
         self.with_session: Any = AuthMiddlewareStack(app)  # types-channels types it as an ASGI2 app
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send) -> Awaitable[None]:
+        # The chosen stack's coroutine is returned, not awaited: a socket held all day keeps no
+        # frame of this router (each layer that awaits the next keeps one for the socket's life).
         if query_param(scope, "token") is not None:
-            return await self.with_token(scope, receive, send)
-        return await self.with_session(scope, receive, send)
+            return self.with_token(scope, receive, send)
+        return self.with_session(scope, receive, send)
 
 
 def websocket_auth_stack(app):

@@ -24,16 +24,19 @@ it, and nothing is sent after the close. A kitchen socket also checks before eac
 """
 
 import asyncio
+import functools
 import json
 import logging
 import random
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from core.actors import ActorRole
@@ -41,6 +44,7 @@ from core.timestamps import iso
 from orders.services.deadlines import sweep_overdue_on_read
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
 from tracking.database import database_sync_to_async
+from tracking.dispatch import await_many_dispatch
 from tracking.groups import (
     order_group,
 )
@@ -121,7 +125,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.accepted = self.ended = False
         quietly = False
         try:
-            await super().__call__(scope, receive, send)
+            await self._serve(scope, receive, send)
             quietly = True
         except asyncio.CancelledError:
             quietly = True
@@ -134,6 +138,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.stop_background_work()
             if quietly and self.accepted and not self.ended:
                 await self._close_abandoned(send)
+
+    async def _serve(self, scope, receive, send) -> None:
+        """channels' AsyncConsumer.__call__, dispatching with `await_many_dispatch` below."""
+        self.scope = scope
+        layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_layer = cast("Any", layer)
+        self.base_send = send
+        try:
+            if layer is None:
+                await await_many_dispatch([receive], self.dispatch)
+                return
+            self.channel_name = await layer.new_channel()
+            self.channel_receive = cast("Any", functools.partial(layer.receive, self.channel_name))
+            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
+        except StopConsumer:
+            pass
 
     async def _close_abandoned(self, send) -> None:
         """The application ended (returned or was cancelled) while its socket was open, and neither

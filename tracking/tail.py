@@ -135,10 +135,22 @@ class CommittedEventTailStarter:
     """ASGI middleware: the first connection of any kind starts the process's tail (daphne and
     `runserver` have no lifespan events to start it from)."""
 
+    _asgi_single_callable = True  # handed on, not awaited: asgiref must not take it for ASGI 2
+
     def __init__(self, application) -> None:
         self.application = application
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
+        # The application's coroutine is returned, not awaited: a socket held all day keeps no
+        # frame of this layer.
         if scope["type"] in ("http", "websocket"):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # called outside the loop: start the tail from inside it
+                return self._start_then(scope, receive, send)
             ensure_tail_running()
+        return self.application(scope, receive, send)
+
+    async def _start_then(self, scope, receive, send):
+        ensure_tail_running()
         return await self.application(scope, receive, send)
