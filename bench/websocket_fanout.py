@@ -106,6 +106,18 @@ def describe(name: str, result: dict) -> str:
     return f"| {name} | {samples} | {cells(result['from_response'])} | {cells(result['from_request'])} |"
 
 
+async def drive_hot(server, driver: Driver, hot_order: str, hot: Subscribers) -> tuple[dict, list[float], float]:
+    """Drive the hot order and close its sockets: its result, the CPU time the processes holding
+    the sockets and this one used meanwhile (this one last), and how long it took."""
+    cpu_pids = [*server_socket_pids(server), os.getpid()]
+    cpu_before, started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
+    result = await drive(driver, [hot_order], hot)
+    cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
+    seconds = time.monotonic() - started
+    await hot.close()
+    return result, cpu, seconds
+
+
 async def main(database_url: str) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spread-orders", type=int, default=100)
@@ -199,24 +211,14 @@ async def main(database_url: str) -> None:
                 await asyncio.sleep(2)
                 idle_after = server_rss_kib(server)
                 nginx_after = server_rss_kib(server, b"nginx")
-                cpu_pids = [*server_socket_pids(server), os.getpid()]
-                cpu_before, hot_started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
-                hot_result = await drive(driver, [hot_order], hot)
-                hot_cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
-                hot_seconds = time.monotonic() - hot_started
-                await hot.close()
+                hot_result, hot_cpu, hot_seconds = await drive_hot(server, driver, hot_order, hot)
                 await asyncio.sleep(args.idle_seconds)
                 still_open, idle_events = await held.check()
                 nginx_per_socket = (nginx_after - nginx_before) / max(1, held.count)
             finally:
                 await held.close()
         else:
-            cpu_pids = [*server_socket_pids(server), os.getpid()]
-            cpu_before, hot_started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
-            hot_result = await drive(driver, [hot_order], hot)
-            hot_cpu = [cpu_seconds([pid]) - before for pid, before in zip(cpu_pids, cpu_before, strict=True)]
-            hot_seconds = time.monotonic() - hot_started
-            await hot.close()
+            hot_result, hot_cpu, hot_seconds = await drive_hot(server, driver, hot_order, hot)
     finally:
         server.stop()
 

@@ -202,11 +202,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         and when its token expires (tracking/timers.py), and the socket closed once it has ended."""
         socket_timers().recheck_later(self, settings.ORDERFLOW_WS_RECHECK_SECONDS)
 
-    async def access_ended(self) -> int | None:
-        """The close code if the socket may no longer be served, else None."""
-        return self.token_ended() or await self.access_beyond_token()
-
     def token_ended(self) -> int | None:
+        """CLOSE_UNAUTHENTICATED once the socket's token has expired (checked before
+        `access_beyond_token`, socket by socket: tokens differ where the rest is shared)."""
         expires_at = cast("float | None", self.scope.get("token_expires_at"))
         if expires_at is not None and expires_at <= time.time():
             return CLOSE_UNAUTHENTICATED

@@ -5,11 +5,11 @@ memberships before they expire.
 A task per socket for each would keep two sleeping coroutines, with their timers and futures, for
 every socket held, and wake each socket's database check on its own. Here one task per event loop
 keeps a heap of due times and wakes at the earliest, at most once a tick (a tenth of the
-interval, at most a second: a check may come that much late, never early); the sockets due by
-then are checked together, a few at a time, and sockets that would ask the database the same question (the same
-user watching the same order through the same kind of socket: `LiveConsumer.recheck_key`) share
-one answer within a pass. A socket is held by weak reference: one that has ended is dropped from
-the heap, never kept alive by it.
+interval, at most a second: a check may come that much late, never early). The sockets due by
+then are checked together, a few at a time, and sockets that would ask the database the same
+question (the same user watching the same order through the same kind of socket:
+`LiveConsumer.recheck_key`) share one answer within a pass. A socket is held by weak
+reference: one that has ended is dropped from the heap, never kept alive by it.
 """
 
 import asyncio
