@@ -48,7 +48,7 @@ class SuperuserOnlyAdminMixin(_AdminBase):
 
 class EstimatedCountPaginator(LongListPaginator):
     """The admin's paginator for tables that grow without end (a year of orders): exact up to
-    10,000 rows, PostgreSQL's estimate above (core.pagination.LongListPaginator); the admin shows
+    1,000 rows, PostgreSQL's estimate above (core.pagination.LongListPaginator); the admin shows
     "0 results" on a page past the end of a list, never an error."""
 
 

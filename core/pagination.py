@@ -4,7 +4,7 @@
 page) or `?cursor=<next_cursor>` answers `has_more/next_cursor/results`. Page sizes are
 capped at `ORDERFLOW_API_MAX_PAGE_SIZE`.
 
-A page-mode `count` is exact up to `LongListPaginator.EXACT_UP_TO` (10,000) and PostgreSQL's
+A page-mode `count` is exact up to `LongListPaginator.EXACT_UP_TO` (1,000) and PostgreSQL's
 estimate above (see LongListPaginator): counting a restaurant's year of orders exactly would read
 every one of them for every page.
 """
@@ -92,7 +92,7 @@ class LongListPaginator(Paginator):  # type: ignore[type-arg]  # Django's Pagina
     them; cursor pagination (`?pagination=cursor`) reaches every row of any list.
     """
 
-    EXACT_UP_TO = 10_000
+    EXACT_UP_TO = 1_000
 
     @cached_property
     def count(self) -> int:

@@ -21,6 +21,7 @@ from drf_spectacular.utils import extend_schema_field
 from core.errors import ValidationFailed
 from orders.lifecycle import STATUS_ALIASES, normalise_status
 from orders.models import DeliveryType, Order, OrderStatus, PaymentStatus
+from orders.search import orders_with_number_holding
 from orders.tabs import ORDER_TABS
 
 TRUE_WORDS = {"true", "1", "yes"}
@@ -156,11 +157,14 @@ class OrderFilter(filters.FilterSet):
         method="filter_nothing",
         help_text="Include cancelled, rejected and failed orders when no tab or status is given (default false).",
     )
-    search = filters.CharFilter(field_name="number", lookup_expr="icontains", max_length=64, help_text="Order number.")
+    search = filters.CharFilter(method="filter_search", max_length=64, help_text="A piece of the order number.")
 
     class Meta:
         model = Order
         fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return orders_with_number_holding(queryset, value)
 
     def filter_tab(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(ORDER_TABS[value])

@@ -5,6 +5,8 @@
 API, the admin or the sweep); each SQL statement it runs is EXPLAINed, and none may read a large
 table from end to end (`Seq Scan` on orders, lines, events or payments). A sequential scan of a
 table that grows with history makes the read cost more every day (docs/operations/performance.md).
+The searches, which an index walked in order would also serve by reading every order, are run
+with EXPLAIN ANALYZE and must read few rows.
 The rows live in one transaction per module, rolled back at the end.
 """
 
@@ -73,22 +75,53 @@ def _sequential_scans(node: dict, *, limited: bool = False) -> list[str]:
     return found
 
 
-def assert_index_served(make_call) -> None:
-    """Run the call, EXPLAIN every statement it ran, and fail on a sequential scan of a large table."""
+def _plans(make_call, *, analyze: bool = False) -> list[tuple[str, dict]]:
+    """Run the call, then EXPLAIN (and with `analyze`, run again) every SELECT it ran: (sql, plan)."""
     with CaptureQueriesContext(connection) as captured:
         make_call()
     statements = [query["sql"] for query in captured.captured_queries if query["sql"].lstrip().startswith("SELECT")]
     assert statements, "the call ran no query"
-    offenders = []
+    plans = []
     with connection.cursor() as cursor:
         for sql in statements:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {sql}")
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
-            scans = _sequential_scans(plan[0]["Plan"])
-            if scans:
-                offenders.append(f"Seq Scan on {', '.join(scans)}: {sql[:300]}")
+            plans.append((sql, plan[0]["Plan"]))
+    return plans
+
+
+def assert_index_served(make_call) -> None:
+    """Run the call, EXPLAIN every statement it ran, and fail on a sequential scan of a large table."""
+    offenders = [
+        f"Seq Scan on {', '.join(scans)}: {sql[:300]}"
+        for sql, plan in _plans(make_call)
+        if (scans := _sequential_scans(plan))
+    ]
     assert not offenders, "\n".join(offenders)
+
+
+SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+
+
+def _rows_read(node: dict) -> int:
+    """Rows of large tables the plan's scans read: those they kept and those their filters dropped."""
+    read = 0
+    if node["Node Type"] in SCANS and node.get("Relation Name") in LARGE_TABLES:
+        dropped = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        read += (node["Actual Rows"] + dropped) * node["Actual Loops"]
+    return read + sum(_rows_read(child) for child in node.get("Plans", []))
+
+
+def assert_reads_few(make_call, most: int) -> None:
+    """Run the call and fail when a statement's scans read more than `most` rows of the large
+    tables: an index walked from end to end with a filter costs what a sequential scan does."""
+    heavy = [
+        f"{read} rows read: {sql[:300]}"
+        for sql, plan in _plans(make_call, analyze=True)
+        if (read := _rows_read(plan)) > most
+    ]
+    assert not heavy, "\n".join(heavy)
 
 
 def _get(client: Client, path: str):
@@ -147,3 +180,33 @@ def test_customer_list_of_a_thousand_orders(world):
 def test_staff_api_list_by_cursor(world):
     staff = _client(world.staff_ids[0])
     assert_index_served(lambda: _get(staff, "/api/orders/?page_size=20&pagination=cursor"))
+
+
+def _piece_of_a_number(world) -> str:
+    """Four characters of the drawn part of the number (`ORD-YYYYMMDD-XXXXXXn`) of an order of the
+    first staff member's restaurant."""
+    orders = Order.objects.filter(restaurant_id=world.restaurant_ids[0]).order_by("pk")
+    number = orders.values_list("number", flat=True)[500]
+    return number[14:18].lower()
+
+
+def test_staff_api_search_by_a_piece_of_the_number(world):
+    staff = _client(world.staff_ids[0])
+    piece = _piece_of_a_number(world)
+    path = f"/api/orders/?page_size=20&include_cancelled=true&search={piece}"
+    assert _get(staff, path).json()["results"], piece
+    assert_index_served(lambda: _get(staff, path))
+    assert_reads_few(lambda: _get(staff, path), most=HISTORY // 20)
+
+
+@pytest.mark.parametrize("term", ["number", "customer", "both"])
+def test_staff_admin_search_box(world, term):
+    from django.contrib.auth import get_user_model
+
+    admin_client = Client()
+    admin_client.force_login(get_user_model().objects.get(pk=world.staff_ids[0]))
+    words = {"number": _piece_of_a_number(world), "customer": "plans-customer-17"}
+    words["both"] = f"{words['customer']} {words['number']}"
+    path = f"/admin/orders/order/?q={words[term]}"
+    assert_index_served(lambda: _get(admin_client, path))
+    assert_reads_few(lambda: _get(admin_client, path), most=HISTORY // 20)
