@@ -6,9 +6,11 @@ to start without their secrets.
 """
 
 import os
+from typing import Any
 
 from channels.routing import URLRouter
 from django.core.asgi import get_asgi_application
+from django.urls import Resolver404
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
@@ -41,6 +43,39 @@ class ProtocolTypeRouter:
         return self.application_mapping[scope["type"]](scope, receive, send)
 
 
+class SocketRouter(URLRouter):
+    """channels' URLRouter, handing the connection on rather than awaiting it, and adding the
+    route to the scope in place rather than to a copy kept beside it: a socket held all day keeps
+    no frame of the router. A consumer (`as_asgi()`) is started directly, without the coroutine
+    `as_asgi` wraps it in."""
+
+    _asgi_single_callable = True
+
+    def __call__(self, scope, receive, send):  # the consumer's awaitable, not a coroutine of its own
+        path = scope["path"]
+        root_path = scope.get("root_path", "")
+        if root_path and not path.startswith(root_path):
+            raise ValueError(f"No route found for path {path!r}.")
+        path = path[len(root_path) :].lstrip("/")
+        routes: list[Any] = self.routes  # Django's URL patterns; types-channels also allows routers
+        for route in routes:
+            try:
+                match = route.pattern.match(path)
+            except Resolver404:
+                continue
+            if match:
+                remaining, args, kwargs = match
+                kwargs.update(route.default_args)
+                scope["path_remaining"] = remaining
+                scope["url_route"] = {"args": args, "kwargs": kwargs}
+                application = route.callback
+                consumer_class = getattr(application, "consumer_class", None)
+                if consumer_class is not None:
+                    return consumer_class(**application.consumer_initkwargs)(scope, receive, send)
+                return application(scope, receive, send)
+        raise ValueError(f"No route found for path {path!r}.")
+
+
 # With the in-memory channel layer, the process also tails the events other processes commit.
 application = CommittedEventTailStarter(
     ProtocolTypeRouter(
@@ -49,7 +84,7 @@ application = CommittedEventTailStarter(
             "websocket": WebSocketCountMiddleware(
                 WebSocketHandshakeLimit(
                     # types-channels wants its own URLPattern type; Django's re_path is what channels documents.
-                    websocket_auth_stack(URLRouter(contract_websocket_urlpatterns + websocket_urlpatterns))  # type: ignore[arg-type]
+                    websocket_auth_stack(SocketRouter(contract_websocket_urlpatterns + websocket_urlpatterns))  # type: ignore[arg-type]
                 )
             ),
         }

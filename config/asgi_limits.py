@@ -89,7 +89,16 @@ class BodySizeLimit:
 class WebSocketHandshakeLimit:
     """At most `limit` (ORDERFLOW_WS_HANDSHAKES_AT_ONCE) sockets of this process between their
     `websocket.connect` and the end of the application's connect handler; the others wait, in
-    the order they came, and leave the line when their client goes."""
+    the order they came, and leave the line when their client goes.
+
+    The socket's application is handed on at once, not awaited (a layer that awaits the next keeps
+    a coroutine for the socket's life); the wait happens in its first `receive()`, which gives it
+    `websocket.connect` once its turn has come, or `websocket.disconnect` if its client left first:
+    then the connect handler never runs. Its second `receive()` (the connect handler has
+    finished) ends the turn.
+    """
+
+    _asgi_single_callable = True  # handed on, not awaited: asgiref must not take it for ASGI 2
 
     def __init__(self, app, limit: int | None = None) -> None:
         self.app = app
@@ -103,57 +112,76 @@ class WebSocketHandshakeLimit:
             self._turns = (loop, asyncio.Semaphore(self.limit or settings.ORDERFLOW_WS_HANDSHAKES_AT_ONCE))
         return self._turns[1]
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
-            return await self.app(scope, receive, send)
-        turns = self.turns()
-        connect = await receive()
-        turn = asyncio.ensure_future(turns.acquire())
-        next_message = asyncio.ensure_future(receive())
-        await asyncio.wait({turn, next_message}, return_when=asyncio.FIRST_COMPLETED)
-        if not turn.done():
-            # The client left (websocket.disconnect) before its turn came.
-            turn.cancel()
-            await asyncio.gather(turn, return_exceptions=True)
-            if not turn.cancelled():
-                turns.release()
-            return None
-        # What the socket keeps for its lifetime: not the turn, its first message or, once read,
-        # the second one's task (a done task keeps its coroutine).
-        del turn
-        holding = True
-        delivered = 0
-        first: dict | None = connect
-        second: asyncio.Future | None = next_message
-        del connect, next_message
+            return self.app(scope, receive, send)
+        turn = _HandshakeTurn(self.turns(), receive, send)
+        return self.app(scope, turn.receive, turn.send)
 
-        def end_turn() -> None:
-            nonlocal holding
-            if holding:
-                holding = False
-                turns.release()
 
-        async def limited_receive():
-            nonlocal delivered, first, second
-            delivered += 1
-            if delivered == 1:
-                message, first = first, None
-                return message
-            # Asked for the message after websocket.connect: the connect handler has finished.
-            end_turn()
-            if delivered == 2 and second is not None:
-                waiting, second = second, None
-                return await waiting
-            return await receive()
+class _HandshakeTurn:
+    """One socket's place in the line: its `receive` and `send` as its application sees them.
+    Once the handshake is over both hand the server's own awaitables on, keeping no frame."""
 
-        async def limited_send(message):
-            if message["type"] == "websocket.close":
-                end_turn()
-            await send(message)
+    __slots__ = ("application", "holding", "inner_receive", "inner_send", "received", "turns", "waiting")
 
-        try:
-            return await self.app(scope, limited_receive, limited_send)
-        finally:
-            end_turn()
-            if second is not None:
-                second.cancel()
+    def __init__(self, turns: asyncio.Semaphore, receive, send) -> None:
+        self.turns = turns
+        self.inner_receive = receive
+        self.inner_send = send
+        self.received = 0
+        self.holding = False
+        self.waiting: asyncio.Future | None = None  # the message after websocket.connect, asked for early
+        self.application: asyncio.Task | None = None
+
+    def receive(self):
+        self.received += 1
+        if self.received == 1:
+            # Asked from the application's own task: should it end in its connect handler (an
+            # error), the turn goes back with it.
+            self.application = asyncio.current_task()
+            if self.application is not None:
+                self.application.add_done_callback(self._application_ended)
+            return self._connect_in_turn()
+        self.end_turn()  # asked for the message after websocket.connect: the connect handler has finished
+        if self.waiting is not None:
+            waiting, self.waiting = self.waiting, None
+            return waiting
+        return self.inner_receive()
+
+    async def _connect_in_turn(self) -> dict:
+        connect = await self.inner_receive()
+        turn = asyncio.ensure_future(self.turns.acquire())
+        following = asyncio.ensure_future(self.inner_receive())
+        await asyncio.wait({turn, following}, return_when=asyncio.FIRST_COMPLETED)
+        if turn.done():
+            self.holding = True
+            self.waiting = following
+            return connect
+        # The client left (websocket.disconnect) before its turn came.
+        turn.cancel()
+        await asyncio.gather(turn, return_exceptions=True)
+        if not turn.cancelled():
+            self.turns.release()
+        self.received = 2
+        return following.result()
+
+    def send(self, message):
+        if message["type"] == "websocket.close":
+            self.end_turn()
+        return self.inner_send(message)
+
+    def end_turn(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.turns.release()
+        if self.application is not None:
+            self.application.remove_done_callback(self._application_ended)
+            self.application = None
+
+    def _application_ended(self, _: asyncio.Task) -> None:
+        self.application = None
+        self.end_turn()
+        if self.waiting is not None:
+            self.waiting.cancel()
+            self.waiting = None

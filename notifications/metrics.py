@@ -7,6 +7,7 @@ restarts. Gauges are read when scraped. Open WebSocket connections are the servi
 process's own (each web process is its own scrape target).
 """
 
+import asyncio
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -205,29 +206,42 @@ def websocket_route(path: str) -> str:
 
 
 class WebSocketCountMiddleware:
-    """Counts the WebSocket connections this process has accepted and not yet closed."""
+    """Counts the WebSocket connections this process has accepted and not yet closed: one more
+    when the application accepts, one less when it closes the socket or ends. The application is
+    handed on, not awaited (a layer that awaits keeps a coroutine for the socket's life)."""
+
+    _asgi_single_callable = True  # handed on, not awaited: asgiref must not take it for ASGI 2
 
     def __init__(self, app) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
-            return await self.app(scope, receive, send)
-        gauge = WEBSOCKETS_OPEN.labels(route=websocket_route(scope.get("path", "")))
-        accepted = False
+            return self.app(scope, receive, send)
+        return self.app(scope, receive, _CountingSend(websocket_route(scope.get("path", "")), send))
 
-        async def counting_send(message):
-            nonlocal accepted
-            if message["type"] == "websocket.accept" and not accepted:
-                accepted = True
-                gauge.inc()
-            elif message["type"] == "websocket.close" and accepted:
-                accepted = False
-                gauge.dec()
-            await send(message)
 
-        try:
-            return await self.app(scope, receive, counting_send)
-        finally:
-            if accepted:
-                gauge.dec()
+class _CountingSend:
+    __slots__ = ("application", "route", "send")
+
+    def __init__(self, route: str, send) -> None:
+        self.route = route
+        self.send = send
+        self.application: asyncio.Task | None = None  # set while the socket is counted
+
+    def __call__(self, message):
+        kind = message["type"]
+        if kind == "websocket.accept" and self.application is None:
+            # Sent from the application's own task: when it ends, the socket is no longer counted.
+            self.application = asyncio.current_task()
+            if self.application is not None:
+                WEBSOCKETS_OPEN.labels(route=self.route).inc()
+                self.application.add_done_callback(self._uncount)
+        elif kind == "websocket.close" and self.application is not None:
+            self.application.remove_done_callback(self._uncount)
+            self._uncount(self.application)
+        return self.send(message)
+
+    def _uncount(self, _: asyncio.Task) -> None:
+        self.application = None
+        WEBSOCKETS_OPEN.labels(route=self.route).dec()

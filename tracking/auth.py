@@ -44,19 +44,46 @@ token_user_and_expiry = database_sync_to_async(_token_user_and_expiry)
 
 class JwtQueryAuthMiddleware:
     """Sets `scope["user"]` from the `token` query parameter, when there is one, and
-    `scope["token_expires_at"]` (epoch seconds): the socket closes then (tracking/consumers.py)."""
+    `scope["token_expires_at"]` (epoch seconds): the socket closes then (tracking/consumers.py).
+
+    The token is read when the application asks for its first message (`websocket.connect`),
+    before that message is given to it, so the connect handler finds the user in the scope. The
+    application is handed on, not awaited: a layer that awaits keeps a coroutine for the socket's
+    life."""
+
+    _asgi_single_callable = True  # handed on, not awaited: asgiref must not take it for ASGI 2
 
     def __init__(self, app) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
         token = query_param(scope, "token")
-        if token is not None:
-            user, expires_at = await token_user_and_expiry(token)
+        if token is None:
+            return self.app(scope, receive, send)
+        return self.app(scope, _ReceiveAfterToken(scope, token, receive), send)
+
+
+class _ReceiveAfterToken:
+    __slots__ = ("receive", "scope", "token")
+
+    def __init__(self, scope, token: str, receive) -> None:
+        self.scope = scope
+        self.token: str | None = token
+        self.receive = receive
+
+    def __call__(self):
+        if self.token is None:
+            return self.receive()
+        token, self.token = self.token, None
+        return self._first(token)
+
+    async def _first(self, token: str) -> dict:
+        message = await self.receive()
+        if message["type"] == "websocket.connect":
             # In place: the scope is this connection's own, and a copy would be kept beside it
             # for the socket's life.
-            scope["user"], scope["token_expires_at"] = user, expires_at
-        return await self.app(scope, receive, send)
+            self.scope["user"], self.scope["token_expires_at"] = await token_user_and_expiry(token)
+        return message
 
 
 def _still_signed_in(scope) -> bool:

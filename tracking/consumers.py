@@ -44,7 +44,6 @@ from core.timestamps import iso
 from orders.services.deadlines import sweep_overdue_on_read
 from tracking.auth import query_param, still_signed_in, token_user_and_expiry
 from tracking.database import database_sync_to_async
-from tracking.dispatch import await_many_dispatch
 from tracking.groups import (
     order_group,
 )
@@ -122,10 +121,46 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return await super().dispatch(message)
 
     async def __call__(self, scope, receive, send):
+        """channels' AsyncConsumer.__call__ with its `await_many_dispatch` in the same frame: the
+        next message from the client or from the socket's groups, as it comes, to `dispatch`.
+        A socket held all day waits on one future that its sources complete, not on a chain of
+        coroutines (nor on `asyncio.wait`'s)."""
         self.accepted = self.ended = False
+        self.scope = scope
+        self.base_send = send
+        layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_layer = cast("Any", layer)
+        sources = [receive]
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] | None = None
+
+        def wake(_: asyncio.Future) -> None:
+            if woken is not None and not woken.done():
+                woken.set_result(None)
+
+        def start(source) -> asyncio.Future:
+            task = asyncio.ensure_future(source())
+            task.add_done_callback(wake)
+            return task
+
+        tasks: list[asyncio.Future] = []
         quietly = False
         try:
-            await self._serve(scope, receive, send)
+            if layer is not None:
+                self.channel_name = await layer.new_channel()
+                self.channel_receive = cast("Any", functools.partial(layer.receive, self.channel_name))
+                sources.append(self.channel_receive)
+            tasks = [start(source) for source in sources]
+            while True:
+                if not any(task.done() for task in tasks):
+                    woken = loop.create_future()
+                    await woken
+                    woken = None
+                for index, task in enumerate(tasks):
+                    if task.done():
+                        await self.dispatch(task.result())
+                        tasks[index] = start(sources[index])
+        except StopConsumer:
             quietly = True
         except asyncio.CancelledError:
             quietly = True
@@ -136,24 +171,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             # left running, they would renew a dead socket's memberships and query the database
             # for it every interval, for the life of the process.
             self.stop_background_work()
+            for task in tasks:
+                task.cancel()
+            # Their outcomes are taken (a source that failed raised here already).
+            await asyncio.gather(*tasks, return_exceptions=True)
             if quietly and self.accepted and not self.ended:
                 await self._close_abandoned(send)
-
-    async def _serve(self, scope, receive, send) -> None:
-        """channels' AsyncConsumer.__call__, dispatching with `await_many_dispatch` below."""
-        self.scope = scope
-        layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_layer = cast("Any", layer)
-        self.base_send = send
-        try:
-            if layer is None:
-                await await_many_dispatch([receive], self.dispatch)
-                return
-            self.channel_name = await layer.new_channel()
-            self.channel_receive = cast("Any", functools.partial(layer.receive, self.channel_name))
-            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
-        except StopConsumer:
-            pass
 
     async def _close_abandoned(self, send) -> None:
         """The application ended (returned or was cancelled) while its socket was open, and neither
@@ -169,6 +192,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_disconnect(self, message):
         self.ended = True
+        if not hasattr(self, "joined"):
+            # Its client left while it waited for its turn to connect (config/asgi_limits.py):
+            # nothing was joined or started.
+            raise StopConsumer
         await super().websocket_disconnect(message)
 
     def stop_background_work(self) -> None:

@@ -1,5 +1,6 @@
 """config.asgi_limits.WebSocketHandshakeLimit: only so many sockets of a process in their handshake
-at once; the others wait without running, and one whose client leaves while it waits never runs."""
+at once; the others wait before their connect handler runs, and one whose client leaves while it
+waits is given its disconnect instead: its connect handler never runs."""
 
 import asyncio
 
@@ -31,15 +32,21 @@ class HeldHandshakes:
         self.entered: list[int] = []
         self.finish: dict[int, asyncio.Event] = {}
         self.refuse: set[int] = set()
+        self.fail: set[int] = set()
 
     async def __call__(self, scope, receive, send):
         number = scope["number"]
-        assert (await receive())["type"] == "websocket.connect"
+        first = await receive()
+        if first["type"] == "websocket.disconnect":
+            return
+        assert first["type"] == "websocket.connect"
         self.entered.append(number)
         self.in_handshake.add(number)
         self.finish.setdefault(number, asyncio.Event())
         await self.finish[number].wait()
         self.in_handshake.discard(number)
+        if number in self.fail:
+            raise RuntimeError("the connect handler failed")
         if number in self.refuse:
             await send({"type": "websocket.close", "code": 4403})
             return
@@ -118,6 +125,26 @@ def test_a_refused_socket_gives_its_turn_to_the_next():
         await asyncio.wait_for(tasks[0], 5)
         await settle()
         assert clients[0].sent == [{"type": "websocket.close", "code": 4403}]
+        assert app.entered == [0, 1]
+        app.finish.setdefault(1, asyncio.Event()).set()
+        await settle()
+        clients[1].incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(tasks[1], 5)
+        assert clients[1].sent == [{"type": "websocket.accept"}]
+
+    asyncio.run(scenario())
+
+
+def test_an_application_that_fails_in_its_connect_handler_gives_its_turn_back():
+    async def scenario():
+        app = HeldHandshakes()
+        app.fail.add(0)
+        clients, tasks = open_sockets(WebSocketHandshakeLimit(app, limit=1), 2)
+        await settle()
+        assert app.entered == [0]
+        app.finish.setdefault(0, asyncio.Event()).set()
+        await asyncio.gather(tasks[0], return_exceptions=True)
+        await settle()
         assert app.entered == [0, 1]
         app.finish.setdefault(1, asyncio.Event()).set()
         await settle()
