@@ -11,8 +11,9 @@ sockets reconnect at once (a host deployed or lost, a Redis failover) each hands
 the back of one long queue, one call after the other: each handshake then takes longer than its
 client waits, the clients try again, and their new attempts add to the queue while the abandoned
 ones still run, until no handshake finishes at all. `WebSocketHandshakeLimit` lets a few
-handshakes at a time into the application; the others wait their turn in the event loop, and one
-whose client leaves while it waits does no work at all.
+handshakes at a time into the application's connect handler; the others wait their turn in the
+event loop, and one whose client leaves while it waits is handed its disconnect instead: its
+connect handler never runs, and it does no database work.
 """
 
 import asyncio

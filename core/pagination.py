@@ -85,11 +85,18 @@ class LongListPaginator(Paginator):  # type: ignore[type-arg]  # Django's Pagina
     """Page numbers over lists that grow without end (a restaurant's year of orders).
 
     Counting a list exactly reads every row it holds, so each page would cost more the longer the
-    history. This one counts at most `EXACT_UP_TO` + 1 rows (`COUNT(*)` over a `LIMIT`: a
-    customer's, a courier's or a small restaurant's list is counted exactly); a list longer than
-    that is given PostgreSQL's estimate of its size instead (never less than what was counted).
-    Then the last pages of a huge list may come out empty, or the estimate may stop short of
-    them; cursor pagination (`?pagination=cursor`) reaches every row of any list.
+    history. This one first asks PostgreSQL's planner how long the list is (EXPLAIN: statistics,
+    no row read). A list it expects to hold at most `EXACT_UP_TO` rows (a customer's, a courier's,
+    a small restaurant's, a search for a rare piece of a number) is counted exactly, reading at
+    most `EXACT_UP_TO` + 1 rows (`COUNT(*)` over a `LIMIT`), and given PostgreSQL's estimate if it
+    holds more after all. A list the planner expects to be longer is counted only as far as one
+    page and one row: if that finds fewer, that is its exact length (the planner was wrong); if
+    not, the list is given the estimate. Either way the count never reads more than a bounded
+    number of rows, and is never less than what was counted. The last pages of a huge list may
+    then come out empty, or the estimate may stop short of them; cursor pagination
+    (`?pagination=cursor`) reaches every row of any list. Other databases (SQLite) have no
+    estimate: there the list is counted up to `EXACT_UP_TO` + 1 rows, and past that the count
+    is that.
     """
 
     EXACT_UP_TO = 1_000
@@ -99,11 +106,13 @@ class LongListPaginator(Paginator):  # type: ignore[type-arg]  # Django's Pagina
         object_list = self.object_list
         if not isinstance(object_list, QuerySet):
             return super().count
+        estimate = planner_estimate(object_list)
+        most = self.EXACT_UP_TO if estimate is None or estimate <= self.EXACT_UP_TO else int(self.per_page)
         # Unordered: the scan stops at the limit (an ordered one would sort every row first).
-        counted = object_list.order_by()[: self.EXACT_UP_TO + 1].count()
-        if counted <= self.EXACT_UP_TO:
+        counted = object_list.order_by()[: most + 1].count()
+        if counted <= most:
             return counted
-        return max(counted, planner_estimate(object_list) or 0)
+        return max(counted, estimate or 0)
 
 
 class _PageNumber(pagination.PageNumberPagination):

@@ -7,8 +7,10 @@ bigrams, its pairs of neighbouring characters (`ORD-20261203-X7K2AB` -> `OR`, `R
 `X7`, `7K`, ...; the GIN index order_number_grams_idx over `orderflow_number_grams(number)`,
 migration 0011): a number holding "7K2A" holds its bigrams `7K`, `K2` and `2A`, so the index finds
 the few orders that hold all of them and the `ILIKE` keeps those that hold them in that order.
-A one-character piece has no bigram and is looked for as before (it matches nearly every order,
-so the newest ones are found at once). Other databases (SQLite) look for the piece alone.
+A piece of one or two characters (one bigram at most) is held by a share of all orders that does
+not shrink as history grows ("X7" by about one order in forty): those are found by reading the
+newest orders in order until the page is full, which costs the same at any length of history.
+Other databases (SQLite) look for the piece alone.
 """
 
 from django.contrib.auth import get_user_model
@@ -50,9 +52,12 @@ def _with_grams(queryset: QuerySet[Order]) -> QuerySet[Order]:
 def _number_holds(queryset: QuerySet[Order], piece: str) -> Q:
     holds = Q(number__icontains=piece)
     grams = number_grams(piece)
-    if grams and GRAMS_ALIAS in queryset.query.annotations:
-        holds &= Q(**{f"{GRAMS_ALIAS}__contains": grams})
-    return holds
+    if len(grams) < 2 or GRAMS_ALIAS not in queryset.query.annotations:
+        # One or two characters: a piece that short is held by a share of all orders that does
+        # not shrink with history, so the newest orders, read in order until a page is full,
+        # hold enough of them; the index would hand over every order ever placed that holds it.
+        return holds
+    return Q(**{f"{GRAMS_ALIAS}__contains": grams}) & holds
 
 
 def orders_with_number_holding(queryset: QuerySet[Order], piece: str) -> QuerySet[Order]:

@@ -1,10 +1,10 @@
 from django.urls import path, re_path
 
-from tracking import board_consumers, consumers
+from tracking import board_consumers, consumers, hub_consumers
 from tracking.public_consumers import TrackConsumer
 
 websocket_urlpatterns = [
-    path("ws/orders/", consumers.OrdersHubConsumer.as_asgi()),
+    path("ws/orders/", hub_consumers.OrdersHubConsumer.as_asgi()),
     path("ws/orders/<uuid:order_id>/", consumers.OrderConsumer.as_asgi()),
     path("ws/restaurants/", board_consumers.RestaurantListingConsumer.as_asgi()),
     path("ws/restaurants/<uuid:restaurant_id>/orders/", board_consumers.RestaurantOrdersConsumer.as_asgi()),

@@ -81,7 +81,7 @@ async def test_the_hub_answers_bad_messages_with_an_error_and_stays_open(message
 
 @run_async
 async def test_the_hub_limits_how_many_orders_one_socket_follows(customer, restaurant, menu, monkeypatch):
-    monkeypatch.setattr("tracking.consumers.MAX_HUB_SUBSCRIPTIONS", 1)
+    monkeypatch.setattr("tracking.hub_consumers.MAX_HUB_SUBSCRIPTIONS", 1)
     first = await db(factories.place_order)(customer, menu["salad"])
     second = await db(factories.place_order)(customer, menu["salad"])
     hub = await open_socket("ws/orders/", customer)
