@@ -13,7 +13,10 @@ mounted in the same server (bench/baseline_urls.py: a constant JSON view, a naiv
    WebSocket processes), `wrk` with `--connections` clients for `--seconds` per URL (after one
    second of the same load, not counted, so that every worker has seen the tokens once): the
    constant view, the naive retrieve, the lean status (customers, each their own order; 200),
-   the same with `If-None-Match` (304), the lean status through the database (platform admin);
+   the same with `If-None-Match` (304), the lean status through the database (platform admin).
+   The URLs take turns over `--rounds` rounds, so that what the machine does meanwhile falls on
+   each of them alike: req/s is every round's requests over their seconds, p50 and p99 are the
+   medians of the rounds' (one 5 s run's p99 on 2 cores moves by half from one run to the next);
 3. a mixed scenario with locust (headless, `--users` for `--locust-seconds`): customers
    polling their order's status every 2-4 s with its ETag or holding its socket, staff placing,
    confirming and preparing orders, couriers posting positions.
@@ -26,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -217,6 +221,18 @@ def wrk(url: str, lines: list[str], *, seconds: float, connections: int, server:
     return result
 
 
+def merged(rounds: list[dict]) -> dict:
+    """One URL's figures over its rounds: totals for the counts, medians for the percentiles."""
+    result = {key: sum(one[key] for one in rounds) for key in ("requests", "seconds", "errors", "bytes")}
+    result["p50"] = statistics.median(one["p50"] for one in rounds)
+    result["p99"] = statistics.median(one["p99"] for one in rounds)
+    result["rps"] = result["requests"] / result["seconds"]
+    result["bytes_each"] = result["bytes"] / max(1, result["requests"])
+    cpu = sum(one["cpu_us_each"] * one["requests"] for one in rounds)
+    result["cpu_us_each"] = cpu / max(1, result["requests"])
+    return result
+
+
 def url_sets(data: dict) -> dict[str, list[str]]:
     orders = data["orders"]
     return {
@@ -272,6 +288,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="turns each URL of the production topology takes")
     parser.add_argument("--compare-seconds", type=float, default=4)
     parser.add_argument("--users", type=int, default=150)
     parser.add_argument("--locust-seconds", type=int, default=30)
@@ -322,17 +339,23 @@ def main() -> None:
         server = Server([str(ROOT / "scripts" / "serve-production")], topology_env, port, "serve-production")
         try:
             print(f"\n### Production topology (nginx, granian, daphne): wrk {args.connections} connections, "
-                  f"{args.seconds:g} s per URL")  # fmt: skip
-            print("\n| URL | req/s | p50 ms | p99 ms | errors | requests | server CPU µs each | bytes each |")
-            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-            results = {}
-            for name, lines in sets.items():
+                  f"{args.rounds} rounds of {args.seconds:g} s per URL, the URLs taking turns")  # fmt: skip
+            rounds: dict[str, list[dict]] = {name: [] for name in sets}
+            for lines in sets.values():
                 # Steady state: each worker process has checked these tokens and users once.
                 wrk(server.url, lines, seconds=1, connections=args.connections)
-                results[name] = wrk(
-                    server.url, lines, seconds=args.seconds, connections=args.connections, server=server
-                )
-                print(row(name, results[name]))
+            for _ in range(args.rounds):
+                for name, lines in sets.items():
+                    rounds[name].append(
+                        wrk(server.url, lines, seconds=args.seconds, connections=args.connections, server=server)
+                    )
+            results = {name: merged(each) for name, each in rounds.items()}
+            print("\n| URL | req/s | p50 ms | p99 ms | errors | requests | server CPU µs each | bytes each |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+            for name, result in results.items():
+                print(row(name, result))
+            for name, each in rounds.items():
+                print(f"p99 of each round, {name}: " + ", ".join(f"{one['p99']:.1f} ms" for one in each))
             lean, constant = results["lean status, 200"], results["Django view, constant JSON (baseline)"]
             not_modified = results["lean status, If-None-Match: 304"]
             naive = results["naive DRF retrieve (baseline)"]
