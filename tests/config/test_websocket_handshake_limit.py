@@ -64,6 +64,15 @@ def open_sockets(limit: WebSocketHandshakeLimit, count: int) -> tuple[list[Clien
     return clients, tasks
 
 
+async def finished_and_accepted(app: HeldHandshakes, clients: list[Client], tasks: list[asyncio.Task], n: int) -> bool:
+    """Let socket `n`'s connect handler finish, then its client leave: was it accepted?"""
+    app.finish.setdefault(n, asyncio.Event()).set()
+    await settle()
+    clients[n].incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.wait_for(tasks[n], 5)
+    return clients[n].sent == [{"type": "websocket.accept"}]
+
+
 async def settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
@@ -126,11 +135,7 @@ def test_a_refused_socket_gives_its_turn_to_the_next():
         await settle()
         assert clients[0].sent == [{"type": "websocket.close", "code": 4403}]
         assert app.entered == [0, 1]
-        app.finish.setdefault(1, asyncio.Event()).set()
-        await settle()
-        clients[1].incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
-        await asyncio.wait_for(tasks[1], 5)
-        assert clients[1].sent == [{"type": "websocket.accept"}]
+        assert await finished_and_accepted(app, clients, tasks, 1)
 
     asyncio.run(scenario())
 
@@ -146,11 +151,7 @@ def test_an_application_that_fails_in_its_connect_handler_gives_its_turn_back():
         await asyncio.gather(tasks[0], return_exceptions=True)
         await settle()
         assert app.entered == [0, 1]
-        app.finish.setdefault(1, asyncio.Event()).set()
-        await settle()
-        clients[1].incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
-        await asyncio.wait_for(tasks[1], 5)
-        assert clients[1].sent == [{"type": "websocket.accept"}]
+        assert await finished_and_accepted(app, clients, tasks, 1)
 
     asyncio.run(scenario())
 
