@@ -58,12 +58,16 @@ def _raw_body(request: Request) -> bytes:
         return JSONRenderer().render(request.data)
 
 
-def body_fingerprint(raw: bytes) -> str:
-    """SHA-256 of the body as canonical JSON (key order and spacing do not matter)."""
+def request_fingerprint(raw: bytes, *, if_match: str | None = None) -> str:
+    """SHA-256 of the body as canonical JSON (key order and spacing do not matter) and of the
+    `If-Match` it was sent with, if any: a condition makes it another request, so the same key
+    with another (or a malformed) `If-Match` is refused rather than answered as the first was."""
     try:
         canonical = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = raw
+    if if_match is not None:
+        canonical += b"\nIf-Match: " + if_match.encode("utf-8", "surrogateescape")
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -108,7 +112,7 @@ class IdempotentPostMixin(_ViewBase):
             key=key,
             method=request.method,
             path=request.path,
-            body_hash=body_fingerprint(_raw_body(request)),
+            body_hash=request_fingerprint(_raw_body(request), if_match=request.headers.get("If-Match")),
         )
         if record.state == IdempotencyState.COMPLETED:
             raise _Replay(record)

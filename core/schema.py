@@ -51,7 +51,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description=(
         "Any unique string (a UUID is best). Repeating the request with the same key and body within "
         "24 hours replays the first answer (header `Idempotent-Replayed: true`) without acting again; "
-        "the same key with another body is a 422, and a repeat while the first is running a 409."
+        "the same key with another body or another `If-Match` is a 422, and a repeat while the first is running a 409."
     ),
 )
 

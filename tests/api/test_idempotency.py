@@ -5,7 +5,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from core import idempotency
-from core.idempotency import body_fingerprint
+from core.idempotency import request_fingerprint
 from core.models import IdempotencyRecord, IdempotencyState
 from core.services import idempotency_purge_expired
 from delivery.models import HandoffCode
@@ -23,7 +23,7 @@ def post(client, path, body=None, key="key-1"):
 def reserve(user, path: str, *, created_at) -> IdempotencyRecord:
     """The reservation a first request with key-1 and an empty body holds while it runs."""
     return IdempotencyRecord.objects.create(
-        user=user, key="key-1", method="POST", path=path, body_hash=body_fingerprint(b"{}"), created_at=created_at
+        user=user, key="key-1", method="POST", path=path, body_hash=request_fingerprint(b"{}"), created_at=created_at
     )
 
 
@@ -60,9 +60,9 @@ def test_placing_an_order_twice_with_one_key_places_it_once(alice, menu):
 
 
 def test_key_order_and_spacing_of_the_body_do_not_matter():
-    assert body_fingerprint(b'{"a": 1, "b": [1, 2]}') == body_fingerprint(b'{"b":[1,2],"a":1}')
-    assert body_fingerprint(b"") == body_fingerprint(b"{}")
-    assert body_fingerprint(b'{"a": 1}') != body_fingerprint(b'{"a": 2}')
+    assert request_fingerprint(b'{"a": 1, "b": [1, 2]}') == request_fingerprint(b'{"b":[1,2],"a":1}')
+    assert request_fingerprint(b"") == request_fingerprint(b"{}")
+    assert request_fingerprint(b'{"a": 1}') != request_fingerprint(b'{"a": 2}')
 
 
 def test_same_key_with_another_body_is_422(kitchen, customer, menu):
@@ -72,6 +72,33 @@ def test_same_key_with_another_body_is_422(kitchen, customer, menu):
 
     problem(post(kitchen, path, {"estimated_prep_time": 30}), 422, "idempotency_key_reused")
     assert Order.objects.get(pk=order.pk).estimated_prep_minutes == 15
+
+
+@pytest.mark.parametrize("second_if_match", ["", '"not-a-version"', "7", None])
+def test_same_key_under_another_if_match_is_422_not_the_first_answer(kitchen, customer, menu, second_if_match):
+    order = place_order(customer, menu["pizza"])
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+    etag = kitchen.get(f"/api/orders/{order.pk}/status/")["ETag"]
+    assert post_if_match(kitchen, path, etag).status_code == 200
+
+    problem(post_if_match(kitchen, path, second_if_match), 422, "idempotency_key_reused")
+    replayed = post_if_match(kitchen, path, etag)
+    assert replayed.status_code == 200
+    assert replayed["Idempotent-Replayed"] == "true"
+
+
+def test_a_key_first_sent_without_if_match_is_refused_with_an_empty_one(kitchen, customer, menu):
+    order = place_order(customer, menu["pizza"])
+    path = f"/api/restaurants/orders/{order.pk}/confirm/"
+    assert post(kitchen, path).status_code == 200
+
+    problem(post_if_match(kitchen, path, ""), 422, "idempotency_key_reused")
+    assert post(kitchen, path)["Idempotent-Replayed"] == "true"
+
+
+def post_if_match(client, path, if_match, key="key-1"):
+    headers = {} if if_match is None else {"HTTP_IF_MATCH": if_match}
+    return client.post(path, {}, format="json", HTTP_IDEMPOTENCY_KEY=key, **headers)
 
 
 def test_same_key_on_another_endpoint_is_422(kitchen, customer, menu):
