@@ -1,16 +1,24 @@
 """Flat cost as data grows: the hot reads at 10 thousand, 100 thousand and 1 million orders.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/orderflow REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000 --samples 30 --active 250]
+        .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000 --samples 400 --rounds 8 --active 250]
 
-In a scratch database (`<name>_scale`, created and dropped by the run) the history grows in place:
-a year of finished orders, each with one line, three tracking events and (card orders) a payment,
-written by PostgreSQL itself (tests/bulk_orders.py: `generate_series`, about 6 minutes for a
-million on a 2-core machine). Two restaurants, 2,000 customers and 200 couriers share it. What does
-not grow with history stays the same at every size, as it does in production: one regular
-customer's 1,000 orders, and `--active` orders placed in the last hour, still in the kitchen, with
-deadlines. After each load (and ANALYZE), every hot read is timed in-process through Django's
-test client (`--samples` calls after two not counted) and its slowest SQL statement explained.
+Each size has a scratch database of its own (`<name>_scale` for the smallest, `<name>_scale_<size>`
+for the others; created and dropped by the run), and the history grows from one to the next: the
+smallest is loaded, copied (`CREATE DATABASE ... TEMPLATE`) and grown to the next size, and so on.
+The history is a year of finished orders, each with one line, three tracking events and (card
+orders) a payment, written by PostgreSQL itself (tests/bulk_orders.py: `generate_series`, about 6
+minutes for a million on a 2-core machine). Two restaurants, 2,000 customers and 200 couriers share
+it. What does not grow with history is the same rows at every size, as it is in production: one
+regular customer's 1,000 orders, and `--active` orders placed in the last hour, still in the
+kitchen, with deadlines. Every load ends with VACUUM (ANALYZE), as autovacuum would have done, and
+before the timing a CHECKPOINT writes out what the loads left dirty.
+
+Then every hot read is timed in-process through Django's test client in `--rounds` rounds; in
+each round the sizes take turns (in a rotating order), and each read gets `--samples / --rounds`
+calls at each size after two not counted. A slow minute of the machine thus falls on every size
+alike instead of on whichever size was being timed then. The slowest SQL statement of each read is
+explained at the largest size.
 
 The table gives p50/p99 in ms per size, and the p99 at the largest size over the p99 at the
 smallest (the baseline measured in the same run): the goal is at most 1.5x. The plans show
@@ -19,9 +27,11 @@ The curves are drawn as SVG (`--svg`, by default into docs/operations/figures/sc
 """
 
 import argparse
+import contextlib
 import functools
 import gc
 import json
+import math
 import os
 import statistics
 import sys
@@ -36,7 +46,7 @@ from urllib.parse import urlencode
 from _setup import ROOT, scratch_database
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -143,7 +153,8 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument("--samples", type=int, default=400, help="calls per read and size, over all rounds")
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--active", type=int, default=250)
     parser.add_argument("--svg", default=str(ROOT / "docs" / "operations" / "figures" / "scale.svg"))
     parser.add_argument("--json", default="", help="also write the figures to this file")
@@ -151,13 +162,14 @@ def main() -> None:
     sizes = sorted(int(size) for size in args.sizes.split(","))
     if sizes[0] < REGULAR_ORDERS + args.active:
         sys.exit(f"the smallest size must hold the regular's {REGULAR_ORDERS} orders and the active ones")
+    per_round = max(1, math.ceil(args.samples / args.rounds))
 
     # The test client's host. Not setup_test_environment(): its template instrumentation keeps
     # each rendered page's context, so the heap would grow with every admin page timed.
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     results: dict[str, dict[int, list[float]]] = {}
     plans: dict[str, str] = {}
-    with scratch_database(suffix="_scale") as database:
+    with scratch_database(suffix="_scale") as base, database_copies(base) as copy_to:
         started = time.monotonic()
         world = bulk_world()
         bulk_orders(world, count=REGULAR_ORDERS, start=0, customer_id=world.regular_id)
@@ -168,29 +180,37 @@ def main() -> None:
         staff.save(update_fields=["is_staff"])
         staff.groups.add(staff_group_ensure())
         regular_order = str(Order.objects.filter(customer_id=world.regular_id).values_list("pk", flat=True).first())
-        print(f"scratch database {database}; load average {os.getloadavg()[0]:.1f}")
+        print(f"scratch database {base}; load average {os.getloadavg()[0]:.1f}")
+        databases: dict[int, str] = {}
+        reads: dict[int, dict[str, Callable[[], Any]]] = {}
         for size in sizes:
+            databases[size] = copy_to(f"{base}_{size}") if databases else base
             while loaded < size:
                 count = min(CHUNK, size - loaded)
                 bulk_orders(world, count=count, start=loaded)
                 loaded += count
             analyze(vacuum=True)
-            print(f"{size:,} orders loaded ({time.monotonic() - started:.0f} s so far); timing", flush=True)
+            print(f"{size:,} orders in {databases[size]} ({time.monotonic() - started:.0f} s so far)", flush=True)
             named = calls(world, regular_order, staff, deep_cursor(world, staff))
-            everything: dict[str, Callable[[], Any]] = {
-                name: functools.partial(client.get, path) for name, (client, path) in named.items()
-            }
-            everything["sweep: overdue detection"] = overdue_detection
-            for name, call in everything.items():
-                results.setdefault(name, {})[size] = timed(call, args.samples)
-                if size == sizes[-1]:
-                    plans[name] = slowest_plan(call)
-                times = results[name][size]
-                print(
-                    f"  {name}: p50 {statistics.median(times):.1f} ms, p99 {percentile(times, 0.99):.1f} ms", flush=True
-                )
+            reads[size] = {name: functools.partial(client.get, path) for name, (client, path) in named.items()}
+            reads[size]["sweep: overdue detection"] = overdue_detection
+        settle_writes()
 
-    print(f"\n### Hot reads against orders held ({args.samples} calls each, ms; in-process, local settings)\n")
+        for turn in range(args.rounds):
+            order = sizes[turn % len(sizes) :] + sizes[: turn % len(sizes)]
+            print(f"round {turn + 1} of {args.rounds}: {', '.join(f'{size:,}' for size in order)}", flush=True)
+            for size in order:
+                use_database(databases[size])
+                for name, call in reads[size].items():
+                    results.setdefault(name, {}).setdefault(size, []).extend(timed(call, per_round))
+        use_database(databases[sizes[-1]])
+        for name, call in reads[sizes[-1]].items():
+            plans[name] = slowest_plan(call)
+
+    print(
+        f"\n### Hot reads against orders held ({per_round * args.rounds} calls each in {args.rounds} rounds, ms;"
+        " in-process, local settings)\n"
+    )
     header = " | ".join(f"{size:,}: p50 / p99" for size in sizes)
     print(f"| call | {header} | p99 growth |")
     print("| --- |" + " --- |" * (len(sizes) + 1))
@@ -220,6 +240,55 @@ def main() -> None:
         print(f"\ncurves: {args.svg}")
     if args.json:
         Path(args.json).write_text(json.dumps({"sizes": sizes, "results": results, "plans": plans}))
+
+
+def settle_writes() -> None:
+    """Write out now what the loads and their VACUUM left dirty, as a checkpoint long after a load would
+    have done, instead of in the background during the first rounds (superusers only; skipped otherwise)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as error:
+        print(f"no CHECKPOINT before timing ({error}".strip() + ")")
+
+
+def use_database(name: str) -> None:
+    """The next query connects to database `name` (the pool, if any, is closed with the connection)."""
+    connection.close()
+    connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's backend, with its pool
+    connection.settings_dict["NAME"] = name
+
+
+@contextlib.contextmanager
+def database_copies(base: str):
+    """`copy_to(name)`: a copy of the database in use, named `name`, now in use. The copies are
+    dropped on the way out, and `base` is in use again."""
+    copies: list[str] = []
+
+    def copy_to(name: str) -> str:
+        source = connection.settings_dict["NAME"]
+        use_database(source)  # closed: a template must have no sessions while it is copied
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
+            copies.append(name)
+            cursor.execute(
+                f"CREATE DATABASE {connection.ops.quote_name(name)} TEMPLATE {connection.ops.quote_name(source)}"
+            )
+        use_database(name)
+        return name
+
+    try:
+        yield copy_to
+    finally:
+        use_database(base)
+        with connection._nodb_cursor() as cursor:
+            for name in copies:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                    " AND pid <> pg_backend_pid()",
+                    [name],
+                )
+                cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
 
 
 def deep_cursor(world, staff) -> str:
