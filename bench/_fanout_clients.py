@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,9 @@ class Subscribers:
         self.token = token
         self.sockets: list[Any] = []
         self.received: dict[tuple[str, int], list[float]] = {}  # (order, sequence) -> arrival times
+        # (order, sequence) -> seconds from the event's `occurred_at` (set in its transaction, before
+        # the commit; the server's clock, which is this machine's) to its arrival.
+        self.since_event: dict[tuple[str, int], list[float]] = {}
         self.per_socket: list[list[int]] = []
         self.readers: list[Any] = []
         self.failed_handshakes = 0
@@ -157,10 +161,13 @@ class Subscribers:
         try:
             async for text in connection:
                 now = time.perf_counter()
+                wall = time.time()
                 message = json.loads(text)
                 if message.get("type") == "event":
                     seen.append(message["sequence"])
                     self.received.setdefault((order_id, message["sequence"]), []).append(now)
+                    occurred = datetime.fromisoformat(message["occurred_at"].replace("Z", "+00:00")).timestamp()
+                    self.since_event.setdefault((order_id, message["sequence"]), []).append(wall - occurred)
         except websockets.ConnectionClosed:
             pass
 
@@ -173,6 +180,7 @@ async def drive(driver: Driver, orders: list[str], subscribers: Subscribers) -> 
     """Walk every order through its lifecycle, one transition at a time; measure each event."""
     from_response: list[float] = []
     from_request: list[float] = []
+    from_event: list[float] = []
     expected = 0
     transitions = 0
     order_steps = {order_id: await sync_to_async(driver.steps)(order_id) for order_id in orders}
@@ -189,6 +197,7 @@ async def drive(driver: Driver, orders: list[str], subscribers: Subscribers) -> 
             arrivals = subscribers.received.get(key, [])
             from_response += [arrival - answered for arrival in arrivals]
             from_request += [arrival - started for arrival in arrivals]
+            from_event += subscribers.since_event.get(key, [])
     await asyncio.sleep(0.5)  # let duplicates, if any, arrive
     delivered = sum(len(times) for (order_id, _), times in subscribers.received.items() if order_id in orders)
     in_order = all(seen == sorted(set(seen)) for seen in subscribers.per_socket)
@@ -201,6 +210,7 @@ async def drive(driver: Driver, orders: list[str], subscribers: Subscribers) -> 
         "in_order": in_order,
         "from_response": from_response,
         "from_request": from_request,
+        "from_event": from_event,
     }
 
 
@@ -389,6 +399,7 @@ def split_burst(burst: Subscribers, spread: Subscribers, hot: Subscribers, hot_o
         phase.readers.append(reader)
         phase.count_by_order[order_id] = phase.count_by_order.get(order_id, 0) + 1
     spread.received = hot.received = burst.received
+    spread.since_event = hot.since_event = burst.since_event
 
 
 def demo_accounts():

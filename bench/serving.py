@@ -16,7 +16,11 @@ mounted in the same server (bench/baseline_urls.py: a constant JSON view, a naiv
    the same with `If-None-Match` (304), the lean status through the database (platform admin).
    The URLs take turns over `--rounds` rounds, so that what the machine does meanwhile falls on
    each of them alike: req/s is every round's requests over their seconds, p50 and p99 are the
-   medians of the rounds' (one 5 s run's p99 on 2 cores moves by half from one run to the next);
+   medians of the rounds' (one 5 s run's p99 on 2 cores moves by half from one run to the next).
+   The order of the URLs rotates from round to round, and before each URL the server is let
+   finish what the last one left queued (until its processes are idle). The slow URLs (the naive
+   retrieve, the database path) take their turns after the fast ones' rounds: what they leave
+   behind slowed the URL that came next, whichever it was;
 3. a mixed scenario with locust (headless, `--users` for `--locust-seconds`): customers
    polling their order's status every 2-4 s with its ETag or holding its socket, staff placing,
    confirming and preparing orders, couriers posting positions.
@@ -161,6 +165,16 @@ class Server:
         everything it started: nginx, the HTTP workers, the WebSocket processes)."""
         return cpu_seconds(session_pids(self.process.pid))
 
+    def settle(self, *, seconds: float = 15, idle_share: float = 0.05) -> None:
+        """Until the server's processes use less than `idle_share` of one core over 0.2 s: the
+        requests a finished wrk run left queued have been served (at most `seconds`)."""
+        give_up = time.monotonic() + seconds
+        while time.monotonic() < give_up:
+            before = self.cpu_seconds()
+            time.sleep(0.2)
+            if self.cpu_seconds() - before < 0.2 * idle_share:
+                return
+
     def wait_until_answering(self, seconds: float = 300) -> None:
         """Until every worker answers (they fork and load Django after the socket is bound)."""
         give_up = time.monotonic() + seconds
@@ -231,6 +245,10 @@ def merged(rounds: list[dict]) -> dict:
     cpu = sum(one["cpu_us_each"] * one["requests"] for one in rounds)
     result["cpu_us_each"] = cpu / max(1, result["requests"])
     return result
+
+
+# URLs whose answers take hundreds of milliseconds under wrk's 64 connections.
+SLOW_URLS = frozenset({"naive DRF retrieve (baseline)", "lean status through the database (admin)"})
 
 
 def url_sets(data: dict) -> dict[str, list[str]]:
@@ -341,14 +359,26 @@ def main() -> None:
             print(f"\n### Production topology (nginx, granian, daphne): wrk {args.connections} connections, "
                   f"{args.rounds} rounds of {args.seconds:g} s per URL, the URLs taking turns")  # fmt: skip
             rounds: dict[str, list[dict]] = {name: [] for name in sets}
-            for lines in sets.values():
-                # Steady state: each worker process has checked these tokens and users once.
-                wrk(server.url, lines, seconds=1, connections=args.connections)
-            for _ in range(args.rounds):
-                for name, lines in sets.items():
-                    rounds[name].append(
-                        wrk(server.url, lines, seconds=args.seconds, connections=args.connections, server=server)
-                    )
+            # The fast URLs take turns first, then the slow ones (SLOW_URLS): a slow URL's 64
+            # connections leave the server a backlog, and its worker processes a large heap to
+            # collect, that slowed whatever URL ran next even after the server was idle again.
+            fast = [name for name in sets if name not in SLOW_URLS]
+            for group in (fast, [name for name in sets if name in SLOW_URLS]):
+                for name in group:
+                    # Steady state: each worker process has checked these tokens and users once.
+                    wrk(server.url, sets[name], seconds=1, connections=args.connections)
+                for turn in range(args.rounds):
+                    for name in group[turn % len(group) :] + group[: turn % len(group)]:
+                        server.settle()
+                        rounds[name].append(
+                            wrk(
+                                server.url,
+                                sets[name],
+                                seconds=args.seconds,
+                                connections=args.connections,
+                                server=server,
+                            )
+                        )
             results = {name: merged(each) for name, each in rounds.items()}
             print("\n| URL | req/s | p50 ms | p99 ms | errors | requests | server CPU µs each | bytes each |")
             print("| --- | --- | --- | --- | --- | --- | --- | --- |")
