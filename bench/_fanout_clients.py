@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -176,15 +177,16 @@ class Subscribers:
         await asyncio.gather(*self.readers, return_exceptions=True)
 
 
-async def drive(driver: Driver, orders: list[str], subscribers: Subscribers) -> dict:
-    """Walk every order through its lifecycle, one transition at a time; measure each event."""
+async def drive(driver: Driver, orders: list[str], subscribers: Subscribers, steps: Sequence[int] = range(7)) -> dict:
+    """Walk every order through its lifecycle (or the `steps` of it named), one transition at a
+    time; measure each event."""
     from_response: list[float] = []
     from_request: list[float] = []
     from_event: list[float] = []
     expected = 0
     transitions = 0
     order_steps = {order_id: await sync_to_async(driver.steps)(order_id) for order_id in orders}
-    for index in range(7):
+    for index in steps:
         for order_id in orders:
             started, answered, sequence = await sync_to_async(_timed)(order_id, order_steps[order_id][index])
             per_order = subscribers.count_by_order.get(order_id, 0)

@@ -22,6 +22,14 @@ latency from the response). Every event must reach every
 subscriber exactly once: the report counts what was lost or duplicated. Memory per socket is
 the server's RSS growth while the sockets of the spread and hot phases are connected,
 divided by their number.
+
+Then `--idle` idle sockets are opened by `--client-processes` processes of their own,
+`--idle-step` at a time, while the hot order's subscribers stay connected. At each step the
+WebSocket processes' memory per socket held is sampled, and a probe order of its own with
+`--probe` subscribers (kept open and counted with the sockets held) is confirmed and started:
+the latency of those events from `occurred_at` at that many sockets. Once all are held the hot
+order is driven. The two curves (memory, and latency p50/p99, against sockets held) are drawn as
+SVG (`--svg`, `--latency-svg`).
 """
 
 import argparse
@@ -134,9 +142,20 @@ async def main(database_url: str) -> None:
     parser.add_argument("--client-processes", type=int, default=4, help="processes holding the idle sockets")
     parser.add_argument("--idle-seconds", type=float, default=10, help="how long the idle sockets are held after")
     parser.add_argument(
+        "--probe",
+        type=int,
+        default=50,
+        help="subscribers of the order confirmed and started at each step of the idle sockets (latency curve)",
+    )
+    parser.add_argument(
         "--svg",
         default=str(ROOT / "docs" / "operations" / "figures" / "sockets.svg"),
         help="where to draw memory per socket against idle sockets held ('' for nowhere)",
+    )
+    parser.add_argument(
+        "--latency-svg",
+        default=str(ROOT / "docs" / "operations" / "figures" / "sockets-latency.svg"),
+        help="where to draw event latency against idle sockets held ('' for nowhere)",
     )
     parser.add_argument(
         "--topology",
@@ -148,6 +167,8 @@ async def main(database_url: str) -> None:
     if not settings.REDIS_URL:
         sys.exit("set REDIS_URL: the benchmark measures the Redis channel layer")
     spread_sockets = args.spread_orders * args.per_order
+    steps = -(-args.idle // args.idle_step) if args.idle else 0
+    probes = steps * args.probe
     raise_file_limit(spread_sockets + args.hot + 512)  # the idle sockets are the holders'
 
     await sync_to_async(call_command)("migrate", verbosity=0)
@@ -155,7 +176,7 @@ async def main(database_url: str) -> None:
     accounts, restaurant, item = await sync_to_async(demo_accounts)()
     server: ServerProcess | ProductionTopology
     if args.topology == "production":
-        server = ProductionTopology(database_url=database_url, sockets=spread_sockets + args.hot + args.idle)
+        server = ProductionTopology(database_url=database_url, sockets=spread_sockets + args.hot + args.idle + probes)
     else:
         server = ServerProcess(
             database_url=database_url, redis_url=settings.REDIS_URL, settings_module="config.settings.local"
@@ -182,6 +203,7 @@ async def main(database_url: str) -> None:
         hot_order = await sync_to_async(driver.place)(restaurant, item)
         # Orders left waiting, for the idle sockets (a delivered order's socket closes at once).
         waiting_orders = [await sync_to_async(driver.place)(restaurant, item) for _ in range(20 if args.idle else 0)]
+        probe_orders = [await sync_to_async(driver.place)(restaurant, item) for _ in range(steps if args.probe else 0)]
         await asyncio.sleep(1)
         rss_before = server_rss_kib(server)
         # Every socket of both phases at once, as after a deploy or a network blip.
@@ -201,27 +223,46 @@ async def main(database_url: str) -> None:
 
         held = None
         memory_curve: list[tuple[int, float]] = []  # (idle sockets held, server KiB per socket)
+        latency_curve: dict[str, list[tuple[int, float]]] = {"p50": [], "p99": []}  # from occurred_at, ms
+        probe = Subscribers(server, token)
+        probe_results: list[dict] = []
         if args.idle:
             # The idle sockets, opened by client processes of their own, step by step; the hot
             # order's 1,000 subscribers stay connected among them and are driven once all are held.
+            # At each step a probe order with `--probe` subscribers of its own (kept open, counted
+            # with the idle sockets) is confirmed and started: the latency against sockets held.
             held = HeldSockets(server, waiting_orders, token, args.client_processes)
             idle_before = server_rss_kib(server)
             nginx_before = server_rss_kib(server, b"nginx")
             try:
-                while held.count < args.idle:
+                for step in range(steps):
                     await held.open(min(args.idle_step, args.idle - held.count))
-                    memory_curve.append((held.count, (server_rss_kib(server) - idle_before) / max(1, held.count)))
-                    print(f"  {held.count:,} idle sockets held ({held.failed} failed); "
-                          f"{memory_curve[-1][1]:.1f} KiB per socket", flush=True)  # fmt: skip
+                    if args.probe:
+                        await probe.connect(probe_orders[step], args.probe)
+                    holding = held.count + len(probe.sockets)
+                    memory_curve.append((holding, (server_rss_kib(server) - idle_before) / max(1, holding)))
+                    line = (
+                        f"  {holding:,} sockets held ({held.failed} failed); {memory_curve[-1][1]:.1f} KiB per socket"
+                    )
+                    if args.probe:
+                        result = await drive(driver, [probe_orders[step]], probe, steps=(0, 2))
+                        probe_results.append(result)
+                        since = sorted(value * 1000 for value in result["from_event"])
+                        latency_curve["p50"].append((holding, percentile(since, 0.50)))
+                        latency_curve["p99"].append((holding, percentile(since, 0.99)))
+                        line += (f"; probe, {len(since)} events: p50 {latency_curve['p50'][-1][1]:.1f} ms, "
+                                 f"p99 {latency_curve['p99'][-1][1]:.1f} ms from occurred_at")  # fmt: skip
+                    print(line, flush=True)
                 await asyncio.sleep(2)
                 idle_after = server_rss_kib(server)
                 nginx_after = server_rss_kib(server, b"nginx")
                 hot_result, hot_cpu, hot_seconds = await drive_hot(server, driver, hot_order, hot)
                 await asyncio.sleep(args.idle_seconds)
                 still_open, idle_events = await held.check()
-                nginx_per_socket = (nginx_after - nginx_before) / max(1, held.count)
+                nginx_per_socket = (nginx_after - nginx_before) / max(1, held.count + len(probe.sockets))
             finally:
                 await held.close()
+                await probe.close()
         else:
             hot_result, hot_cpu, hot_seconds = await drive_hot(server, driver, hot_order, hot)
     finally:
@@ -245,15 +286,16 @@ async def main(database_url: str) -> None:
         f"{', '.join(f'{seconds:.2f}' for seconds in hot_cpu[:-1])} s, this benchmark's clients {hot_cpu[-1]:.2f} s"
     )
     if held is not None:
-        per_socket = (idle_after - idle_before) / max(1, held.count)
+        per_socket = (idle_after - idle_before) / max(1, held.count + len(probe.sockets))
         print(
             f"held: {held.count:,} of {args.idle:,} idle sockets opened by {args.client_processes} client processes "
+            f"and {len(probe.sockets):,} probe subscribers ({probe.failed_handshakes} failed handshakes) "
             f"({held.failed} failed {held.failures or ''}), {still_open:,} still open {args.idle_seconds:.0f} s after "
             f"the hot phase, {idle_events} events on them (none expected)"
         )
         print(
             f"memory of the WebSocket processes: {idle_before / 1024:.1f} -> {idle_after / 1024:.1f} MiB: "
-            f"**{per_socket:.1f} KiB per idle socket**; nginx: {nginx_before / 1024:.1f} -> "
+            f"**{per_socket:.1f} KiB per socket held**; nginx: {nginx_before / 1024:.1f} -> "
             f"{nginx_after / 1024:.1f} MiB, {nginx_per_socket:.1f} KiB per socket; together "
             f"{per_socket + nginx_per_socket:.1f} KiB"
         )
@@ -280,17 +322,33 @@ async def main(database_url: str) -> None:
         Path(args.svg).parent.mkdir(parents=True, exist_ok=True)
         Path(args.svg).write_text(
             line_chart(
-                {"WebSocket processes' RSS growth per idle socket": memory_curve},
-                title="Memory of the WebSocket processes per idle socket held",
-                x_label="idle sockets held",
+                {"WebSocket processes' RSS growth per socket": memory_curve},
+                title="Memory of the WebSocket processes per socket held",
+                x_label="sockets held (idle and probe subscribers)",
                 y_label="KiB per socket",
             )
         )
         print(f"\ncurve: {args.svg}")
-    if burst.failed_handshakes or (held is not None and (held.failed or still_open < held.count or idle_events)):
+    if len(latency_curve["p50"]) > 1 and args.latency_svg:
+        Path(args.latency_svg).write_text(
+            line_chart(
+                {f"{name} from the event's occurred_at, probe order's {args.probe} subscribers": points
+                 for name, points in latency_curve.items()},
+                title="Event latency against sockets held",
+                x_label="sockets held",
+                y_label="ms",
+            )
+        )  # fmt: skip
+        print(f"curve: {args.latency_svg}")
+    if (
+        burst.failed_handshakes
+        or probe.failed_handshakes
+        or (held is not None and (held.failed or still_open < held.count or idle_events))
+    ):
         sys.exit("handshakes failed or idle sockets were dropped")
-    total_lost = sum(r["lost"] + r["duplicates"] for r in (single_result, spread_result, hot_result))
-    if total_lost or not all(r["in_order"] for r in (single_result, spread_result, hot_result)):
+    phases = (single_result, spread_result, hot_result, *probe_results)
+    total_lost = sum(r["lost"] + r["duplicates"] for r in phases)
+    if total_lost or not all(r["in_order"] for r in phases):
         sys.exit("events were lost, duplicated or out of order")
 
 
