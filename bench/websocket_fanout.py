@@ -247,7 +247,7 @@ async def main(database_url: str) -> None:
                     if args.probe:
                         result = await drive(driver, [probe_orders[step]], probe, steps=(0, 2))
                         probe_results.append(result)
-                        since = sorted(value * 1000 for value in result["from_event"])
+                        since = [value * 1000 for value in result["from_event"]]
                         latency_curve["p50"].append((holding, percentile(since, 0.50)))
                         latency_curve["p99"].append((holding, percentile(since, 0.99)))
                         line += (f"; probe, {len(since)} events: p50 {latency_curve['p50'][-1][1]:.1f} ms, "
