@@ -1,8 +1,11 @@
 """Limits on guessing: every way to present a password (core.authentication: /api/auth/token/,
 /login/, /admin/login/) and every handoff code (the API's handoff actions and the admin's handover).
 
-Only failures count, in fixed windows kept in the cache (Redis when `REDIS_URL` is set, so every
-web process shares the counters):
+Only failures count, over a sliding window kept in the cache (Redis when `REDIS_URL` is set, so
+every web process shares the counters): a count per fixed window, and a limit checked against the
+current window's count plus the previous window's weighted by the part of it still within one
+window length of now. Failures that straddle a window boundary are therefore not split between
+two fresh counts:
 
 - passwords: per (account, address) and per address. The account is the username as
   authentication sees it (`normalise_username`: Unicode NFKC, no surrounding whitespace, case
@@ -72,19 +75,14 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def _window_retry_after(window_seconds: int) -> int:
-    now = time.time()
-    return max(1, math.ceil((math.floor(now / window_seconds) + 1) * window_seconds - now))
-
-
 def _refuse(seconds: int) -> None:
     raise TooManyRequests(f"Too many failed attempts; try again in {seconds} seconds.", retry_after=seconds)
 
 
 @dataclass(frozen=True)
 class FailureLimit:
-    """Failures per fixed window under two keys: a subject (an account at an address, a user) and
-    the address alone."""
+    """Failures over a sliding window under two keys: a subject (an account at an address, a user)
+    and the address alone."""
 
     scope: str
     per_subject: int
@@ -109,30 +107,49 @@ class FailureLimit:
             settings.ORDERFLOW_CODE_FAILURE_WINDOW_SECONDS,
         )
 
-    def _keys(self, *, subject: str | None, address: str) -> list[tuple[str, int]]:
-        window = int(time.time()) // self.window_seconds
-        keys = [(self._key("address", address, window), self.per_address)]
+    def _counters(self, *, subject: str | None, address: str, window: int) -> list[tuple[str, str, int]]:
+        """(this window's key, the previous window's key, limit) per counted key."""
+        named = [("address", address, self.per_address)]
         if subject:
-            keys.append((self._key("subject", subject, window), self.per_subject))
-        return keys
+            named.append(("subject", subject, self.per_subject))
+        return [
+            (self._key(kind, value, window), self._key(kind, value, window - 1), limit) for kind, value, limit in named
+        ]
 
     def _key(self, kind: str, value: str, window: int) -> str:
         return f"orderflow:failures:{self.scope}:{kind}:{_digest(value)}:{window}"
 
     def check(self, *, subject: str | None, address: str) -> None:
-        keys = self._keys(subject=subject, address=address)
+        window, elapsed = divmod(time.time(), self.window_seconds)
+        counters = self._counters(subject=subject, address=address, window=int(window))
         try:
-            counts = cache.get_many([key for key, _ in keys])
+            counts = cache.get_many([key for current, previous, _ in counters for key in (current, previous)])
         except Exception:  # the cache (Redis) is down: sign-ins and handoffs go on, uncounted
             logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
             return
-        if any(counts.get(key, 0) >= limit for key, limit in keys):
-            _refuse(_window_retry_after(self.window_seconds))
+        waits = [
+            self._wait(counts.get(current, 0), counts.get(previous, 0), limit, elapsed)
+            for current, previous, limit in counters
+        ]
+        if any(wait is not None for wait in waits):
+            _refuse(math.floor(max(wait for wait in waits if wait is not None)) + 1)  # the first whole second after
+
+    def _wait(self, current: int, previous: int, limit: int, elapsed: float) -> float | None:
+        """Seconds until the sliding count is at `limit` no more if nothing more fails (below it just
+        after); None when it already is below. `elapsed`: seconds into the current window."""
+        length = self.window_seconds
+        left = length - elapsed  # of the current window; the previous one weighs left / length
+        if current * length + previous * left < limit * length:
+            return None
+        if current >= limit:  # into the next window, until this one's weighted count is below
+            return left + length - length * limit / current
+        return left - length * (limit - current) / previous
 
     def record(self, *, subject: str | None, address: str) -> None:
+        window = int(time.time() // self.window_seconds)
         try:
-            for key, _ in self._keys(subject=subject, address=address):
-                _increment(key, timeout=self.window_seconds + 60)
+            for key, _, _ in self._counters(subject=subject, address=address, window=window):
+                _increment(key, timeout=2 * self.window_seconds + 60)
         except Exception:
             logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
 

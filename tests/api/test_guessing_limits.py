@@ -8,6 +8,9 @@ with `Retry-After`. The address is the client's as the trusted proxy saw it, nev
 client wrote itself.
 """
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 import redis
 from django.conf import settings as django_settings
@@ -60,6 +63,25 @@ def test_wrong_passwords_from_one_address_end_in_429_there_only(small_limits, al
     assert 1 <= int(refused["Retry-After"]) <= django_settings.ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS
     # Lockout is not a weapon: the owner, elsewhere, signs in.
     assert _login("alice", PASSWORD, address="10.0.0.2").status_code == 200
+
+
+def test_failures_either_side_of_a_window_boundary_count_together(small_limits, alice_password):
+    window = django_settings.ORDERFLOW_LOGIN_FAILURE_WINDOW_SECONDS
+    boundary = (int(time.time()) // window + 2) * window
+    with freeze_time(datetime.fromtimestamp(boundary - 1, tz=UTC)) as clock:
+        before = [_login("alice", f"wrong-{n}").status_code for n in range(2)]
+        clock.tick(2)  # one second into the next window
+        after = [_login("alice", f"wrong-{n}").status_code for n in range(2, 4)]
+        refused = _login("alice", PASSWORD)
+
+        assert before + after == [401, 401, 401, 401]
+        problem(refused, 429, "rate_limited")
+        # 2 failures now and the last window's 2 weighted by 899/900: 3 after 449 s, below it after.
+        assert int(refused["Retry-After"]) == 450
+        clock.tick(448)
+        problem(_login("alice", PASSWORD), 429, "rate_limited")
+        clock.tick(2)
+        assert _login("alice", PASSWORD).status_code == 200
 
 
 def test_other_accounts_are_not_affected_by_one_accounts_failures(small_limits, customer, other_customer):
