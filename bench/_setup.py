@@ -29,7 +29,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import DatabaseError, connection  # noqa: E402
 
 
 @contextmanager
@@ -91,6 +91,28 @@ def cpu_seconds(pids: list[int]) -> float:
         if fields is not None:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pids: Callable[[], list[int]], *, seconds: float = 15, idle_share: float = 0.05) -> bool:
+    """Until the processes `pids()` use less than `idle_share` of one core over 0.2 s (work a
+    finished phase left queued is done), at most `seconds`. Whether they got there."""
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        before = cpu_seconds(pids())
+        time.sleep(0.2)
+        if cpu_seconds(pids()) - before < 0.2 * idle_share:
+            return True
+    return False
+
+
+def checkpoint() -> None:
+    """Write out now what earlier writes (a load, another benchmark) left dirty, instead of in a
+    background checkpoint during the timing (superusers only; skipped otherwise)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as error:
+        print(f"no CHECKPOINT before timing ({error}".strip() + ")")
 
 
 def database_url(name: str) -> str:

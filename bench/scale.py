@@ -43,10 +43,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from _setup import ROOT, scratch_database
+from _setup import ROOT, checkpoint, scratch_database
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -194,7 +194,7 @@ def main() -> None:
             named = calls(world, regular_order, staff, deep_cursor(world, staff))
             reads[size] = {name: functools.partial(client.get, path) for name, (client, path) in named.items()}
             reads[size]["sweep: overdue detection"] = overdue_detection
-        settle_writes()
+        checkpoint()  # what the loads and their VACUUM left dirty
 
         for turn in range(args.rounds):
             order = sizes[turn % len(sizes) :] + sizes[: turn % len(sizes)]
@@ -240,16 +240,6 @@ def main() -> None:
         print(f"\ncurves: {args.svg}")
     if args.json:
         Path(args.json).write_text(json.dumps({"sizes": sizes, "results": results, "plans": plans}))
-
-
-def settle_writes() -> None:
-    """Write out now what the loads and their VACUUM left dirty, as a checkpoint long after a load would
-    have done, instead of in the background during the first rounds (superusers only; skipped otherwise)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("CHECKPOINT")
-    except DatabaseError as error:
-        print(f"no CHECKPOINT before timing ({error}".strip() + ")")
 
 
 def use_database(name: str) -> None:

@@ -43,7 +43,16 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _setup import ROOT, cpu_seconds, database_url, scratch_database, session_pids, stop_session, wait_until_ready
+from _setup import (
+    ROOT,
+    cpu_seconds,
+    database_url,
+    scratch_database,
+    session_pids,
+    stop_session,
+    wait_until_idle,
+    wait_until_ready,
+)
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
@@ -165,15 +174,10 @@ class Server:
         everything it started: nginx, the HTTP workers, the WebSocket processes)."""
         return cpu_seconds(session_pids(self.process.pid))
 
-    def settle(self, *, seconds: float = 15, idle_share: float = 0.05) -> None:
-        """Until the server's processes use less than `idle_share` of one core over 0.2 s: the
-        requests a finished wrk run left queued have been served (at most `seconds`)."""
-        give_up = time.monotonic() + seconds
-        while time.monotonic() < give_up:
-            before = self.cpu_seconds()
-            time.sleep(0.2)
-            if self.cpu_seconds() - before < 0.2 * idle_share:
-                return
+    def settle(self) -> None:
+        """Until the server's processes are idle: the requests a finished wrk run left queued have
+        been served."""
+        wait_until_idle(lambda: session_pids(self.process.pid))
 
     def wait_until_answering(self, seconds: float = 300) -> None:
         """Until every worker answers (they fork and load Django after the socket is bound)."""

@@ -79,7 +79,7 @@ from _fanout_clients import (  # noqa: E402
     server_socket_pids,
     split_burst,
 )
-from _setup import cpu_seconds, scratch_database  # noqa: E402
+from _setup import checkpoint, cpu_seconds, scratch_database, wait_until_idle  # noqa: E402
 from _setup import database_url as scratch_url  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -121,7 +121,14 @@ def describe(name: str, result: dict) -> str:
 
 async def drive_hot(server, driver: Driver, hot_order: str, hot: Subscribers) -> tuple[dict, list[float], float]:
     """Drive the hot order and close its sockets: its result, the CPU time the processes holding
-    the sockets and this one used meanwhile (this one last), and how long it took."""
+    the sockets and this one used meanwhile (this one last), and how long it took.
+
+    First a checkpoint writes out what the earlier phases (and benchmarks) left dirty, and the
+    WebSocket processes are let finish what the last phase left them (at most 10 s): the hot
+    phase is timed on a settled server, not on the tail of what came before."""
+    await sync_to_async(checkpoint)()
+    if not await sync_to_async(wait_until_idle)(lambda: server_socket_pids(server), seconds=10, idle_share=0.1):
+        print("  the WebSocket processes were still busy after 10 s; the hot phase starts anyway", flush=True)
     cpu_pids = [*server_socket_pids(server), os.getpid()]
     cpu_before, started = [cpu_seconds([pid]) for pid in cpu_pids], time.monotonic()
     result = await drive(driver, [hot_order], hot)
