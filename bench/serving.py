@@ -310,7 +310,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3, help="turns each URL of the production topology takes")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="turns each URL of the production topology takes (by default a multiple of 3 and of 2: every fast "
+        "URL, and every slow one, comes first, second, ... equally often)",
+    )
     parser.add_argument("--compare-seconds", type=float, default=4)
     parser.add_argument("--users", type=int, default=150)
     parser.add_argument("--locust-seconds", type=int, default=30)
