@@ -46,13 +46,18 @@ def scratch_database(suffix: str = "_bench"):
     finally:
         connection.close()
         connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's backend, with its pool
-        # Sessions a benchmark left behind (a worker thread's pooled connection) would stop the drop.
         with connection._nodb_cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
+            end_other_sessions(cursor, name)
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def end_other_sessions(cursor, name: str) -> None:
+    """End every session on database `name` but `cursor`'s: one a benchmark left behind (a worker
+    thread's pooled connection) would stop the database from being dropped."""
+    cursor.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        [name],
+    )
 
 
 def _stat_fields(pid: int) -> list[str] | None:

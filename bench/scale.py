@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from _setup import ROOT, checkpoint, scratch_database
+from _setup import ROOT, checkpoint, end_other_sessions, scratch_database
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -136,13 +136,21 @@ def slowest_plan(call) -> str:
     return "; ".join(dict.fromkeys(_scans(plan[0]["Plan"])))
 
 
-def _scans(node: dict):
+# Nodes that read all of their input before they give a row: a scan below them is not stopped by
+# a Limit above them (as in tests/integration/test_query_plans.py).
+BLOCKING = {"Sort", "Incremental Sort", "Aggregate", "Hash", "Materialize", "Gather Merge", "WindowAgg", "Unique"}
+
+
+def _scans(node: dict, *, limited: bool = False):
     kind = node["Node Type"]
+    limited = (limited or kind == "Limit") and kind not in BLOCKING
     if "Scan" in kind and "Relation Name" in node:
         index = f" using {node['Index Name']}" if node.get("Index Name") else ""
-        yield f"{kind}{index} on {node['Relation Name']}"
+        # A sequential scan under a Limit reads until it has the rows asked for (the bounded count).
+        stopped = " (stopped by a Limit)" if kind == "Seq Scan" and limited else ""
+        yield f"{kind}{index} on {node['Relation Name']}{stopped}"
     for child in node.get("Plans", []):
-        yield from _scans(child)
+        yield from _scans(child, limited=limited)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -273,11 +281,7 @@ def database_copies(base: str):
         use_database(base)
         with connection._nodb_cursor() as cursor:
             for name in copies:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                    " AND pid <> pg_backend_pid()",
-                    [name],
-                )
+                end_other_sessions(cursor, name)
                 cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
 
 

@@ -228,7 +228,7 @@ async def main(database_url: str) -> None:
         spread_result = await drive(driver, spread_orders, spread)
         await spread.close()
 
-        held = None
+        held, holding = None, 0  # idle and probe sockets held
         memory_curve: list[tuple[int, float]] = []  # (idle sockets held, server KiB per socket)
         latency_curve: dict[str, list[tuple[int, float]]] = {"p50": [], "p99": []}  # from occurred_at, ms
         probe = Subscribers(server, token)
@@ -266,7 +266,7 @@ async def main(database_url: str) -> None:
                 hot_result, hot_cpu, hot_seconds = await drive_hot(server, driver, hot_order, hot)
                 await asyncio.sleep(args.idle_seconds)
                 still_open, idle_events = await held.check()
-                nginx_per_socket = (nginx_after - nginx_before) / max(1, held.count + len(probe.sockets))
+                nginx_per_socket = (nginx_after - nginx_before) / max(1, holding)
             finally:
                 await held.close()
                 await probe.close()
@@ -293,7 +293,7 @@ async def main(database_url: str) -> None:
         f"{', '.join(f'{seconds:.2f}' for seconds in hot_cpu[:-1])} s, this benchmark's clients {hot_cpu[-1]:.2f} s"
     )
     if held is not None:
-        per_socket = (idle_after - idle_before) / max(1, held.count + len(probe.sockets))
+        per_socket = (idle_after - idle_before) / max(1, holding)
         print(
             f"held: {held.count:,} of {args.idle:,} idle sockets opened by {args.client_processes} client processes "
             f"and {len(probe.sockets):,} probe subscribers ({probe.failed_handshakes} failed handshakes) "
