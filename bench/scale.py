@@ -57,6 +57,7 @@ from config.gc_tuning import tune_garbage_collection
 from orders.models import Order
 from restaurants.services import staff_group_ensure
 from tests.bulk_orders import analyze, bulk_active, bulk_orders, bulk_world
+from tests.plan_limits import under_limit
 
 REGULAR_ORDERS = 1000
 CHUNK = 100_000  # orders per transaction while loading
@@ -136,14 +137,9 @@ def slowest_plan(call) -> str:
     return "; ".join(dict.fromkeys(_scans(plan[0]["Plan"])))
 
 
-# Nodes that read all of their input before they give a row: a scan below them is not stopped by
-# a Limit above them (as in tests/integration/test_query_plans.py).
-BLOCKING = {"Sort", "Incremental Sort", "Aggregate", "Hash", "Materialize", "Gather Merge", "WindowAgg", "Unique"}
-
-
 def _scans(node: dict, *, limited: bool = False):
     kind = node["Node Type"]
-    limited = (limited or kind == "Limit") and kind not in BLOCKING
+    limited = under_limit(node, limited=limited)
     if "Scan" in kind and "Relation Name" in node:
         index = f" using {node['Index Name']}" if node.get("Index Name") else ""
         # A sequential scan under a Limit reads until it has the rows asked for (the bounded count).

@@ -128,11 +128,12 @@ class FailureLimit:
             logger.warning("guessing limit %s: the cache is unreachable; not counting", self.scope)
             return
         waits = [
-            self._wait(counts.get(current, 0), counts.get(previous, 0), limit, elapsed)
+            wait
             for current, previous, limit in counters
+            if (wait := self._wait(counts.get(current, 0), counts.get(previous, 0), limit, elapsed)) is not None
         ]
-        if any(wait is not None for wait in waits):
-            _refuse(math.floor(max(wait for wait in waits if wait is not None)) + 1)  # the first whole second after
+        if waits:
+            _refuse(math.floor(max(waits)) + 1)  # the first whole second after
 
     def _wait(self, current: int, previous: int, limit: int, elapsed: float) -> float | None:
         """Seconds until the sliding count is at `limit` no more if nothing more fails (below it just

@@ -23,6 +23,7 @@ from orders.lifecycle import KITCHEN_STATUSES
 from orders.models import KITCHEN_QUEUE_STATUSES, Order
 from restaurants.services import staff_group_ensure
 from tests.bulk_orders import analyze, bulk_active, bulk_orders, bulk_world
+from tests.plan_limits import under_limit
 
 # Marked for the database so that pytest-django creates the test database; each test then runs
 # in a savepoint inside the module's transaction.
@@ -56,19 +57,13 @@ def _client(user_id: int) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(get_user_model().objects.get(pk=user_id))}")
 
 
-# Nodes that read all of their input before they give a row: a scan below them is not bounded
-# by a Limit above them.
-BLOCKING = {"Sort", "Incremental Sort", "Aggregate", "Hash", "Materialize", "Gather Merge", "WindowAgg", "Unique"}
-
-
 def _sequential_scans(node: dict, *, limited: bool = False) -> list[str]:
     """Sequential scans of large tables, except one that a Limit stops (`LIMIT n` with nothing
     between that must read everything first): it reads until it has n rows, as the bounded count
     of a long list does (core.pagination.LongListPaginator)."""
-    kind = node["Node Type"]
-    limited = (limited or kind == "Limit") and kind not in BLOCKING
+    limited = under_limit(node, limited=limited)
     found = []
-    if kind == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES and not limited:
+    if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES and not limited:
         found.append(node["Relation Name"])
     for child in node.get("Plans", []):
         found += _sequential_scans(child, limited=limited)
